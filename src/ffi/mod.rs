@@ -1,0 +1,1 @@
+//! The C boundary: the only `extern "C"` code in the crate.

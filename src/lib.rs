@@ -1,0 +1,9 @@
+//! skeeter: libmosquitto's C ABI, implemented in Rust.
+//!
+//! Layers, from the bottom up (see README.md, "Architecture"):
+//! `protocol` (pure packet codec), `session` (sans-I/O state machine),
+//! `net` and `client` (sockets, loops, callbacks), and `ffi` (the C boundary).
+
+/// cbindgen:ignore
+pub mod error;
+pub mod ffi;
