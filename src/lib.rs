@@ -7,3 +7,5 @@
 /// cbindgen:ignore
 pub mod error;
 pub mod ffi;
+/// cbindgen:ignore
+pub mod protocol;
