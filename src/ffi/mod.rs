@@ -7,6 +7,7 @@
 
 pub mod boundary;
 pub mod constants;
+mod header_check;
 /// cbindgen:ignore
 pub mod mqtt_protocol;
 pub mod symbols;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what skeeter's tests, demo and benchmarks need from Debian's packages.
+# As root it runs apt-get; otherwise it prints the exact command and exits 1.
+# Usage: scripts/install-deps.sh [test|demo]   (default: test, which is everything)
+set -euo pipefail
+
+what=${1:-test}
+
+# package:file-that-proves-it-is-installed
+test_packages=(
+  "gcc:/usr/bin/gcc"
+  "g++:/usr/bin/g++"
+  "make:/usr/bin/make"
+  "pkg-config:/usr/bin/pkg-config"
+  "mosquitto:/usr/sbin/mosquitto"
+  "mosquitto-clients:/usr/bin/mosquitto_pub"
+  "libmosquitto-dev:/usr/include/mosquitto.h"
+  "libmosquittopp-dev:/usr/include/mosquittopp.h"
+  "chicken-bin:/usr/bin/csc"
+  "microsocks:/usr/bin/microsocks"
+  "openssl:/usr/bin/openssl"
+  "valgrind:/usr/bin/valgrind"
+  "binutils:/usr/bin/nm"
+)
+demo_packages=(
+  "gcc:/usr/bin/gcc"
+  "make:/usr/bin/make"
+  "mosquitto:/usr/sbin/mosquitto"
+)
+
+case "$what" in
+  test) wanted=("${test_packages[@]}") ;;
+  demo) wanted=("${demo_packages[@]}") ;;
+  *) echo "usage: $0 [test|demo]" >&2; exit 2 ;;
+esac
+
+missing=()
+for entry in "${wanted[@]}"; do
+  package=${entry%%:*}
+  file=${entry#*:}
+  [ -e "$file" ] || missing+=("$package")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+command="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root:  sudo sh -c '$command'" >&2
+  exit 1
+fi
