@@ -3,7 +3,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::ffi::mqtt_protocol::{PROTOCOL_NAME, PROTOCOL_NAME_v31};
+    use crate::ffi::mqtt_protocol::{PROTOCOL_NAME_v31, PROTOCOL_NAME};
 
     const GENERATED_MOSQUITTO_H: &str = include_str!(concat!(env!("OUT_DIR"), "/mosquitto.h"));
     const GENERATED_PROTOCOL_H: &str = include_str!(concat!(env!("OUT_DIR"), "/mqtt_protocol.h"));
@@ -28,7 +28,9 @@ mod tests {
 
     #[test]
     fn protocol_names_written_by_the_config_match_the_rust_constants() {
-        assert!(GENERATED_PROTOCOL_H.contains(&format!("#define PROTOCOL_NAME \"{PROTOCOL_NAME}\"\n")));
+        assert!(
+            GENERATED_PROTOCOL_H.contains(&format!("#define PROTOCOL_NAME \"{PROTOCOL_NAME}\"\n"))
+        );
         assert!(GENERATED_PROTOCOL_H.contains(&format!(
             "#define PROTOCOL_NAME_v31 \"{PROTOCOL_NAME_v31}\"\n"
         )));
