@@ -34,7 +34,8 @@ clean:
 	$(CARGO) clean
 
 # make install / make uninstall: PREFIX (default /usr/local) and DESTDIR as usual.
-# Installs an existing build (run `make` first; PROFILE=debug installs the debug build):
+# Installs an existing build (run `make` first; PROFILE=debug installs the debug build,
+# LIBRARY=path installs that file):
 #   $(LIBDIR)/libmosquitto.so.1.<crate version>  the library
 #   $(LIBDIR)/libmosquitto.so.1                   symlink, the soname the loader looks for
 #   $(LIBDIR)/libmosquitto.so                     symlink, for -lmosquitto
@@ -47,6 +48,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PROFILE ?= release
 TARGET_DIR ?= target
+LIBRARY ?= $(TARGET_DIR)/$(PROFILE)/libmosquitto.so
 INSTALL ?= install
 CRATE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 API_VERSION := $(shell sed -n 's/^pub const LIBMOSQUITTO_\(MAJOR\|MINOR\|REVISION\): c_int = \([0-9]*\);/\2/p' src/ffi/constants.rs | paste -sd. -)
@@ -58,9 +60,9 @@ PC_INCLUDEDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
 .PHONY: install uninstall
 
 install:
-	@test -f $(TARGET_DIR)/$(PROFILE)/libmosquitto.so || { echo "make install: no $(TARGET_DIR)/$(PROFILE)/libmosquitto.so; run make first (or PROFILE=debug after cargo build)" >&2; exit 1; }
+	@test -f $(LIBRARY) || { echo "make install: no $(LIBRARY); run make first (or PROFILE=debug after cargo build)" >&2; exit 1; }
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
-	$(INSTALL) -m 0755 $(TARGET_DIR)/$(PROFILE)/libmosquitto.so $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME)
+	$(INSTALL) -m 0755 $(LIBRARY) $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME)
 	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libmosquitto.so.1
 	ln -sf libmosquitto.so.1 $(DESTDIR)$(LIBDIR)/libmosquitto.so
 	$(INSTALL) -m 0644 include/mosquitto.h include/mqtt_protocol.h $(DESTDIR)$(INCLUDEDIR)/

@@ -141,12 +141,7 @@ fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
     require("/usr/bin/make", "make");
     require("/usr/bin/pkg-config", "pkg-config");
     require("/usr/bin/gcc", "gcc");
-    let built = target_profile_dir().join("libmosquitto.so");
-    assert!(
-        built.is_file(),
-        "{} is missing: cargo build first",
-        built.display()
-    );
+    let built = built_library();
     let scratch = Scratch::new("install");
     let destdir = scratch.path().join("destdir");
     let prefix = "/opt/skeeter";
@@ -154,20 +149,12 @@ fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
     let (crate_version, api_version) = (crate_version(), api_version());
 
     let make = |target: &str| {
-        let profile_dir = target_profile_dir();
         let mut command = Command::new("make");
         command
             .current_dir(MANIFEST_DIR)
             .arg("--no-print-directory")
             .arg(target)
-            .arg(format!(
-                "PROFILE={}",
-                profile_dir.file_name().unwrap().to_string_lossy()
-            ))
-            .arg(format!(
-                "TARGET_DIR={}",
-                profile_dir.parent().unwrap().display()
-            ))
+            .arg(format!("LIBRARY={}", built.display()))
             .arg(format!("PREFIX={prefix}"))
             .arg(format!("DESTDIR={}", destdir.display()));
         let output = run(&mut command, RUN_TIMEOUT);
@@ -300,12 +287,7 @@ fn subject() -> &'static Subject {
                 expected: fs::canonicalize(found).unwrap(),
             };
         }
-        let built = target_profile_dir().join("libmosquitto.so");
-        assert!(
-            built.is_file(),
-            "{} is missing: cargo build first",
-            built.display()
-        );
+        let built = built_library();
         let stage = scratch_root().join("stage");
         fs::create_dir_all(&stage).unwrap();
         let staged = stage.join("libmosquitto.so.1");
@@ -569,10 +551,18 @@ fn free_port() -> u16 {
 // ---------------------------------------------------------------------------------
 // Paths and scratch directories
 
-/// target/<profile>: this test binary lives in target/<profile>/deps.
-fn target_profile_dir() -> PathBuf {
+/// The library cargo built for this test run: target/<profile>/deps/libmosquitto.so,
+/// beside this test binary. (cargo does not refresh target/<profile>/libmosquitto.so
+/// when it builds the library only for tests, so that copy may be stale.)
+fn built_library() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+    let built = exe.parent().unwrap().join("libmosquitto.so");
+    assert!(
+        built.is_file(),
+        "{} is missing: cargo build first",
+        built.display()
+    );
+    built
 }
 
 /// target/tmp/ecosystem/<pid>, made once per run; directories of earlier runs whose
