@@ -32,3 +32,45 @@ demo:
 
 clean:
 	$(CARGO) clean
+
+# make install / make uninstall: PREFIX (default /usr/local) and DESTDIR as usual.
+# Installs an existing build (run `make` first; PROFILE=debug installs the debug build,
+# LIBRARY=path installs that file):
+#   $(LIBDIR)/libmosquitto.so.1.<crate version>  the library
+#   $(LIBDIR)/libmosquitto.so.1                   symlink, the soname the loader looks for
+#   $(LIBDIR)/libmosquitto.so                     symlink, for -lmosquitto
+#   $(INCLUDEDIR)/mosquitto.h, mqtt_protocol.h
+#   $(LIBDIR)/pkgconfig/libmosquitto.pc           Version: libmosquitto's API version
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PROFILE ?= release
+TARGET_DIR ?= target
+LIBRARY ?= $(TARGET_DIR)/$(PROFILE)/libmosquitto.so
+INSTALL ?= install
+CRATE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+API_VERSION := $(shell sed -n 's/^pub const LIBMOSQUITTO_\(MAJOR\|MINOR\|REVISION\): c_int = \([0-9]*\);/\2/p' src/ffi/constants.rs | paste -sd. -)
+LIB_REALNAME := libmosquitto.so.1.$(CRATE_VERSION)
+# In the .pc file, paths under PREFIX are written relative to ${prefix}.
+PC_LIBDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCLUDEDIR := $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
+.PHONY: install uninstall
+
+install:
+	@test -f $(LIBRARY) || { echo "make install: no $(LIBRARY); run make first (or PROFILE=debug after cargo build)" >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0755 $(LIBRARY) $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME)
+	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libmosquitto.so.1
+	ln -sf libmosquitto.so.1 $(DESTDIR)$(LIBDIR)/libmosquitto.so
+	$(INSTALL) -m 0644 include/mosquitto.h include/mqtt_protocol.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(PC_LIBDIR)|' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(API_VERSION)|' libmosquitto.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libmosquitto.so.1 \
+	      $(DESTDIR)$(LIBDIR)/libmosquitto.so $(DESTDIR)$(INCLUDEDIR)/mosquitto.h \
+	      $(DESTDIR)$(INCLUDEDIR)/mqtt_protocol.h $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc

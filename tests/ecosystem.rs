@@ -1,0 +1,653 @@
+//! Ecosystem tests: software written for libmosquitto, built and run on skeeter.
+//!
+//! - Chicken Scheme: our own small FFI binding (`cbindings-tests/chicken/`) built with
+//!   `csc`: callbacks, a round trip at QoS 0/1/2, error codes, lib_version, finalizers.
+//! - C++: Debian's wrapper `libmosquittopp.so.1` (`mosqpp::mosquittopp`) with our
+//!   library underneath (`cbindings-tests/cpp/`).
+//! - `make install`: into a temporary DESTDIR, then used through pkg-config alone.
+//!
+//! The programs are built against our `include/` and run with our library staged as
+//! `libmosquitto.so.1` first in `LD_LIBRARY_PATH`. Each prints `loaded: <file>`, the
+//! library the loader chose (found with dladdr), and the test checks it is the staged
+//! copy: Debian's libmosquitto is installed too and would be picked silently otherwise.
+//!
+//! `SKEETER_TEST_AGAINST_DEBIAN=1` builds and runs the same programs against Debian's
+//! libmosquitto and headers instead, which proves the tests themselves right:
+//!
+//! ```sh
+//! SKEETER_TEST_AGAINST_DEBIAN=1 cargo test --test ecosystem -- --include-ignored
+//! ```
+//!
+//! Brokers are private `mosquitto` processes on 127.0.0.1 and a port chosen at run
+//! time, stopped by PID when the test ends. A missing tool fails the test and names
+//! `scripts/install-deps.sh`.
+
+use std::fs;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const AGAINST_DEBIAN: &str = "SKEETER_TEST_AGAINST_DEBIAN";
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------
+// Chicken Scheme
+
+#[test]
+fn chicken_program_loads_the_library_under_test() {
+    let output = run_chicken(&["load"]);
+    output.assert_passed();
+}
+
+#[test]
+#[ignore = "needs mosquitto_lib_version (not implemented yet)"]
+fn chicken_lib_version_agrees_with_the_header() {
+    run_chicken(&["version"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs mosquitto_new and mosquitto_destroy (not implemented yet)"]
+fn chicken_finalizer_destroys_a_dropped_client() {
+    run_chicken(&["finalizer"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn chicken_connect_errors_map_to_mosq_err_codes() {
+    let closed_port = free_port().to_string();
+    run_chicken(&["errors", &closed_port]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn chicken_round_trip_with_callbacks_on_the_loop_thread() {
+    let broker = Broker::start();
+    let port = broker.port.to_string();
+    run_chicken(&["round-trip", &port]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn chicken_round_trip_in_loop_forever() {
+    let broker = Broker::start();
+    let port = broker.port.to_string();
+    run_chicken(&["round-trip-forever", &port]).assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// The C++ wrapper
+
+#[test]
+fn cpp_wrapper_loads_the_library_under_test_without_loader_warnings() {
+    let output = run_cpp(&["load"]);
+    output.assert_passed();
+    assert!(
+        output.stderr.trim().is_empty(),
+        "the loader or the program wrote to stderr:\n{}",
+        output.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn cpp_wrapper_round_trip() {
+    let broker = Broker::start();
+    let output = run_cpp(&["round-trip", &broker.port.to_string()]);
+    output.assert_passed();
+    assert!(
+        output.stderr.trim().is_empty(),
+        "the loader or the program wrote to stderr:\n{}",
+        output.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// make install, pkg-config, make uninstall
+
+const INSTALLED_EXAMPLE: &str = r#"/* Built with `pkg-config --cflags --libs libmosquitto` alone. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <mosquitto.h>
+
+int main(void)
+{
+	int major = 0, minor = 0, revision = 0;
+	Dl_info info;
+	char path[PATH_MAX];
+	void *symbol = dlsym(RTLD_DEFAULT, "mosquitto_lib_version");
+
+	if(!symbol || !dladdr(symbol, &info) || !info.dli_fname || !realpath(info.dli_fname, path)){
+		printf("loaded: (no libmosquitto found)\n");
+		return 1;
+	}
+	printf("loaded: %s\n", path);
+	printf("header: %d\n", LIBMOSQUITTO_VERSION_NUMBER);
+	printf("lib_version: %d\n", mosquitto_lib_version(&major, &minor, &revision));
+	return 0;
+}
+"#;
+
+#[test]
+fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
+    require("/usr/bin/make", "make");
+    require("/usr/bin/pkg-config", "pkg-config");
+    require("/usr/bin/gcc", "gcc");
+    let built = built_library();
+    let scratch = Scratch::new("install");
+    let destdir = scratch.path().join("destdir");
+    let prefix = "/opt/skeeter";
+    let root = destdir.join(prefix.trim_start_matches('/'));
+    let (crate_version, api_version) = (crate_version(), api_version());
+
+    let make = |target: &str| {
+        let mut command = Command::new("make");
+        command
+            .current_dir(MANIFEST_DIR)
+            .arg("--no-print-directory")
+            .arg(target)
+            .arg(format!("LIBRARY={}", built.display()))
+            .arg(format!("PREFIX={prefix}"))
+            .arg(format!("DESTDIR={}", destdir.display()));
+        let output = run(&mut command, RUN_TIMEOUT);
+        assert!(output.status.success(), "make {target} failed:\n{output}");
+    };
+    make("install");
+
+    // The files, their kinds and their contents.
+    let lib = root.join("lib");
+    let real_name = format!("libmosquitto.so.1.{crate_version}");
+    let real = lib.join(&real_name);
+    assert!(
+        is_regular_file(&real),
+        "{} is not a regular file",
+        real.display()
+    );
+    assert_eq!(
+        fs::read(&real).unwrap(),
+        fs::read(&built).unwrap(),
+        "installed library differs"
+    );
+    assert_eq!(
+        fs::read_link(lib.join("libmosquitto.so.1")).unwrap(),
+        Path::new(&real_name)
+    );
+    assert_eq!(
+        fs::read_link(lib.join("libmosquitto.so")).unwrap(),
+        Path::new("libmosquitto.so.1")
+    );
+    for header in ["mosquitto.h", "mqtt_protocol.h"] {
+        let installed = fs::read(root.join("include").join(header)).unwrap();
+        let ours = fs::read(Path::new(MANIFEST_DIR).join("include").join(header)).unwrap();
+        assert_eq!(
+            installed, ours,
+            "installed {header} differs from include/{header}"
+        );
+    }
+
+    // pkg-config sees only the DESTDIR's .pc file, with the sysroot prepended.
+    let pkg_config = |args: &[&str]| {
+        let pc_dir = lib.join("pkgconfig");
+        let mut command = Command::new("pkg-config");
+        command
+            .args(args)
+            .arg("libmosquitto")
+            .env("PKG_CONFIG_LIBDIR", &pc_dir)
+            .env("PKG_CONFIG_PATH", &pc_dir)
+            .env("PKG_CONFIG_SYSROOT_DIR", &destdir);
+        let output = run(&mut command, RUN_TIMEOUT);
+        assert!(
+            output.status.success(),
+            "pkg-config {args:?} failed:\n{output}"
+        );
+        output.stdout.trim().to_string()
+    };
+    assert_eq!(pkg_config(&["--modversion"]), api_version.0);
+    let flags = pkg_config(&["--cflags", "--libs"]);
+
+    let source = scratch.path().join("installed_example.c");
+    fs::write(&source, INSTALLED_EXAMPLE).unwrap();
+    let program = scratch.path().join("installed_example");
+    let mut cc = Command::new("gcc");
+    cc.arg(&source)
+        .args(flags.split_whitespace())
+        .arg("-o")
+        .arg(&program);
+    let output = run(&mut cc, RUN_TIMEOUT);
+    assert!(
+        output.status.success(),
+        "gcc with `{flags}` failed:\n{output}"
+    );
+
+    let mut command = Command::new(&program);
+    command.env("LD_LIBRARY_PATH", prepend_library_path(&lib));
+    let output = run(&mut command, RUN_TIMEOUT);
+    assert!(
+        output.status.success(),
+        "the installed example failed:\n{output}"
+    );
+    output.assert_loaded(&fs::canonicalize(&real).unwrap());
+    assert!(
+        output
+            .stdout
+            .contains(&format!("header: {}\n", api_version.1)),
+        "the example was not compiled against the installed mosquitto.h:\n{output}"
+    );
+    assert!(
+        output.stderr.trim().is_empty(),
+        "stderr is not empty:\n{output}"
+    );
+
+    make("uninstall");
+    let left = files_under(&destdir);
+    assert!(left.is_empty(), "make uninstall left {left:?}");
+}
+
+// ---------------------------------------------------------------------------------
+// The library under test
+
+/// Where the programs find the headers and the library, and which file they must load.
+struct Subject {
+    /// `-I` for the compiler; None: the system's headers (Debian's).
+    include_dir: Option<PathBuf>,
+    /// `-L` for the linker and first in `LD_LIBRARY_PATH`; None: the system's library.
+    library_dir: Option<PathBuf>,
+    /// The canonical path every program must report as `loaded:`.
+    expected: PathBuf,
+}
+
+fn against_debian() -> bool {
+    std::env::var_os(AGAINST_DEBIAN).is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+fn subject() -> &'static Subject {
+    static SUBJECT: OnceLock<Subject> = OnceLock::new();
+    SUBJECT.get_or_init(|| {
+        if against_debian() {
+            require("/usr/include/mosquitto.h", "libmosquitto-dev");
+            require("/usr/bin/gcc", "gcc");
+            let mut gcc = Command::new("gcc");
+            gcc.arg("-print-file-name=libmosquitto.so.1");
+            let found = PathBuf::from(run(&mut gcc, RUN_TIMEOUT).stdout.trim());
+            assert!(
+                found.is_absolute(),
+                "Debian's libmosquitto.so.1 not found: install-deps.sh"
+            );
+            return Subject {
+                include_dir: None,
+                library_dir: None,
+                expected: fs::canonicalize(found).unwrap(),
+            };
+        }
+        let built = built_library();
+        let stage = scratch_root().join("stage");
+        fs::create_dir_all(&stage).unwrap();
+        let staged = stage.join("libmosquitto.so.1");
+        fs::copy(&built, &staged).unwrap();
+        std::os::unix::fs::symlink("libmosquitto.so.1", stage.join("libmosquitto.so")).unwrap();
+        Subject {
+            include_dir: Some(Path::new(MANIFEST_DIR).join("include")),
+            library_dir: Some(stage),
+            expected: fs::canonicalize(staged).unwrap(),
+        }
+    })
+}
+
+/// The command, with the library under test first in the loader's path.
+fn with_subject_library(mut command: Command) -> Command {
+    if let Some(dir) = &subject().library_dir {
+        command.env("LD_LIBRARY_PATH", prepend_library_path(dir));
+    }
+    command
+}
+
+fn prepend_library_path(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH") {
+        paths.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(paths).unwrap()
+}
+
+// ---------------------------------------------------------------------------------
+// Building the programs (once per test run)
+
+fn chicken_program() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        require("/usr/bin/csc", "chicken-bin");
+        require("/usr/bin/gcc", "gcc");
+        let dir = scratch_root().join("chicken");
+        fs::create_dir_all(&dir).unwrap();
+        // csc writes its intermediate files beside the sources: build in a copy.
+        let sources = Path::new(MANIFEST_DIR).join("cbindings-tests/chicken");
+        for file in ["mosquitto.scm", "test.scm"] {
+            fs::copy(sources.join(file), dir.join(file)).unwrap();
+        }
+        let subject = subject();
+        let mut csc = Command::new("csc");
+        csc.current_dir(&dir).args(["-C", "-D_GNU_SOURCE"]);
+        if let Some(include) = &subject.include_dir {
+            csc.arg("-C").arg(format!("-I{}", include.display()));
+        }
+        if let Some(lib) = &subject.library_dir {
+            csc.arg("-L").arg(format!("-L{}", lib.display()));
+        }
+        csc.args([
+            "-L",
+            "-lmosquitto",
+            "test.scm",
+            "-o",
+            "skeeter-chicken-test",
+        ]);
+        let output = run(&mut csc, Duration::from_secs(300));
+        assert!(output.status.success(), "csc failed:\n{output}");
+        dir.join("skeeter-chicken-test")
+    })
+}
+
+fn cpp_program() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        require("/usr/bin/g++", "g++");
+        require("/usr/include/mosquittopp.h", "libmosquittopp-dev");
+        let dir = scratch_root().join("cpp");
+        fs::create_dir_all(&dir).unwrap();
+        let program = dir.join("skeeter-cpp-test");
+        let mut gxx = Command::new("g++");
+        gxx.args(["-std=c++17", "-Wall", "-Wextra", "-Werror"]);
+        // mosquittopp.h includes <mosquitto.h>: ours comes first on the include path.
+        if let Some(include) = &subject().include_dir {
+            gxx.arg(format!("-I{}", include.display()));
+        }
+        gxx.arg(Path::new(MANIFEST_DIR).join("cbindings-tests/cpp/roundtrip.cpp"))
+            .args(["-lmosquittopp", "-o"])
+            .arg(&program);
+        let output = run(&mut gxx, Duration::from_secs(300));
+        assert!(output.status.success(), "g++ failed:\n{output}");
+        program
+    })
+}
+
+fn run_chicken(args: &[&str]) -> Output {
+    let mut command = with_subject_library(Command::new(chicken_program()));
+    command.args(args);
+    run(&mut command, RUN_TIMEOUT)
+}
+
+fn run_cpp(args: &[&str]) -> Output {
+    let mut command = with_subject_library(Command::new(cpp_program()));
+    command.args(args);
+    run(&mut command, RUN_TIMEOUT)
+}
+
+// ---------------------------------------------------------------------------------
+// Running programs
+
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    timed_out: bool,
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.timed_out {
+            writeln!(f, "--- killed after the time limit")?;
+        }
+        writeln!(f, "--- status: {}", self.status)?;
+        writeln!(f, "--- stdout:\n{}", self.stdout)?;
+        write!(f, "--- stderr:\n{}", self.stderr)
+    }
+}
+
+impl Output {
+    /// Exit 0, no failed check, and the library under test was the one loaded.
+    fn assert_passed(&self) {
+        assert!(
+            self.status.success() && !self.timed_out,
+            "the program failed:\n{self}"
+        );
+        assert!(!self.stdout.contains("FAIL"), "a check failed:\n{self}");
+        self.assert_loaded(&subject().expected);
+    }
+
+    fn assert_loaded(&self, expected: &Path) {
+        let loaded = self
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("loaded: "));
+        assert_eq!(
+            loaded.map(Path::new),
+            Some(expected),
+            "the program did not load {}:\n{self}",
+            expected.display()
+        );
+    }
+}
+
+/// Runs the command to its end, or kills it (by PID) after `timeout`.
+fn run(command: &mut Command, timeout: Duration) -> Output {
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot run {description}: {error}"));
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            timed_out = true;
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        timed_out,
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+fn require(path: &str, package: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "{path} is missing (Debian package {package}): run scripts/install-deps.sh"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// A private broker
+
+struct Broker {
+    child: Child,
+    port: u16,
+    _scratch: Scratch,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        require("/usr/sbin/mosquitto", "mosquitto");
+        let scratch = Scratch::new("broker");
+        // Another process may take the port between our probe and the broker's bind.
+        for _attempt in 0..5 {
+            let port = free_port();
+            let config = scratch.path().join("mosquitto.conf");
+            fs::write(
+                &config,
+                format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+            )
+            .unwrap();
+            let log = fs::File::create(scratch.path().join("mosquitto.log")).unwrap();
+            let mut child = Command::new("/usr/sbin/mosquitto")
+                .arg("-c")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start mosquitto");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Broker {
+                        child,
+                        port,
+                        _scratch: scratch,
+                    };
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let log = fs::read_to_string(scratch.path().join("mosquitto.log")).unwrap_or_default();
+        panic!("mosquitto did not start:\n{log}");
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nothing listens on at the moment.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+// ---------------------------------------------------------------------------------
+// Paths and scratch directories
+
+/// The library cargo built for this test run: target/<profile>/deps/libmosquitto.so,
+/// beside this test binary. (cargo does not refresh target/<profile>/libmosquitto.so
+/// when it builds the library only for tests, so that copy may be stale.)
+fn built_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let built = exe.parent().unwrap().join("libmosquitto.so");
+    assert!(
+        built.is_file(),
+        "{} is missing: cargo build first",
+        built.display()
+    );
+    built
+}
+
+/// target/tmp/ecosystem/<pid>, made once per run; directories of earlier runs whose
+/// process has gone are removed.
+fn scratch_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ecosystem");
+        if let Ok(entries) = fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.parse::<u32>().is_ok() && !Path::new("/proc").join(&name).exists() {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let root = base.join(std::process::id().to_string());
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        root
+    })
+}
+
+/// A directory under the scratch root, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = scratch_root().join(format!("{what}-{n}"));
+        fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn is_regular_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file())
+}
+
+/// Every non-directory under `dir`.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+fn crate_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// libmosquitto's API version from src/ffi/constants.rs: ("2.0.20", 2000020).
+fn api_version() -> (String, i64) {
+    let constants =
+        fs::read_to_string(Path::new(MANIFEST_DIR).join("src/ffi/constants.rs")).unwrap();
+    let part = |name: &str| -> i64 {
+        let prefix = format!("pub const LIBMOSQUITTO_{name}: c_int = ");
+        constants
+            .lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|rest| rest.trim_end_matches(';').trim().parse().ok())
+            .unwrap_or_else(|| panic!("LIBMOSQUITTO_{name} not found in src/ffi/constants.rs"))
+    };
+    let (major, minor, revision) = (part("MAJOR"), part("MINOR"), part("REVISION"));
+    (
+        format!("{major}.{minor}.{revision}"),
+        major * 1_000_000 + minor * 1000 + revision,
+    )
+}
