@@ -8,4 +8,6 @@
 pub mod error;
 pub mod ffi;
 /// cbindgen:ignore
+pub mod net;
+/// cbindgen:ignore
 pub mod protocol;
