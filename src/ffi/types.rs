@@ -4,8 +4,11 @@ use std::os::raw::{c_char, c_int, c_void};
 
 /// The client handle. Opaque to C: create it with `mosquitto_new` and release it
 /// with `mosquitto_destroy`.
+///
+/// A `Box` allocation whose address C holds; the client inside is shared with
+/// the `loop_start` thread, which keeps its own reference while it runs.
 pub struct mosquitto {
-    _private: (),
+    pub(crate) client: std::sync::Arc<crate::client::Client>,
 }
 
 /// One node of an MQTT 5 property list. Opaque to C: build lists with the
