@@ -1,12 +1,16 @@
 #![allow(unused_variables)]
-use std::os::raw::{c_char, c_int, c_void};
 use super::boundary::guard;
 use super::types::*;
 use crate::error::Error;
+use std::os::raw::{c_char, c_int, c_void};
 
 /// Not implemented yet.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_new(id: *const c_char, clean_session: bool, obj: *mut c_void) -> *mut mosquitto {
+pub unsafe extern "C" fn mosquitto_new(
+    id: *const c_char,
+    clean_session: bool,
+    obj: *mut c_void,
+) -> *mut mosquitto {
     guard(|| std::ptr::null_mut())
 }
 
@@ -18,7 +22,12 @@ pub unsafe extern "C" fn mosquitto_destroy(mosq: *mut mosquitto) {
 
 /// Not implemented yet.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_reinitialise(mosq: *mut mosquitto, id: *const c_char, clean_session: bool, obj: *mut c_void) -> c_int {
+pub unsafe extern "C" fn mosquitto_reinitialise(
+    mosq: *mut mosquitto,
+    id: *const c_char,
+    clean_session: bool,
+    obj: *mut c_void,
+) -> c_int {
     guard(|| Error::NotSupported.code())
 }
 

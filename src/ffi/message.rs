@@ -1,12 +1,15 @@
 #![allow(unused_variables)]
-use std::os::raw::c_int;
 use super::boundary::guard;
 use super::types::*;
 use crate::error::Error;
+use std::os::raw::c_int;
 
 /// Not implemented yet.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_message_copy(dst: *mut mosquitto_message, src: *const mosquitto_message) -> c_int {
+pub unsafe extern "C" fn mosquitto_message_copy(
+    dst: *mut mosquitto_message,
+    src: *const mosquitto_message,
+) -> c_int {
     guard(|| Error::NotSupported.code())
 }
 

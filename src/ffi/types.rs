@@ -69,7 +69,12 @@ pub struct libmosquitto_tls {
     pub ciphers: *mut c_char,
     pub tls_version: *mut c_char,
     pub pw_callback: Option<
-        unsafe extern "C" fn(buf: *mut c_char, size: c_int, rwflag: c_int, userdata: *mut c_void) -> c_int,
+        unsafe extern "C" fn(
+            buf: *mut c_char,
+            size: c_int,
+            rwflag: c_int,
+            userdata: *mut c_void,
+        ) -> c_int,
     >,
     pub cert_reqs: c_int,
 }

@@ -1,7 +1,7 @@
 #![allow(unused_variables)]
-use std::os::raw::{c_char, c_int};
 use super::boundary::guard;
 use crate::error::Error;
+use std::os::raw::{c_char, c_int};
 
 /// Not implemented yet.
 #[no_mangle]
