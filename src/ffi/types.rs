@@ -10,8 +10,12 @@ pub struct mosquitto {
 
 /// One node of an MQTT 5 property list. Opaque to C: build lists with the
 /// `mosquitto_property_add_*` functions and free them with `mosquitto_property_free_all`.
+///
+/// Each node is a `Box` owned by the list it is in; `next` is NULL at the end.
+/// Only `ffi::property` makes, walks and frees these nodes.
 pub struct mqtt5__property {
-    _private: (),
+    pub(crate) property: crate::protocol::property::Property,
+    pub(crate) next: *mut mqtt5__property,
 }
 
 /// The name C code uses for a property list node.

@@ -282,6 +282,11 @@ pub mod id {
 /// The largest value a variable byte integer can hold (four bytes of seven bits).
 pub const MAX_VARINT: u32 = 268_435_455;
 
+/// Every identifier MQTT 5 defines, in identifier order.
+pub fn all() -> &'static [PropertyInfo] {
+    &TABLE
+}
+
 /// Looks up an identifier; `None` for values MQTT 5 does not define.
 pub fn info(id: u8) -> Option<&'static PropertyInfo> {
     TABLE.iter().find(|entry| entry.id == id)
