@@ -33,21 +33,34 @@ fn write_version_script(out_dir: &Path) {
     for (i, node) in VERSION_NODES.iter().enumerate() {
         // The node's own name is exported as an absolute symbol (src/ffi/symbols.rs),
         // as GNU ld does for libmosquitto, so `nm -D` lists the same eight names.
-        let parent = if i == 0 { String::new() } else { format!(" {}", VERSION_NODES[i - 1]) };
+        let parent = if i == 0 {
+            String::new()
+        } else {
+            format!(" {}", VERSION_NODES[i - 1])
+        };
         script.push_str(&format!("{node} {{ global: \"{node}\"; }}{parent};\n"));
     }
     let path = out_dir.join("libmosquitto.map");
     fs::write(&path, script).expect("write the version script");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", path.display());
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        path.display()
+    );
 }
 
 /// Writes both headers to OUT_DIR; with SKEETER_WRITE_HEADERS=1 also to include/.
 /// A unit test (src/ffi/header_check.rs) fails when include/ differs from OUT_DIR.
 fn generate_headers(manifest_dir: &Path, out_dir: &Path) {
-    let write_to_include = env::var("SKEETER_WRITE_HEADERS").map(|v| v == "1").unwrap_or(false);
+    let write_to_include = env::var("SKEETER_WRITE_HEADERS")
+        .map(|v| v == "1")
+        .unwrap_or(false);
     let jobs = [
         ("cbindgen.toml", None, "mosquitto.h"),
-        ("cbindgen-protocol.toml", Some("src/ffi/mqtt_protocol.rs"), "mqtt_protocol.h"),
+        (
+            "cbindgen-protocol.toml",
+            Some("src/ffi/mqtt_protocol.rs"),
+            "mqtt_protocol.h",
+        ),
     ];
     for (config_file, single_source, header) in jobs {
         let config_path = manifest_dir.join(config_file);
@@ -56,10 +69,16 @@ fn generate_headers(manifest_dir: &Path, out_dir: &Path) {
         }
         let config = cbindgen::Config::from_file(&config_path).expect("read cbindgen config");
         let builder = match single_source {
-            Some(src) => cbindgen::Builder::new().with_config(config).with_src(manifest_dir.join(src)),
-            None => cbindgen::Builder::new().with_config(config).with_crate(manifest_dir),
+            Some(src) => cbindgen::Builder::new()
+                .with_config(config)
+                .with_src(manifest_dir.join(src)),
+            None => cbindgen::Builder::new()
+                .with_config(config)
+                .with_crate(manifest_dir),
         };
-        let bindings = builder.generate().expect("cbindgen could not generate the header");
+        let bindings = builder
+            .generate()
+            .expect("cbindgen could not generate the header");
         bindings.write_to_file(out_dir.join(header));
         if write_to_include {
             bindings.write_to_file(manifest_dir.join("include").join(header));

@@ -185,6 +185,9 @@ struct mosquitto;
 /**
  * One node of an MQTT 5 property list. Opaque to C: build lists with the
  * `mosquitto_property_add_*` functions and free them with `mosquitto_property_free_all`.
+ *
+ * Each node is a `Box` owned by the list it is in; `next` is NULL at the end.
+ * Only `ffi::property` makes, walks and frees these nodes.
  */
 struct mqtt5__property;
 
@@ -631,32 +634,50 @@ int mosquitto_subscribe_callback(int (*callback)(struct mosquitto*,
                                  const struct libmosquitto_tls *tls);
 
 /**
- * Not implemented yet.
+ * Reports the version of libmosquitto this library stands in for.
+ *
+ * Each of `major`, `minor` and `revision` may be NULL; the others are written.
+ * Returns the version as one number, `major * 1000000 + minor * 1000 + revision`
+ * (the value of `LIBMOSQUITTO_VERSION_NUMBER`).
  */
 int mosquitto_lib_version(int *major, int *minor, int *revision);
 
 /**
- * Not implemented yet.
+ * Prepares the library for use. Call it once before any other function, from
+ * one thread. Nothing global needs setting up in this implementation (rustls
+ * needs no global initialisation), so it always returns `MOSQ_ERR_SUCCESS`; it
+ * may be called more than once.
  */
 int mosquitto_lib_init(void);
 
 /**
- * Not implemented yet.
+ * Releases what `mosquitto_lib_init` set up. Always returns `MOSQ_ERR_SUCCESS`.
  */
 int mosquitto_lib_cleanup(void);
 
 /**
- * Not implemented yet.
+ * Copies `src` into `dst`: the topic and the payload are duplicated, and the
+ * payload copy gets a NUL after its last byte so text can be read as a C string.
+ * An empty payload is copied as NULL.
+ *
+ * `dst` and `src` must not be NULL, and `src->topic` must be a C string. `dst`'s
+ * old contents are overwritten, not freed. On success the caller owns the copies
+ * and releases them with `mosquitto_message_free_contents`. Returns
+ * `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` for bad arguments, or `MOSQ_ERR_NOMEM`
+ * (then `dst` is untouched).
  */
 int mosquitto_message_copy(struct mosquitto_message *dst, const struct mosquitto_message *src);
 
 /**
- * Not implemented yet.
+ * Frees a message made by this library (as `mosquitto_subscribe_simple` returns
+ * them, or any message whose struct, topic and payload were `malloc`ed), then
+ * sets `*message` to NULL. NULL and a NULL `*message` are ignored.
  */
 void mosquitto_message_free(struct mosquitto_message **message);
 
 /**
- * Not implemented yet.
+ * Frees the topic and payload of `message` (as filled by `mosquitto_message_copy`)
+ * but not the struct itself, and sets both pointers to NULL. NULL is ignored.
  */
 void mosquitto_message_free_contents(struct mosquitto_message *message);
 
@@ -730,27 +751,40 @@ int mosquitto_max_inflight_messages_set(struct mosquitto *mosq, unsigned int max
 void mosquitto_message_retry_set(struct mosquitto *mosq, unsigned int message_retry);
 
 /**
- * Not implemented yet.
+ * Appends a one-byte property (such as `MQTT_PROP_PAYLOAD_FORMAT_INDICATOR`) to
+ * `*proplist`; a NULL `*proplist` starts a new list, which the caller frees with
+ * `mosquitto_property_free_all`. `proplist` must not be NULL.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` for a NULL `proplist` or an
+ * identifier that is not a byte property. The value itself is checked later, by
+ * `mosquitto_property_check_all` and when the packet is sent.
  */
 int mosquitto_property_add_byte(mosquitto_property **proplist, int identifier, uint8_t value);
 
 /**
- * Not implemented yet.
+ * Appends a two-byte integer property (such as `MQTT_PROP_RECEIVE_MAXIMUM`).
+ * Ownership and return codes as for `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_int16(mosquitto_property **proplist, int identifier, uint16_t value);
 
 /**
- * Not implemented yet.
+ * Appends a four-byte integer property (such as
+ * `MQTT_PROP_MESSAGE_EXPIRY_INTERVAL`). Ownership and return codes as for
+ * `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_int32(mosquitto_property **proplist, int identifier, uint32_t value);
 
 /**
- * Not implemented yet.
+ * Appends a variable byte integer property (`MQTT_PROP_SUBSCRIPTION_IDENTIFIER`).
+ * Values above 268435455 do not fit and return `MOSQ_ERR_INVAL`. Otherwise as
+ * for `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_varint(mosquitto_property **proplist, int identifier, uint32_t value);
 
 /**
- * Not implemented yet.
+ * Appends a binary property (`MQTT_PROP_CORRELATION_DATA`,
+ * `MQTT_PROP_AUTHENTICATION_DATA`), copying the `len` bytes at `value`. `value`
+ * may be NULL only when `len` is 0. Otherwise as for `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_binary(mosquitto_property **proplist,
                                   int identifier,
@@ -758,12 +792,19 @@ int mosquitto_property_add_binary(mosquitto_property **proplist,
                                   uint16_t len);
 
 /**
- * Not implemented yet.
+ * Appends a string property (such as `MQTT_PROP_CONTENT_TYPE`), copying `value`;
+ * NULL stands for the empty string.
+ *
+ * Returns `MOSQ_ERR_MALFORMED_UTF8` when `value` is not valid MQTT UTF-8 (checked
+ * first), `MOSQ_ERR_INVAL` for a NULL `proplist`, a string longer than 65535
+ * bytes or an identifier that is not a string property, else `MOSQ_ERR_SUCCESS`.
  */
 int mosquitto_property_add_string(mosquitto_property **proplist, int identifier, const char *value);
 
 /**
- * Not implemented yet.
+ * Appends a name/value pair (`MQTT_PROP_USER_PROPERTY`), copying both strings;
+ * NULL stands for the empty string. Return codes as for
+ * `mosquitto_property_add_string`.
  */
 int mosquitto_property_add_string_pair(mosquitto_property **proplist,
                                        int identifier,
@@ -771,17 +812,24 @@ int mosquitto_property_add_string_pair(mosquitto_property **proplist,
                                        const char *value);
 
 /**
- * Not implemented yet.
+ * The identifier (`MQTT_PROP_*`) of one list node, or 0 for NULL.
  */
 int mosquitto_property_identifier(const mosquitto_property *property);
 
 /**
- * Not implemented yet.
+ * The node after `proplist`, or NULL at the end of the list or for NULL.
+ * The result belongs to the list; do not free it.
  */
 const mosquitto_property *mosquitto_property_next(const mosquitto_property *proplist);
 
 /**
- * Not implemented yet.
+ * Finds a one-byte property in `proplist` and copies its value to `*value`
+ * (`value` may be NULL to only find it).
+ *
+ * Finds the first node with `identifier`; with `skip_first` true, the second
+ * one. Pass the returned node back with `skip_first` true to find the next
+ * repeat. Returns the node (owned by the list), or NULL when there is none or
+ * `identifier` is not a byte property; `*value` is written only when found.
  */
 const mosquitto_property *mosquitto_property_read_byte(const mosquitto_property *proplist,
                                                        int identifier,
@@ -789,7 +837,7 @@ const mosquitto_property *mosquitto_property_read_byte(const mosquitto_property 
                                                        bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a two-byte integer property; as `mosquitto_property_read_byte`.
  */
 const mosquitto_property *mosquitto_property_read_int16(const mosquitto_property *proplist,
                                                         int identifier,
@@ -797,7 +845,7 @@ const mosquitto_property *mosquitto_property_read_int16(const mosquitto_property
                                                         bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a four-byte integer property; as `mosquitto_property_read_byte`.
  */
 const mosquitto_property *mosquitto_property_read_int32(const mosquitto_property *proplist,
                                                         int identifier,
@@ -805,7 +853,7 @@ const mosquitto_property *mosquitto_property_read_int32(const mosquitto_property
                                                         bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a variable byte integer property; as `mosquitto_property_read_byte`.
  */
 const mosquitto_property *mosquitto_property_read_varint(const mosquitto_property *proplist,
                                                          int identifier,
@@ -813,7 +861,13 @@ const mosquitto_property *mosquitto_property_read_varint(const mosquitto_propert
                                                          bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a binary property and copies its data.
+ *
+ * `value` and `len` must be both NULL (only find the node) or both non-NULL;
+ * otherwise NULL is returned. When found, `*value` gets a `malloc`ed copy of the
+ * data with a NUL after it (non-NULL even for empty data; free it with `free()`)
+ * and `*len` its length. Searching as for `mosquitto_property_read_byte`; NULL
+ * is also returned when out of memory.
  */
 const mosquitto_property *mosquitto_property_read_binary(const mosquitto_property *proplist,
                                                          int identifier,
@@ -822,7 +876,11 @@ const mosquitto_property *mosquitto_property_read_binary(const mosquitto_propert
                                                          bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a string property and copies it.
+ *
+ * When found and `value` is not NULL, `*value` gets a `malloc`ed, NUL-terminated
+ * copy the caller frees with `free()`. Searching as for
+ * `mosquitto_property_read_byte`; NULL is also returned when out of memory.
  */
 const mosquitto_property *mosquitto_property_read_string(const mosquitto_property *proplist,
                                                          int identifier,
@@ -830,7 +888,12 @@ const mosquitto_property *mosquitto_property_read_string(const mosquitto_propert
                                                          bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a name/value pair property and copies both strings.
+ *
+ * `name` and `value` may each be NULL; each non-NULL one gets a `malloc`ed,
+ * NUL-terminated copy the caller frees with `free()`. Searching as for
+ * `mosquitto_property_read_byte`; NULL is also returned (nothing written) when
+ * out of memory.
  */
 const mosquitto_property *mosquitto_property_read_string_pair(const mosquitto_property *proplist,
                                                               int identifier,
@@ -839,32 +902,52 @@ const mosquitto_property *mosquitto_property_read_string_pair(const mosquitto_pr
                                                               bool skip_first);
 
 /**
- * Not implemented yet.
+ * Frees every node of `*properties` and sets `*properties` to NULL. NULL and an
+ * empty list are ignored. Strings returned by `read_*` are separate copies and
+ * stay valid.
  */
 void mosquitto_property_free_all(mosquitto_property **properties);
 
 /**
- * Not implemented yet.
+ * Makes `*dest` a new list holding copies of every property of `src`, which may
+ * be NULL (the empty list). `*dest` is overwritten, not freed; the caller frees
+ * the copy with `mosquitto_property_free_all`.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when `dest` is NULL. (For a
+ * NULL `src` and NULL `dest` libmosquitto returns `MOSQ_ERR_SUCCESS`; so do we.)
  */
 int mosquitto_property_copy_all(mosquitto_property **dest, const mosquitto_property *src);
 
 /**
- * Not implemented yet.
+ * Whether property `identifier` may be sent in packet `command` (a `CMD_*`
+ * value, or `CMD_WILL` for will properties). Returns `MOSQ_ERR_SUCCESS`, or
+ * `MOSQ_ERR_PROTOCOL` for an unknown identifier or a packet that may not carry it.
  */
 int mosquitto_property_check_command(int command, int identifier);
 
 /**
- * Not implemented yet.
+ * Checks a whole list for packet `command`: each identifier allowed there
+ * (`MOSQ_ERR_PROTOCOL`), values in range, e.g. maximum-qos 0 or 1 and
+ * receive-maximum, topic-alias and maximum-packet-size not 0
+ * (`MOSQ_ERR_PROTOCOL`), and no identifier but user-property repeated
+ * (`MOSQ_ERR_DUPLICATE_PROPERTY`). NULL is the empty list and passes.
  */
 int mosquitto_property_check_all(int command, const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * The name of a property identifier, e.g. "content-type" for
+ * `MQTT_PROP_CONTENT_TYPE`: a static string, not to be freed. NULL for a value
+ * that is no MQTT 5 property.
  */
 const char *mosquitto_property_identifier_to_string(int identifier);
 
 /**
- * Not implemented yet.
+ * Looks up a property by name (as `mosquitto_property_identifier_to_string`
+ * gives it, case ignored) and writes its identifier and its
+ * `enum mqtt5_property_type` value.
+ *
+ * No argument may be NULL. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` for a
+ * NULL argument or an unknown name (nothing written).
  */
 int mosquitto_string_to_property_info(const char *propname, int *identifier, int *type);
 
@@ -878,22 +961,40 @@ int mosquitto_socks5_set(struct mosquitto *mosq,
                          const char *password);
 
 /**
- * Not implemented yet.
+ * Describes a `MOSQ_ERR_*` value in a short English sentence.
+ *
+ * The returned string is static: do not free or modify it. For `MOSQ_ERR_ERRNO`
+ * it is the C library's `strerror` text for the current `errno`, so read it
+ * before calling anything that may change `errno`. Unknown values give
+ * "Unknown error.". Never returns NULL.
  */
 const char *mosquitto_strerror(int mosq_errno);
 
 /**
- * Not implemented yet.
+ * Describes an MQTT 3.1/3.1.1 CONNACK return code (0..5).
+ *
+ * The returned string is static: do not free it. Other values give
+ * "Connection Refused: unknown reason.". Never returns NULL.
  */
 const char *mosquitto_connack_string(int connack_code);
 
 /**
- * Not implemented yet.
+ * Describes an MQTT 5 reason code (`enum mqtt5_return_codes`).
+ *
+ * The returned string is static: do not free it. Codes MQTT 5 does not define
+ * give "Unknown reason". Never returns NULL.
  */
 const char *mosquitto_reason_string(int reason_code);
 
 /**
- * Not implemented yet.
+ * Turns a packet name into its `CMD_*` value, ignoring case: "connect",
+ * "connack", "publish", "puback", "pubrec", "pubrel", "pubcomp", "subscribe",
+ * "unsubscribe", "disconnect", "auth", and "will" for `CMD_WILL`. (libmosquitto
+ * knows no names for SUBACK, UNSUBACK, PINGREQ and PINGRESP, nor do we.)
+ *
+ * `str` and `cmd` must not be NULL. On success writes `*cmd` and returns
+ * `MOSQ_ERR_SUCCESS`; an unknown name returns `MOSQ_ERR_INVAL` and leaves
+ * `*cmd` alone.
  */
 int mosquitto_string_to_command(const char *str, int *cmd);
 
@@ -934,22 +1035,39 @@ int mosquitto_tls_psk_set(struct mosquitto *mosq,
 void *mosquitto_ssl_get(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Splits a topic or filter into its levels at each `/`.
+ *
+ * On success `*topics` points to a `malloc`ed array of `*count` strings, one per
+ * level; an empty level (as around the `/` of "/a") is a NULL entry. Free it all
+ * with `mosquitto_sub_topic_tokens_free`. The topic is not validated. The empty
+ * string gives one NULL level. `subtopic`, `topics` and `count` must not be NULL.
+ * Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` or `MOSQ_ERR_NOMEM` (nothing
+ * written).
  */
 int mosquitto_sub_topic_tokenise(const char *subtopic, char ***topics, int *count);
 
 /**
- * Not implemented yet.
+ * Frees what `mosquitto_sub_topic_tokenise` returned and sets `*topics` to NULL.
+ *
+ * `count` must be the count tokenise gave. Returns `MOSQ_ERR_INVAL` when
+ * `topics` or `*topics` is NULL or `count` is below 1, else `MOSQ_ERR_SUCCESS`.
  */
 int mosquitto_sub_topic_tokens_free(char ***topics, int count);
 
 /**
- * Not implemented yet.
+ * Decides whether `topic` matches the subscription filter `sub`, writing the
+ * answer to `*result`.
+ *
+ * A topic starting with `$` is only matched by a filter starting with `$`.
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when an argument is NULL or
+ * empty, or the filter or topic is malformed (`*result` is then left alone).
  */
 int mosquitto_topic_matches_sub(const char *sub, const char *topic, bool *result);
 
 /**
- * Not implemented yet.
+ * Like `mosquitto_topic_matches_sub`, for strings with known lengths. Both
+ * strings must still be NUL-terminated or at least `sublen`/`topiclen` bytes
+ * long; each is read up to its length or its first NUL, whichever comes first.
  */
 int mosquitto_topic_matches_sub2(const char *sub,
                                  size_t sublen,
@@ -958,27 +1076,39 @@ int mosquitto_topic_matches_sub2(const char *sub,
                                  bool *result);
 
 /**
- * Not implemented yet.
+ * Checks a topic name for publishing: no `+` or `#`, at most 65535 bytes.
+ * The UTF-8 is not checked here (see `mosquitto_validate_utf8`), and the empty
+ * string passes. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` (also for NULL).
  */
 int mosquitto_pub_topic_check(const char *topic);
 
 /**
- * Not implemented yet.
+ * `mosquitto_pub_topic_check` for the `topiclen` bytes at `topic`, which need
+ * not be NUL-terminated.
  */
 int mosquitto_pub_topic_check2(const char *topic, size_t topiclen);
 
 /**
- * Not implemented yet.
+ * Checks a subscription filter: `+` and `#` only as whole levels, `#` only as
+ * the last level, at most 65535 bytes. The UTF-8 is not checked here, and the
+ * empty string passes. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` (also for
+ * NULL).
  */
 int mosquitto_sub_topic_check(const char *topic);
 
 /**
- * Not implemented yet.
+ * `mosquitto_sub_topic_check` for the `topiclen` bytes at `topic`, which need
+ * not be NUL-terminated.
  */
 int mosquitto_sub_topic_check2(const char *topic, size_t topiclen);
 
 /**
- * Not implemented yet.
+ * Checks that the `len` bytes at `str` are valid MQTT UTF-8: well-formed, with
+ * no NUL, no control characters (U+0001..U+001F, U+007F..U+009F), no
+ * non-characters and no surrogates. `str` need not be NUL-terminated.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_MALFORMED_UTF8`, or `MOSQ_ERR_INVAL` when
+ * `str` is NULL or `len` is negative or above 65536.
  */
 int mosquitto_validate_utf8(const char *str, int len);
 

@@ -51,7 +51,6 @@ pub fn guard<T: OnPanic>(body: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| T::on_panic())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,12 @@ pub struct mosquitto {
 
 /// One node of an MQTT 5 property list. Opaque to C: build lists with the
 /// `mosquitto_property_add_*` functions and free them with `mosquitto_property_free_all`.
+///
+/// Each node is a `Box` owned by the list it is in; `next` is NULL at the end.
+/// Only `ffi::property` makes, walks and frees these nodes.
 pub struct mqtt5__property {
-    _private: (),
+    pub(crate) property: crate::protocol::property::Property,
+    pub(crate) next: *mut mqtt5__property,
 }
 
 /// The name C code uses for a property list node.
@@ -72,7 +76,12 @@ pub struct libmosquitto_tls {
     pub ciphers: *mut c_char,
     pub tls_version: *mut c_char,
     pub pw_callback: Option<
-        unsafe extern "C" fn(buf: *mut c_char, size: c_int, rwflag: c_int, userdata: *mut c_void) -> c_int,
+        unsafe extern "C" fn(
+            buf: *mut c_char,
+            size: c_int,
+            rwflag: c_int,
+            userdata: *mut c_void,
+        ) -> c_int,
     >,
     pub cert_reqs: c_int,
 }
