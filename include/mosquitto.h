@@ -179,6 +179,9 @@ enum mosq_opt_t {
 /**
  * The client handle. Opaque to C: create it with `mosquitto_new` and release it
  * with `mosquitto_destroy`.
+ *
+ * A `Box` allocation whose address C holds; the client inside is shared with
+ * the `loop_start` thread, which keeps its own reference while it runs.
  */
 struct mosquitto;
 
@@ -338,20 +341,24 @@ int mosquitto_unsubscribe_multiple(struct mosquitto *mosq,
                                    const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Sets the function called when the broker answers a connect (CONNACK).
+ * `rc` is 0 on success, otherwise the broker's refusal code (MQTT 3) or
+ * reason code (MQTT 5).
  */
 void mosquitto_connect_callback_set(struct mosquitto *mosq, void (*on_connect)(struct mosquitto*,
                                                                                void*,
                                                                                int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect_callback_set`, with the CONNACK flags (bit 0: the
+ * broker still has a session for this client).
  */
 void mosquitto_connect_with_flags_callback_set(struct mosquitto *mosq,
                                                void (*on_connect)(struct mosquitto*, void*, int, int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect_with_flags_callback_set`, with the CONNACK's MQTT 5
+ * properties. The property list is valid only during the call.
  */
 void mosquitto_connect_v5_callback_set(struct mosquitto *mosq,
                                        void (*on_connect)(struct mosquitto*,
@@ -361,13 +368,15 @@ void mosquitto_connect_v5_callback_set(struct mosquitto *mosq,
                                                           const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when the connection ends. `rc` is 0 when the
+ * program asked for it with `mosquitto_disconnect`, otherwise the reason.
  */
 void mosquitto_disconnect_callback_set(struct mosquitto *mosq,
                                        void (*on_disconnect)(struct mosquitto*, void*, int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_disconnect_callback_set`, with the DISCONNECT's MQTT 5
+ * properties (valid only during the call).
  */
 void mosquitto_disconnect_v5_callback_set(struct mosquitto *mosq,
                                           void (*on_disconnect)(struct mosquitto*,
@@ -376,14 +385,16 @@ void mosquitto_disconnect_v5_callback_set(struct mosquitto *mosq,
                                                                 const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when a published message has been sent (QoS 0) or
+ * acknowledged (QoS 1 and 2); `mid` is the id `mosquitto_publish` returned.
  */
 void mosquitto_publish_callback_set(struct mosquitto *mosq, void (*on_publish)(struct mosquitto*,
                                                                                void*,
                                                                                int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_publish_callback_set`, with the acknowledgement's reason code
+ * and MQTT 5 properties (valid only during the call).
  */
 void mosquitto_publish_v5_callback_set(struct mosquitto *mosq,
                                        void (*on_publish)(struct mosquitto*,
@@ -393,7 +404,9 @@ void mosquitto_publish_v5_callback_set(struct mosquitto *mosq,
                                                           const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called for each message received. The message and
+ * everything it points to are valid only during the call; keep a copy with
+ * `mosquitto_message_copy`.
  */
 void mosquitto_message_callback_set(struct mosquitto *mosq,
                                     void (*on_message)(struct mosquitto*,
@@ -401,7 +414,8 @@ void mosquitto_message_callback_set(struct mosquitto *mosq,
                                                        const struct mosquitto_message*));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_message_callback_set`, with the message's MQTT 5 properties
+ * (valid only during the call).
  */
 void mosquitto_message_v5_callback_set(struct mosquitto *mosq,
                                        void (*on_message)(struct mosquitto*,
@@ -410,7 +424,9 @@ void mosquitto_message_v5_callback_set(struct mosquitto *mosq,
                                                           const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when the broker answers a subscribe (SUBACK):
+ * `mid` is the subscribe's id, and `granted_qos` holds `qos_count` granted QoS
+ * levels (or failure codes), valid only during the call.
  */
 void mosquitto_subscribe_callback_set(struct mosquitto *mosq,
                                       void (*on_subscribe)(struct mosquitto*,
@@ -420,7 +436,8 @@ void mosquitto_subscribe_callback_set(struct mosquitto *mosq,
                                                            const int*));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_subscribe_callback_set`, with the SUBACK's MQTT 5 properties
+ * (valid only during the call).
  */
 void mosquitto_subscribe_v5_callback_set(struct mosquitto *mosq,
                                          void (*on_subscribe)(struct mosquitto*,
@@ -431,13 +448,14 @@ void mosquitto_subscribe_v5_callback_set(struct mosquitto *mosq,
                                                               const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when the broker answers an unsubscribe (UNSUBACK).
  */
 void mosquitto_unsubscribe_callback_set(struct mosquitto *mosq,
                                         void (*on_unsubscribe)(struct mosquitto*, void*, int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_unsubscribe_callback_set`, with the UNSUBACK's MQTT 5
+ * properties (valid only during the call).
  */
 void mosquitto_unsubscribe_v5_callback_set(struct mosquitto *mosq,
                                            void (*on_unsubscribe)(struct mosquitto*,
@@ -446,7 +464,8 @@ void mosquitto_unsubscribe_v5_callback_set(struct mosquitto *mosq,
                                                                   const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function that receives the client's log lines: `level` is one of
+ * the `MOSQ_LOG_*` values and `str` is valid only during the call.
  */
 void mosquitto_log_callback_set(struct mosquitto *mosq, void (*on_log)(struct mosquitto*,
                                                                        void*,
@@ -454,32 +473,46 @@ void mosquitto_log_callback_set(struct mosquitto *mosq, void (*on_log)(struct mo
                                                                        const char*));
 
 /**
- * Not implemented yet.
+ * Creates a client.
+ *
+ * `id` is copied; it may be NULL when `clean_session` is true, and the broker
+ * then assigns an id (an MQTT 3.1 connect needs an id and fails without one).
+ * `obj` is handed to every callback; when NULL, callbacks receive the handle
+ * instead. Returns NULL and sets `errno` to `EINVAL` when `id` is NULL with
+ * `clean_session` false, or when `id` is empty, longer than 65535 bytes or not
+ * valid UTF-8. Release the client with `mosquitto_destroy`.
  */
 struct mosquitto *mosquitto_new(const char *id, bool clean_session, void *obj);
 
 /**
- * Not implemented yet.
+ * Releases a client and everything it owns. NULL is ignored. The handle must
+ * not be used afterwards.
  */
 void mosquitto_destroy(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Returns a client to the state `mosquitto_new` gives it, keeping the handle:
+ * settings, will, credentials and callbacks are reset. The arguments mean what
+ * they mean for `mosquitto_new`. Returns `MOSQ_ERR_INVAL` for a NULL handle or
+ * an id that `mosquitto_new` would refuse (`MOSQ_ERR_MALFORMED_UTF8` for bad
+ * UTF-8); the client is then unchanged.
  */
 int mosquitto_reinitialise(struct mosquitto *mosq, const char *id, bool clean_session, void *obj);
 
 /**
- * Not implemented yet.
+ * Sets the pointer passed to callbacks as `obj` (NULL is passed as NULL).
+ * A NULL handle is ignored.
  */
 void mosquitto_user_data_set(struct mosquitto *mosq, void *obj);
 
 /**
- * Not implemented yet.
+ * The pointer callbacks receive as `obj`; NULL for a NULL handle.
  */
 void *mosquitto_userdata(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Tells the client that the program drives it from threads of its own (rather
+ * than with `mosquitto_loop_start`). Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_threaded_set(struct mosquitto *mosq, bool threaded);
 
@@ -682,7 +715,7 @@ void mosquitto_message_free(struct mosquitto_message **message);
 void mosquitto_message_free_contents(struct mosquitto_message *message);
 
 /**
- * Not implemented yet.
+ * Sets the will (MQTT 3); see `mosquitto_will_set_v5`.
  */
 int mosquitto_will_set(struct mosquitto *mosq,
                        const char *topic,
@@ -692,7 +725,20 @@ int mosquitto_will_set(struct mosquitto *mosq,
                        bool retain);
 
 /**
- * Not implemented yet.
+ * Sets the message the broker publishes for this client if the connection ends
+ * without a DISCONNECT. Must be called before connecting. `topic` and the
+ * `payloadlen` bytes at `payload` are copied (`payload` may be NULL when
+ * `payloadlen` is 0).
+ *
+ * `properties` may be NULL; otherwise, on success, the client takes ownership of
+ * the list (do not free it), and on failure the caller keeps it.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle or topic, a NULL payload with a
+ * positive length, a QoS outside 0..2 or a topic with wildcards;
+ * `MOSQ_ERR_PAYLOAD_SIZE` for a negative or too large `payloadlen`;
+ * `MOSQ_ERR_MALFORMED_UTF8` for a topic that is not valid UTF-8;
+ * `MOSQ_ERR_NOT_SUPPORTED` for properties when the protocol is not MQTT 5; and
+ * the property check's error for properties a will may not carry.
  */
 int mosquitto_will_set_v5(struct mosquitto *mosq,
                           const char *topic,
@@ -703,37 +749,69 @@ int mosquitto_will_set_v5(struct mosquitto *mosq,
                           mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Removes the will, if any. Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_will_clear(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Sets the username and password sent in CONNECT; NULL for either sends none.
+ * Both strings are copied. Must be called before connecting.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a password without a username
+ * (MQTT 3.1 and 3.1.1 only) or a username longer than 65535 bytes, and
+ * `MOSQ_ERR_MALFORMED_UTF8` for a username that is not valid UTF-8. After a
+ * failure no credentials are set.
  */
 int mosquitto_username_pw_set(struct mosquitto *mosq, const char *username, const char *password);
 
 /**
- * Not implemented yet.
+ * Sets an option through a pointer (the older form of `mosquitto_int_option`).
+ * Accepts `MOSQ_OPT_PROTOCOL_VERSION` with `value` pointing to an `int`, and
+ * `MOSQ_OPT_SSL_CTX` (not supported: TLS here is rustls). Returns
+ * `MOSQ_ERR_INVAL` for a NULL handle, a NULL value or any other option.
  */
 int mosquitto_opts_set(struct mosquitto *mosq, enum mosq_opt_t option, void *value);
 
 /**
- * Not implemented yet.
+ * Sets an integer option:
+ * - `MOSQ_OPT_PROTOCOL_VERSION`: `MQTT_PROTOCOL_V31`, `_V311` (default) or `_V5`.
+ * - `MOSQ_OPT_RECEIVE_MAXIMUM`, `MOSQ_OPT_SEND_MAXIMUM`: 0..65535 (default 20;
+ *   0 means 65535).
+ * - `MOSQ_OPT_TCP_NODELAY`: non-zero disables Nagle's algorithm.
+ * - `MOSQ_OPT_TLS_OCSP_REQUIRED`, `MOSQ_OPT_TLS_USE_OS_CERTS`: non-zero enables.
+ * - `MOSQ_OPT_SSL_CTX_WITH_DEFAULTS`: `MOSQ_ERR_NOT_SUPPORTED` (no OpenSSL).
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a value out of range or an
+ * option that is not an integer option.
  */
 int mosquitto_int_option(struct mosquitto *mosq, enum mosq_opt_t option, int value);
 
 /**
- * Not implemented yet.
+ * Sets a string option; the string is copied:
+ * - `MOSQ_OPT_BIND_ADDRESS`: the local address to connect from; NULL clears it.
+ * - `MOSQ_OPT_TLS_ALPN`: the ALPN protocol to offer.
+ * - `MOSQ_OPT_TLS_KEYFORM`: "pem" (the only form supported; "engine" is
+ *   `MOSQ_ERR_NOT_SUPPORTED`).
+ * - `MOSQ_OPT_TLS_ENGINE`, `MOSQ_OPT_TLS_ENGINE_KPASS_SHA1`:
+ *   `MOSQ_ERR_NOT_SUPPORTED` (OpenSSL engines do not exist here).
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a NULL value where one is needed,
+ * an unknown key form, or an option that is not a string option.
  */
 int mosquitto_string_option(struct mosquitto *mosq, enum mosq_opt_t option, const char *value);
 
 /**
- * Not implemented yet.
+ * Sets a pointer option. The only one is `MOSQ_OPT_SSL_CTX`, an OpenSSL
+ * context, which is `MOSQ_ERR_NOT_SUPPORTED` here. Returns `MOSQ_ERR_INVAL`
+ * for a NULL handle or any other option.
  */
 int mosquitto_void_option(struct mosquitto *mosq, enum mosq_opt_t option, void *value);
 
 /**
- * Not implemented yet.
+ * Sets how `mosquitto_loop_forever` and the `loop_start` thread wait between
+ * reconnect attempts: `reconnect_delay` seconds at first (0 means 1), growing
+ * (doubling, with `reconnect_exponential_backoff`) up to `reconnect_delay_max`.
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_reconnect_delay_set(struct mosquitto *mosq,
                                   unsigned int reconnect_delay,
@@ -741,12 +819,16 @@ int mosquitto_reconnect_delay_set(struct mosquitto *mosq,
                                   bool reconnect_exponential_backoff);
 
 /**
- * Not implemented yet.
+ * Sets how many outgoing QoS 1 and 2 messages may await acknowledgement at
+ * once (default 20; 0 means no limit, 65535). The same as
+ * `MOSQ_OPT_SEND_MAXIMUM`. Returns `MOSQ_ERR_INVAL` for a NULL handle or a
+ * value above 65535.
  */
 int mosquitto_max_inflight_messages_set(struct mosquitto *mosq, unsigned int max_inflight_messages);
 
 /**
- * Not implemented yet.
+ * Does nothing: retries are driven by the protocol on reconnect, as in
+ * libmosquitto 2.0. Kept for programs written for older versions.
  */
 void mosquitto_message_retry_set(struct mosquitto *mosq, unsigned int message_retry);
 

@@ -145,8 +145,8 @@ impl Options {
             .ok()
             .filter(|q| *q <= 2)
             .ok_or(Error::Inval)?;
-        topic::check_publish(topic).map_err(|_| Error::Inval)?;
-        let topic = mqtt_string(topic)?;
+        topic::check_publish(topic)?;
+        let topic = String::from_utf8(topic.to_vec()).map_err(|_| Error::MalformedUtf8)?;
         if !properties.is_empty() {
             if !self.protocol.is_v5() {
                 return Err(Error::NotSupported);

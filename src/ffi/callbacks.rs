@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::boundary::guard;
 use super::client::client_of;
+use super::property::{mosquitto_property_free_all, properties_to_c};
 use super::types::*;
 use crate::client::Callbacks;
 use crate::protocol::packet::Publish;
@@ -45,16 +46,16 @@ unsafe fn set(mosq: *mut mosquitto, change: impl FnOnce(&mut Callbacks)) {
     }
 }
 
-/// Calls `f` with a C view of `properties`.
-///
-/// The C property list belongs to src/ffi/property.rs; until it offers a
-/// conversion from Rust properties, v5 callbacks receive NULL (an empty list).
+/// Calls `f` with a C copy of `properties` (NULL when empty), freed after the call.
 fn with_c_properties<T>(
     properties: &Properties,
     f: impl FnOnce(*const mosquitto_property) -> T,
 ) -> T {
-    let _ = properties;
-    f(std::ptr::null())
+    let mut list = properties_to_c(properties);
+    let result = f(list);
+    // SAFETY: `list` was made above and the callback was told it may not keep it.
+    unsafe { mosquitto_property_free_all(&mut list) };
+    result
 }
 
 /// Calls `f` with a C view of a received message. Topic and payload are copied

@@ -6,10 +6,10 @@ use std::os::raw::{c_char, c_int, c_uint, c_void};
 use super::boundary::guard;
 use super::client::{c_bytes, client_of};
 use super::constants::mosq_opt_t::{self, *};
+use super::property::{mosquitto_property_free_all, properties_from_c};
 use super::types::*;
 use crate::client::options::MAX_PAYLOAD;
 use crate::error::{code_of, Error, Result};
-use crate::protocol::property::Properties;
 
 /// Runs `body` on the handle's client, or returns `MOSQ_ERR_INVAL` for NULL.
 ///
@@ -118,44 +118,17 @@ pub unsafe extern "C" fn mosquitto_will_set_v5(
             // SAFETY: the caller promises `payloadlen` readable bytes at `payload`.
             unsafe { std::slice::from_raw_parts(payload.cast(), len) }
         };
-        // SAFETY: `properties` is NULL or a list the caller owns.
-        let will_properties = match unsafe { c_property_list(properties) } {
-            Ok(list) => list,
-            Err(e) => return e.code(),
-        };
+        // SAFETY: `properties` is NULL or a live list the caller owns.
+        let will_properties = unsafe { properties_from_c(properties) };
         let result =
             client.with_options(|o| o.set_will(topic, payload, qos, retain, will_properties));
         if result.is_ok() {
-            // SAFETY: on success the list is ours to release, and it was copied above.
-            unsafe { free_c_property_list(properties) };
+            let mut list = properties;
+            // SAFETY: on success the list is ours to release; its contents were copied.
+            unsafe { mosquitto_property_free_all(&mut list) };
         }
         code_of(result)
     })
-}
-
-/// A copy of a C property list as Rust properties.
-///
-/// The C property list belongs to src/ffi/property.rs; until it offers a
-/// conversion, only an empty (NULL) list can be taken, and a will with
-/// properties is reported as not supported.
-///
-/// # Safety
-/// `list` is NULL or a live property list.
-unsafe fn c_property_list(list: *const mosquitto_property) -> Result<Properties> {
-    if list.is_null() {
-        Ok(Properties::new())
-    } else {
-        Err(Error::NotSupported)
-    }
-}
-
-/// Releases a C property list whose contents were taken over.
-///
-/// # Safety
-/// `list` is NULL or a live property list that nothing else will use.
-unsafe fn free_c_property_list(list: *mut mosquitto_property) {
-    // Nothing to free until `c_property_list` accepts non-empty lists.
-    let _ = list;
 }
 
 /// Removes the will, if any. Returns `MOSQ_ERR_INVAL` for a NULL handle.
@@ -386,4 +359,269 @@ pub unsafe extern "C" fn mosquitto_message_retry_set(mosq: *mut mosquitto, messa
     guard(|| {
         let _ = (mosq, message_retry);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::client::{mosquitto_destroy, mosquitto_new};
+    use super::super::property::mosquitto_property_add_byte;
+    use super::*;
+    use crate::protocol::packet::ProtocolVersion;
+
+    const OK: c_int = crate::error::SUCCESS;
+    const INVAL: c_int = Error::Inval as c_int;
+
+    /// A fresh handle, destroyed when dropped.
+    struct Handle(*mut mosquitto);
+
+    impl Handle {
+        fn new() -> Handle {
+            Handle(unsafe { mosquitto_new(c"opts".as_ptr(), true, std::ptr::null_mut()) })
+        }
+
+        fn options(&self) -> crate::client::Options {
+            unsafe { &(*self.0).client }.lock().options.clone()
+        }
+    }
+
+    impl Drop for Handle {
+        fn drop(&mut self) {
+            unsafe { mosquitto_destroy(self.0) };
+        }
+    }
+
+    fn will(
+        h: &Handle,
+        topic: &std::ffi::CStr,
+        len: c_int,
+        payload: *const c_void,
+        qos: c_int,
+    ) -> c_int {
+        unsafe { mosquitto_will_set(h.0, topic.as_ptr(), len, payload, qos, false) }
+    }
+
+    #[test]
+    fn will_set_checks_its_arguments_as_libmosquitto_does() {
+        let h = Handle::new();
+        let data = b"bye".as_ptr().cast::<c_void>();
+        let null = std::ptr::null();
+        unsafe {
+            assert_eq!(
+                mosquitto_will_set(std::ptr::null_mut(), c"t".as_ptr(), 0, null, 0, false),
+                INVAL
+            );
+            assert_eq!(
+                mosquitto_will_set(h.0, std::ptr::null(), 0, null, 0, false),
+                INVAL
+            );
+        }
+        assert_eq!(will(&h, c"t", -1, data, 0), Error::PayloadSize.code());
+        assert_eq!(
+            will(&h, c"t", 268_435_456, data, 0),
+            Error::PayloadSize.code()
+        );
+        assert_eq!(will(&h, c"t", 3, null, 0), INVAL);
+        assert_eq!(will(&h, c"t", 3, data, 3), INVAL);
+        assert_eq!(will(&h, c"t/+", 3, data, 0), INVAL);
+        assert_eq!(will(&h, c"t/\xff", 3, data, 0), Error::MalformedUtf8.code());
+        assert_eq!(h.options().will, None);
+
+        assert_eq!(will(&h, c"t", 3, data, 2), OK);
+        assert_eq!(will(&h, c"empty", 0, null, 0), OK);
+        let stored = h.options().will.unwrap();
+        assert_eq!((stored.topic.as_str(), stored.payload.len()), ("empty", 0));
+        assert_eq!(unsafe { mosquitto_will_clear(h.0) }, OK);
+        assert_eq!(h.options().will, None);
+        assert_eq!(unsafe { mosquitto_will_clear(std::ptr::null_mut()) }, INVAL);
+    }
+
+    #[test]
+    fn will_set_v5_takes_the_property_list_only_on_success() {
+        let h = Handle::new();
+        let mut props: *mut mosquitto_property = std::ptr::null_mut();
+        // Payload format indicator (1) is allowed on a will.
+        assert_eq!(unsafe { mosquitto_property_add_byte(&mut props, 1, 1) }, OK);
+        let set = |props| unsafe {
+            mosquitto_will_set_v5(h.0, c"t".as_ptr(), 0, std::ptr::null(), 1, false, props)
+        };
+
+        assert_eq!(
+            set(props),
+            Error::NotSupported.code(),
+            "properties need MQTT 5"
+        );
+        assert_eq!(
+            unsafe { mosquitto_int_option(h.0, MOSQ_OPT_PROTOCOL_VERSION as c_int, 5) },
+            OK
+        );
+        assert_eq!(set(props), OK);
+        let stored = h.options().will.unwrap();
+        assert_eq!(stored.properties.len(), 1);
+        assert_eq!(stored.properties[0].id, 1);
+    }
+
+    #[test]
+    fn will_set_v5_refuses_properties_a_will_may_not_carry() {
+        let h = Handle::new();
+        unsafe { mosquitto_int_option(h.0, MOSQ_OPT_PROTOCOL_VERSION as c_int, 5) };
+        let mut props: *mut mosquitto_property = std::ptr::null_mut();
+        // Maximum QoS (36) belongs to CONNACK only.
+        assert_eq!(
+            unsafe { mosquitto_property_add_byte(&mut props, 36, 1) },
+            OK
+        );
+        let rc = unsafe {
+            mosquitto_will_set_v5(h.0, c"t".as_ptr(), 0, std::ptr::null(), 0, false, props)
+        };
+        assert_ne!(rc, OK);
+        assert_eq!(h.options().will, None);
+        unsafe { mosquitto_property_free_all(&mut props) };
+    }
+
+    #[test]
+    fn username_pw_set_stores_copies_and_refuses_a_lone_password() {
+        let h = Handle::new();
+        unsafe {
+            assert_eq!(
+                mosquitto_username_pw_set(h.0, std::ptr::null(), c"pw".as_ptr()),
+                INVAL
+            );
+            assert_eq!(
+                mosquitto_username_pw_set(h.0, c"u".as_ptr(), c"pw".as_ptr()),
+                OK
+            );
+            assert_eq!(h.options().username.as_deref(), Some("u"));
+            assert_eq!(h.options().password.as_deref(), Some(&b"pw"[..]));
+            assert_eq!(
+                mosquitto_username_pw_set(h.0, c"\xff".as_ptr(), std::ptr::null()),
+                Error::MalformedUtf8.code()
+            );
+            assert_eq!(h.options().username, None);
+            assert_eq!(
+                mosquitto_username_pw_set(std::ptr::null_mut(), c"u".as_ptr(), std::ptr::null()),
+                INVAL
+            );
+        }
+    }
+
+    #[test]
+    fn opts_set_reads_the_protocol_version_through_a_pointer() {
+        let h = Handle::new();
+        let mut v5: c_int = 5;
+        let option = MOSQ_OPT_PROTOCOL_VERSION as c_int;
+        unsafe {
+            assert_eq!(
+                mosquitto_opts_set(h.0, option, (&mut v5 as *mut c_int).cast()),
+                OK
+            );
+            assert_eq!(h.options().protocol, ProtocolVersion::V5);
+            assert_eq!(mosquitto_opts_set(h.0, option, std::ptr::null_mut()), INVAL);
+            assert_eq!(
+                mosquitto_opts_set(h.0, MOSQ_OPT_SSL_CTX as c_int, std::ptr::null_mut()),
+                Error::NotSupported.code()
+            );
+            assert_eq!(
+                mosquitto_opts_set(h.0, MOSQ_OPT_TCP_NODELAY as c_int, std::ptr::null_mut()),
+                INVAL
+            );
+            assert_eq!(
+                mosquitto_opts_set(std::ptr::null_mut(), option, (&mut v5 as *mut c_int).cast()),
+                INVAL
+            );
+        }
+    }
+
+    #[test]
+    fn int_option_sets_each_integer_option_and_refuses_the_rest() {
+        let h = Handle::new();
+        let set = |option: mosq_opt_t, value| unsafe {
+            mosquitto_int_option(h.0, option as c_int, value)
+        };
+        assert_eq!(set(MOSQ_OPT_PROTOCOL_VERSION, 3), OK);
+        assert_eq!(set(MOSQ_OPT_PROTOCOL_VERSION, 6), INVAL);
+        assert_eq!(set(MOSQ_OPT_RECEIVE_MAXIMUM, 10), OK);
+        assert_eq!(set(MOSQ_OPT_SEND_MAXIMUM, 0), OK);
+        assert_eq!(set(MOSQ_OPT_SEND_MAXIMUM, 70_000), INVAL);
+        assert_eq!(set(MOSQ_OPT_TCP_NODELAY, 1), OK);
+        assert_eq!(set(MOSQ_OPT_TLS_OCSP_REQUIRED, 1), OK);
+        assert_eq!(set(MOSQ_OPT_TLS_USE_OS_CERTS, 1), OK);
+        assert_eq!(
+            set(MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1),
+            Error::NotSupported.code()
+        );
+        assert_eq!(set(MOSQ_OPT_BIND_ADDRESS, 1), INVAL);
+        assert_eq!(unsafe { mosquitto_int_option(h.0, 99, 1) }, INVAL);
+        assert_eq!(
+            unsafe { mosquitto_int_option(std::ptr::null_mut(), 1, 4) },
+            INVAL
+        );
+        let o = h.options();
+        assert_eq!(o.protocol, ProtocolVersion::V31);
+        assert_eq!((o.receive_maximum, o.send_maximum), (10, 65_535));
+        assert!(o.tcp_nodelay && o.tls.ocsp_required && o.tls.use_os_certs);
+    }
+
+    #[test]
+    fn string_option_sets_the_bind_address_and_tls_strings() {
+        let h = Handle::new();
+        let set = |option: mosq_opt_t, value: *const c_char| unsafe {
+            mosquitto_string_option(h.0, option as c_int, value)
+        };
+        assert_eq!(set(MOSQ_OPT_BIND_ADDRESS, c"127.0.0.1".as_ptr()), OK);
+        assert_eq!(h.options().bind_address.as_deref(), Some("127.0.0.1"));
+        assert_eq!(set(MOSQ_OPT_BIND_ADDRESS, std::ptr::null()), OK);
+        assert_eq!(h.options().bind_address, None);
+        assert_eq!(set(MOSQ_OPT_TLS_ALPN, c"mqtt".as_ptr()), OK);
+        assert_eq!(h.options().tls.alpn.as_deref(), Some("mqtt"));
+        assert_eq!(set(MOSQ_OPT_TLS_ALPN, std::ptr::null()), INVAL);
+        assert_eq!(set(MOSQ_OPT_TLS_KEYFORM, c"PEM".as_ptr()), OK);
+        assert_eq!(
+            set(MOSQ_OPT_TLS_KEYFORM, c"engine".as_ptr()),
+            Error::NotSupported.code()
+        );
+        assert_eq!(set(MOSQ_OPT_TLS_KEYFORM, c"der".as_ptr()), INVAL);
+        assert_eq!(
+            set(MOSQ_OPT_TLS_ENGINE, c"x".as_ptr()),
+            Error::NotSupported.code()
+        );
+        assert_eq!(
+            set(MOSQ_OPT_TLS_ENGINE_KPASS_SHA1, c"x".as_ptr()),
+            Error::NotSupported.code()
+        );
+        assert_eq!(set(MOSQ_OPT_PROTOCOL_VERSION, c"5".as_ptr()), INVAL);
+    }
+
+    #[test]
+    fn void_option_knows_only_the_ssl_ctx_and_does_not_support_it() {
+        let h = Handle::new();
+        let set =
+            |option: c_int| unsafe { mosquitto_void_option(h.0, option, std::ptr::null_mut()) };
+        assert_eq!(set(MOSQ_OPT_SSL_CTX as c_int), Error::NotSupported.code());
+        assert_eq!(set(MOSQ_OPT_TCP_NODELAY as c_int), INVAL);
+        assert_eq!(
+            unsafe { mosquitto_void_option(std::ptr::null_mut(), 2, std::ptr::null_mut()) },
+            INVAL
+        );
+    }
+
+    #[test]
+    fn reconnect_delay_and_inflight_limits_are_stored() {
+        let h = Handle::new();
+        unsafe {
+            assert_eq!(mosquitto_reconnect_delay_set(h.0, 0, 60, true), OK);
+            assert_eq!(mosquitto_max_inflight_messages_set(h.0, 5), OK);
+            assert_eq!(mosquitto_max_inflight_messages_set(h.0, 70_000), INVAL);
+            assert_eq!(
+                mosquitto_reconnect_delay_set(std::ptr::null_mut(), 1, 1, false),
+                INVAL
+            );
+            mosquitto_message_retry_set(h.0, 10);
+        }
+        let o = h.options();
+        assert_eq!(
+            (o.reconnect.delay, o.reconnect.max, o.reconnect.exponential),
+            (1, 60, true)
+        );
+        assert_eq!(o.send_maximum, 5);
+    }
 }
