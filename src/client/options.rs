@@ -8,8 +8,6 @@ use crate::protocol::{topic, utf8};
 
 /// `CMD_WILL`: the pseudo-command property checks use for will properties.
 const CMD_WILL: i32 = 0x100;
-/// The largest payload MQTT can carry (the remaining length's limit).
-pub const MAX_PAYLOAD: usize = 268_435_455;
 /// The longest MQTT string.
 const MAX_STRING: usize = 65_535;
 
@@ -124,7 +122,8 @@ impl Options {
         })
     }
 
-    /// Sets the will. The caller has checked the payload length against `MAX_PAYLOAD`.
+    /// Sets the will. The caller has checked the payload length (at most
+    /// `MQTT_MAX_PAYLOAD` bytes).
     ///
     /// Errors: `Inval` for a QoS outside 0..=2 or a topic that is not a valid topic
     /// name; `MalformedUtf8` for a topic that is not MQTT UTF-8; `NotSupported`
@@ -138,9 +137,6 @@ impl Options {
         retain: bool,
         properties: Properties,
     ) -> Result<()> {
-        if payload.len() > MAX_PAYLOAD {
-            return Err(Error::PayloadSize);
-        }
         let qos = u8::try_from(qos)
             .ok()
             .filter(|q| *q <= 2)

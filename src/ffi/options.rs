@@ -6,9 +6,9 @@ use std::os::raw::{c_char, c_int, c_uint, c_void};
 use super::boundary::guard;
 use super::client::{c_bytes, client_of};
 use super::constants::mosq_opt_t::{self, *};
+use super::mqtt_protocol::MQTT_MAX_PAYLOAD;
 use super::property::{mosquitto_property_free_all, properties_from_c};
 use super::types::*;
-use crate::client::options::MAX_PAYLOAD;
 use crate::error::{code_of, Error, Result};
 
 /// Runs `body` on the handle's client, or returns `MOSQ_ERR_INVAL` for NULL.
@@ -106,7 +106,7 @@ pub unsafe extern "C" fn mosquitto_will_set_v5(
         let Ok(len) = usize::try_from(payloadlen) else {
             return Error::PayloadSize.code();
         };
-        if len > MAX_PAYLOAD {
+        if len > MQTT_MAX_PAYLOAD as usize {
             return Error::PayloadSize.code();
         }
         if len > 0 && payload.is_null() {
