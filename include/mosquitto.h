@@ -179,12 +179,18 @@ enum mosq_opt_t {
 /**
  * The client handle. Opaque to C: create it with `mosquitto_new` and release it
  * with `mosquitto_destroy`.
+ *
+ * A `Box` allocation whose address C holds; the client inside is shared with
+ * the `loop_start` thread, which keeps its own reference while it runs.
  */
 struct mosquitto;
 
 /**
  * One node of an MQTT 5 property list. Opaque to C: build lists with the
  * `mosquitto_property_add_*` functions and free them with `mosquitto_property_free_all`.
+ *
+ * Each node is a `Box` owned by the list it is in; `next` is NULL at the end.
+ * Only `ffi::property` makes, walks and frees these nodes.
  */
 struct mqtt5__property;
 
@@ -335,20 +341,24 @@ int mosquitto_unsubscribe_multiple(struct mosquitto *mosq,
                                    const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Sets the function called when the broker answers a connect (CONNACK).
+ * `rc` is 0 on success, otherwise the broker's refusal code (MQTT 3) or
+ * reason code (MQTT 5).
  */
 void mosquitto_connect_callback_set(struct mosquitto *mosq, void (*on_connect)(struct mosquitto*,
                                                                                void*,
                                                                                int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect_callback_set`, with the CONNACK flags (bit 0: the
+ * broker still has a session for this client).
  */
 void mosquitto_connect_with_flags_callback_set(struct mosquitto *mosq,
                                                void (*on_connect)(struct mosquitto*, void*, int, int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect_with_flags_callback_set`, with the CONNACK's MQTT 5
+ * properties. The property list is valid only during the call.
  */
 void mosquitto_connect_v5_callback_set(struct mosquitto *mosq,
                                        void (*on_connect)(struct mosquitto*,
@@ -358,13 +368,15 @@ void mosquitto_connect_v5_callback_set(struct mosquitto *mosq,
                                                           const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when the connection ends. `rc` is 0 when the
+ * program asked for it with `mosquitto_disconnect`, otherwise the reason.
  */
 void mosquitto_disconnect_callback_set(struct mosquitto *mosq,
                                        void (*on_disconnect)(struct mosquitto*, void*, int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_disconnect_callback_set`, with the DISCONNECT's MQTT 5
+ * properties (valid only during the call).
  */
 void mosquitto_disconnect_v5_callback_set(struct mosquitto *mosq,
                                           void (*on_disconnect)(struct mosquitto*,
@@ -373,14 +385,16 @@ void mosquitto_disconnect_v5_callback_set(struct mosquitto *mosq,
                                                                 const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when a published message has been sent (QoS 0) or
+ * acknowledged (QoS 1 and 2); `mid` is the id `mosquitto_publish` returned.
  */
 void mosquitto_publish_callback_set(struct mosquitto *mosq, void (*on_publish)(struct mosquitto*,
                                                                                void*,
                                                                                int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_publish_callback_set`, with the acknowledgement's reason code
+ * and MQTT 5 properties (valid only during the call).
  */
 void mosquitto_publish_v5_callback_set(struct mosquitto *mosq,
                                        void (*on_publish)(struct mosquitto*,
@@ -390,7 +404,9 @@ void mosquitto_publish_v5_callback_set(struct mosquitto *mosq,
                                                           const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called for each message received. The message and
+ * everything it points to are valid only during the call; keep a copy with
+ * `mosquitto_message_copy`.
  */
 void mosquitto_message_callback_set(struct mosquitto *mosq,
                                     void (*on_message)(struct mosquitto*,
@@ -398,7 +414,8 @@ void mosquitto_message_callback_set(struct mosquitto *mosq,
                                                        const struct mosquitto_message*));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_message_callback_set`, with the message's MQTT 5 properties
+ * (valid only during the call).
  */
 void mosquitto_message_v5_callback_set(struct mosquitto *mosq,
                                        void (*on_message)(struct mosquitto*,
@@ -407,7 +424,9 @@ void mosquitto_message_v5_callback_set(struct mosquitto *mosq,
                                                           const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when the broker answers a subscribe (SUBACK):
+ * `mid` is the subscribe's id, and `granted_qos` holds `qos_count` granted QoS
+ * levels (or failure codes), valid only during the call.
  */
 void mosquitto_subscribe_callback_set(struct mosquitto *mosq,
                                       void (*on_subscribe)(struct mosquitto*,
@@ -417,7 +436,8 @@ void mosquitto_subscribe_callback_set(struct mosquitto *mosq,
                                                            const int*));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_subscribe_callback_set`, with the SUBACK's MQTT 5 properties
+ * (valid only during the call).
  */
 void mosquitto_subscribe_v5_callback_set(struct mosquitto *mosq,
                                          void (*on_subscribe)(struct mosquitto*,
@@ -428,13 +448,14 @@ void mosquitto_subscribe_v5_callback_set(struct mosquitto *mosq,
                                                               const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function called when the broker answers an unsubscribe (UNSUBACK).
  */
 void mosquitto_unsubscribe_callback_set(struct mosquitto *mosq,
                                         void (*on_unsubscribe)(struct mosquitto*, void*, int));
 
 /**
- * Not implemented yet.
+ * As `mosquitto_unsubscribe_callback_set`, with the UNSUBACK's MQTT 5
+ * properties (valid only during the call).
  */
 void mosquitto_unsubscribe_v5_callback_set(struct mosquitto *mosq,
                                            void (*on_unsubscribe)(struct mosquitto*,
@@ -443,7 +464,8 @@ void mosquitto_unsubscribe_v5_callback_set(struct mosquitto *mosq,
                                                                   const mosquitto_property*));
 
 /**
- * Not implemented yet.
+ * Sets the function that receives the client's log lines: `level` is one of
+ * the `MOSQ_LOG_*` values and `str` is valid only during the call.
  */
 void mosquitto_log_callback_set(struct mosquitto *mosq, void (*on_log)(struct mosquitto*,
                                                                        void*,
@@ -451,32 +473,46 @@ void mosquitto_log_callback_set(struct mosquitto *mosq, void (*on_log)(struct mo
                                                                        const char*));
 
 /**
- * Not implemented yet.
+ * Creates a client.
+ *
+ * `id` is copied; it may be NULL when `clean_session` is true, and the broker
+ * then assigns an id (an MQTT 3.1 connect needs an id and fails without one).
+ * `obj` is handed to every callback; when NULL, callbacks receive the handle
+ * instead. Returns NULL and sets `errno` to `EINVAL` when `id` is NULL with
+ * `clean_session` false, or when `id` is empty, longer than 65535 bytes or not
+ * valid UTF-8. Release the client with `mosquitto_destroy`.
  */
 struct mosquitto *mosquitto_new(const char *id, bool clean_session, void *obj);
 
 /**
- * Not implemented yet.
+ * Releases a client and everything it owns. NULL is ignored. The handle must
+ * not be used afterwards.
  */
 void mosquitto_destroy(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Returns a client to the state `mosquitto_new` gives it, keeping the handle:
+ * settings, will, credentials and callbacks are reset. The arguments mean what
+ * they mean for `mosquitto_new`. Returns `MOSQ_ERR_INVAL` for a NULL handle or
+ * an id that `mosquitto_new` would refuse (`MOSQ_ERR_MALFORMED_UTF8` for bad
+ * UTF-8); the client is then unchanged.
  */
 int mosquitto_reinitialise(struct mosquitto *mosq, const char *id, bool clean_session, void *obj);
 
 /**
- * Not implemented yet.
+ * Sets the pointer passed to callbacks as `obj` (NULL is passed as NULL).
+ * A NULL handle is ignored.
  */
 void mosquitto_user_data_set(struct mosquitto *mosq, void *obj);
 
 /**
- * Not implemented yet.
+ * The pointer callbacks receive as `obj`; NULL for a NULL handle.
  */
 void *mosquitto_userdata(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Tells the client that the program drives it from threads of its own (rather
+ * than with `mosquitto_loop_start`). Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_threaded_set(struct mosquitto *mosq, bool threaded);
 
@@ -631,37 +667,55 @@ int mosquitto_subscribe_callback(int (*callback)(struct mosquitto*,
                                  const struct libmosquitto_tls *tls);
 
 /**
- * Not implemented yet.
+ * Reports the version of libmosquitto this library stands in for.
+ *
+ * Each of `major`, `minor` and `revision` may be NULL; the others are written.
+ * Returns the version as one number, `major * 1000000 + minor * 1000 + revision`
+ * (the value of `LIBMOSQUITTO_VERSION_NUMBER`).
  */
 int mosquitto_lib_version(int *major, int *minor, int *revision);
 
 /**
- * Not implemented yet.
+ * Prepares the library for use. Call it once before any other function, from
+ * one thread. Nothing global needs setting up in this implementation (rustls
+ * needs no global initialisation), so it always returns `MOSQ_ERR_SUCCESS`; it
+ * may be called more than once.
  */
 int mosquitto_lib_init(void);
 
 /**
- * Not implemented yet.
+ * Releases what `mosquitto_lib_init` set up. Always returns `MOSQ_ERR_SUCCESS`.
  */
 int mosquitto_lib_cleanup(void);
 
 /**
- * Not implemented yet.
+ * Copies `src` into `dst`: the topic and the payload are duplicated, and the
+ * payload copy gets a NUL after its last byte so text can be read as a C string.
+ * An empty payload is copied as NULL.
+ *
+ * `dst` and `src` must not be NULL, and `src->topic` must be a C string. `dst`'s
+ * old contents are overwritten, not freed. On success the caller owns the copies
+ * and releases them with `mosquitto_message_free_contents`. Returns
+ * `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` for bad arguments, or `MOSQ_ERR_NOMEM`
+ * (then `dst` is untouched).
  */
 int mosquitto_message_copy(struct mosquitto_message *dst, const struct mosquitto_message *src);
 
 /**
- * Not implemented yet.
+ * Frees a message made by this library (as `mosquitto_subscribe_simple` returns
+ * them, or any message whose struct, topic and payload were `malloc`ed), then
+ * sets `*message` to NULL. NULL and a NULL `*message` are ignored.
  */
 void mosquitto_message_free(struct mosquitto_message **message);
 
 /**
- * Not implemented yet.
+ * Frees the topic and payload of `message` (as filled by `mosquitto_message_copy`)
+ * but not the struct itself, and sets both pointers to NULL. NULL is ignored.
  */
 void mosquitto_message_free_contents(struct mosquitto_message *message);
 
 /**
- * Not implemented yet.
+ * Sets the will (MQTT 3); see `mosquitto_will_set_v5`.
  */
 int mosquitto_will_set(struct mosquitto *mosq,
                        const char *topic,
@@ -671,7 +725,20 @@ int mosquitto_will_set(struct mosquitto *mosq,
                        bool retain);
 
 /**
- * Not implemented yet.
+ * Sets the message the broker publishes for this client if the connection ends
+ * without a DISCONNECT. Must be called before connecting. `topic` and the
+ * `payloadlen` bytes at `payload` are copied (`payload` may be NULL when
+ * `payloadlen` is 0).
+ *
+ * `properties` may be NULL; otherwise, on success, the client takes ownership of
+ * the list (do not free it), and on failure the caller keeps it.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle or topic, a NULL payload with a
+ * positive length, a QoS outside 0..2 or a topic with wildcards;
+ * `MOSQ_ERR_PAYLOAD_SIZE` for a negative or too large `payloadlen`;
+ * `MOSQ_ERR_MALFORMED_UTF8` for a topic that is not valid UTF-8;
+ * `MOSQ_ERR_NOT_SUPPORTED` for properties when the protocol is not MQTT 5; and
+ * the property check's error for properties a will may not carry.
  */
 int mosquitto_will_set_v5(struct mosquitto *mosq,
                           const char *topic,
@@ -682,37 +749,69 @@ int mosquitto_will_set_v5(struct mosquitto *mosq,
                           mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Removes the will, if any. Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_will_clear(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Sets the username and password sent in CONNECT; NULL for either sends none.
+ * Both strings are copied. Must be called before connecting.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a password without a username
+ * (MQTT 3.1 and 3.1.1 only) or a username longer than 65535 bytes, and
+ * `MOSQ_ERR_MALFORMED_UTF8` for a username that is not valid UTF-8. After a
+ * failure no credentials are set.
  */
 int mosquitto_username_pw_set(struct mosquitto *mosq, const char *username, const char *password);
 
 /**
- * Not implemented yet.
+ * Sets an option through a pointer (the older form of `mosquitto_int_option`).
+ * Accepts `MOSQ_OPT_PROTOCOL_VERSION` with `value` pointing to an `int`, and
+ * `MOSQ_OPT_SSL_CTX` (not supported: TLS here is rustls). Returns
+ * `MOSQ_ERR_INVAL` for a NULL handle, a NULL value or any other option.
  */
 int mosquitto_opts_set(struct mosquitto *mosq, enum mosq_opt_t option, void *value);
 
 /**
- * Not implemented yet.
+ * Sets an integer option:
+ * - `MOSQ_OPT_PROTOCOL_VERSION`: `MQTT_PROTOCOL_V31`, `_V311` (default) or `_V5`.
+ * - `MOSQ_OPT_RECEIVE_MAXIMUM`, `MOSQ_OPT_SEND_MAXIMUM`: 0..65535 (default 20;
+ *   0 means 65535).
+ * - `MOSQ_OPT_TCP_NODELAY`: non-zero disables Nagle's algorithm.
+ * - `MOSQ_OPT_TLS_OCSP_REQUIRED`, `MOSQ_OPT_TLS_USE_OS_CERTS`: non-zero enables.
+ * - `MOSQ_OPT_SSL_CTX_WITH_DEFAULTS`: `MOSQ_ERR_NOT_SUPPORTED` (no OpenSSL).
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a value out of range or an
+ * option that is not an integer option.
  */
 int mosquitto_int_option(struct mosquitto *mosq, enum mosq_opt_t option, int value);
 
 /**
- * Not implemented yet.
+ * Sets a string option; the string is copied:
+ * - `MOSQ_OPT_BIND_ADDRESS`: the local address to connect from; NULL clears it.
+ * - `MOSQ_OPT_TLS_ALPN`: the ALPN protocol to offer.
+ * - `MOSQ_OPT_TLS_KEYFORM`: "pem" (the only form supported; "engine" is
+ *   `MOSQ_ERR_NOT_SUPPORTED`).
+ * - `MOSQ_OPT_TLS_ENGINE`, `MOSQ_OPT_TLS_ENGINE_KPASS_SHA1`:
+ *   `MOSQ_ERR_NOT_SUPPORTED` (OpenSSL engines do not exist here).
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a NULL value where one is needed,
+ * an unknown key form, or an option that is not a string option.
  */
 int mosquitto_string_option(struct mosquitto *mosq, enum mosq_opt_t option, const char *value);
 
 /**
- * Not implemented yet.
+ * Sets a pointer option. The only one is `MOSQ_OPT_SSL_CTX`, an OpenSSL
+ * context, which is `MOSQ_ERR_NOT_SUPPORTED` here. Returns `MOSQ_ERR_INVAL`
+ * for a NULL handle or any other option.
  */
 int mosquitto_void_option(struct mosquitto *mosq, enum mosq_opt_t option, void *value);
 
 /**
- * Not implemented yet.
+ * Sets how `mosquitto_loop_forever` and the `loop_start` thread wait between
+ * reconnect attempts: `reconnect_delay` seconds at first (0 means 1), growing
+ * (doubling, with `reconnect_exponential_backoff`) up to `reconnect_delay_max`.
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_reconnect_delay_set(struct mosquitto *mosq,
                                   unsigned int reconnect_delay,
@@ -720,37 +819,54 @@ int mosquitto_reconnect_delay_set(struct mosquitto *mosq,
                                   bool reconnect_exponential_backoff);
 
 /**
- * Not implemented yet.
+ * Sets how many outgoing QoS 1 and 2 messages may await acknowledgement at
+ * once (default 20; 0 means no limit, 65535). The same as
+ * `MOSQ_OPT_SEND_MAXIMUM`. Returns `MOSQ_ERR_INVAL` for a NULL handle or a
+ * value above 65535.
  */
 int mosquitto_max_inflight_messages_set(struct mosquitto *mosq, unsigned int max_inflight_messages);
 
 /**
- * Not implemented yet.
+ * Does nothing: retries are driven by the protocol on reconnect, as in
+ * libmosquitto 2.0. Kept for programs written for older versions.
  */
 void mosquitto_message_retry_set(struct mosquitto *mosq, unsigned int message_retry);
 
 /**
- * Not implemented yet.
+ * Appends a one-byte property (such as `MQTT_PROP_PAYLOAD_FORMAT_INDICATOR`) to
+ * `*proplist`; a NULL `*proplist` starts a new list, which the caller frees with
+ * `mosquitto_property_free_all`. `proplist` must not be NULL.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` for a NULL `proplist` or an
+ * identifier that is not a byte property. The value itself is checked later, by
+ * `mosquitto_property_check_all` and when the packet is sent.
  */
 int mosquitto_property_add_byte(mosquitto_property **proplist, int identifier, uint8_t value);
 
 /**
- * Not implemented yet.
+ * Appends a two-byte integer property (such as `MQTT_PROP_RECEIVE_MAXIMUM`).
+ * Ownership and return codes as for `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_int16(mosquitto_property **proplist, int identifier, uint16_t value);
 
 /**
- * Not implemented yet.
+ * Appends a four-byte integer property (such as
+ * `MQTT_PROP_MESSAGE_EXPIRY_INTERVAL`). Ownership and return codes as for
+ * `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_int32(mosquitto_property **proplist, int identifier, uint32_t value);
 
 /**
- * Not implemented yet.
+ * Appends a variable byte integer property (`MQTT_PROP_SUBSCRIPTION_IDENTIFIER`).
+ * Values above 268435455 do not fit and return `MOSQ_ERR_INVAL`. Otherwise as
+ * for `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_varint(mosquitto_property **proplist, int identifier, uint32_t value);
 
 /**
- * Not implemented yet.
+ * Appends a binary property (`MQTT_PROP_CORRELATION_DATA`,
+ * `MQTT_PROP_AUTHENTICATION_DATA`), copying the `len` bytes at `value`. `value`
+ * may be NULL only when `len` is 0. Otherwise as for `mosquitto_property_add_byte`.
  */
 int mosquitto_property_add_binary(mosquitto_property **proplist,
                                   int identifier,
@@ -758,12 +874,19 @@ int mosquitto_property_add_binary(mosquitto_property **proplist,
                                   uint16_t len);
 
 /**
- * Not implemented yet.
+ * Appends a string property (such as `MQTT_PROP_CONTENT_TYPE`), copying `value`;
+ * NULL stands for the empty string.
+ *
+ * Returns `MOSQ_ERR_MALFORMED_UTF8` when `value` is not valid MQTT UTF-8 (checked
+ * first), `MOSQ_ERR_INVAL` for a NULL `proplist`, a string longer than 65535
+ * bytes or an identifier that is not a string property, else `MOSQ_ERR_SUCCESS`.
  */
 int mosquitto_property_add_string(mosquitto_property **proplist, int identifier, const char *value);
 
 /**
- * Not implemented yet.
+ * Appends a name/value pair (`MQTT_PROP_USER_PROPERTY`), copying both strings;
+ * NULL stands for the empty string. Return codes as for
+ * `mosquitto_property_add_string`.
  */
 int mosquitto_property_add_string_pair(mosquitto_property **proplist,
                                        int identifier,
@@ -771,17 +894,24 @@ int mosquitto_property_add_string_pair(mosquitto_property **proplist,
                                        const char *value);
 
 /**
- * Not implemented yet.
+ * The identifier (`MQTT_PROP_*`) of one list node, or 0 for NULL.
  */
 int mosquitto_property_identifier(const mosquitto_property *property);
 
 /**
- * Not implemented yet.
+ * The node after `proplist`, or NULL at the end of the list or for NULL.
+ * The result belongs to the list; do not free it.
  */
 const mosquitto_property *mosquitto_property_next(const mosquitto_property *proplist);
 
 /**
- * Not implemented yet.
+ * Finds a one-byte property in `proplist` and copies its value to `*value`
+ * (`value` may be NULL to only find it).
+ *
+ * Finds the first node with `identifier`; with `skip_first` true, the second
+ * one. Pass the returned node back with `skip_first` true to find the next
+ * repeat. Returns the node (owned by the list), or NULL when there is none or
+ * `identifier` is not a byte property; `*value` is written only when found.
  */
 const mosquitto_property *mosquitto_property_read_byte(const mosquitto_property *proplist,
                                                        int identifier,
@@ -789,7 +919,7 @@ const mosquitto_property *mosquitto_property_read_byte(const mosquitto_property 
                                                        bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a two-byte integer property; as `mosquitto_property_read_byte`.
  */
 const mosquitto_property *mosquitto_property_read_int16(const mosquitto_property *proplist,
                                                         int identifier,
@@ -797,7 +927,7 @@ const mosquitto_property *mosquitto_property_read_int16(const mosquitto_property
                                                         bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a four-byte integer property; as `mosquitto_property_read_byte`.
  */
 const mosquitto_property *mosquitto_property_read_int32(const mosquitto_property *proplist,
                                                         int identifier,
@@ -805,7 +935,7 @@ const mosquitto_property *mosquitto_property_read_int32(const mosquitto_property
                                                         bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a variable byte integer property; as `mosquitto_property_read_byte`.
  */
 const mosquitto_property *mosquitto_property_read_varint(const mosquitto_property *proplist,
                                                          int identifier,
@@ -813,7 +943,13 @@ const mosquitto_property *mosquitto_property_read_varint(const mosquitto_propert
                                                          bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a binary property and copies its data.
+ *
+ * `value` and `len` must be both NULL (only find the node) or both non-NULL;
+ * otherwise NULL is returned. When found, `*value` gets a `malloc`ed copy of the
+ * data with a NUL after it (non-NULL even for empty data; free it with `free()`)
+ * and `*len` its length. Searching as for `mosquitto_property_read_byte`; NULL
+ * is also returned when out of memory.
  */
 const mosquitto_property *mosquitto_property_read_binary(const mosquitto_property *proplist,
                                                          int identifier,
@@ -822,7 +958,11 @@ const mosquitto_property *mosquitto_property_read_binary(const mosquitto_propert
                                                          bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a string property and copies it.
+ *
+ * When found and `value` is not NULL, `*value` gets a `malloc`ed, NUL-terminated
+ * copy the caller frees with `free()`. Searching as for
+ * `mosquitto_property_read_byte`; NULL is also returned when out of memory.
  */
 const mosquitto_property *mosquitto_property_read_string(const mosquitto_property *proplist,
                                                          int identifier,
@@ -830,7 +970,12 @@ const mosquitto_property *mosquitto_property_read_string(const mosquitto_propert
                                                          bool skip_first);
 
 /**
- * Not implemented yet.
+ * Finds a name/value pair property and copies both strings.
+ *
+ * `name` and `value` may each be NULL; each non-NULL one gets a `malloc`ed,
+ * NUL-terminated copy the caller frees with `free()`. Searching as for
+ * `mosquitto_property_read_byte`; NULL is also returned (nothing written) when
+ * out of memory.
  */
 const mosquitto_property *mosquitto_property_read_string_pair(const mosquitto_property *proplist,
                                                               int identifier,
@@ -839,32 +984,52 @@ const mosquitto_property *mosquitto_property_read_string_pair(const mosquitto_pr
                                                               bool skip_first);
 
 /**
- * Not implemented yet.
+ * Frees every node of `*properties` and sets `*properties` to NULL. NULL and an
+ * empty list are ignored. Strings returned by `read_*` are separate copies and
+ * stay valid.
  */
 void mosquitto_property_free_all(mosquitto_property **properties);
 
 /**
- * Not implemented yet.
+ * Makes `*dest` a new list holding copies of every property of `src`, which may
+ * be NULL (the empty list). `*dest` is overwritten, not freed; the caller frees
+ * the copy with `mosquitto_property_free_all`.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when `dest` is NULL. (For a
+ * NULL `src` and NULL `dest` libmosquitto returns `MOSQ_ERR_SUCCESS`; so do we.)
  */
 int mosquitto_property_copy_all(mosquitto_property **dest, const mosquitto_property *src);
 
 /**
- * Not implemented yet.
+ * Whether property `identifier` may be sent in packet `command` (a `CMD_*`
+ * value, or `CMD_WILL` for will properties). Returns `MOSQ_ERR_SUCCESS`, or
+ * `MOSQ_ERR_PROTOCOL` for an unknown identifier or a packet that may not carry it.
  */
 int mosquitto_property_check_command(int command, int identifier);
 
 /**
- * Not implemented yet.
+ * Checks a whole list for packet `command`: each identifier allowed there
+ * (`MOSQ_ERR_PROTOCOL`), values in range, e.g. maximum-qos 0 or 1 and
+ * receive-maximum, topic-alias and maximum-packet-size not 0
+ * (`MOSQ_ERR_PROTOCOL`), and no identifier but user-property repeated
+ * (`MOSQ_ERR_DUPLICATE_PROPERTY`). NULL is the empty list and passes.
  */
 int mosquitto_property_check_all(int command, const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * The name of a property identifier, e.g. "content-type" for
+ * `MQTT_PROP_CONTENT_TYPE`: a static string, not to be freed. NULL for a value
+ * that is no MQTT 5 property.
  */
 const char *mosquitto_property_identifier_to_string(int identifier);
 
 /**
- * Not implemented yet.
+ * Looks up a property by name (as `mosquitto_property_identifier_to_string`
+ * gives it, case ignored) and writes its identifier and its
+ * `enum mqtt5_property_type` value.
+ *
+ * No argument may be NULL. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` for a
+ * NULL argument or an unknown name (nothing written).
  */
 int mosquitto_string_to_property_info(const char *propname, int *identifier, int *type);
 
@@ -878,22 +1043,40 @@ int mosquitto_socks5_set(struct mosquitto *mosq,
                          const char *password);
 
 /**
- * Not implemented yet.
+ * Describes a `MOSQ_ERR_*` value in a short English sentence.
+ *
+ * The returned string is static: do not free or modify it. For `MOSQ_ERR_ERRNO`
+ * it is the C library's `strerror` text for the current `errno`, so read it
+ * before calling anything that may change `errno`. Unknown values give
+ * "Unknown error.". Never returns NULL.
  */
 const char *mosquitto_strerror(int mosq_errno);
 
 /**
- * Not implemented yet.
+ * Describes an MQTT 3.1/3.1.1 CONNACK return code (0..5).
+ *
+ * The returned string is static: do not free it. Other values give
+ * "Connection Refused: unknown reason.". Never returns NULL.
  */
 const char *mosquitto_connack_string(int connack_code);
 
 /**
- * Not implemented yet.
+ * Describes an MQTT 5 reason code (`enum mqtt5_return_codes`).
+ *
+ * The returned string is static: do not free it. Codes MQTT 5 does not define
+ * give "Unknown reason". Never returns NULL.
  */
 const char *mosquitto_reason_string(int reason_code);
 
 /**
- * Not implemented yet.
+ * Turns a packet name into its `CMD_*` value, ignoring case: "connect",
+ * "connack", "publish", "puback", "pubrec", "pubrel", "pubcomp", "subscribe",
+ * "unsubscribe", "disconnect", "auth", and "will" for `CMD_WILL`. (libmosquitto
+ * knows no names for SUBACK, UNSUBACK, PINGREQ and PINGRESP, nor do we.)
+ *
+ * `str` and `cmd` must not be NULL. On success writes `*cmd` and returns
+ * `MOSQ_ERR_SUCCESS`; an unknown name returns `MOSQ_ERR_INVAL` and leaves
+ * `*cmd` alone.
  */
 int mosquitto_string_to_command(const char *str, int *cmd);
 
@@ -934,22 +1117,39 @@ int mosquitto_tls_psk_set(struct mosquitto *mosq,
 void *mosquitto_ssl_get(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Splits a topic or filter into its levels at each `/`.
+ *
+ * On success `*topics` points to a `malloc`ed array of `*count` strings, one per
+ * level; an empty level (as around the `/` of "/a") is a NULL entry. Free it all
+ * with `mosquitto_sub_topic_tokens_free`. The topic is not validated. The empty
+ * string gives one NULL level. `subtopic`, `topics` and `count` must not be NULL.
+ * Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` or `MOSQ_ERR_NOMEM` (nothing
+ * written).
  */
 int mosquitto_sub_topic_tokenise(const char *subtopic, char ***topics, int *count);
 
 /**
- * Not implemented yet.
+ * Frees what `mosquitto_sub_topic_tokenise` returned and sets `*topics` to NULL.
+ *
+ * `count` must be the count tokenise gave. Returns `MOSQ_ERR_INVAL` when
+ * `topics` or `*topics` is NULL or `count` is below 1, else `MOSQ_ERR_SUCCESS`.
  */
 int mosquitto_sub_topic_tokens_free(char ***topics, int count);
 
 /**
- * Not implemented yet.
+ * Decides whether `topic` matches the subscription filter `sub`, writing the
+ * answer to `*result`.
+ *
+ * A topic starting with `$` is only matched by a filter starting with `$`.
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when an argument is NULL or
+ * empty, or the filter or topic is malformed (`*result` is then left alone).
  */
 int mosquitto_topic_matches_sub(const char *sub, const char *topic, bool *result);
 
 /**
- * Not implemented yet.
+ * Like `mosquitto_topic_matches_sub`, for strings with known lengths. Both
+ * strings must still be NUL-terminated or at least `sublen`/`topiclen` bytes
+ * long; each is read up to its length or its first NUL, whichever comes first.
  */
 int mosquitto_topic_matches_sub2(const char *sub,
                                  size_t sublen,
@@ -958,27 +1158,39 @@ int mosquitto_topic_matches_sub2(const char *sub,
                                  bool *result);
 
 /**
- * Not implemented yet.
+ * Checks a topic name for publishing: no `+` or `#`, at most 65535 bytes.
+ * The UTF-8 is not checked here (see `mosquitto_validate_utf8`), and the empty
+ * string passes. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` (also for NULL).
  */
 int mosquitto_pub_topic_check(const char *topic);
 
 /**
- * Not implemented yet.
+ * `mosquitto_pub_topic_check` for the `topiclen` bytes at `topic`, which need
+ * not be NUL-terminated.
  */
 int mosquitto_pub_topic_check2(const char *topic, size_t topiclen);
 
 /**
- * Not implemented yet.
+ * Checks a subscription filter: `+` and `#` only as whole levels, `#` only as
+ * the last level, at most 65535 bytes. The UTF-8 is not checked here, and the
+ * empty string passes. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` (also for
+ * NULL).
  */
 int mosquitto_sub_topic_check(const char *topic);
 
 /**
- * Not implemented yet.
+ * `mosquitto_sub_topic_check` for the `topiclen` bytes at `topic`, which need
+ * not be NUL-terminated.
  */
 int mosquitto_sub_topic_check2(const char *topic, size_t topiclen);
 
 /**
- * Not implemented yet.
+ * Checks that the `len` bytes at `str` are valid MQTT UTF-8: well-formed, with
+ * no NUL, no control characters (U+0001..U+001F, U+007F..U+009F), no
+ * non-characters and no surrogates. `str` need not be NUL-terminated.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_MALFORMED_UTF8`, or `MOSQ_ERR_INVAL` when
+ * `str` is NULL or `len` is negative or above 65536.
  */
 int mosquitto_validate_utf8(const char *str, int len);
 

@@ -5,7 +5,11 @@
 //! `net` and `client` (sockets, loops, callbacks), and `ffi` (the C boundary).
 
 /// cbindgen:ignore
+pub mod client;
+/// cbindgen:ignore
 pub mod error;
 pub mod ffi;
+/// cbindgen:ignore
+pub mod net;
 /// cbindgen:ignore
 pub mod protocol;

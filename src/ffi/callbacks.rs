@@ -1,88 +1,505 @@
-#![allow(unused_variables)]
+//! The `*_callback_set` family: each wraps the program's C function in a closure
+//! the client loop can call (see `client::callbacks`), converting Rust values to
+//! the C arguments at call time.
+//!
+//! Callbacks run on the thread that runs the network loop: the caller of
+//! `mosquitto_loop*`, or the `loop_start` thread. No client lock is held while
+//! they run. Passing NULL clears a callback.
+
 use std::os::raw::{c_char, c_int, c_void};
+use std::sync::Arc;
+
 use super::boundary::guard;
+use super::client::client_of;
+use super::property::{mosquitto_property_free_all, properties_to_c};
 use super::types::*;
+use crate::client::Callbacks;
+use crate::protocol::packet::Publish;
+use crate::protocol::property::Properties;
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_callback_set(mosq: *mut mosquitto, on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>) {
-    guard(|| ())
+/// The handle a callback is called with, kept as an address so closures holding
+/// it can move to the loop thread.
+#[derive(Clone, Copy)]
+struct Target(usize);
+
+impl Target {
+    fn handle(self) -> *mut mosquitto {
+        self.0 as *mut mosquitto
+    }
+
+    /// The program's current `obj` for this client.
+    fn userdata(self) -> *mut c_void {
+        // SAFETY: callbacks only run from the client's own loop, while the handle
+        // is alive (`mosquitto_destroy` ends the loop before freeing the handle).
+        unsafe { &(*self.handle()).client }.userdata() as *mut c_void
+    }
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_with_flags_callback_set(mosq: *mut mosquitto, on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int)>) {
-    guard(|| ())
+/// Sets one slot of the handle's callbacks; a NULL handle is ignored.
+///
+/// # Safety
+/// `mosq` is NULL or a live handle.
+unsafe fn set(mosq: *mut mosquitto, change: impl FnOnce(&mut Callbacks)) {
+    // SAFETY: forwarded from the caller.
+    if let Some(client) = unsafe { client_of(mosq) } {
+        client.set_callbacks(change);
+    }
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_v5_callback_set(mosq: *mut mosquitto, on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const mosquitto_property)>) {
-    guard(|| ())
+/// Calls `f` with a C copy of `properties` (NULL when empty), freed after the call.
+fn with_c_properties<T>(
+    properties: &Properties,
+    f: impl FnOnce(*const mosquitto_property) -> T,
+) -> T {
+    let mut list = properties_to_c(properties);
+    let result = f(list);
+    // SAFETY: `list` was made above and the callback was told it may not keep it.
+    unsafe { mosquitto_property_free_all(&mut list) };
+    result
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_disconnect_callback_set(mosq: *mut mosquitto, on_disconnect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>) {
-    guard(|| ())
+/// Calls `f` with a C view of a received message. Topic and payload are copied
+/// with a NUL after them, as C programs may read them as strings; an empty
+/// payload is NULL.
+fn with_c_message<T>(publish: &Publish, f: impl FnOnce(*const mosquitto_message) -> T) -> T {
+    let mut topic = Vec::with_capacity(publish.topic.len() + 1);
+    topic.extend_from_slice(publish.topic.as_bytes());
+    topic.push(0);
+    let mut payload = Vec::new();
+    if !publish.payload.is_empty() {
+        payload.reserve_exact(publish.payload.len() + 1);
+        payload.extend_from_slice(&publish.payload);
+        payload.push(0);
+    }
+    let message = mosquitto_message {
+        mid: c_int::from(publish.packet_id),
+        topic: topic.as_mut_ptr().cast(),
+        payload: if payload.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            payload.as_mut_ptr().cast()
+        },
+        payloadlen: publish.payload.len() as c_int,
+        qos: c_int::from(publish.qos),
+        retain: publish.retain,
+    };
+    f(&message)
 }
 
-/// Not implemented yet.
+/// Sets the function called when the broker answers a connect (CONNACK).
+/// `rc` is 0 on success, otherwise the broker's refusal code (MQTT 3) or
+/// reason code (MQTT 5).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_disconnect_v5_callback_set(mosq: *mut mosquitto, on_disconnect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_connect_callback_set(
+    mosq: *mut mosquitto,
+    on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_connect.map(|f| -> crate::client::callbacks::OnConnect {
+            // SAFETY: the program's function, called as its signature declares.
+            Arc::new(move |rc| unsafe { f(t.handle(), t.userdata(), rc) })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_connect = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_connect_callback_set`, with the CONNACK flags (bit 0: the
+/// broker still has a session for this client).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_publish_callback_set(mosq: *mut mosquitto, on_publish: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_connect_with_flags_callback_set(
+    mosq: *mut mosquitto,
+    on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_connect.map(|f| -> crate::client::callbacks::OnConnectWithFlags {
+            // SAFETY: the program's function, called as its signature declares.
+            Arc::new(move |rc, flags| unsafe { f(t.handle(), t.userdata(), rc, flags) })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_connect_with_flags = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_connect_with_flags_callback_set`, with the CONNACK's MQTT 5
+/// properties. The property list is valid only during the call.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_publish_v5_callback_set(mosq: *mut mosquitto, on_publish: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const mosquitto_property)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_connect_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_connect: Option<
+        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const mosquitto_property),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_connect.map(|f| -> crate::client::callbacks::OnConnectV5 {
+            Arc::new(move |rc, flags, props| {
+                // SAFETY: the program's function, called as its signature declares.
+                with_c_properties(props, |p| unsafe {
+                    f(t.handle(), t.userdata(), rc, flags, p)
+                })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_connect_v5 = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// Sets the function called when the connection ends. `rc` is 0 when the
+/// program asked for it with `mosquitto_disconnect`, otherwise the reason.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_message_callback_set(mosq: *mut mosquitto, on_message: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, *const mosquitto_message)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_disconnect_callback_set(
+    mosq: *mut mosquitto,
+    on_disconnect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_disconnect.map(|f| -> crate::client::callbacks::OnDisconnect {
+            // SAFETY: the program's function, called as its signature declares.
+            Arc::new(move |rc| unsafe { f(t.handle(), t.userdata(), rc) })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_disconnect = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_disconnect_callback_set`, with the DISCONNECT's MQTT 5
+/// properties (valid only during the call).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_message_v5_callback_set(mosq: *mut mosquitto, on_message: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, *const mosquitto_message, *const mosquitto_property)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_disconnect_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_disconnect: Option<
+        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_disconnect.map(|f| -> crate::client::callbacks::OnDisconnectV5 {
+            Arc::new(move |rc, props| {
+                // SAFETY: the program's function, called as its signature declares.
+                with_c_properties(props, |p| unsafe { f(t.handle(), t.userdata(), rc, p) })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_disconnect_v5 = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// Sets the function called when a published message has been sent (QoS 0) or
+/// acknowledged (QoS 1 and 2); `mid` is the id `mosquitto_publish` returned.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe_callback_set(mosq: *mut mosquitto, on_subscribe: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const c_int)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_publish_callback_set(
+    mosq: *mut mosquitto,
+    on_publish: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_publish.map(|f| -> crate::client::callbacks::OnPublish {
+            // SAFETY: the program's function, called as its signature declares.
+            Arc::new(move |mid| unsafe { f(t.handle(), t.userdata(), mid) })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_publish = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_publish_callback_set`, with the acknowledgement's reason code
+/// and MQTT 5 properties (valid only during the call).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe_v5_callback_set(mosq: *mut mosquitto, on_subscribe: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const c_int, *const mosquitto_property)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_publish_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_publish: Option<
+        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const mosquitto_property),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_publish.map(|f| -> crate::client::callbacks::OnPublishV5 {
+            Arc::new(move |mid, reason, props| {
+                // SAFETY: the program's function, called as its signature declares.
+                with_c_properties(props, |p| unsafe {
+                    f(t.handle(), t.userdata(), mid, reason, p)
+                })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_publish_v5 = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// Sets the function called for each message received. The message and
+/// everything it points to are valid only during the call; keep a copy with
+/// `mosquitto_message_copy`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_unsubscribe_callback_set(mosq: *mut mosquitto, on_unsubscribe: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_message_callback_set(
+    mosq: *mut mosquitto,
+    on_message: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, *const mosquitto_message)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_message.map(|f| -> crate::client::callbacks::OnMessage {
+            Arc::new(move |publish| {
+                // SAFETY: the program's function, called as its signature declares.
+                with_c_message(publish, |m| unsafe { f(t.handle(), t.userdata(), m) })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_message = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_message_callback_set`, with the message's MQTT 5 properties
+/// (valid only during the call).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_unsubscribe_v5_callback_set(mosq: *mut mosquitto, on_unsubscribe: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_message_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_message: Option<
+        unsafe extern "C" fn(
+            *mut mosquitto,
+            *mut c_void,
+            *const mosquitto_message,
+            *const mosquitto_property,
+        ),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_message.map(|f| -> crate::client::callbacks::OnMessage {
+            Arc::new(move |publish| {
+                with_c_message(publish, |m| {
+                    // SAFETY: the program's function, called as its signature declares.
+                    with_c_properties(&publish.properties, |p| unsafe {
+                        f(t.handle(), t.userdata(), m, p)
+                    })
+                })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_message_v5 = callback) }
+    })
 }
 
-/// Not implemented yet.
+/// Sets the function called when the broker answers a subscribe (SUBACK):
+/// `mid` is the subscribe's id, and `granted_qos` holds `qos_count` granted QoS
+/// levels (or failure codes), valid only during the call.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_log_callback_set(mosq: *mut mosquitto, on_log: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const c_char)>) {
-    guard(|| ())
+pub unsafe extern "C" fn mosquitto_subscribe_callback_set(
+    mosq: *mut mosquitto,
+    on_subscribe: Option<
+        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const c_int),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_subscribe.map(|f| -> crate::client::callbacks::OnSubscribe {
+            Arc::new(move |mid, granted| {
+                let count = granted.len() as c_int;
+                // SAFETY: the program's function, called as its signature declares.
+                unsafe { f(t.handle(), t.userdata(), mid, count, granted.as_ptr()) }
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_subscribe = callback) }
+    })
+}
+
+/// As `mosquitto_subscribe_callback_set`, with the SUBACK's MQTT 5 properties
+/// (valid only during the call).
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_subscribe_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_subscribe: Option<
+        unsafe extern "C" fn(
+            *mut mosquitto,
+            *mut c_void,
+            c_int,
+            c_int,
+            *const c_int,
+            *const mosquitto_property,
+        ),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_subscribe.map(|f| -> crate::client::callbacks::OnSubscribeV5 {
+            Arc::new(move |mid, granted, props| {
+                let count = granted.len() as c_int;
+                with_c_properties(props, |p| {
+                    // SAFETY: the program's function, called as its signature declares.
+                    unsafe { f(t.handle(), t.userdata(), mid, count, granted.as_ptr(), p) }
+                })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_subscribe_v5 = callback) }
+    })
+}
+
+/// Sets the function called when the broker answers an unsubscribe (UNSUBACK).
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_unsubscribe_callback_set(
+    mosq: *mut mosquitto,
+    on_unsubscribe: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_unsubscribe.map(|f| -> crate::client::callbacks::OnUnsubscribe {
+            // SAFETY: the program's function, called as its signature declares.
+            Arc::new(move |mid| unsafe { f(t.handle(), t.userdata(), mid) })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_unsubscribe = callback) }
+    })
+}
+
+/// As `mosquitto_unsubscribe_callback_set`, with the UNSUBACK's MQTT 5
+/// properties (valid only during the call).
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_unsubscribe_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_unsubscribe: Option<
+        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_unsubscribe.map(|f| -> crate::client::callbacks::OnUnsubscribeV5 {
+            Arc::new(move |mid, props| {
+                // SAFETY: the program's function, called as its signature declares.
+                with_c_properties(props, |p| unsafe { f(t.handle(), t.userdata(), mid, p) })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_unsubscribe_v5 = callback) }
+    })
+}
+
+/// Sets the function that receives the client's log lines: `level` is one of
+/// the `MOSQ_LOG_*` values and `str` is valid only during the call.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_log_callback_set(
+    mosq: *mut mosquitto,
+    on_log: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const c_char)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_log.map(|f| -> crate::client::callbacks::OnLog {
+            Arc::new(move |level, line| {
+                let mut text = Vec::with_capacity(line.len() + 1);
+                text.extend(line.bytes().filter(|b| *b != 0));
+                text.push(0);
+                // SAFETY: the program's function, called as its signature declares;
+                // `text` is NUL-terminated and outlives the call.
+                unsafe { f(t.handle(), t.userdata(), level, text.as_ptr().cast()) }
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_log = callback) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::client::{mosquitto_destroy, mosquitto_new};
+    use super::*;
+    use std::ffi::CStr;
+    use std::sync::Mutex;
+
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    unsafe extern "C" fn record_connect(mosq: *mut mosquitto, obj: *mut c_void, rc: c_int) {
+        SEEN.lock()
+            .unwrap()
+            .push(format!("connect {rc} obj-is-handle={}", obj == mosq.cast()));
+    }
+
+    unsafe extern "C" fn record_message(
+        _: *mut mosquitto,
+        _: *mut c_void,
+        m: *const mosquitto_message,
+    ) {
+        let m = unsafe { &*m };
+        let topic = unsafe { CStr::from_ptr(m.topic) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let payload = unsafe { CStr::from_ptr(m.payload.cast()) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        SEEN.lock().unwrap().push(format!(
+            "message {topic} {payload} {} {} {} {}",
+            m.payloadlen, m.qos, m.mid, m.retain
+        ));
+    }
+
+    unsafe extern "C" fn record_subscribe(
+        _: *mut mosquitto,
+        _: *mut c_void,
+        mid: c_int,
+        n: c_int,
+        q: *const c_int,
+    ) {
+        let granted = unsafe { std::slice::from_raw_parts(q, n as usize) };
+        SEEN.lock()
+            .unwrap()
+            .push(format!("subscribe {mid} {granted:?}"));
+    }
+
+    unsafe extern "C" fn record_log(
+        _: *mut mosquitto,
+        _: *mut c_void,
+        level: c_int,
+        line: *const c_char,
+    ) {
+        let line = unsafe { CStr::from_ptr(line) }.to_str().unwrap().to_owned();
+        SEEN.lock().unwrap().push(format!("log {level} {line}"));
+    }
+
+    #[test]
+    fn c_callbacks_receive_the_handle_userdata_and_converted_values() {
+        unsafe {
+            let mosq = mosquitto_new(c"cb".as_ptr(), true, std::ptr::null_mut());
+            mosquitto_connect_callback_set(mosq, Some(record_connect));
+            mosquitto_message_callback_set(mosq, Some(record_message));
+            mosquitto_subscribe_callback_set(mosq, Some(record_subscribe));
+            mosquitto_log_callback_set(mosq, Some(record_log));
+
+            let callbacks = (*mosq).client.callbacks();
+            (callbacks.on_connect.unwrap())(5);
+            let publish = Publish {
+                dup: false,
+                qos: 1,
+                retain: true,
+                topic: "a/b".into(),
+                packet_id: 9,
+                payload: b"hi".to_vec(),
+                properties: Vec::new(),
+            };
+            (callbacks.on_message.unwrap())(&publish);
+            (callbacks.on_subscribe.unwrap())(3, &[0, 1, 128]);
+            (callbacks.on_log.unwrap())(16, "hello");
+
+            mosquitto_connect_callback_set(mosq, None);
+            assert!((*mosq).client.callbacks().on_connect.is_none());
+            mosquitto_destroy(mosq);
+        }
+        let seen = SEEN.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            vec![
+                "connect 5 obj-is-handle=true",
+                "message a/b hi 2 1 9 true",
+                "subscribe 3 [0, 1, 128]",
+                "log 16 hello",
+            ]
+        );
+    }
+
+    #[test]
+    fn setting_a_callback_on_a_null_handle_is_ignored() {
+        unsafe { mosquitto_connect_callback_set(std::ptr::null_mut(), Some(record_connect)) };
+    }
 }

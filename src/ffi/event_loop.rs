@@ -1,12 +1,16 @@
 #![allow(unused_variables)]
-use std::os::raw::c_int;
 use super::boundary::guard;
 use super::types::*;
 use crate::error::Error;
+use std::os::raw::c_int;
 
 /// Not implemented yet.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop_forever(mosq: *mut mosquitto, timeout: c_int, max_packets: c_int) -> c_int {
+pub unsafe extern "C" fn mosquitto_loop_forever(
+    mosq: *mut mosquitto,
+    timeout: c_int,
+    max_packets: c_int,
+) -> c_int {
     guard(|| Error::NotSupported.code())
 }
 
@@ -24,7 +28,11 @@ pub unsafe extern "C" fn mosquitto_loop_stop(mosq: *mut mosquitto, force: bool) 
 
 /// Not implemented yet.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop(mosq: *mut mosquitto, timeout: c_int, max_packets: c_int) -> c_int {
+pub unsafe extern "C" fn mosquitto_loop(
+    mosq: *mut mosquitto,
+    timeout: c_int,
+    max_packets: c_int,
+) -> c_int {
     guard(|| Error::NotSupported.code())
 }
 

@@ -1,137 +1,752 @@
-#![allow(unused_variables)]
+//! The MQTT 5 property list API.
+//!
+//! A list is a chain of `Box`ed `mqtt5__property` nodes (see `types.rs`); the
+//! empty list is NULL. `add_*` appends a node, `read_*` finds one and copies its
+//! value out (strings and binary data into `malloc`ed memory the caller frees),
+//! and `free_all` releases the chain.
+
+use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
+
+use once_cell::sync::Lazy;
+
 use super::boundary::guard;
+use super::message::malloc_with_nul;
 use super::types::*;
-use crate::error::Error;
+use crate::error::{code_of, Error, Result, SUCCESS};
+use crate::protocol::property::{
+    self, Properties, Property, PropertyType, PropertyValue, MAX_VARINT,
+};
+use crate::protocol::utf8;
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_byte(proplist: *mut *mut mosquitto_property, identifier: c_int, value: u8) -> c_int {
-    guard(|| Error::NotSupported.code())
+// ---------------------------------------------------------------------------
+// Lists as the rest of the crate sees them
+
+/// The properties of a C list, in order. NULL is the empty list.
+///
+/// # Safety
+/// `list` is NULL or the head of a list made by this module and not yet freed.
+pub(crate) unsafe fn properties_from_c(list: *const mosquitto_property) -> Properties {
+    // SAFETY: forwarded from the caller.
+    unsafe { nodes(list) }
+        .map(|node| node.property.clone())
+        .collect()
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_int16(proplist: *mut *mut mosquitto_property, identifier: c_int, value: u16) -> c_int {
-    guard(|| Error::NotSupported.code())
+/// A new C list holding copies of `props` (NULL when empty). The receiver owns it
+/// and frees it with `mosquitto_property_free_all`.
+pub(crate) fn properties_to_c(props: &[Property]) -> *mut mosquitto_property {
+    let mut head = std::ptr::null_mut();
+    for property in props.iter().rev() {
+        head = Box::into_raw(Box::new(mqtt5__property {
+            property: property.clone(),
+            next: head,
+        }));
+    }
+    head
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_int32(proplist: *mut *mut mosquitto_property, identifier: c_int, value: u32) -> c_int {
-    guard(|| Error::NotSupported.code())
+/// Walks a list from `head`.
+///
+/// # Safety
+/// `head` is NULL or the head of a live list that outlives the iterator.
+unsafe fn nodes<'a>(head: *const mosquitto_property) -> impl Iterator<Item = &'a mqtt5__property> {
+    // SAFETY: every non-NULL node in a live list is a valid Box'ed node.
+    std::iter::successors(unsafe { head.as_ref() }, |node| unsafe {
+        node.next.as_ref()
+    })
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_varint(proplist: *mut *mut mosquitto_property, identifier: c_int, value: u32) -> c_int {
-    guard(|| Error::NotSupported.code())
+/// Appends `property` to the list at `*proplist`.
+///
+/// # Safety
+/// `proplist` is non-NULL and `*proplist` is NULL or a live list.
+unsafe fn append(proplist: *mut *mut mosquitto_property, property: Property) {
+    let node = Box::into_raw(Box::new(mqtt5__property {
+        property,
+        next: std::ptr::null_mut(),
+    }));
+    let mut slot = proplist;
+    // SAFETY: `slot` always points at a `next` field (or the head) of the live list.
+    unsafe {
+        while !(*slot).is_null() {
+            slot = &mut (**slot).next;
+        }
+        *slot = node;
+    }
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_binary(proplist: *mut *mut mosquitto_property, identifier: c_int, value: *const c_void, len: u16) -> c_int {
-    guard(|| Error::NotSupported.code())
+// ---------------------------------------------------------------------------
+// Adding
+
+/// Validates and appends one property; the shared body of the `add_*` exports.
+///
+/// # Safety
+/// `proplist` is NULL, or non-NULL with `*proplist` NULL or a live list.
+unsafe fn add(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: Result<PropertyValue>,
+) -> c_int {
+    if proplist.is_null() {
+        return Error::Inval.code();
+    }
+    let value = match value {
+        Ok(value) => value,
+        Err(error) => return error.code(),
+    };
+    let expected = u8::try_from(identifier)
+        .ok()
+        .and_then(property::info)
+        .map(|info| info.kind);
+    if expected != Some(value.kind()) {
+        return Error::Inval.code();
+    }
+    let id = identifier as u8;
+    // SAFETY: `proplist` is non-NULL and holds a live list, as promised.
+    unsafe { append(proplist, Property { id, value }) };
+    SUCCESS
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_string(proplist: *mut *mut mosquitto_property, identifier: c_int, value: *const c_char) -> c_int {
-    guard(|| Error::NotSupported.code())
+/// A UTF-8 checked copy of a C string; NULL is the empty string.
+///
+/// # Safety
+/// `text` is NULL or a NUL-terminated string.
+unsafe fn mqtt_string(text: *const c_char) -> Result<String> {
+    if text.is_null() {
+        return Ok(String::new());
+    }
+    // SAFETY: non-NULL `text` is NUL-terminated, as promised.
+    let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
+    utf8::check(bytes)?;
+    if bytes.len() > usize::from(u16::MAX) {
+        return Err(Error::Inval);
+    }
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::MalformedUtf8)
 }
 
-/// Not implemented yet.
+/// Appends a one-byte property (such as `MQTT_PROP_PAYLOAD_FORMAT_INDICATOR`) to
+/// `*proplist`; a NULL `*proplist` starts a new list, which the caller frees with
+/// `mosquitto_property_free_all`. `proplist` must not be NULL.
+///
+/// Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` for a NULL `proplist` or an
+/// identifier that is not a byte property. The value itself is checked later, by
+/// `mosquitto_property_check_all` and when the packet is sent.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_add_string_pair(proplist: *mut *mut mosquitto_property, identifier: c_int, name: *const c_char, value: *const c_char) -> c_int {
-    guard(|| Error::NotSupported.code())
+pub unsafe extern "C" fn mosquitto_property_add_byte(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: u8,
+) -> c_int {
+    // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+    guard(|| unsafe { add(proplist, identifier, Ok(PropertyValue::Byte(value))) })
 }
 
-/// Not implemented yet.
+/// Appends a two-byte integer property (such as `MQTT_PROP_RECEIVE_MAXIMUM`).
+/// Ownership and return codes as for `mosquitto_property_add_byte`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_identifier(property: *const mosquitto_property) -> c_int {
-    guard(|| Error::NotSupported.code())
+pub unsafe extern "C" fn mosquitto_property_add_int16(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: u16,
+) -> c_int {
+    // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+    guard(|| unsafe { add(proplist, identifier, Ok(PropertyValue::Int16(value))) })
 }
 
-/// Not implemented yet.
+/// Appends a four-byte integer property (such as
+/// `MQTT_PROP_MESSAGE_EXPIRY_INTERVAL`). Ownership and return codes as for
+/// `mosquitto_property_add_byte`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_next(proplist: *const mosquitto_property) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_add_int32(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: u32,
+) -> c_int {
+    // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+    guard(|| unsafe { add(proplist, identifier, Ok(PropertyValue::Int32(value))) })
 }
 
-/// Not implemented yet.
+/// Appends a variable byte integer property (`MQTT_PROP_SUBSCRIPTION_IDENTIFIER`).
+/// Values above 268435455 do not fit and return `MOSQ_ERR_INVAL`. Otherwise as
+/// for `mosquitto_property_add_byte`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_byte(proplist: *const mosquitto_property, identifier: c_int, value: *mut u8, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_add_varint(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: u32,
+) -> c_int {
+    guard(|| {
+        let value = if value > MAX_VARINT {
+            Err(Error::Inval)
+        } else {
+            Ok(PropertyValue::VarInt(value))
+        };
+        // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+        unsafe { add(proplist, identifier, value) }
+    })
 }
 
-/// Not implemented yet.
+/// Appends a binary property (`MQTT_PROP_CORRELATION_DATA`,
+/// `MQTT_PROP_AUTHENTICATION_DATA`), copying the `len` bytes at `value`. `value`
+/// may be NULL only when `len` is 0. Otherwise as for `mosquitto_property_add_byte`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_int16(proplist: *const mosquitto_property, identifier: c_int, value: *mut u16, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_add_binary(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: *const c_void,
+    len: u16,
+) -> c_int {
+    guard(|| {
+        let bytes = match (value.is_null(), len) {
+            (true, 0) => Ok(Vec::new()),
+            (true, _) => Err(Error::Inval),
+            // SAFETY: `value` is non-NULL and holds `len` bytes, as the caller promises.
+            (false, _) => {
+                Ok(
+                    unsafe { std::slice::from_raw_parts(value.cast::<u8>(), usize::from(len)) }
+                        .to_vec(),
+                )
+            }
+        };
+        // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+        unsafe { add(proplist, identifier, bytes.map(PropertyValue::Binary)) }
+    })
 }
 
-/// Not implemented yet.
+/// Appends a string property (such as `MQTT_PROP_CONTENT_TYPE`), copying `value`;
+/// NULL stands for the empty string.
+///
+/// Returns `MOSQ_ERR_MALFORMED_UTF8` when `value` is not valid MQTT UTF-8 (checked
+/// first), `MOSQ_ERR_INVAL` for a NULL `proplist`, a string longer than 65535
+/// bytes or an identifier that is not a string property, else `MOSQ_ERR_SUCCESS`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_int32(proplist: *const mosquitto_property, identifier: c_int, value: *mut u32, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_add_string(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    value: *const c_char,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `value` is NULL or a C string from the caller.
+        let text = unsafe { mqtt_string(value) };
+        // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+        unsafe { add(proplist, identifier, text.map(PropertyValue::String)) }
+    })
 }
 
-/// Not implemented yet.
+/// Appends a name/value pair (`MQTT_PROP_USER_PROPERTY`), copying both strings;
+/// NULL stands for the empty string. Return codes as for
+/// `mosquitto_property_add_string`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_varint(proplist: *const mosquitto_property, identifier: c_int, value: *mut u32, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_add_string_pair(
+    proplist: *mut *mut mosquitto_property,
+    identifier: c_int,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `name` and `value` are NULL or C strings from the caller.
+        let pair = unsafe {
+            mqtt_string(name)
+                .and_then(|name| Ok(PropertyValue::StringPair(name, mqtt_string(value)?)))
+        };
+        // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.
+        unsafe { add(proplist, identifier, pair) }
+    })
 }
 
-/// Not implemented yet.
+// ---------------------------------------------------------------------------
+// Walking
+
+/// The identifier (`MQTT_PROP_*`) of one list node, or 0 for NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_binary(proplist: *const mosquitto_property, identifier: c_int, value: *mut *mut c_void, len: *mut u16, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_identifier(
+    property: *const mosquitto_property,
+) -> c_int {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { property.as_ref() }.map_or(0, |node| c_int::from(node.property.id)))
 }
 
-/// Not implemented yet.
+/// The node after `proplist`, or NULL at the end of the list or for NULL.
+/// The result belongs to the list; do not free it.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_string(proplist: *const mosquitto_property, identifier: c_int, value: *mut *mut c_char, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_next(
+    proplist: *const mosquitto_property,
+) -> *const mosquitto_property {
+    // SAFETY: `proplist` is NULL or a live node.
+    guard(|| unsafe { proplist.as_ref() }.map_or(std::ptr::null(), |node| node.next.cast_const()))
 }
 
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_read_string_pair(proplist: *const mosquitto_property, identifier: c_int, name: *mut *mut c_char, value: *mut *mut c_char, skip_first: bool) -> *const mosquitto_property {
-    guard(|| std::ptr::null())
+/// The node a `read_*` call reports: the first with `identifier`, or with
+/// `skip_first` the second, so that passing a found node back with
+/// `skip_first = true` walks every repeat of an identifier.
+///
+/// # Safety
+/// `proplist` is NULL or a live list.
+unsafe fn find<'a>(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    skip_first: bool,
+) -> Option<&'a mqtt5__property> {
+    let skip = usize::from(skip_first);
+    // SAFETY: forwarded from the caller.
+    unsafe { nodes(proplist) }
+        .filter(|node| c_int::from(node.property.id) == identifier)
+        .nth(skip)
 }
 
-/// Not implemented yet.
+/// Writes `value` through `out` when `out` is not NULL.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn write_optional<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL `out` is writable, as promised.
+        unsafe { out.write(value) };
+    }
+}
+
+fn as_node(node: &mqtt5__property) -> *const mosquitto_property {
+    node
+}
+
+/// Finds a one-byte property in `proplist` and copies its value to `*value`
+/// (`value` may be NULL to only find it).
+///
+/// Finds the first node with `identifier`; with `skip_first` true, the second
+/// one. Pass the returned node back with `skip_first` true to find the next
+/// repeat. Returns the node (owned by the list), or NULL when there is none or
+/// `identifier` is not a byte property; `*value` is written only when found.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_byte(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut u8,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        match unsafe { find(proplist, identifier, skip_first) } {
+            Some(
+                node @ mqtt5__property {
+                    property:
+                        Property {
+                            value: PropertyValue::Byte(v),
+                            ..
+                        },
+                    ..
+                },
+            ) => {
+                // SAFETY: `value` is NULL or writable.
+                unsafe { write_optional(value, *v) };
+                as_node(node)
+            }
+            _ => std::ptr::null(),
+        }
+    })
+}
+
+/// Finds a two-byte integer property; as `mosquitto_property_read_byte`.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_int16(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut u16,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        match unsafe { find(proplist, identifier, skip_first) } {
+            Some(
+                node @ mqtt5__property {
+                    property:
+                        Property {
+                            value: PropertyValue::Int16(v),
+                            ..
+                        },
+                    ..
+                },
+            ) => {
+                // SAFETY: `value` is NULL or writable.
+                unsafe { write_optional(value, *v) };
+                as_node(node)
+            }
+            _ => std::ptr::null(),
+        }
+    })
+}
+
+/// Finds a four-byte integer property; as `mosquitto_property_read_byte`.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_int32(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut u32,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        match unsafe { find(proplist, identifier, skip_first) } {
+            Some(
+                node @ mqtt5__property {
+                    property:
+                        Property {
+                            value: PropertyValue::Int32(v),
+                            ..
+                        },
+                    ..
+                },
+            ) => {
+                // SAFETY: `value` is NULL or writable.
+                unsafe { write_optional(value, *v) };
+                as_node(node)
+            }
+            _ => std::ptr::null(),
+        }
+    })
+}
+
+/// Finds a variable byte integer property; as `mosquitto_property_read_byte`.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_varint(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut u32,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        match unsafe { find(proplist, identifier, skip_first) } {
+            Some(
+                node @ mqtt5__property {
+                    property:
+                        Property {
+                            value: PropertyValue::VarInt(v),
+                            ..
+                        },
+                    ..
+                },
+            ) => {
+                // SAFETY: `value` is NULL or writable.
+                unsafe { write_optional(value, *v) };
+                as_node(node)
+            }
+            _ => std::ptr::null(),
+        }
+    })
+}
+
+/// Finds a binary property and copies its data.
+///
+/// `value` and `len` must be both NULL (only find the node) or both non-NULL;
+/// otherwise NULL is returned. When found, `*value` gets a `malloc`ed copy of the
+/// data with a NUL after it (non-NULL even for empty data; free it with `free()`)
+/// and `*len` its length. Searching as for `mosquitto_property_read_byte`; NULL
+/// is also returned when out of memory.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_binary(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut *mut c_void,
+    len: *mut u16,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        if value.is_null() != len.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
+            return std::ptr::null();
+        };
+        let PropertyValue::Binary(data) = &node.property.value else {
+            return std::ptr::null();
+        };
+        if !value.is_null() {
+            let Some(copy) = malloc_with_nul(data) else {
+                return std::ptr::null();
+            };
+            // SAFETY: both out-pointers are non-NULL and writable.
+            unsafe {
+                *value = copy.cast();
+                *len = data.len() as u16;
+            }
+        }
+        as_node(node)
+    })
+}
+
+/// Finds a string property and copies it.
+///
+/// When found and `value` is not NULL, `*value` gets a `malloc`ed, NUL-terminated
+/// copy the caller frees with `free()`. Searching as for
+/// `mosquitto_property_read_byte`; NULL is also returned when out of memory.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_string(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut *mut c_char,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
+            return std::ptr::null();
+        };
+        let PropertyValue::String(text) = &node.property.value else {
+            return std::ptr::null();
+        };
+        if !value.is_null() {
+            let Some(copy) = malloc_with_nul(text.as_bytes()) else {
+                return std::ptr::null();
+            };
+            // SAFETY: `value` is non-NULL and writable.
+            unsafe { *value = copy };
+        }
+        as_node(node)
+    })
+}
+
+/// Finds a name/value pair property and copies both strings.
+///
+/// `name` and `value` may each be NULL; each non-NULL one gets a `malloc`ed,
+/// NUL-terminated copy the caller frees with `free()`. Searching as for
+/// `mosquitto_property_read_byte`; NULL is also returned (nothing written) when
+/// out of memory.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_read_string_pair(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    name: *mut *mut c_char,
+    value: *mut *mut c_char,
+    skip_first: bool,
+) -> *const mosquitto_property {
+    guard(|| {
+        // SAFETY: `proplist` is NULL or the caller's live list.
+        let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
+            return std::ptr::null();
+        };
+        let PropertyValue::StringPair(pair_name, pair_value) = &node.property.value else {
+            return std::ptr::null();
+        };
+        let copy_if_wanted = |out: *mut *mut c_char, text: &str| {
+            if out.is_null() {
+                Some(std::ptr::null_mut())
+            } else {
+                malloc_with_nul(text.as_bytes())
+            }
+        };
+        let Some(name_copy) = copy_if_wanted(name, pair_name) else {
+            return std::ptr::null();
+        };
+        let Some(value_copy) = copy_if_wanted(value, pair_value) else {
+            // SAFETY: `name_copy` is NULL or came from malloc and is not handed out.
+            unsafe { libc::free(name_copy.cast()) };
+            return std::ptr::null();
+        };
+        // SAFETY: each out-pointer is NULL or writable.
+        unsafe {
+            write_optional(name, name_copy);
+            write_optional(value, value_copy);
+        }
+        as_node(node)
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Whole lists
+
+/// Frees every node of `*properties` and sets `*properties` to NULL. NULL and an
+/// empty list are ignored. Strings returned by `read_*` are separate copies and
+/// stay valid.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_property_free_all(properties: *mut *mut mosquitto_property) {
-    guard(|| ())
+    guard(|| {
+        if properties.is_null() {
+            return;
+        }
+        // SAFETY: `properties` is non-NULL; the list it holds is given up here, and
+        // each node was made by Box::into_raw.
+        unsafe {
+            let mut node = *properties;
+            *properties = std::ptr::null_mut();
+            while !node.is_null() {
+                let owned = Box::from_raw(node);
+                node = owned.next;
+            }
+        }
+    })
 }
 
-/// Not implemented yet.
+/// Makes `*dest` a new list holding copies of every property of `src`, which may
+/// be NULL (the empty list). `*dest` is overwritten, not freed; the caller frees
+/// the copy with `mosquitto_property_free_all`.
+///
+/// Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when `dest` is NULL. (For a
+/// NULL `src` and NULL `dest` libmosquitto returns `MOSQ_ERR_SUCCESS`; so do we.)
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_copy_all(dest: *mut *mut mosquitto_property, src: *const mosquitto_property) -> c_int {
-    guard(|| Error::NotSupported.code())
+pub unsafe extern "C" fn mosquitto_property_copy_all(
+    dest: *mut *mut mosquitto_property,
+    src: *const mosquitto_property,
+) -> c_int {
+    guard(|| {
+        if dest.is_null() {
+            return if src.is_null() {
+                SUCCESS
+            } else {
+                Error::Inval.code()
+            };
+        }
+        // SAFETY: `src` is NULL or the caller's live list.
+        let copy = properties_to_c(&unsafe { properties_from_c(src) });
+        // SAFETY: `dest` is non-NULL and writable.
+        unsafe { *dest = copy };
+        SUCCESS
+    })
 }
 
-/// Not implemented yet.
+/// Whether property `identifier` may be sent in packet `command` (a `CMD_*`
+/// value, or `CMD_WILL` for will properties). Returns `MOSQ_ERR_SUCCESS`, or
+/// `MOSQ_ERR_PROTOCOL` for an unknown identifier or a packet that may not carry it.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_check_command(command: c_int, identifier: c_int) -> c_int {
-    guard(|| Error::NotSupported.code())
+pub unsafe extern "C" fn mosquitto_property_check_command(
+    command: c_int,
+    identifier: c_int,
+) -> c_int {
+    guard(|| code_of(property::check_command(command, identifier)))
 }
 
-/// Not implemented yet.
+/// Checks a whole list for packet `command`: each identifier allowed there
+/// (`MOSQ_ERR_PROTOCOL`), values in range, e.g. maximum-qos 0 or 1 and
+/// receive-maximum, topic-alias and maximum-packet-size not 0
+/// (`MOSQ_ERR_PROTOCOL`), and no identifier but user-property repeated
+/// (`MOSQ_ERR_DUPLICATE_PROPERTY`). NULL is the empty list and passes.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_check_all(command: c_int, properties: *const mosquitto_property) -> c_int {
-    guard(|| Error::NotSupported.code())
+pub unsafe extern "C" fn mosquitto_property_check_all(
+    command: c_int,
+    properties: *const mosquitto_property,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `properties` is NULL or the caller's live list.
+        let list = unsafe { properties_from_c(properties) };
+        code_of(property::check_all(command, &list))
+    })
 }
 
-/// Not implemented yet.
+/// The names of the properties as C strings, in the order of `property::all()`.
+static NAMES: Lazy<Vec<CString>> = Lazy::new(|| {
+    property::all()
+        .iter()
+        .map(|info| CString::new(info.name).expect("property names hold no NUL"))
+        .collect()
+});
+
+/// The name of a property identifier, e.g. "content-type" for
+/// `MQTT_PROP_CONTENT_TYPE`: a static string, not to be freed. NULL for a value
+/// that is no MQTT 5 property.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_property_identifier_to_string(identifier: c_int) -> *const c_char {
-    guard(|| std::ptr::null())
+pub unsafe extern "C" fn mosquitto_property_identifier_to_string(
+    identifier: c_int,
+) -> *const c_char {
+    guard(|| {
+        property::all()
+            .iter()
+            .position(|info| c_int::from(info.id) == identifier)
+            .map_or(std::ptr::null(), |index| NAMES[index].as_ptr())
+    })
 }
 
-/// Not implemented yet.
+/// Looks up a property by name (as `mosquitto_property_identifier_to_string`
+/// gives it, case ignored) and writes its identifier and its
+/// `enum mqtt5_property_type` value.
+///
+/// No argument may be NULL. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` for a
+/// NULL argument or an unknown name (nothing written).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_string_to_property_info(propname: *const c_char, identifier: *mut c_int, r#type: *mut c_int) -> c_int {
-    guard(|| Error::NotSupported.code())
+pub unsafe extern "C" fn mosquitto_string_to_property_info(
+    propname: *const c_char,
+    identifier: *mut c_int,
+    r#type: *mut c_int,
+) -> c_int {
+    guard(|| {
+        if propname.is_null() || identifier.is_null() || r#type.is_null() {
+            return Error::Inval.code();
+        }
+        // SAFETY: `propname` is a non-NULL C string.
+        let name = unsafe { CStr::from_ptr(propname) };
+        let Some(info) = name.to_str().ok().and_then(property::info_by_name) else {
+            return Error::Inval.code();
+        };
+        // SAFETY: both out-pointers are non-NULL and writable.
+        unsafe {
+            *identifier = c_int::from(info.id);
+            *r#type = type_code(info.kind);
+        }
+        SUCCESS
+    })
+}
+
+fn type_code(kind: PropertyType) -> c_int {
+    kind as c_int
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(name: &str, value: &str) -> Property {
+        Property {
+            id: 38,
+            value: PropertyValue::StringPair(name.into(), value.into()),
+        }
+    }
+
+    #[test]
+    fn a_list_survives_the_trip_to_c_and_back() {
+        let props = vec![
+            pair("a", "1"),
+            Property {
+                id: 1,
+                value: PropertyValue::Byte(1),
+            },
+            pair("b", "2"),
+        ];
+        let mut list = properties_to_c(&props);
+        // SAFETY: `list` was just made by properties_to_c.
+        let back = unsafe { properties_from_c(list) };
+        assert_eq!(back, props);
+        // SAFETY: `list` is a live list owned here.
+        unsafe { mosquitto_property_free_all(&mut list) };
+        assert!(list.is_null());
+    }
+
+    #[test]
+    fn an_empty_list_is_null() {
+        assert!(properties_to_c(&[]).is_null());
+        // SAFETY: NULL is the empty list.
+        assert!(unsafe { properties_from_c(std::ptr::null()) }.is_empty());
+    }
+
+    #[test]
+    fn adding_checks_the_identifier_type() {
+        let mut list = std::ptr::null_mut();
+        // SAFETY: `list` is a valid, initially empty list.
+        unsafe {
+            assert_eq!(mosquitto_property_add_byte(&mut list, 1, 1), 0);
+            assert_eq!(
+                mosquitto_property_add_byte(&mut list, 2, 1),
+                Error::Inval.code()
+            );
+            assert_eq!(
+                mosquitto_property_add_varint(&mut list, 11, MAX_VARINT + 1),
+                Error::Inval.code()
+            );
+            assert_eq!(
+                mosquitto_property_add_string(&mut list, 1, c"\xff".as_ptr()),
+                Error::MalformedUtf8.code()
+            );
+            assert_eq!(properties_from_c(list).len(), 1);
+            mosquitto_property_free_all(&mut list);
+        }
+    }
 }

@@ -4,14 +4,21 @@ use std::os::raw::{c_char, c_int, c_void};
 
 /// The client handle. Opaque to C: create it with `mosquitto_new` and release it
 /// with `mosquitto_destroy`.
+///
+/// A `Box` allocation whose address C holds; the client inside is shared with
+/// the `loop_start` thread, which keeps its own reference while it runs.
 pub struct mosquitto {
-    _private: (),
+    pub(crate) client: std::sync::Arc<crate::client::Client>,
 }
 
 /// One node of an MQTT 5 property list. Opaque to C: build lists with the
 /// `mosquitto_property_add_*` functions and free them with `mosquitto_property_free_all`.
+///
+/// Each node is a `Box` owned by the list it is in; `next` is NULL at the end.
+/// Only `ffi::property` makes, walks and frees these nodes.
 pub struct mqtt5__property {
-    _private: (),
+    pub(crate) property: crate::protocol::property::Property,
+    pub(crate) next: *mut mqtt5__property,
 }
 
 /// The name C code uses for a property list node.
@@ -69,7 +76,12 @@ pub struct libmosquitto_tls {
     pub ciphers: *mut c_char,
     pub tls_version: *mut c_char,
     pub pw_callback: Option<
-        unsafe extern "C" fn(buf: *mut c_char, size: c_int, rwflag: c_int, userdata: *mut c_void) -> c_int,
+        unsafe extern "C" fn(
+            buf: *mut c_char,
+            size: c_int,
+            rwflag: c_int,
+            userdata: *mut c_void,
+        ) -> c_int,
     >,
     pub cert_reqs: c_int,
 }

@@ -1,20 +1,339 @@
-//! Topic names and filters: validity rules and matching.
+//! Topic names and filters: validity rules, matching and splitting into levels.
+//!
+//! The `*_syntax` checks and `matches` give the answers of libmosquitto's C
+//! functions, quirks included, because C programs depend on them; `check_publish`
+//! and `check_filter` are the stricter checks the client applies before sending.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::protocol::utf8;
+
+/// The longest topic MQTT can carry: its length is a 16-bit field.
+pub const MAX_TOPIC_LEN: usize = 65535;
+
+const SINGLE_LEVEL: u8 = b'+';
+const MULTI_LEVEL: u8 = b'#';
+const SEPARATOR: u8 = b'/';
 
 /// Checks a topic name for PUBLISH: not empty, no `+` or `#`, at most 65535 bytes,
-/// valid MQTT UTF-8. Errors as `mosquitto_pub_topic_check2` reports them.
+/// valid MQTT UTF-8. An empty or wildcard topic is `Error::Inval`, bad UTF-8 is
+/// `Error::MalformedUtf8`.
 pub fn check_publish(topic: &[u8]) -> Result<()> {
-    todo!()
+    if topic.is_empty() {
+        return Err(Error::Inval);
+    }
+    check_publish_syntax(topic)?;
+    utf8::check(topic)
 }
 
-/// Checks a subscription filter: `+` and `#` only as whole levels, `#` only last.
-/// Errors as `mosquitto_sub_topic_check2` reports them.
+/// Checks a subscription filter: not empty, `+` and `#` only as whole levels, `#`
+/// only last, at most 65535 bytes, valid MQTT UTF-8. Errors as `check_publish`.
 pub fn check_filter(filter: &[u8]) -> Result<()> {
-    todo!()
+    if filter.is_empty() {
+        return Err(Error::Inval);
+    }
+    check_filter_syntax(filter)?;
+    utf8::check(filter)
+}
+
+/// `mosquitto_pub_topic_check2`: no wildcard characters and at most 65535 bytes.
+/// The empty topic passes and the UTF-8 is not looked at, as in libmosquitto.
+pub fn check_publish_syntax(topic: &[u8]) -> Result<()> {
+    let has_wildcard = topic.iter().any(|&b| b == SINGLE_LEVEL || b == MULTI_LEVEL);
+    if has_wildcard || topic.len() > MAX_TOPIC_LEN {
+        return Err(Error::Inval);
+    }
+    Ok(())
+}
+
+/// `mosquitto_sub_topic_check2`: wildcards only as whole levels, `#` only as the
+/// last level, at most 65535 bytes. The empty filter passes and the UTF-8 is not
+/// looked at, as in libmosquitto.
+pub fn check_filter_syntax(filter: &[u8]) -> Result<()> {
+    if filter.len() > MAX_TOPIC_LEN {
+        return Err(Error::Inval);
+    }
+    let levels: Vec<&[u8]> = filter.split(|&b| b == SEPARATOR).collect();
+    let last = levels.len() - 1;
+    for (index, level) in levels.iter().enumerate() {
+        let has_plus = level.contains(&SINGLE_LEVEL);
+        let has_hash = level.contains(&MULTI_LEVEL);
+        let plus_alone = *level == [SINGLE_LEVEL];
+        let hash_alone_and_last = *level == [MULTI_LEVEL] && index == last;
+        if (has_plus && !plus_alone) || (has_hash && !hash_alone_and_last) {
+            return Err(Error::Inval);
+        }
+    }
+    Ok(())
+}
+
+/// Splits a filter into its levels, as `mosquitto_sub_topic_tokenise` does: one
+/// entry per `/`-separated level, with empty levels kept (C sees them as NULL).
+/// Nothing is validated.
+pub fn levels(filter: &[u8]) -> Vec<&[u8]> {
+    filter.split(|&b| b == SEPARATOR).collect()
 }
 
 /// Whether `topic` matches `filter`, as `mosquitto_topic_matches_sub2` decides.
+///
+/// libmosquitto walks both strings once, byte by byte, and only validates what
+/// that walk reaches: an invalid filter may still give `Ok(false)` (or even
+/// `Ok(true)`) when the walk stops before the bad part. C callers see exactly
+/// those answers, so this function keeps them; `check_filter` is the real check.
 pub fn matches(filter: &[u8], topic: &[u8]) -> Result<bool> {
-    todo!()
+    if filter.is_empty() || topic.is_empty() {
+        return Err(Error::Inval);
+    }
+    // A topic starting with `$` (such as `$SYS/...`) is only matched by a filter
+    // that itself starts with `$`, and the other way round.
+    if (filter[0] == b'$') != (topic[0] == b'$') {
+        return Ok(false);
+    }
+    Walk {
+        filter,
+        topic,
+        f: 0,
+        t: 0,
+    }
+    .run()
+}
+
+/// The two cursors of `matches`: `f` into the filter, `t` into the topic.
+struct Walk<'a> {
+    filter: &'a [u8],
+    topic: &'a [u8],
+    f: usize,
+    t: usize,
+}
+
+impl Walk<'_> {
+    fn filter_at(&self, i: usize) -> Option<u8> {
+        self.filter.get(i).copied()
+    }
+
+    fn topic_done(&self) -> bool {
+        self.t >= self.topic.len()
+    }
+
+    fn filter_done(&self) -> bool {
+        self.f >= self.filter.len()
+    }
+
+    /// Whether the filter byte before the cursor ends a level (or there is none).
+    fn starts_level(&self) -> bool {
+        self.f == 0 || self.filter[self.f - 1] == SEPARATOR
+    }
+
+    fn run(mut self) -> Result<bool> {
+        while !self.filter_done() {
+            if !self.topic_done() && is_wildcard(self.topic[self.t]) {
+                return Err(Error::Inval);
+            }
+            let current = self.filter[self.f];
+            let same = !self.topic_done() && current == self.topic[self.t];
+            if same {
+                if let Some(answer) = self.step_over_equal_byte()? {
+                    return Ok(answer);
+                }
+            } else if current == SINGLE_LEVEL {
+                if let Some(answer) = self.take_single_level()? {
+                    return Ok(answer);
+                }
+            } else if current == MULTI_LEVEL {
+                return self.take_multi_level();
+            } else {
+                return self.settle_mismatch();
+            }
+        }
+        // The filter ran out first: no match, but the rest of the topic must
+        // still hold no wildcards.
+        self.reject_wildcards_in_rest_of_topic()?;
+        Ok(false)
+    }
+
+    /// Both strings have the same byte here. Returns an answer once one is known.
+    fn step_over_equal_byte(&mut self) -> Result<Option<bool>> {
+        // "a" matches "a/#": the topic ends exactly where the filter's "/#" begins.
+        let topic_ends_here = self.t + 1 == self.topic.len();
+        if topic_ends_here && &self.filter[self.f + 1..] == b"/#" {
+            return Ok(Some(true));
+        }
+        self.f += 1;
+        self.t += 1;
+        if self.filter_done() && self.topic_done() {
+            return Ok(Some(true));
+        }
+        // "a/" matches "a/+": a trailing empty level is still a level.
+        if self.topic_done() && &self.filter[self.f..] == b"+" {
+            if !self.starts_level() {
+                return Err(Error::Inval);
+            }
+            return Ok(Some(true));
+        }
+        Ok(None)
+    }
+
+    /// The filter has `+` where the topic differs: it takes one whole topic level.
+    fn take_single_level(&mut self) -> Result<Option<bool>> {
+        let ends_level = matches!(self.filter_at(self.f + 1), None | Some(SEPARATOR));
+        if !self.starts_level() || !ends_level {
+            return Err(Error::Inval);
+        }
+        self.f += 1;
+        while !self.topic_done() && self.topic[self.t] != SEPARATOR {
+            if is_wildcard(self.topic[self.t]) {
+                return Err(Error::Inval);
+            }
+            self.t += 1;
+        }
+        if self.topic_done() && self.filter_done() {
+            return Ok(Some(true));
+        }
+        Ok(None)
+    }
+
+    /// The filter has `#` where the topic differs: it takes everything left.
+    fn take_multi_level(&mut self) -> Result<bool> {
+        let is_last = self.f + 1 == self.filter.len();
+        if !self.starts_level() || !is_last {
+            return Err(Error::Inval);
+        }
+        self.reject_wildcards_in_rest_of_topic()?;
+        Ok(true)
+    }
+
+    /// The strings differ on an ordinary byte: no match, except for "a/b"
+    /// against "a/+/#", where `#` may stand for no level at all.
+    fn settle_mismatch(&mut self) -> Result<bool> {
+        let after_plus = self.f > 0 && self.filter[self.f - 1] == SINGLE_LEVEL;
+        if self.topic_done()
+            && after_plus
+            && self.filter[self.f] == SEPARATOR
+            && self.filter_at(self.f + 1) == Some(MULTI_LEVEL)
+        {
+            return Ok(true);
+        }
+        let rest = &self.filter[self.f..];
+        let misplaced_hash = rest
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == MULTI_LEVEL && i + 1 < rest.len());
+        if misplaced_hash {
+            return Err(Error::Inval);
+        }
+        Ok(false)
+    }
+
+    fn reject_wildcards_in_rest_of_topic(&self) -> Result<()> {
+        if self.topic[self.t.min(self.topic.len())..]
+            .iter()
+            .any(|&b| is_wildcard(b))
+        {
+            return Err(Error::Inval);
+        }
+        Ok(())
+    }
+}
+
+fn is_wildcard(byte: u8) -> bool {
+    byte == SINGLE_LEVEL || byte == MULTI_LEVEL
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matched(filter: &str, topic: &str) -> Result<bool> {
+        matches(filter.as_bytes(), topic.as_bytes())
+    }
+
+    #[test]
+    fn exact_topics_match_themselves_only() {
+        assert_eq!(matched("a/b", "a/b"), Ok(true));
+        assert_eq!(matched("a/b", "a/c"), Ok(false));
+        assert_eq!(matched("a/b", "a/b/c"), Ok(false));
+        assert_eq!(matched("a/b/c", "a/b"), Ok(false));
+    }
+
+    #[test]
+    fn plus_takes_exactly_one_level() {
+        assert_eq!(matched("a/+", "a/b"), Ok(true));
+        assert_eq!(matched("a/+", "a/"), Ok(true));
+        assert_eq!(matched("+/+", "/"), Ok(true));
+        assert_eq!(matched("+", "/"), Ok(false));
+        assert_eq!(matched("a/+", "a/b/c"), Ok(false));
+        assert_eq!(matched("a/+/c", "a/b/c"), Ok(true));
+    }
+
+    #[test]
+    fn hash_takes_the_parent_and_every_level_below() {
+        assert_eq!(matched("#", "a/b/c"), Ok(true));
+        assert_eq!(matched("a/#", "a"), Ok(true));
+        assert_eq!(matched("a/#", "a/b/c"), Ok(true));
+        assert_eq!(matched("a/+/#", "a/b"), Ok(true));
+        assert_eq!(matched("/#", "/"), Ok(true));
+        assert_eq!(matched("a/#", "b"), Ok(false));
+    }
+
+    #[test]
+    fn dollar_topics_need_a_dollar_filter() {
+        assert_eq!(matched("#", "$SYS/x"), Ok(false));
+        assert_eq!(matched("+/x", "$a/x"), Ok(false));
+        assert_eq!(matched("$SYS/#", "$SYS/x"), Ok(true));
+        assert_eq!(matched("$SYS/x", "a"), Ok(false));
+    }
+
+    #[test]
+    fn invalid_input_is_refused_where_the_walk_reaches_it() {
+        assert_eq!(matched("", "a"), Err(Error::Inval));
+        assert_eq!(matched("a", ""), Err(Error::Inval));
+        assert_eq!(matched("a+", "ab"), Err(Error::Inval));
+        assert_eq!(matched("a", "a/+"), Err(Error::Inval));
+        assert_eq!(matched("a/b", "a/+"), Err(Error::Inval));
+        assert_eq!(matched("#/a", "b"), Err(Error::Inval));
+        // libmosquitto stops before the bad part here, and says "no match".
+        assert_eq!(matched("a/b#", "x"), Ok(false));
+        assert_eq!(matched("a/+/#x", "a/b"), Ok(true));
+    }
+
+    #[test]
+    fn publish_syntax_refuses_wildcards_and_overlong_topics_only() {
+        assert_eq!(check_publish_syntax(b""), Ok(()));
+        assert_eq!(check_publish_syntax(b"a/b"), Ok(()));
+        assert_eq!(check_publish_syntax(b"\xff"), Ok(()));
+        assert_eq!(check_publish_syntax(b"a/+"), Err(Error::Inval));
+        assert_eq!(check_publish_syntax(b"#"), Err(Error::Inval));
+        assert_eq!(check_publish_syntax(&[b'a'; 65536]), Err(Error::Inval));
+        assert_eq!(check_publish_syntax(&[b'a'; 65535]), Ok(()));
+    }
+
+    #[test]
+    fn filter_syntax_wants_wildcards_as_whole_levels() {
+        for good in ["", "#", "+", "+/+", "a/+/b", "a/#", "$SYS/#", "/"] {
+            assert_eq!(check_filter_syntax(good.as_bytes()), Ok(()), "{good}");
+        }
+        for bad in ["a+", "+a", "a/#/b", "##", "a/b#", "#/"] {
+            assert_eq!(
+                check_filter_syntax(bad.as_bytes()),
+                Err(Error::Inval),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn strict_checks_also_want_content_and_utf8() {
+        assert_eq!(check_publish(b""), Err(Error::Inval));
+        assert_eq!(check_publish(b"a/\xff"), Err(Error::MalformedUtf8));
+        assert_eq!(check_publish(b"a/b"), Ok(()));
+        assert_eq!(check_filter(b""), Err(Error::Inval));
+        assert_eq!(check_filter(b"a/\xff"), Err(Error::MalformedUtf8));
+        assert_eq!(check_filter(b"a/+/#"), Ok(()));
+    }
+
+    #[test]
+    fn levels_keep_empty_levels() {
+        let split = levels(b"/a//b/");
+        assert_eq!(split, vec![&b""[..], b"a", b"", b"b", b""]);
+        assert_eq!(levels(b""), vec![&b""[..]]);
+    }
 }

@@ -1,0 +1,87 @@
+//! The program's callbacks, as the client loop sees them.
+//!
+//! Each slot holds a shared Rust closure; the FFI layer wraps the C function
+//! pointer a program registers, so this layer never touches C types. The loop
+//! clones the closure it needs out of the lock (`Client::callbacks`) and calls it
+//! with no lock held, so a callback may call any client function, including the
+//! `*_callback_set` family, without deadlocking.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::protocol::packet::Publish;
+use crate::protocol::property::Properties;
+
+/// `on_connect(rc)`: the CONNACK's return code (or reason code).
+pub type OnConnect = Arc<dyn Fn(i32) + Send + Sync>;
+/// `on_connect_with_flags(rc, flags)`: flags is the CONNACK's session-present flag.
+pub type OnConnectWithFlags = Arc<dyn Fn(i32, i32) + Send + Sync>;
+/// `on_connect_v5(rc, flags, properties)`.
+pub type OnConnectV5 = Arc<dyn Fn(i32, i32, &Properties) + Send + Sync>;
+/// `on_disconnect(rc)`: 0 after `mosquitto_disconnect`, otherwise why the link ended.
+pub type OnDisconnect = Arc<dyn Fn(i32) + Send + Sync>;
+/// `on_disconnect_v5(rc, properties)`.
+pub type OnDisconnectV5 = Arc<dyn Fn(i32, &Properties) + Send + Sync>;
+/// `on_publish(mid)`: an outgoing message finished its QoS flow.
+pub type OnPublish = Arc<dyn Fn(i32) + Send + Sync>;
+/// `on_publish_v5(mid, reason_code, properties)`.
+pub type OnPublishV5 = Arc<dyn Fn(i32, i32, &Properties) + Send + Sync>;
+/// `on_message(message)` and `on_message_v5(message)`: the message's own
+/// properties travel in `Publish::properties`.
+pub type OnMessage = Arc<dyn Fn(&Publish) + Send + Sync>;
+/// `on_subscribe(mid, granted_qos)`.
+pub type OnSubscribe = Arc<dyn Fn(i32, &[i32]) + Send + Sync>;
+/// `on_subscribe_v5(mid, granted_qos, properties)`.
+pub type OnSubscribeV5 = Arc<dyn Fn(i32, &[i32], &Properties) + Send + Sync>;
+/// `on_unsubscribe(mid)`.
+pub type OnUnsubscribe = Arc<dyn Fn(i32) + Send + Sync>;
+/// `on_unsubscribe_v5(mid, properties)`.
+pub type OnUnsubscribeV5 = Arc<dyn Fn(i32, &Properties) + Send + Sync>;
+/// `on_log(level, message)`: level is a `MOSQ_LOG_*` bit.
+pub type OnLog = Arc<dyn Fn(i32, &str) + Send + Sync>;
+
+/// The fourteen callback slots, all empty on a new client. libmosquitto calls
+/// every set variant of an event (e.g. both `on_connect` and `on_connect_v5`),
+/// so the loop must too.
+#[derive(Clone, Default)]
+pub struct Callbacks {
+    pub on_connect: Option<OnConnect>,
+    pub on_connect_with_flags: Option<OnConnectWithFlags>,
+    pub on_connect_v5: Option<OnConnectV5>,
+    pub on_disconnect: Option<OnDisconnect>,
+    pub on_disconnect_v5: Option<OnDisconnectV5>,
+    pub on_publish: Option<OnPublish>,
+    pub on_publish_v5: Option<OnPublishV5>,
+    pub on_message: Option<OnMessage>,
+    pub on_message_v5: Option<OnMessage>,
+    pub on_subscribe: Option<OnSubscribe>,
+    pub on_subscribe_v5: Option<OnSubscribeV5>,
+    pub on_unsubscribe: Option<OnUnsubscribe>,
+    pub on_unsubscribe_v5: Option<OnUnsubscribeV5>,
+    pub on_log: Option<OnLog>,
+}
+
+impl fmt::Debug for Callbacks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |slot: bool| if slot { "set" } else { "-" };
+        f.debug_struct("Callbacks")
+            .field("on_connect", &set(self.on_connect.is_some()))
+            .field(
+                "on_connect_with_flags",
+                &set(self.on_connect_with_flags.is_some()),
+            )
+            .field("on_connect_v5", &set(self.on_connect_v5.is_some()))
+            .field("on_disconnect", &set(self.on_disconnect.is_some()))
+            .field("on_disconnect_v5", &set(self.on_disconnect_v5.is_some()))
+            .field("on_publish", &set(self.on_publish.is_some()))
+            .field("on_publish_v5", &set(self.on_publish_v5.is_some()))
+            .field("on_message", &set(self.on_message.is_some()))
+            .field("on_message_v5", &set(self.on_message_v5.is_some()))
+            .field("on_subscribe", &set(self.on_subscribe.is_some()))
+            .field("on_subscribe_v5", &set(self.on_subscribe_v5.is_some()))
+            .field("on_unsubscribe", &set(self.on_unsubscribe.is_some()))
+            .field("on_unsubscribe_v5", &set(self.on_unsubscribe_v5.is_some()))
+            .field("on_log", &set(self.on_log.is_some()))
+            .finish()
+    }
+}

@@ -1,0 +1,147 @@
+//! The client object behind `struct mosquitto *`: its settings, its callbacks,
+//! and the program's user data, shared between the program's threads and the
+//! `loop_start` thread.
+//!
+//! Locks: `state` guards everything about the connection and settings;
+//! `callbacks` is separate so a callback being set never waits for I/O, and
+//! neither lock is held while a callback runs.
+
+pub mod callbacks;
+pub mod options;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::error::Result;
+pub use callbacks::Callbacks;
+pub use options::Options;
+
+/// What the client keeps under its main lock. The session and the socket join
+/// the options here when connecting is wired in.
+#[derive(Debug)]
+pub struct ClientState {
+    pub options: Options,
+}
+
+#[derive(Debug)]
+pub struct Client {
+    state: Mutex<ClientState>,
+    callbacks: Mutex<Callbacks>,
+    /// The program's `void *obj`, as an address: this layer only hands it back.
+    userdata: AtomicUsize,
+}
+
+impl Client {
+    /// A client with default settings; see `Options::new` for the id rules.
+    pub fn new(client_id: Option<&[u8]>, clean_session: bool, userdata: usize) -> Result<Client> {
+        Ok(Client {
+            state: Mutex::new(ClientState {
+                options: Options::new(client_id, clean_session)?,
+            }),
+            callbacks: Mutex::new(Callbacks::default()),
+            userdata: AtomicUsize::new(userdata),
+        })
+    }
+
+    /// Returns the client to the state `new` gives it, keeping its identity (the
+    /// same handle stays valid). Settings and callbacks are reset. On error
+    /// nothing changes.
+    pub fn reinitialise(
+        &self,
+        client_id: Option<&[u8]>,
+        clean_session: bool,
+        userdata: usize,
+    ) -> Result<()> {
+        let options = Options::new(client_id, clean_session)?;
+        self.state.lock().options = options;
+        *self.callbacks.lock() = Callbacks::default();
+        self.userdata.store(userdata, Ordering::Release);
+        Ok(())
+    }
+
+    /// The main lock. Never call a callback while holding it.
+    pub fn lock(&self) -> MutexGuard<'_, ClientState> {
+        self.state.lock()
+    }
+
+    /// Runs `change` on the settings under the main lock.
+    pub fn with_options<T>(&self, change: impl FnOnce(&mut Options) -> T) -> T {
+        change(&mut self.state.lock().options)
+    }
+
+    /// A copy of the callback slots, taken under the callback lock and used after it
+    /// is released. Cloning costs one reference count per set slot.
+    pub fn callbacks(&self) -> Callbacks {
+        self.callbacks.lock().clone()
+    }
+
+    /// Changes callback slots under the callback lock.
+    pub fn set_callbacks(&self, change: impl FnOnce(&mut Callbacks)) {
+        change(&mut self.callbacks.lock());
+    }
+
+    pub fn userdata(&self) -> usize {
+        self.userdata.load(Ordering::Acquire)
+    }
+
+    pub fn set_userdata(&self, userdata: usize) {
+        self.userdata.store(userdata, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use std::sync::atomic::AtomicI32;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_new_client_keeps_its_id_and_userdata() {
+        let client = Client::new(Some(b"id"), true, 42).unwrap();
+        assert_eq!(client.lock().options.client_id.as_deref(), Some("id"));
+        assert_eq!(client.userdata(), 42);
+        client.set_userdata(7);
+        assert_eq!(client.userdata(), 7);
+    }
+
+    #[test]
+    fn reinitialise_resets_settings_and_callbacks() {
+        let client = Client::new(Some(b"id"), true, 1).unwrap();
+        client.with_options(|o| o.keepalive = 5);
+        client.set_callbacks(|c| c.on_connect = Some(Arc::new(|_| {})));
+        client.reinitialise(Some(b"other"), false, 2).unwrap();
+        let state = client.lock();
+        assert_eq!(state.options.client_id.as_deref(), Some("other"));
+        assert_eq!(state.options.keepalive, 60);
+        assert!(!state.options.clean_session);
+        assert!(client.callbacks().on_connect.is_none());
+        assert_eq!(client.userdata(), 2);
+    }
+
+    #[test]
+    fn a_failed_reinitialise_changes_nothing() {
+        let client = Client::new(Some(b"id"), true, 1).unwrap();
+        assert_eq!(client.reinitialise(None, false, 2), Err(Error::Inval));
+        assert_eq!(client.lock().options.client_id.as_deref(), Some("id"));
+        assert_eq!(client.userdata(), 1);
+    }
+
+    #[test]
+    fn a_callback_may_replace_callbacks_while_running() {
+        let client = Arc::new(Client::new(Some(b"id"), true, 0).unwrap());
+        let calls = Arc::new(AtomicI32::new(0));
+        let (inner, counter) = (client.clone(), calls.clone());
+        client.set_callbacks(|c| {
+            c.on_connect = Some(Arc::new(move |rc| {
+                counter.fetch_add(rc, Ordering::SeqCst);
+                inner.set_callbacks(|c| c.on_connect = None);
+            }))
+        });
+        let on_connect = client.callbacks().on_connect.unwrap();
+        on_connect(3);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert!(client.callbacks().on_connect.is_none());
+    }
+}

@@ -1,0 +1,98 @@
+//! What can go wrong below the protocol, kept precise enough to log.
+
+use std::fmt;
+use std::io;
+
+use crate::error::Error;
+
+/// A failure of name resolution or of a system call.
+#[derive(Debug)]
+pub enum NetError {
+    /// `getaddrinfo` failed; `code` is its `EAI_*` value, for the log.
+    Lookup { code: i32, message: String },
+    /// A system call failed; the `io::Error` keeps its errno.
+    Os(io::Error),
+    /// The peer closed the connection (a read returned 0 bytes).
+    Closed,
+}
+
+impl NetError {
+    /// The `MOSQ_ERR_*` a C caller sees for this failure.
+    ///
+    /// For `Os` this also stores the errno in the calling thread's `errno`, because
+    /// libmosquitto's callers read it (directly or through `mosquitto_strerror`)
+    /// right after a call returns `MOSQ_ERR_ERRNO`.
+    pub fn into_error(self) -> Error {
+        match self {
+            NetError::Lookup { .. } => Error::Eai,
+            NetError::Closed => Error::ConnLost,
+            NetError::Os(e) => {
+                if let Some(code) = e.raw_os_error() {
+                    set_errno(code);
+                }
+                Error::Errno
+            }
+        }
+    }
+
+    /// The errno of an `Os` failure.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            NetError::Os(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for NetError {
+    fn from(e: io::Error) -> Self {
+        NetError::Os(e)
+    }
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::Lookup { code, message } => write!(f, "lookup failed: {message} ({code})"),
+            NetError::Os(e) => write!(f, "{e}"),
+            NetError::Closed => write!(f, "connection closed by peer"),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+/// Sets the C `errno` of the calling thread.
+pub fn set_errno(code: i32) {
+    // SAFETY: `__errno_location` returns a valid pointer to this thread's errno.
+    unsafe { *libc::__errno_location() = code };
+}
+
+/// Reads the C `errno` of the calling thread.
+pub fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_os_failure_becomes_errno_and_sets_the_thread_errno() {
+        set_errno(0);
+        let e = NetError::Os(io::Error::from_raw_os_error(libc::ECONNREFUSED));
+        assert_eq!(e.errno(), Some(libc::ECONNREFUSED));
+        assert_eq!(e.into_error(), Error::Errno);
+        assert_eq!(errno(), libc::ECONNREFUSED);
+    }
+
+    #[test]
+    fn a_lookup_failure_is_eai_and_a_closed_peer_is_conn_lost() {
+        let lookup = NetError::Lookup {
+            code: libc::EAI_NONAME,
+            message: "x".into(),
+        };
+        assert_eq!(lookup.into_error(), Error::Eai);
+        assert_eq!(NetError::Closed.into_error(), Error::ConnLost);
+    }
+}

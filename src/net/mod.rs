@@ -1,0 +1,15 @@
+//! Sockets and the other operating-system handles the client loop waits on.
+//!
+//! Everything here is about file descriptors, not MQTT: name resolution, the
+//! non-blocking connect, reads and gathered writes, the wake-up handle another
+//! thread uses to interrupt `poll`, and `poll` itself. The few `unsafe` calls
+//! into libc live here, each in a small function with its reason.
+
+pub mod error;
+pub mod poll;
+pub mod resolve;
+pub mod socket;
+pub mod wakeup;
+
+pub use error::NetError;
+pub use socket::{Progress, Stream};

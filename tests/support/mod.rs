@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests. Each test binary includes this with
+//! `mod support;` and uses what it needs.
+#![allow(dead_code)]
+
+pub mod fake_broker;
