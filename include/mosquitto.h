@@ -886,7 +886,8 @@ int mosquitto_property_add_string(mosquitto_property **proplist, int identifier,
 /**
  * Appends a name/value pair (`MQTT_PROP_USER_PROPERTY`), copying both strings;
  * NULL stands for the empty string. Return codes as for
- * `mosquitto_property_add_string`.
+ * `mosquitto_property_add_string`, except that a wrong identifier is reported
+ * (`MOSQ_ERR_INVAL`) before bad UTF-8, as libmosquitto does.
  */
 int mosquitto_property_add_string_pair(mosquitto_property **proplist,
                                        int identifier,

@@ -95,17 +95,22 @@ unsafe fn add(
         Ok(value) => value,
         Err(error) => return error.code(),
     };
-    let expected = u8::try_from(identifier)
-        .ok()
-        .and_then(property::info)
-        .map(|info| info.kind);
-    if expected != Some(value.kind()) {
+    if !has_kind(identifier, value.kind()) {
         return Error::Inval.code();
     }
     let id = identifier as u8;
     // SAFETY: `proplist` is non-NULL and holds a live list, as promised.
     unsafe { append(proplist, Property { id, value }) };
     SUCCESS
+}
+
+/// Whether `identifier` is a property whose values are of type `kind`.
+fn has_kind(identifier: c_int, kind: PropertyType) -> bool {
+    u8::try_from(identifier)
+        .ok()
+        .and_then(property::info)
+        .map(|info| info.kind)
+        == Some(kind)
 }
 
 /// A UTF-8 checked copy of a C string; NULL is the empty string.
@@ -236,7 +241,8 @@ pub unsafe extern "C" fn mosquitto_property_add_string(
 
 /// Appends a name/value pair (`MQTT_PROP_USER_PROPERTY`), copying both strings;
 /// NULL stands for the empty string. Return codes as for
-/// `mosquitto_property_add_string`.
+/// `mosquitto_property_add_string`, except that a wrong identifier is reported
+/// (`MOSQ_ERR_INVAL`) before bad UTF-8, as libmosquitto does.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_property_add_string_pair(
     proplist: *mut *mut mosquitto_property,
@@ -245,6 +251,10 @@ pub unsafe extern "C" fn mosquitto_property_add_string_pair(
     value: *const c_char,
 ) -> c_int {
     guard(|| {
+        // Unlike add_string, libmosquitto looks at the identifier before the text.
+        if !has_kind(identifier, PropertyType::StringPair) {
+            return Error::Inval.code();
+        }
         // SAFETY: `name` and `value` are NULL or C strings from the caller.
         let pair = unsafe {
             mqtt_string(name)
