@@ -9,3 +9,5 @@ pub mod error;
 pub mod ffi;
 /// cbindgen:ignore
 pub mod protocol;
+/// cbindgen:ignore
+pub mod session;
