@@ -36,6 +36,9 @@ mod packet_size;
 mod properties;
 mod violation;
 
+#[cfg(test)]
+mod test_support;
+
 use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
 
