@@ -291,3 +291,115 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn an_idle_connection_sends_pingreq_after_the_keepalive() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        assert_eq!(session.next_deadline(), Some(now + secs(60)));
+        session.tick(now + secs(59)).unwrap();
+        assert!(session.take_outgoing().is_empty());
+        session.tick(now + secs(60)).unwrap();
+        assert_eq!(session.take_outgoing(), vec![Packet::PingReq]);
+    }
+
+    #[test]
+    fn an_unanswered_pingreq_is_a_keepalive_error() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session.tick(now + secs(60)).unwrap();
+        assert_eq!(session.next_deadline(), Some(now + secs(120)));
+        assert_eq!(session.tick(now + secs(120)), Err(Error::Keepalive));
+    }
+
+    #[test]
+    fn a_pingresp_lets_the_next_ping_go() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session.tick(now + secs(60)).unwrap();
+        session.take_outgoing();
+        session.handle(Packet::PingResp, now + secs(61)).unwrap();
+        session.tick(now + secs(120)).unwrap();
+        assert_eq!(session.take_outgoing(), vec![Packet::PingReq]);
+    }
+
+    #[test]
+    fn traffic_both_ways_postpones_the_ping() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session.note_written(&Packet::PingReq, now + secs(30));
+        session
+            .handle(Packet::Publish(message(0, 0, "a")), now + secs(40))
+            .unwrap();
+        assert_eq!(session.next_deadline(), Some(now + secs(90)));
+        session.tick(now + secs(89)).unwrap();
+        assert!(session.take_outgoing().is_empty());
+    }
+
+    #[test]
+    fn receiving_alone_does_not_postpone_the_ping() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session
+            .handle(Packet::Publish(message(0, 0, "a")), now + secs(50))
+            .unwrap();
+        session.tick(now + secs(60)).unwrap();
+        assert_eq!(session.take_outgoing(), vec![Packet::PingReq]);
+    }
+
+    #[test]
+    fn no_connack_within_the_keepalive_is_a_keepalive_error() {
+        let now = Instant::now();
+        let mut session = Session::new(v311());
+        session.connect_packet(now);
+        assert_eq!(session.tick(now + secs(60)), Err(Error::Keepalive));
+    }
+
+    #[test]
+    fn keepalive_zero_means_no_deadline() {
+        let now = Instant::now();
+        let config = Config {
+            keepalive: 0,
+            ..v311()
+        };
+        let mut session = connected_with(config, vec![], now);
+        assert_eq!(session.next_deadline(), None);
+        assert_eq!(session.tick(now + secs(1_000_000)), Ok(()));
+    }
+
+    #[test]
+    fn a_disconnected_session_has_no_deadline() {
+        let mut session = connected(v311());
+        session.connection_lost();
+        assert_eq!(session.next_deadline(), None);
+        assert_eq!(session.tick(Instant::now()), Ok(()));
+    }
+
+    #[test]
+    fn a_new_session_is_down_and_uses_our_identifier() {
+        let session = Session::new(Config {
+            client_id: Some("c1".into()),
+            ..v311()
+        });
+        assert_eq!(session.link(), Link::Down);
+        assert_eq!(session.client_id(), "c1");
+        assert_eq!(session.keepalive_seconds(), 60);
+    }
+
+    #[test]
+    fn our_maximum_packet_size_is_offered_to_the_decoder() {
+        let config = Config {
+            connect_properties: vec![int32(0x27, 4096)],
+            ..v5()
+        };
+        assert_eq!(Session::new(config).incoming_packet_limit(), Some(4096));
+        assert_eq!(Session::new(v311()).incoming_packet_limit(), None);
+    }
+}
