@@ -68,10 +68,10 @@ mod tests {
     #[test]
     fn alias_zero_or_above_the_maximum_is_invalid() {
         let mut aliases = IncomingAliases::new(10);
-        let invalid = Err(Violation::topic_alias_invalid());
-        assert_eq!(aliases.resolve(Some(0), "a".into()), invalid);
-        assert_eq!(aliases.resolve(Some(11), "a".into()), invalid);
-        assert_eq!(invalid.unwrap_err().error, Error::TopicAliasInvalid);
+        let invalid = Violation::topic_alias_invalid();
+        assert_eq!(aliases.resolve(Some(0), "a".into()), Err(invalid));
+        assert_eq!(aliases.resolve(Some(11), "a".into()), Err(invalid));
+        assert_eq!(invalid.error, Error::TopicAliasInvalid);
     }
 
     #[test]

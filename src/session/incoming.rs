@@ -17,7 +17,7 @@
 //!   libmosquitto does.
 
 use super::event::Event;
-use super::inflight::OutgoingState;
+use super::inflight::Awaiting;
 use super::properties::{self as ids, int16};
 use super::violation::Violation;
 use super::{Link, Session};
@@ -121,9 +121,9 @@ impl Session {
 
     fn handle_puback(&mut self, puback: Ack) -> Result<(), Violation> {
         self.require_up()?;
-        match self.outgoing.state_of(puback.packet_id) {
+        match self.outgoing.awaiting(puback.packet_id) {
             None => Ok(()),
-            Some(OutgoingState::AwaitingPubAck) => {
+            Some(Awaiting::PubAck) => {
                 self.finish_outgoing(puback);
                 Ok(())
             }
@@ -134,23 +134,21 @@ impl Session {
     fn handle_pubrec(&mut self, pubrec: Ack) -> Result<(), Violation> {
         self.require_up()?;
         let packet_id = pubrec.packet_id;
-        match self.outgoing.state_of(packet_id) {
+        match self.outgoing.awaiting(packet_id) {
             None => {
                 let reason = self.answer_reason(false);
                 self.outbox.push(Packet::PubRel(ack(packet_id, reason)));
             }
-            Some(OutgoingState::AwaitingPubAck) => return Err(Violation::protocol()),
-            Some(OutgoingState::AwaitingPubRec)
-                if self.received_reason(pubrec.reason_code) >= 0x80 =>
-            {
+            Some(Awaiting::PubAck) => return Err(Violation::protocol()),
+            Some(Awaiting::PubRec) if self.received_reason(pubrec.reason_code) >= 0x80 => {
                 // The broker refused the message: it is done, with that reason.
                 self.finish_outgoing(pubrec);
             }
-            Some(OutgoingState::AwaitingPubRec) => {
+            Some(Awaiting::PubRec) => {
                 self.outgoing.mark_released(packet_id);
                 self.outbox.push(Packet::PubRel(ack(packet_id, 0)));
             }
-            Some(OutgoingState::AwaitingPubComp) => {
+            Some(Awaiting::PubComp) => {
                 // A repeated PUBREC: our PUBREL may have been lost.
                 self.outbox.push(Packet::PubRel(ack(packet_id, 0)));
             }
@@ -160,9 +158,9 @@ impl Session {
 
     fn handle_pubcomp(&mut self, pubcomp: Ack) -> Result<(), Violation> {
         self.require_up()?;
-        match self.outgoing.state_of(pubcomp.packet_id) {
+        match self.outgoing.awaiting(pubcomp.packet_id) {
             None => Ok(()),
-            Some(OutgoingState::AwaitingPubComp) => {
+            Some(Awaiting::PubComp) => {
                 self.finish_outgoing(pubcomp);
                 Ok(())
             }

@@ -13,17 +13,19 @@ use std::collections::{HashSet, VecDeque};
 
 use crate::protocol::packet::Publish;
 
+/// The answer an in-flight message waits for, named after its packet.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutgoingState {
-    AwaitingPubAck,
-    AwaitingPubRec,
-    AwaitingPubComp,
+pub enum Awaiting {
+    PubAck,
+    PubRec,
+    PubComp,
 }
 
 #[derive(Debug, Clone)]
 pub struct InFlight {
     pub publish: Publish,
-    pub state: OutgoingState,
+    pub awaiting: Awaiting,
 }
 
 /// What to send again for one in-flight message after a reconnect.
@@ -52,19 +54,19 @@ impl OutgoingQueue {
             let Some(publish) = self.waiting.pop_front() else {
                 break;
             };
-            let state = if publish.qos == 1 {
-                OutgoingState::AwaitingPubAck
+            let awaiting = if publish.qos == 1 {
+                Awaiting::PubAck
             } else {
-                OutgoingState::AwaitingPubRec
+                Awaiting::PubRec
             };
             released.push(publish.clone());
-            self.in_flight.push_back(InFlight { publish, state });
+            self.in_flight.push_back(InFlight { publish, awaiting });
         }
         released
     }
 
-    pub fn state_of(&self, id: u16) -> Option<OutgoingState> {
-        self.position(id).map(|i| self.in_flight[i].state)
+    pub fn awaiting(&self, id: u16) -> Option<Awaiting> {
+        self.position(id).map(|i| self.in_flight[i].awaiting)
     }
 
     /// PUBREC received: only PUBREL and PUBCOMP remain, so the payload is no longer
@@ -72,7 +74,7 @@ impl OutgoingQueue {
     pub fn mark_released(&mut self, id: u16) {
         if let Some(i) = self.position(id) {
             let message = &mut self.in_flight[i];
-            message.state = OutgoingState::AwaitingPubComp;
+            message.awaiting = Awaiting::PubComp;
             message.publish.payload = Vec::new();
             message.publish.properties = Vec::new();
         }
@@ -92,7 +94,7 @@ impl OutgoingQueue {
         let mut kept = VecDeque::new();
         let mut demoted = Vec::new();
         for message in self.in_flight.drain(..) {
-            if message.state == OutgoingState::AwaitingPubComp {
+            if message.awaiting == Awaiting::PubComp {
                 resend.push(Resend::PubRel(message.publish.packet_id));
                 kept.push_back(message);
             } else if kept.len() < window {
@@ -192,7 +194,7 @@ mod tests {
         queue.push(message(5, 2));
         queue.release(10);
         queue.mark_released(5);
-        assert_eq!(queue.state_of(5), Some(OutgoingState::AwaitingPubComp));
+        assert_eq!(queue.awaiting(5), Some(Awaiting::PubComp));
         assert!(queue.complete(5).unwrap().publish.payload.is_empty());
     }
 
