@@ -6,8 +6,9 @@
 //! their original order: PUBLISH for those not yet past PUBREC, PUBREL for the
 //! others. DUP is set only when the broker resumed the session (session present),
 //! since to a fresh session they are first deliveries (MQTT 3.1.1, 3.3.1.1);
-//! libmosquitto sets it always. Incoming QoS 2 state is kept when the session is
-//! resumed and discarded when it is not: a new session never sends those PUBRELs.
+//! libmosquitto sets it always. Incoming QoS 2 messages held for their PUBREL are
+//! kept when the session is resumed and dropped when it is not: a new session
+//! never sends those PUBRELs (libmosquitto keeps them, to no purpose).
 
 use std::time::Instant;
 
@@ -362,19 +363,23 @@ mod tests {
     }
 
     #[test]
-    fn incoming_qos2_state_survives_only_a_resumed_session() {
+    fn a_held_qos2_message_is_released_after_a_resumed_session() {
         let mut session = connected(v311());
         receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
         reconnect(&mut session, true);
         session.take_events();
-        // The broker resends the PUBLISH: not delivered again.
-        receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
-        assert!(session.take_events().is_empty());
+        receive(&mut session, Packet::PubRel(ack(5))).unwrap();
+        assert!(matches!(&session.take_events()[..], [Event::Message(p)] if p.packet_id == 5));
+    }
 
+    #[test]
+    fn held_qos2_messages_are_dropped_when_the_session_is_not_resumed() {
+        let mut session = connected(v311());
+        receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
         reconnect(&mut session, false);
         session.take_events();
-        receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
-        assert_eq!(session.take_events().len(), 1);
+        receive(&mut session, Packet::PubRel(ack(5))).unwrap();
+        assert!(session.take_events().is_empty());
     }
 
     #[test]

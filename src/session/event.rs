@@ -16,7 +16,7 @@ pub enum Event {
         properties: Properties,
     },
     /// A message for the application (`on_message`), its topic already resolved
-    /// from a topic alias. Each message is reported once, QoS 2 included.
+    /// from a topic alias. QoS 0 and 1 on PUBLISH; QoS 2 once, on PUBREL.
     Message(Publish),
     /// One of our messages is done (`on_publish`): QoS 0 once written, QoS 1 on
     /// PUBACK, QoS 2 on PUBCOMP, or earlier on an MQTT 5 error reason code.

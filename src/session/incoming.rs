@@ -10,9 +10,11 @@
 //! - PUBREC for an unknown identifier and PUBREL for one we are not holding are
 //!   still answered, so the broker can finish its side (MQTT 5 reason 0x92
 //!   "Packet Identifier not found").
-//! - An incoming QoS 2 message is delivered once, on its PUBLISH (as libmosquitto
-//!   2.1 does; 2.0 waited for PUBREL). A repeated PUBLISH with the same identifier
-//!   before PUBREL gets its PUBREC again but is not delivered again.
+//! - An incoming QoS 2 message is held from its PUBLISH (answered with PUBREC) and
+//!   delivered once, on its PUBREL (answered with PUBCOMP), as libmosquitto does.
+//!   A repeated PUBLISH with the same identifier before PUBREL gets its PUBREC
+//!   again; a PUBREL for a message we do not hold delivers nothing.
+//! - A topic with a wildcard is a malformed packet, as in libmosquitto.
 //! - SUBACK and UNSUBACK are reported even for an identifier we did not send, as
 //!   libmosquitto does.
 
@@ -87,6 +89,9 @@ impl Session {
         } else if publish.topic.is_empty() {
             return Err(Violation::protocol());
         }
+        if publish.topic.contains(['+', '#']) {
+            return Err(Violation::malformed());
+        }
 
         let packet_id = publish.packet_id;
         match publish.qos {
@@ -101,8 +106,7 @@ impl Session {
             _ => {
                 if !self.incoming.contains(packet_id) {
                     self.check_receive_window()?;
-                    self.incoming.insert(packet_id);
-                    self.events.push(Event::Message(publish));
+                    self.incoming.hold(publish);
                 }
                 self.outbox.push(Packet::PubRec(ack(packet_id, 0)));
             }
@@ -184,10 +188,13 @@ impl Session {
 
     fn handle_pubrel(&mut self, pubrel: Ack) -> Result<(), Violation> {
         self.require_up()?;
-        let found = self.incoming.release(pubrel.packet_id);
-        let reason = self.answer_reason(found);
+        let released = self.incoming.release(pubrel.packet_id);
+        let reason = self.answer_reason(released.is_some());
         self.outbox
             .push(Packet::PubComp(ack(pubrel.packet_id, reason)));
+        if let Some(publish) = released {
+            self.events.push(Event::Message(publish));
+        }
         Ok(())
     }
 
@@ -308,7 +315,7 @@ mod tests {
     fn incoming_qos2_publish_is_released_once() {
         let mut session = connected(v311());
         receive(&mut session, Packet::Publish(message(2, 9, "a"))).unwrap();
-        assert_eq!(delivered(&session.take_events()).len(), 1);
+        assert!(session.take_events().is_empty());
         assert_eq!(summary(&session.take_outgoing()), vec!["rec 9"]);
 
         let mut again = message(2, 9, "a");
@@ -319,11 +326,26 @@ mod tests {
 
         receive(&mut session, Packet::PubRel(ack(9))).unwrap();
         assert_eq!(summary(&session.take_outgoing()), vec!["comp 9"]);
+        let events = session.take_events();
+        assert_eq!(delivered(&events)[0].topic, "a");
+        assert_eq!(events.len(), 1);
+
+        // A repeated PUBREL is answered but delivers nothing.
+        receive(&mut session, Packet::PubRel(ack(9))).unwrap();
+        assert_eq!(summary(&session.take_outgoing()), vec!["comp 9"]);
         assert!(session.take_events().is_empty());
 
         // The identifier is free again: a new message with it is new.
         receive(&mut session, Packet::Publish(message(2, 9, "b"))).unwrap();
-        assert_eq!(delivered(&session.take_events()).len(), 1);
+        receive(&mut session, Packet::PubRel(ack(9))).unwrap();
+        assert_eq!(delivered(&session.take_events())[0].topic, "b");
+    }
+
+    #[test]
+    fn an_incoming_topic_with_a_wildcard_is_malformed() {
+        let mut session = connected(v311());
+        let result = receive(&mut session, Packet::Publish(message(0, 0, "a/+")));
+        assert_eq!(result, Err(Error::MalformedPacket));
     }
 
     #[test]
@@ -381,7 +403,7 @@ mod tests {
         for id in 1..=5 {
             receive(&mut session, Packet::Publish(message(2, id, "a"))).unwrap();
         }
-        assert_eq!(delivered(&session.take_events()).len(), 5);
+        assert_eq!(session.incoming.len(), 5);
     }
 
     fn alias_session(maximum: u16) -> Session {

@@ -5,11 +5,11 @@
 //! until acknowledged. Both lists keep publish order, which is also the order
 //! of retransmission after a reconnect (MQTT 5, 4.6).
 //!
-//! Incoming: the identifiers of QoS 2 messages we answered with PUBREC and whose
-//! PUBREL has not come yet. Their count is what the broker has in flight towards
-//! us, bounded by our Receive Maximum.
+//! Incoming: the QoS 2 messages we answered with PUBREC and whose PUBREL has not
+//! come yet. Their count is what the broker has in flight towards us, bounded by
+//! our Receive Maximum.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use crate::protocol::packet::Publish;
 
@@ -129,20 +129,24 @@ impl OutgoingQueue {
 
 #[derive(Debug, Default)]
 pub struct IncomingQos2 {
-    awaiting_pubrel: HashSet<u16>,
+    awaiting_pubrel: HashMap<u16, Publish>,
 }
 
 impl IncomingQos2 {
     pub fn contains(&self, id: u16) -> bool {
-        self.awaiting_pubrel.contains(&id)
+        self.awaiting_pubrel.contains_key(&id)
     }
 
-    pub fn insert(&mut self, id: u16) {
-        self.awaiting_pubrel.insert(id);
+    /// Holds a message until its PUBREL. A repeat of one already held changes
+    /// nothing: it is the same message sent again.
+    pub fn hold(&mut self, publish: Publish) {
+        self.awaiting_pubrel
+            .entry(publish.packet_id)
+            .or_insert(publish);
     }
 
-    /// Whether `id` was awaiting its PUBREL.
-    pub fn release(&mut self, id: u16) -> bool {
+    /// The message `id` released by PUBREL, if we held it.
+    pub fn release(&mut self, id: u16) -> Option<Publish> {
         self.awaiting_pubrel.remove(&id)
     }
 
