@@ -50,6 +50,7 @@ use packet_ids::PacketIds;
 pub use config::Config;
 pub use event::Event;
 pub use limits::BrokerLimits;
+pub use violation::disconnect_reason_for;
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
@@ -228,14 +229,27 @@ impl Session {
             Err(violation) => violation,
         };
         if let Some(reason_code) = violation.disconnect_reason {
-            if self.config.protocol.is_v5() && self.link != Link::Down {
-                self.outbox.push(Packet::Disconnect(ReasonOnly {
-                    reason_code,
-                    properties: Vec::new(),
-                }));
-            }
+            self.queue_disconnect_for_violation(reason_code);
         }
         Err(violation.error)
+    }
+
+    /// The decoder could not make a packet of what the broker sent: for MQTT 5,
+    /// queues the DISCONNECT that says why. The connection is then closed as after
+    /// an `Err` from `handle`.
+    pub fn decoding_failed(&mut self, error: Error) {
+        if let Some(reason_code) = violation::disconnect_reason_for(error) {
+            self.queue_disconnect_for_violation(reason_code);
+        }
+    }
+
+    fn queue_disconnect_for_violation(&mut self, reason_code: u8) {
+        if self.config.protocol.is_v5() && self.link != Link::Down {
+            self.outbox.push(Packet::Disconnect(ReasonOnly {
+                reason_code,
+                properties: Vec::new(),
+            }));
+        }
     }
 
     /// Keepalive: queues a PINGREQ when due, or fails with `Error::Keepalive` when
@@ -391,6 +405,17 @@ mod tests {
         assert_eq!(session.link(), Link::Down);
         assert_eq!(session.client_id(), "c1");
         assert_eq!(session.keepalive_seconds(), 60);
+    }
+
+    #[test]
+    fn a_decoding_failure_in_mqtt5_queues_a_disconnect_with_its_reason() {
+        let mut session = connected(v5());
+        session.decoding_failed(Error::OversizePacket);
+        let out = session.take_outgoing();
+        assert!(matches!(&out[..], [Packet::Disconnect(d)] if d.reason_code == 0x95));
+        let mut v3_session = connected(v311());
+        v3_session.decoding_failed(Error::MalformedPacket);
+        assert!(v3_session.take_outgoing().is_empty());
     }
 
     #[test]

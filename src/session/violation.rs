@@ -7,6 +7,7 @@ pub const MALFORMED_PACKET: u8 = 0x81;
 pub const PROTOCOL_ERROR: u8 = 0x82;
 pub const RECEIVE_MAXIMUM_EXCEEDED: u8 = 0x93;
 pub const TOPIC_ALIAS_INVALID: u8 = 0x94;
+pub const PACKET_TOO_LARGE: u8 = 0x95;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Violation {
@@ -51,5 +52,30 @@ impl Violation {
             error,
             disconnect_reason: None,
         }
+    }
+}
+
+/// The MQTT 5 DISCONNECT reason for an error found in what the broker sent, e.g.
+/// by the decoder; `None` for errors that are not the broker's fault.
+pub fn disconnect_reason_for(error: Error) -> Option<u8> {
+    match error {
+        Error::MalformedPacket | Error::MalformedUtf8 => Some(MALFORMED_PACKET),
+        Error::Protocol | Error::DuplicateProperty => Some(PROTOCOL_ERROR),
+        Error::TopicAliasInvalid => Some(TOPIC_ALIAS_INVALID),
+        Error::OversizePacket => Some(PACKET_TOO_LARGE),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoder_errors_map_to_disconnect_reasons() {
+        assert_eq!(disconnect_reason_for(Error::MalformedPacket), Some(0x81));
+        assert_eq!(disconnect_reason_for(Error::DuplicateProperty), Some(0x82));
+        assert_eq!(disconnect_reason_for(Error::OversizePacket), Some(0x95));
+        assert_eq!(disconnect_reason_for(Error::Errno), None);
     }
 }
