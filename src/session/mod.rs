@@ -12,12 +12,13 @@
 //! session.take_outgoing()              packets to write, in order
 //! session.note_written(&packet, now)   after each packet is fully written
 //! session.take_events()                callbacks to call, in order
+//! session.decoding_failed(error)       when bytes do not decode to a packet
 //! session.connection_lost()            when the socket closes, for any reason
 //! ```
 //!
-//! After an `Err` from `handle` or `tick`, the client writes what `take_outgoing`
-//! still holds (for MQTT 5, a DISCONNECT with the reason), closes the socket and
-//! calls `connection_lost`. Reconnecting is `connect_packet` again: QoS 1 and 2
+//! After an `Err` from `handle` or `tick`, or `decoding_failed`, the client feeds no
+//! more packets, writes what `take_outgoing` still holds (for MQTT 5, a DISCONNECT
+//! with the reason), closes the socket and calls `connection_lost`. Reconnecting is `connect_packet` again: QoS 1 and 2
 //! messages survive it and are sent again once the CONNACK arrives.
 
 #![deny(unsafe_code)]
