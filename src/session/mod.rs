@@ -51,6 +51,7 @@ use packet_ids::PacketIds;
 pub use config::Config;
 pub use event::Event;
 pub use limits::BrokerLimits;
+pub use outgoing::MAX_PAYLOAD;
 pub use violation::disconnect_reason_for;
 
 use crate::error::{Error, Result};
