@@ -13,3 +13,5 @@ pub mod ffi;
 pub mod net;
 /// cbindgen:ignore
 pub mod protocol;
+/// cbindgen:ignore
+pub mod session;

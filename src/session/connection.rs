@@ -1,0 +1,415 @@
+//! One network connection's life: CONNECT, the CONNACK answer, and what happens to
+//! the session's messages when the connection is lost and made again.
+//!
+//! Across reconnects, as libmosquitto does, outgoing QoS 1 and 2 messages are kept
+//! whether or not the broker resumes the session, and sent again after CONNACK in
+//! their original order: PUBLISH for those not yet past PUBREC, PUBREL for the
+//! others. DUP is set only when the broker resumed the session (session present),
+//! since to a fresh session they are first deliveries (MQTT 3.1.1, 3.3.1.1);
+//! libmosquitto sets it always. Incoming QoS 2 messages held for their PUBREL are
+//! kept when the session is resumed and dropped when it is not: a new session
+//! never sends those PUBRELs (libmosquitto keeps them, to no purpose).
+
+use std::time::Instant;
+
+use super::alias::IncomingAliases;
+use super::event::Event;
+use super::inflight::Resend;
+use super::keepalive::Keepalive;
+use super::limits::BrokerLimits;
+use super::properties::{self as ids, int16, string};
+use super::violation::Violation;
+use super::{Link, Session};
+use crate::error::Error;
+use crate::protocol::packet::{Ack, ConnAck, Connect, Packet};
+use crate::protocol::property::{Property, PropertyValue};
+
+impl Session {
+    /// Starts a connection (first or again): returns the CONNECT to write before
+    /// anything from `take_outgoing`.
+    pub fn connect_packet(&mut self, now: Instant) -> Packet {
+        self.reset_connection();
+        self.link = Link::AwaitingConnAck;
+        self.keepalive = Some(Keepalive::new(self.config.keepalive, now));
+        let alias_maximum = if self.config.protocol.is_v5() {
+            int16(&self.config.connect_properties, ids::TOPIC_ALIAS_MAXIMUM)
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        self.aliases = IncomingAliases::new(alias_maximum);
+        Packet::Connect(Connect {
+            protocol: self.config.protocol,
+            clean_start: self.config.clean_start,
+            keep_alive: self.config.keepalive,
+            client_id: self.client_id().to_owned(),
+            will: self.config.will.clone(),
+            username: self.config.username.clone(),
+            password: self.config.password.clone(),
+            properties: self.connect_properties(),
+        })
+    }
+
+    /// The socket closed, whatever the reason. Safe to call more than once.
+    pub fn connection_lost(&mut self) {
+        self.reset_connection();
+    }
+
+    /// Forgets what belonged to the network connection only; messages stay.
+    fn reset_connection(&mut self) {
+        self.link = Link::Down;
+        self.disconnecting = false;
+        self.keepalive = None;
+        self.outbox.clear();
+        // QoS 0 messages not written are lost with the connection, unreported,
+        // and so are SUBSCRIBE and UNSUBSCRIBE requests without their answer.
+        self.unwritten_qos0.clear();
+        for id in self
+            .awaiting_suback
+            .drain()
+            .chain(self.awaiting_unsuback.drain())
+        {
+            self.ids.release(id);
+        }
+    }
+
+    /// Ours plus a Receive Maximum when the application gave none, as libmosquitto
+    /// announces its receive window (default 20).
+    fn connect_properties(&self) -> Vec<Property> {
+        if !self.config.protocol.is_v5() {
+            return Vec::new();
+        }
+        let mut properties = self.config.connect_properties.clone();
+        if !ids::contains(&properties, ids::RECEIVE_MAXIMUM) {
+            properties.push(Property {
+                id: ids::RECEIVE_MAXIMUM,
+                value: PropertyValue::Int16(self.config.receive_maximum),
+            });
+        }
+        properties
+    }
+
+    pub(super) fn handle_connack(&mut self, connack: ConnAck) -> Result<(), Violation> {
+        if self.link != Link::AwaitingConnAck {
+            return Err(Violation::protocol());
+        }
+        if connack.reason_code != 0 {
+            self.events.push(Event::ConnectRefused {
+                reason_code: connack.reason_code,
+                properties: connack.properties,
+            });
+            // The 3.1.1 refusals let loop_forever try again; any other code,
+            // MQTT 5 ones included, stops it, as in libmosquitto.
+            let error = match connack.reason_code {
+                1..=5 => Error::ConnRefused,
+                _ => Error::Protocol,
+            };
+            return Err(Violation::silent(error));
+        }
+
+        let is_v5 = self.config.protocol.is_v5();
+        if is_v5 {
+            self.limits = BrokerLimits::from_connack(&connack.properties)?;
+            if let Some(assigned) = string(&connack.properties, ids::ASSIGNED_CLIENT_IDENTIFIER)? {
+                // Only an empty identifier may be assigned one.
+                if !self.client_id().is_empty() {
+                    return Err(Violation::protocol());
+                }
+                self.assigned_client_id = Some(assigned.to_owned());
+            }
+            if let Some(seconds) = int16(&connack.properties, ids::SERVER_KEEP_ALIVE)? {
+                if let Some(keepalive) = &mut self.keepalive {
+                    keepalive.set_interval(seconds);
+                }
+            }
+        } else {
+            self.limits = BrokerLimits::default();
+        }
+
+        self.link = Link::Up;
+        if !connack.session_present {
+            self.incoming.clear();
+        }
+        self.events.push(Event::Connected {
+            session_present: connack.session_present,
+            properties: connack.properties,
+        });
+        self.resend_in_flight(connack.session_present);
+        self.release_outgoing();
+        Ok(())
+    }
+
+    fn resend_in_flight(&mut self, session_present: bool) {
+        let window = self.send_window();
+        for resend in self.outgoing.prepare_resend(window) {
+            let packet = match resend {
+                Resend::Publish(mut publish) => {
+                    publish.dup = session_present;
+                    Packet::Publish(publish)
+                }
+                Resend::PubRel(packet_id) => Packet::PubRel(Ack {
+                    packet_id,
+                    reason_code: 0,
+                    properties: Vec::new(),
+                }),
+            };
+            self.outbox.push(packet);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::super::event::Event;
+    use super::super::properties as ids;
+    use super::super::test_support::*;
+    use super::super::{Config, Link, Session};
+    use crate::error::Error;
+    use crate::protocol::packet::{ConnAck, Connect, Packet, Will};
+
+    fn connect_of(session: &mut Session) -> Connect {
+        match session.connect_packet(Instant::now()) {
+            Packet::Connect(connect) => connect,
+            other => panic!("expected CONNECT, got {other:?}"),
+        }
+    }
+
+    fn refused(reason_code: u8) -> Packet {
+        Packet::ConnAck(ConnAck {
+            session_present: false,
+            reason_code,
+            properties: vec![],
+        })
+    }
+
+    #[test]
+    fn connect_carries_what_the_client_chose() {
+        let will = Will {
+            topic: "status".into(),
+            payload: b"gone".to_vec(),
+            qos: 1,
+            retain: true,
+            properties: vec![],
+        };
+        let mut session = Session::new(Config {
+            client_id: Some("me".into()),
+            clean_start: false,
+            keepalive: 30,
+            username: Some("user".into()),
+            password: Some(b"secret".to_vec()),
+            will: Some(will.clone()),
+            ..v311()
+        });
+        let connect = connect_of(&mut session);
+        assert_eq!(connect.client_id, "me");
+        assert!(!connect.clean_start);
+        assert_eq!(connect.keep_alive, 30);
+        assert_eq!(connect.username.as_deref(), Some("user"));
+        assert_eq!(connect.password.as_deref(), Some(&b"secret"[..]));
+        assert_eq!(connect.will, Some(will));
+        assert!(connect.properties.is_empty());
+        assert_eq!(session.link(), Link::AwaitingConnAck);
+    }
+
+    #[test]
+    fn mqtt5_connect_announces_our_receive_maximum() {
+        let mut session = Session::new(v5());
+        let connect = connect_of(&mut session);
+        assert_eq!(connect.properties, vec![int16(ids::RECEIVE_MAXIMUM, 20)]);
+    }
+
+    #[test]
+    fn a_receive_maximum_in_the_connect_properties_wins() {
+        let props = vec![int32(0x11, 3600), int16(ids::RECEIVE_MAXIMUM, 3)];
+        let mut session = Session::new(Config {
+            connect_properties: props.clone(),
+            ..v5()
+        });
+        assert_eq!(connect_of(&mut session).properties, props);
+        assert_eq!(session.receive_maximum(), 3);
+    }
+
+    #[test]
+    fn a_connack_reports_connected_with_session_present() {
+        let mut session = Session::new(v311());
+        session.connect_packet(Instant::now());
+        receive(&mut session, connack(true, vec![])).unwrap();
+        let expected = Event::Connected {
+            session_present: true,
+            properties: vec![],
+        };
+        assert_eq!(session.take_events(), vec![expected]);
+        assert!(session.is_connected());
+    }
+
+    #[test]
+    fn an_mqtt311_refusal_is_conn_refused_and_sends_nothing() {
+        let mut session = Session::new(v311());
+        session.connect_packet(Instant::now());
+        assert_eq!(receive(&mut session, refused(5)), Err(Error::ConnRefused));
+        let expected = Event::ConnectRefused {
+            reason_code: 5,
+            properties: vec![],
+        };
+        assert_eq!(session.take_events(), vec![expected]);
+        assert!(session.take_outgoing().is_empty());
+    }
+
+    #[test]
+    fn an_mqtt5_refusal_is_a_protocol_error_and_sends_no_disconnect() {
+        let mut session = Session::new(v5());
+        session.connect_packet(Instant::now());
+        assert_eq!(receive(&mut session, refused(0x87)), Err(Error::Protocol));
+        assert!(session.take_outgoing().is_empty());
+        assert!(!session.is_connected());
+    }
+
+    #[test]
+    fn an_assigned_client_identifier_is_adopted_and_reused_on_reconnect() {
+        let props = vec![string(ids::ASSIGNED_CLIENT_IDENTIFIER, "auto-1234")];
+        let mut session = connected_with(v5(), props, Instant::now());
+        assert_eq!(session.client_id(), "auto-1234");
+        session.connection_lost();
+        assert_eq!(connect_of(&mut session).client_id, "auto-1234");
+    }
+
+    #[test]
+    fn an_assigned_identifier_when_we_sent_one_is_a_protocol_error() {
+        let mut session = Session::new(Config {
+            client_id: Some("mine".into()),
+            ..v5()
+        });
+        session.connect_packet(Instant::now());
+        let props = vec![string(ids::ASSIGNED_CLIENT_IDENTIFIER, "other")];
+        assert_eq!(
+            receive(&mut session, connack(false, props)),
+            Err(Error::Protocol)
+        );
+    }
+
+    #[test]
+    fn the_server_keep_alive_replaces_ours() {
+        let now = Instant::now();
+        let props = vec![int16(ids::SERVER_KEEP_ALIVE, 5)];
+        let session = connected_with(v5(), props, now);
+        assert_eq!(session.keepalive_seconds(), 5);
+        assert_eq!(session.next_deadline(), Some(now + secs(5)));
+    }
+
+    #[test]
+    fn forbidden_connack_values_are_protocol_errors() {
+        let mut session = Session::new(v5());
+        session.connect_packet(Instant::now());
+        let props = vec![byte(ids::MAXIMUM_QOS, 2)];
+        assert_eq!(
+            receive(&mut session, connack(false, props)),
+            Err(Error::Protocol)
+        );
+    }
+
+    /// Three messages: 1 (QoS 1, unanswered), 2 (QoS 2, past PUBREC), 3 (QoS 2,
+    /// unanswered), then the connection drops.
+    fn session_with_three_in_flight(config: Config) -> Session {
+        let mut session = connected(config);
+        publish(&mut session, 1);
+        publish(&mut session, 2);
+        publish(&mut session, 2);
+        receive(&mut session, Packet::PubRec(ack(2))).unwrap();
+        session.take_outgoing();
+        session.connection_lost();
+        session
+    }
+
+    #[test]
+    fn a_resumed_session_resends_publish_with_dup_and_pubrel_in_order() {
+        let mut session = session_with_three_in_flight(v311());
+        let out = reconnect(&mut session, true);
+        assert_eq!(summary(&out), vec!["dup 1", "rel 2", "dup 3"]);
+    }
+
+    #[test]
+    fn without_a_resumed_session_messages_are_sent_again_as_first_deliveries() {
+        let mut session = session_with_three_in_flight(v311());
+        let out = reconnect(&mut session, false);
+        assert_eq!(summary(&out), vec!["pub 1", "rel 2", "pub 3"]);
+    }
+
+    #[test]
+    fn resent_messages_go_ahead_of_ones_published_while_reconnecting() {
+        let mut session = session_with_three_in_flight(v311());
+        session.connect_packet(Instant::now());
+        publish(&mut session, 1);
+        receive(&mut session, connack(true, vec![])).unwrap();
+        let out = session.take_outgoing();
+        assert_eq!(summary(&out), vec!["dup 1", "rel 2", "dup 3", "pub 4"]);
+    }
+
+    #[test]
+    fn a_smaller_window_after_reconnect_holds_back_the_rest() {
+        let mut session = session_with_three_in_flight(v5());
+        session.connect_packet(Instant::now());
+        let props = vec![int16(ids::RECEIVE_MAXIMUM, 1)];
+        receive(&mut session, connack(true, props)).unwrap();
+        // Message 1 fills the window; 2 is past PUBREC and keeps its place.
+        assert_eq!(summary(&session.take_outgoing()), vec!["dup 1", "rel 2"]);
+        assert_eq!(session.waiting_count(), 1);
+        receive(&mut session, Packet::PubAck(ack(1))).unwrap();
+        receive(&mut session, Packet::PubComp(ack(2))).unwrap();
+        assert_eq!(summary(&session.take_outgoing()), vec!["pub 3"]);
+    }
+
+    #[test]
+    fn a_held_qos2_message_is_released_after_a_resumed_session() {
+        let mut session = connected(v311());
+        receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
+        reconnect(&mut session, true);
+        session.take_events();
+        receive(&mut session, Packet::PubRel(ack(5))).unwrap();
+        assert!(matches!(&session.take_events()[..], [Event::Message(p)] if p.packet_id == 5));
+    }
+
+    #[test]
+    fn held_qos2_messages_are_dropped_when_the_session_is_not_resumed() {
+        let mut session = connected(v311());
+        receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
+        reconnect(&mut session, false);
+        session.take_events();
+        receive(&mut session, Packet::PubRel(ack(5))).unwrap();
+        assert!(session.take_events().is_empty());
+    }
+
+    #[test]
+    fn a_subscribe_lost_with_the_connection_frees_its_identifier() {
+        let mut session = connected(v311());
+        let mid = session.subscribe(vec![("a".into(), 0)], vec![]).unwrap();
+        assert!(session.ids.is_in_use(mid));
+        session.connection_lost();
+        assert!(!session.ids.is_in_use(mid));
+    }
+
+    #[test]
+    fn a_qos0_message_lost_with_the_connection_is_never_reported() {
+        let mut session = connected(v311());
+        publish(&mut session, 0);
+        session.connection_lost();
+        reconnect(&mut session, false);
+        let pingreq = Packet::PingReq;
+        session.note_written(&pingreq, Instant::now());
+        assert!(session
+            .take_events()
+            .iter()
+            .all(|e| !matches!(e, Event::Published { .. })));
+    }
+
+    #[test]
+    fn connection_lost_can_be_called_twice() {
+        let mut session = connected(v311());
+        session.connection_lost();
+        session.connection_lost();
+        assert_eq!(session.link(), Link::Down);
+    }
+}

@@ -1,0 +1,225 @@
+//! The QoS 1 and 2 messages between us and the broker.
+//!
+//! Outgoing: messages wait in `waiting` until the send window (the smaller of our
+//! send maximum and the broker's Receive Maximum) has room, then sit `in_flight`
+//! until acknowledged. Both lists keep publish order, which is also the order
+//! of retransmission after a reconnect (MQTT 5, 4.6).
+//!
+//! Incoming: the QoS 2 messages we answered with PUBREC and whose PUBREL has not
+//! come yet. Their count is what the broker has in flight towards us, bounded by
+//! our Receive Maximum.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::protocol::packet::Publish;
+
+/// The answer an in-flight message waits for, named after its packet.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaiting {
+    PubAck,
+    PubRec,
+    PubComp,
+}
+
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    pub publish: Publish,
+    pub awaiting: Awaiting,
+}
+
+/// What to send again for one in-flight message after a reconnect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resend {
+    Publish(Publish),
+    PubRel(u16),
+}
+
+#[derive(Debug, Default)]
+pub struct OutgoingQueue {
+    in_flight: VecDeque<InFlight>,
+    waiting: VecDeque<Publish>,
+}
+
+impl OutgoingQueue {
+    pub fn push(&mut self, publish: Publish) {
+        self.waiting.push_back(publish);
+    }
+
+    /// Moves waiting messages in flight while the window has room, and returns
+    /// them to be sent.
+    pub fn release(&mut self, window: usize) -> Vec<Publish> {
+        let mut released = Vec::new();
+        while self.in_flight.len() < window {
+            let Some(publish) = self.waiting.pop_front() else {
+                break;
+            };
+            let awaiting = if publish.qos == 1 {
+                Awaiting::PubAck
+            } else {
+                Awaiting::PubRec
+            };
+            released.push(publish.clone());
+            self.in_flight.push_back(InFlight { publish, awaiting });
+        }
+        released
+    }
+
+    pub fn awaiting(&self, id: u16) -> Option<Awaiting> {
+        self.position(id).map(|i| self.in_flight[i].awaiting)
+    }
+
+    /// PUBREC received: only PUBREL and PUBCOMP remain, so the payload is no longer
+    /// needed and its memory goes back now rather than at PUBCOMP.
+    pub fn mark_released(&mut self, id: u16) {
+        if let Some(i) = self.position(id) {
+            let message = &mut self.in_flight[i];
+            message.awaiting = Awaiting::PubComp;
+            message.publish.payload = Vec::new();
+            message.publish.properties = Vec::new();
+        }
+    }
+
+    /// Removes an acknowledged message.
+    pub fn complete(&mut self, id: u16) -> Option<InFlight> {
+        let i = self.position(id)?;
+        self.in_flight.remove(i)
+    }
+
+    /// After a reconnect: what to send again, in order. Messages past PUBREC get
+    /// their PUBREL again; the others are published again while the (possibly
+    /// smaller) new window has room, and go back to waiting beyond it.
+    pub fn prepare_resend(&mut self, window: usize) -> Vec<Resend> {
+        let mut resend = Vec::new();
+        let mut kept = VecDeque::new();
+        let mut demoted = Vec::new();
+        for message in self.in_flight.drain(..) {
+            if message.awaiting == Awaiting::PubComp {
+                resend.push(Resend::PubRel(message.publish.packet_id));
+                kept.push_back(message);
+            } else if kept.len() < window {
+                resend.push(Resend::Publish(message.publish.clone()));
+                kept.push_back(message);
+            } else {
+                demoted.push(message.publish);
+            }
+        }
+        self.in_flight = kept;
+        for publish in demoted.into_iter().rev() {
+            self.waiting.push_front(publish);
+        }
+        resend
+    }
+
+    pub fn in_flight_len(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    pub fn waiting_len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    fn position(&self, id: u16) -> Option<usize> {
+        // Acknowledgements mostly arrive in order, so the front is the likely place.
+        self.in_flight
+            .iter()
+            .position(|m| m.publish.packet_id == id)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct IncomingQos2 {
+    awaiting_pubrel: HashMap<u16, Publish>,
+}
+
+impl IncomingQos2 {
+    pub fn contains(&self, id: u16) -> bool {
+        self.awaiting_pubrel.contains_key(&id)
+    }
+
+    /// Holds a message until its PUBREL. A repeat of one already held changes
+    /// nothing: it is the same message sent again.
+    pub fn hold(&mut self, publish: Publish) {
+        self.awaiting_pubrel
+            .entry(publish.packet_id)
+            .or_insert(publish);
+    }
+
+    /// The message `id` released by PUBREL, if we held it.
+    pub fn release(&mut self, id: u16) -> Option<Publish> {
+        self.awaiting_pubrel.remove(&id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.awaiting_pubrel.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.awaiting_pubrel.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: u16, qos: u8) -> Publish {
+        Publish {
+            dup: false,
+            qos,
+            retain: false,
+            topic: "t".into(),
+            packet_id: id,
+            payload: b"payload".to_vec(),
+            properties: Vec::new(),
+        }
+    }
+
+    fn ids(publishes: &[Publish]) -> Vec<u16> {
+        publishes.iter().map(|p| p.packet_id).collect()
+    }
+
+    #[test]
+    fn release_stops_at_the_window() {
+        let mut queue = OutgoingQueue::default();
+        for id in 1..=3 {
+            queue.push(message(id, 1));
+        }
+        assert_eq!(ids(&queue.release(2)), vec![1, 2]);
+        assert_eq!(queue.waiting_len(), 1);
+        assert!(queue.release(2).is_empty());
+        queue.complete(1);
+        assert_eq!(ids(&queue.release(2)), vec![3]);
+    }
+
+    #[test]
+    fn a_released_qos2_message_drops_its_payload() {
+        let mut queue = OutgoingQueue::default();
+        queue.push(message(5, 2));
+        queue.release(10);
+        queue.mark_released(5);
+        assert_eq!(queue.awaiting(5), Some(Awaiting::PubComp));
+        assert!(queue.complete(5).unwrap().publish.payload.is_empty());
+    }
+
+    #[test]
+    fn resend_keeps_order_and_demotes_beyond_a_smaller_window() {
+        let mut queue = OutgoingQueue::default();
+        for id in 1..=4 {
+            queue.push(message(id, 2));
+        }
+        queue.release(10);
+        queue.mark_released(3);
+        let resend = queue.prepare_resend(2);
+        assert_eq!(
+            resend,
+            vec![
+                Resend::Publish(message(1, 2)),
+                Resend::Publish(message(2, 2)),
+                Resend::PubRel(3),
+            ]
+        );
+        assert_eq!(queue.in_flight_len(), 3);
+        assert_eq!(queue.waiting_len(), 1);
+    }
+}

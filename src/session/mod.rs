@@ -1,0 +1,432 @@
+//! The client side of an MQTT session as a sans-I/O state machine.
+//!
+//! The session never touches sockets, threads or clocks. The client layer feeds it
+//! decoded packets, application requests and the current time, and takes back the
+//! packets to write and the events to report:
+//!
+//! ```text
+//! session.connect_packet(now)          -> CONNECT, written first
+//! session.handle(packet, now)?         for each packet read
+//! session.publish(..) / subscribe(..)  for each application request
+//! session.tick(now)?                   when next_deadline() has passed
+//! session.take_outgoing()              packets to write, in order
+//! session.note_written(&packet, now)   after each packet is fully written
+//! session.take_events()                callbacks to call, in order
+//! session.decoding_failed(error)       when bytes do not decode to a packet
+//! session.connection_lost()            when the socket closes, for any reason
+//! ```
+//!
+//! After an `Err` from `handle` or `tick`, or `decoding_failed`, the client feeds no
+//! more packets, writes what `take_outgoing` still holds (for MQTT 5, a DISCONNECT
+//! with the reason), closes the socket and calls `connection_lost`. Reconnecting is `connect_packet` again: QoS 1 and 2
+//! messages survive it and are sent again once the CONNACK arrives.
+
+#![deny(unsafe_code)]
+
+mod alias;
+mod config;
+mod connection;
+mod event;
+mod incoming;
+mod inflight;
+mod keepalive;
+mod limits;
+mod outgoing;
+mod packet_ids;
+mod packet_size;
+mod properties;
+mod violation;
+
+#[cfg(test)]
+mod test_support;
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Instant;
+
+use alias::IncomingAliases;
+use inflight::{IncomingQos2, OutgoingQueue};
+use keepalive::{Keepalive, KeepaliveCheck};
+use packet_ids::PacketIds;
+
+pub use config::Config;
+pub use event::Event;
+pub use limits::BrokerLimits;
+pub use outgoing::MAX_PAYLOAD;
+pub use violation::disconnect_reason_for;
+
+use crate::error::{Error, Result};
+use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
+
+/// Where the network connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// No network connection.
+    Down,
+    /// CONNECT handed out, CONNACK not yet received.
+    AwaitingConnAck,
+    /// CONNACK accepted the connection.
+    Up,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    /// The identifier an MQTT 5 broker assigned when we sent none; reused on
+    /// reconnect so the session can resume.
+    assigned_client_id: Option<String>,
+    link: Link,
+    /// Set by `disconnect`: keepalive stops, the client closes after writing.
+    disconnecting: bool,
+    limits: BrokerLimits,
+    /// `None` while the link is down.
+    keepalive: Option<Keepalive>,
+    ids: PacketIds,
+    outgoing: OutgoingQueue,
+    incoming: IncomingQos2,
+    aliases: IncomingAliases,
+    awaiting_suback: HashSet<u16>,
+    awaiting_unsuback: HashSet<u16>,
+    /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
+    /// their `Published` event fires when `note_written` sees them go.
+    unwritten_qos0: VecDeque<u16>,
+    outbox: Vec<Packet>,
+    events: Vec<Event>,
+}
+
+impl Session {
+    pub fn new(config: Config) -> Self {
+        Session {
+            config,
+            assigned_client_id: None,
+            link: Link::Down,
+            disconnecting: false,
+            limits: BrokerLimits::default(),
+            keepalive: None,
+            ids: PacketIds::default(),
+            outgoing: OutgoingQueue::default(),
+            incoming: IncomingQos2::default(),
+            aliases: IncomingAliases::default(),
+            awaiting_suback: HashSet::new(),
+            awaiting_unsuback: HashSet::new(),
+            unwritten_qos0: VecDeque::new(),
+            outbox: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Changes take effect at the next `connect_packet`.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    pub fn protocol(&self) -> ProtocolVersion {
+        self.config.protocol
+    }
+
+    /// The client identifier in use: ours, or the one the broker assigned.
+    pub fn client_id(&self) -> &str {
+        self.config
+            .client_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .or(self.assigned_client_id.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.link == Link::Up
+    }
+
+    /// Whether `disconnect` was called on this connection: a close that follows is
+    /// the one the application asked for (`on_disconnect` with 0).
+    pub fn is_disconnecting(&self) -> bool {
+        self.disconnecting
+    }
+
+    pub fn broker_limits(&self) -> &BrokerLimits {
+        &self.limits
+    }
+
+    /// The keepalive in force: ours, or the broker's Server Keep Alive.
+    pub fn keepalive_seconds(&self) -> u16 {
+        match &self.keepalive {
+            Some(k) => k.interval().map_or(0, |d| d.as_secs() as u16),
+            None => self.config.keepalive,
+        }
+    }
+
+    /// The largest packet we told the broker we accept (MQTT 5 Maximum Packet
+    /// Size in our CONNECT), for the decoder to enforce.
+    pub fn incoming_packet_limit(&self) -> Option<u32> {
+        if !self.config.protocol.is_v5() {
+            return None;
+        }
+        properties::int32(
+            &self.config.connect_properties,
+            properties::MAXIMUM_PACKET_SIZE,
+        )
+        .ok()
+        .flatten()
+    }
+
+    /// QoS 1 and 2 messages sent and not yet acknowledged.
+    pub fn in_flight_count(&self) -> usize {
+        self.outgoing.in_flight_len()
+    }
+
+    /// QoS 1 and 2 messages waiting for room in the send window or a connection.
+    pub fn waiting_count(&self) -> usize {
+        self.outgoing.waiting_len()
+    }
+
+    /// Whether packets wait in the outbox (the client's "want write").
+    pub fn has_outgoing(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Packets to write, in order.
+    pub fn take_outgoing(&mut self) -> Vec<Packet> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Events to report, in order.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// A packet from `take_outgoing` is fully written: it counts as traffic for
+    /// keepalive, and a QoS 0 PUBLISH is then done.
+    pub fn note_written(&mut self, packet: &Packet, now: Instant) {
+        if let Some(keepalive) = &mut self.keepalive {
+            keepalive.note_sent(now);
+        }
+        if let Packet::Publish(publish) = packet {
+            if publish.qos == 0 {
+                if let Some(mid) = self.unwritten_qos0.pop_front() {
+                    self.events.push(Event::Published {
+                        mid,
+                        reason_code: 0,
+                        properties: Vec::new(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// One decoded packet from the broker.
+    pub fn handle(&mut self, packet: Packet, now: Instant) -> Result<()> {
+        if let Some(keepalive) = &mut self.keepalive {
+            keepalive.note_received(now);
+        }
+        let violation = match self.dispatch(packet) {
+            Ok(()) => return Ok(()),
+            Err(violation) => violation,
+        };
+        if let Some(reason_code) = violation.disconnect_reason {
+            self.queue_disconnect_for_violation(reason_code);
+        }
+        Err(violation.error)
+    }
+
+    /// The decoder could not make a packet of what the broker sent: for MQTT 5,
+    /// queues the DISCONNECT that says why. The connection is then closed as after
+    /// an `Err` from `handle`.
+    pub fn decoding_failed(&mut self, error: Error) {
+        if let Some(reason_code) = violation::disconnect_reason_for(error) {
+            self.queue_disconnect_for_violation(reason_code);
+        }
+    }
+
+    fn queue_disconnect_for_violation(&mut self, reason_code: u8) {
+        if self.config.protocol.is_v5() && self.link != Link::Down {
+            self.outbox.push(Packet::Disconnect(ReasonOnly {
+                reason_code,
+                properties: Vec::new(),
+            }));
+        }
+    }
+
+    /// Keepalive: queues a PINGREQ when due, or fails with `Error::Keepalive` when
+    /// the broker stayed silent (also when no CONNACK came within the interval).
+    pub fn tick(&mut self, now: Instant) -> Result<()> {
+        if self.disconnecting {
+            return Ok(());
+        }
+        let may_ping = self.link == Link::Up;
+        let Some(keepalive) = &mut self.keepalive else {
+            return Ok(());
+        };
+        match keepalive.check(now, may_ping) {
+            KeepaliveCheck::Quiet => Ok(()),
+            KeepaliveCheck::SendPing => {
+                self.outbox.push(Packet::PingReq);
+                Ok(())
+            }
+            KeepaliveCheck::TimedOut => Err(Error::Keepalive),
+        }
+    }
+
+    /// When `tick` next needs to run; `None` when nothing is timed.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        if self.disconnecting {
+            return None;
+        }
+        self.keepalive.as_ref()?.deadline()
+    }
+
+    /// The window of QoS 1 and 2 messages in flight towards the broker.
+    fn send_window(&self) -> usize {
+        let ours = match self.config.send_maximum {
+            0 => u16::MAX,
+            n => n,
+        };
+        usize::from(ours.min(self.limits.receive_maximum))
+    }
+
+    /// Our Receive Maximum, as announced in CONNECT.
+    fn receive_maximum(&self) -> u16 {
+        properties::int16(&self.config.connect_properties, properties::RECEIVE_MAXIMUM)
+            .ok()
+            .flatten()
+            .unwrap_or(self.config.receive_maximum)
+    }
+
+    /// Sends waiting QoS 1 and 2 messages while the window has room.
+    fn release_outgoing(&mut self) {
+        let window = self.send_window();
+        for publish in self.outgoing.release(window) {
+            self.outbox.push(Packet::Publish(publish));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn an_idle_connection_sends_pingreq_after_the_keepalive() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        assert_eq!(session.next_deadline(), Some(now + secs(60)));
+        session.tick(now + secs(59)).unwrap();
+        assert!(session.take_outgoing().is_empty());
+        session.tick(now + secs(60)).unwrap();
+        assert_eq!(session.take_outgoing(), vec![Packet::PingReq]);
+    }
+
+    #[test]
+    fn an_unanswered_pingreq_is_a_keepalive_error() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session.tick(now + secs(60)).unwrap();
+        assert_eq!(session.next_deadline(), Some(now + secs(120)));
+        assert_eq!(session.tick(now + secs(120)), Err(Error::Keepalive));
+    }
+
+    #[test]
+    fn a_pingresp_lets_the_next_ping_go() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session.tick(now + secs(60)).unwrap();
+        session.take_outgoing();
+        session.handle(Packet::PingResp, now + secs(61)).unwrap();
+        session.tick(now + secs(120)).unwrap();
+        assert_eq!(session.take_outgoing(), vec![Packet::PingReq]);
+    }
+
+    #[test]
+    fn traffic_both_ways_postpones_the_ping() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session.note_written(&Packet::PingReq, now + secs(30));
+        session
+            .handle(Packet::Publish(message(0, 0, "a")), now + secs(40))
+            .unwrap();
+        assert_eq!(session.next_deadline(), Some(now + secs(90)));
+        session.tick(now + secs(89)).unwrap();
+        assert!(session.take_outgoing().is_empty());
+    }
+
+    #[test]
+    fn receiving_alone_does_not_postpone_the_ping() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session
+            .handle(Packet::Publish(message(0, 0, "a")), now + secs(50))
+            .unwrap();
+        session.tick(now + secs(60)).unwrap();
+        assert_eq!(session.take_outgoing(), vec![Packet::PingReq]);
+    }
+
+    #[test]
+    fn no_connack_within_the_keepalive_is_a_keepalive_error() {
+        let now = Instant::now();
+        let mut session = Session::new(v311());
+        session.connect_packet(now);
+        assert_eq!(session.tick(now + secs(60)), Err(Error::Keepalive));
+    }
+
+    #[test]
+    fn keepalive_zero_means_no_deadline() {
+        let now = Instant::now();
+        let config = Config {
+            keepalive: 0,
+            ..v311()
+        };
+        let mut session = connected_with(config, vec![], now);
+        assert_eq!(session.next_deadline(), None);
+        assert_eq!(session.tick(now + secs(1_000_000)), Ok(()));
+    }
+
+    #[test]
+    fn a_disconnected_session_has_no_deadline() {
+        let mut session = connected(v311());
+        session.connection_lost();
+        assert_eq!(session.next_deadline(), None);
+        assert_eq!(session.tick(Instant::now()), Ok(()));
+    }
+
+    #[test]
+    fn a_new_session_is_down_and_uses_our_identifier() {
+        let session = Session::new(Config {
+            client_id: Some("c1".into()),
+            ..v311()
+        });
+        assert_eq!(session.link(), Link::Down);
+        assert_eq!(session.client_id(), "c1");
+        assert_eq!(session.keepalive_seconds(), 60);
+    }
+
+    #[test]
+    fn a_decoding_failure_in_mqtt5_queues_a_disconnect_with_its_reason() {
+        let mut session = connected(v5());
+        session.decoding_failed(Error::OversizePacket);
+        let out = session.take_outgoing();
+        assert!(matches!(&out[..], [Packet::Disconnect(d)] if d.reason_code == 0x95));
+        let mut v3_session = connected(v311());
+        v3_session.decoding_failed(Error::MalformedPacket);
+        assert!(v3_session.take_outgoing().is_empty());
+    }
+
+    #[test]
+    fn our_maximum_packet_size_is_offered_to_the_decoder() {
+        let config = Config {
+            connect_properties: vec![int32(0x27, 4096)],
+            ..v5()
+        };
+        assert_eq!(Session::new(config).incoming_packet_limit(), Some(4096));
+        assert_eq!(Session::new(v311()).incoming_packet_limit(), None);
+    }
+}
