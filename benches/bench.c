@@ -6,7 +6,8 @@
  *   bench recv -p PORT -s SIZE -n COUNT          (against benches/source)
  *   bench rtt  -p PORT -q QOS -n COUNT           (against a real broker)
  *   bench idle -p PORT -n CLIENTS                (against benches/sink)
- * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1)
+ * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
+ *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere)
  *
  * It first prints which library it really loaded (dladdr on a libmosquitto symbol)
  * and exits 3 if BENCH_EXPECT_LIB names a different file. On success it prints one
@@ -34,6 +35,7 @@
 struct opts {
 	const char *cmd, *host;
 	int port, qos, size, window, batch, timeout, proto;
+	int nodelay;     /* -1: scenario default; rtt disables Nagle, throughput keeps it */
 	long count, cap; /* cap < 0: pick a default; 0: no limit */
 	int start;       /* 1: loop_start (library thread), 0: mosquitto_loop from main */
 };
@@ -238,6 +240,8 @@ static struct mosquitto *client(const struct opts *o, const char *role, int idx,
 	if (o->proto == 5)
 		check(mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5),
 		      "mosquitto_int_option(PROTOCOL_VERSION)");
+	if (o->nodelay > 0)
+		check(mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1), "mosquitto_int_option(TCP_NODELAY)");
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_disconnect_callback_set(m, on_disconnect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
@@ -413,11 +417,16 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int run_rtt(const struct opts *o)
+static int run_rtt(const struct opts *oin)
 {
+	/* Latency: without TCP_NODELAY a PUBACK followed by the next PUBLISH waits
+	 * for a delayed ACK (~40 ms) under Nagle, which measures the kernel, not us. */
+	struct opts oo = *oin, *o = &oo;
 	struct state rs, qs; /* responder, requester */
 	struct mosquitto *resp, *req;
 	char req_topic[64], resp_topic[64];
+	if (o->nodelay < 0)
+		o->nodelay = 1;
 	long warm = o->count / 10 < 100 ? 100 : o->count / 10;
 	double *lat = malloc(sizeof(double) * (size_t)o->count), c0, c1;
 	char payload[16];
@@ -554,14 +563,14 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench pub|recv|rtt|idle -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
-		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5]\n");
+		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {.host = "127.0.0.1", .size = 16, .count = 100000, .cap = -1, .batch = 100,
-			 .timeout = 60, .proto = 4};
+			 .timeout = 60, .proto = 4, .nodelay = -1};
 	int rc;
 
 	if (argc < 2)
@@ -584,6 +593,7 @@ int main(int argc, char **argv)
 		case 'b': o.batch = atoi(v); break;
 		case 'T': o.timeout = atoi(v); break;
 		case 'V': o.proto = atoi(v); break;
+		case 'N': o.nodelay = atoi(v); break;
 		default: usage();
 		}
 	}
