@@ -32,3 +32,8 @@ demo:
 
 clean:
 	$(CARGO) clean
+
+# C benchmark: our library vs Debian's libmosquitto (BENCH_QUICK=1 for a smoke run)
+.PHONY: bench
+bench:
+	scripts/bench.sh

@@ -6,6 +6,7 @@
  *   bench recv -p PORT -s SIZE -n COUNT          (against benches/source)
  *   bench rtt  -p PORT -q QOS -n COUNT           (against a real broker)
  *   bench idle -p PORT -n CLIENTS                (against benches/sink)
+ *   bench which                                  (only report the library)
  * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
  *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere)
  *
@@ -110,10 +111,17 @@ static void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* A library under test may return NULL here; never hand NULL to printf. */
+static const char *errstr(int rc)
+{
+	const char *s = mosquitto_strerror(rc);
+	return s ? s : "no error text";
+}
+
 static void check(int rc, const char *what)
 {
 	if (rc != MOSQ_ERR_SUCCESS)
-		die(1, "%s: %s (rc=%d)", what, mosquitto_strerror(rc), rc);
+		die(1, "%s: %s (rc=%d)", what, errstr(rc), rc);
 }
 
 static void check_deadline(const char *what)
@@ -348,7 +356,7 @@ static int run_pub(const struct opts *o)
 			wait_done(m, o, &st, o->start ? (unsigned long)(i - cap / 2) : (unsigned long)(i - cap + 1));
 		int rc = mosquitto_publish(m, NULL, "bench/pub", o->size, payload, o->qos, false);
 		if (rc != MOSQ_ERR_SUCCESS)
-			die(1, "mosquitto_publish #%ld: %s (rc=%d)", i, mosquitto_strerror(rc), rc);
+			die(1, "mosquitto_publish #%ld: %s (rc=%d)", i, errstr(rc), rc);
 		if (!o->start && (i + 1) % o->batch == 0)
 			check(mosquitto_loop(m, 0, 1), "mosquitto_loop");
 		if ((i & 1023) == 0)
@@ -521,7 +529,7 @@ static int run_idle(const struct opts *o)
 		mosquitto_connect_callback_set(ms[i], on_connect_idle);
 		int rc = mosquitto_connect(ms[i], o->host, o->port, 60);
 		if (rc != MOSQ_ERR_SUCCESS)
-			die(1, "mosquitto_connect #%ld: %s (rc=%d)", i, mosquitto_strerror(rc), rc);
+			die(1, "mosquitto_connect #%ld: %s (rc=%d)", i, errstr(rc), rc);
 		if ((i & 63) == 0)
 			check_deadline("connecting clients");
 	}
@@ -576,6 +584,13 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	o.cmd = argv[1];
+	if (!strcmp(o.cmd, "which")) {
+		/* Just say which library the loader picked (the runner logs it). */
+		check(mosquitto_lib_init(), "mosquitto_lib_init");
+		report_library();
+		mosquitto_lib_cleanup();
+		return 0;
+	}
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v || a[0] != '-' || !a[1] || a[2])
