@@ -137,7 +137,7 @@ start_broker
 # name | bench arguments (@SINK@ @BROKER@ @SOURCE@ become ports) | metrics
 # metric = key:label:unit:better(hi|lo)[:scale]; scale divides the raw value.
 if [ -n "$QUICK" ]; then
-	N0=100000 N0K=50000 N1=20000 N2=10000 NR=200000 NRK=100000 NRTT=2000 NPEAK=200000
+	N0=200000 N0K=100000 N1=30000 N2=15000 NR=300000 NRK=150000 NRTT=3000 NPEAK=200000
 else
 	N0=1000000 N0K=500000 N1=200000 N2=100000 NR=2000000 NRK=1000000 NRTT=20000 NPEAK=1000000
 fi
@@ -163,7 +163,7 @@ add "rtt q0 broker" "rtt -p @BROKER@ -q 0 -n $NRTT" "p50_us:p50:us:lo p99_us:p99
 add "rtt q1 broker" "rtt -p @BROKER@ -q 1 -n $NRTT" "p50_us:p50:us:lo p99_us:p99:us:lo"
 add "idle 1000 clients sink" "idle -p @SINK@ -n 1000" "per_client_kb:RSS/client:KiB:lo"
 add "peak RSS q0 1KiB x$NPEAK loop_start sink" "pub -p @SINK@ -q 0 -s 1024 -n $NPEAK -m start -c 0" \
-	"maxrss_kb:peak RSS:MiB:lo:1024 $RATE"
+	"maxrss_kb:peak-RSS:MiB:lo:1024 $RATE"
 
 # ---- running ----------------------------------------------------------------------
 declare -A VALS CPU FAIL NOTE
@@ -224,11 +224,15 @@ median() { # values... -> median (mean of the middle two for an even count)
 		END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-say "bench: libraries:"
+declare -A LIBINFO
 for lib in $LIBS; do
-	if [ "$lib" = ours ] && [ -n "$OURS_BROKEN" ]; then say "  ours: unavailable ($OURS_BROKEN)"; continue; fi
-	say "  $lib: $(LD_LIBRARY_PATH="$TMP/$lib" BENCH_EXPECT_LIB="$TMP/$lib/libmosquitto.so.1" \
-		"$BIN/bench" which 2>&1 | sed 's/^bench: //')"
+	if [ "$lib" = ours ] && [ -n "$OURS_BROKEN" ]; then
+		LIBINFO[$lib]="unavailable ($OURS_BROKEN)"
+	else
+		LIBINFO[$lib]=$(LD_LIBRARY_PATH="$TMP/$lib" BENCH_EXPECT_LIB="$TMP/$lib/libmosquitto.so.1" \
+			"$BIN/bench" which 2>&1 | sed 's/^bench: //' | tail -n 1)
+	fi
+	say "bench: $lib: ${LIBINFO[$lib]}"
 done
 say "bench: sink :$SINK_PORT  source :$SOURCE_PORT  broker :$BROKER_PORT  reps $REPS${QUICK:+  (quick)}"
 
@@ -302,6 +306,7 @@ fmt() { # number unit -> printable
 	echo
 	echo "gain = ours vs debian, >1.00x means ours is better (faster, or less time/memory)."
 	echo "cpu = client CPU time (user + system, whole process) per message / round trip."
+	for lib in $LIBS; do echo "$lib: ${LIBINFO[$lib]}"; done
 	for lib in ours debian; do
 		for i in "${SEL[@]}"; do
 			name=${SCEN[$i]%%|*}
