@@ -14,6 +14,7 @@
 #   BENCH_OUR_LIB=PATH   our library (default target/release/libmosquitto.so)
 #   BENCH_DEBIAN_LIB=PATH  Debian's (default /usr/lib/x86_64-linux-gnu/libmosquitto.so.1)
 #   BENCH_BROKER=PATH    mosquitto broker (default /usr/sbin/mosquitto)
+#   BENCH_RUN_TIMEOUT=S  seconds before one run is killed as hung (quick 12, full 120)
 #
 # Exit status: 0 when every run on Debian's library succeeded (our library's failures
 # are shown as FAILED in the table and do not fail the run), 1 when a Debian run
@@ -25,7 +26,9 @@ OUT="$ROOT/target/bench"
 BIN="$OUT/bin"
 QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=""
-if [ -n "$QUICK" ]; then REPS=${BENCH_REPS:-3}; RUN_TIMEOUT=30; else REPS=${BENCH_REPS:-5}; RUN_TIMEOUT=120; fi
+if [ -n "$QUICK" ]; then REPS=${BENCH_REPS:-3}; RUN_TIMEOUT=12; else REPS=${BENCH_REPS:-5}; RUN_TIMEOUT=120; fi
+RUN_TIMEOUT=${BENCH_RUN_TIMEOUT:-$RUN_TIMEOUT}
+[ "$RUN_TIMEOUT" -ge 10 ] 2>/dev/null || RUN_TIMEOUT=10
 ONLY=${BENCH_ONLY:-}
 LIBS=${BENCH_LIBS:-ours debian}
 OUR_LIB=${BENCH_OUR_LIB:-$ROOT/target/release/libmosquitto.so}
