@@ -26,6 +26,11 @@ test: deps lint
 headers:
 	SKEETER_WRITE_HEADERS=1 $(CARGO) build
 
+# C benchmark: our library vs Debian's libmosquitto (BENCH_QUICK=1 for a smoke run)
+.PHONY: bench
+bench:
+	scripts/bench.sh
+
 demo:
 	scripts/install-deps.sh demo
 	scripts/demo.sh
