@@ -244,4 +244,48 @@ mod tests {
         encode(&packet, V311, &mut out).unwrap();
         assert_eq!(&out[..5], [0x32, 0xFF, 0xFF, 0xFF, 0x7F]);
     }
+
+    mod round_trips {
+        use super::*;
+        use crate::protocol::arbitrary;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn every_packet_reads_back_as_written(
+                (version, packet) in arbitrary::version().prop_flat_map(|v| (Just(v), arbitrary::packet(v)))
+            ) {
+                let mut bytes = vec![0xEE];
+                encode(&packet, version, &mut bytes).unwrap();
+                let bytes = &bytes[1..];
+                let mut decoder = Decoder::new(version);
+                prop_assert_eq!(
+                    decoder.decode(bytes),
+                    Ok(Decoded::Packet { packet: packet.clone(), consumed: bytes.len() })
+                );
+                // Any strict prefix is an incomplete packet, never an error.
+                let cut = bytes.len() / 2;
+                prop_assert!(matches!(decoder.decode(&bytes[..cut]), Ok(Decoded::NeedMore(_))));
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(
+                version in arbitrary::version(),
+                bytes in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let mut decoder = Decoder { max_packet_size: 1000, version };
+                if let Ok(Decoded::Packet { packet, consumed }) = decoder.decode(&bytes) {
+                    let mut again = Vec::new();
+                    encode(&packet, version, &mut again).unwrap();
+                    prop_assert_eq!(
+                        decoder.decode(&again),
+                        Ok(Decoded::Packet { packet, consumed: again.len() })
+                    );
+                    prop_assert!(consumed <= bytes.len());
+                }
+            }
+        }
+    }
 }
