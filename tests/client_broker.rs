@@ -1,0 +1,104 @@
+//! The client against a real broker: C programs in `cbindings-tests/client/`, built
+//! against our `include/` and run on our library staged as `libmosquitto.so.1`
+//! (see `tests/support/stage.rs`), each talking to a private `mosquitto`.
+//!
+//! Every program prints `loaded: <file>` and one `FAIL ...` line per failed check,
+//! and exits 0 when all passed. Prove the tests right against Debian's libmosquitto:
+//!
+//! ```sh
+//! SKEETER_TEST_AGAINST_DEBIAN=1 cargo test --test client_broker -- --include-ignored
+//! ```
+//!
+//! A test marked `debian_known_bug` checks the right behaviour where libmosquitto
+//! 2.0.11 is known to get it wrong (a deadlock, a hang); it is skipped in Debian mode.
+
+mod support;
+
+use std::time::Duration;
+
+use support::broker::Broker;
+use support::stage::{against_debian, c_program, run, subject_command, Output, Process};
+
+/// The bound for one program: every wait inside it is shorter.
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cbindings-tests/client/<name>.c` with `args` on the library under test.
+fn run_client(name: &str, args: &[&str]) -> Output {
+    let program = c_program(&format!("client/{name}.c"));
+    let mut command = subject_command(program);
+    command.args(args);
+    run(&mut command, PROGRAM_TIMEOUT)
+}
+
+/// Starts the program, for a test that acts on it while it runs.
+fn spawn_client(name: &str, args: &[&str]) -> Process {
+    let program = c_program(&format!("client/{name}.c"));
+    let mut command = subject_command(program);
+    command.args(args).stdin(std::process::Stdio::null());
+    Process::spawn(&mut command)
+}
+
+// ---------------------------------------------------------------------------------
+// Connecting
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn connect_then_disconnect_reports_rc_0_to_both_callbacks() {
+    let broker = Broker::start();
+    run_client("connect", &[&broker.port.to_string()]).assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// Publishing and receiving at QoS 0, 1 and 2
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn round_trip_at_qos_0_1_2_in_loop_forever() {
+    let broker = Broker::start();
+    run_client("roundtrip", &[&broker.port.to_string(), "forever"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn round_trip_at_qos_0_1_2_with_mosquitto_loop() {
+    let broker = Broker::start();
+    run_client("roundtrip", &[&broker.port.to_string(), "loop"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn round_trip_at_qos_0_1_2_on_the_loop_start_thread() {
+    let broker = Broker::start();
+    run_client("roundtrip", &[&broker.port.to_string(), "start"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn round_trip_over_mqtt_3_1() {
+    let broker = Broker::start();
+    run_client("roundtrip", &[&broker.port.to_string(), "start", "31"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn round_trip_over_mqtt_5() {
+    let broker = Broker::start();
+    run_client("roundtrip", &[&broker.port.to_string(), "forever", "5"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn a_retained_message_reaches_a_later_subscriber_flagged_retained() {
+    let broker = Broker::start();
+    run_client("retained", &[&broker.port.to_string()]).assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// MQTT 5
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn mqtt_5_request_response_carries_user_properties_content_type_and_correlation_data() {
+    let broker = Broker::start();
+    run_client("v5_request_response", &[&broker.port.to_string()]).assert_passed();
+}
