@@ -102,3 +102,78 @@ fn mqtt_5_request_response_carries_user_properties_content_type_and_correlation_
     let broker = Broker::start();
     run_client("v5_request_response", &[&broker.port.to_string()]).assert_passed();
 }
+
+// ---------------------------------------------------------------------------------
+// Subscriptions
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn subscribe_multiple_then_unsubscribe_over_mqtt_3_1_1() {
+    let broker = Broker::start();
+    run_client("unsubscribe", &[&broker.port.to_string(), "311"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn subscribe_multiple_then_unsubscribe_over_mqtt_5() {
+    let broker = Broker::start();
+    run_client("unsubscribe", &[&broker.port.to_string(), "5"]).assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// Wills and credentials
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn the_will_is_delivered_when_the_client_is_killed() {
+    let broker = Broker::start();
+    run_client("will", &[&broker.port.to_string(), "311"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn the_mqtt_5_will_carries_its_properties_when_the_client_is_killed() {
+    let broker = Broker::start();
+    run_client("will", &[&broker.port.to_string(), "5"]).assert_passed();
+}
+
+fn broker_with_a_user() -> Broker {
+    Broker::builder().user("alice", "s3cret").start()
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn the_right_password_is_accepted() {
+    let broker = broker_with_a_user();
+    let port = broker.port.to_string();
+    run_client("credentials", &[&port, "311", "alice", "s3cret", "0"]).assert_passed();
+    run_client("credentials", &[&port, "5", "alice", "s3cret", "0"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn a_wrong_password_is_refused_with_rc_5_over_mqtt_3_1_1() {
+    let broker = broker_with_a_user();
+    let output = run_client(
+        "credentials",
+        &[&broker.port.to_string(), "311", "alice", "wrong", "5"],
+    );
+    output.assert_passed();
+    assert!(
+        output
+            .stdout
+            .contains("connack string: Connection Refused: not authorised.\n"),
+        "{output}"
+    );
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn a_wrong_password_is_refused_with_reason_135_over_mqtt_5() {
+    let broker = broker_with_a_user();
+    run_client(
+        "credentials",
+        &[&broker.port.to_string(), "5", "alice", "wrong", "135"],
+    )
+    .assert_passed();
+}
