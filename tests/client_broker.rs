@@ -17,7 +17,7 @@ mod support;
 use std::time::Duration;
 
 use support::broker::Broker;
-use support::stage::{against_debian, c_program, run, subject_command, Output, Process};
+use support::stage::{against_debian, c_program, free_port, run, subject_command, Output, Process};
 
 /// The bound for one program: every wait inside it is shorter.
 const PROGRAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -176,4 +176,14 @@ fn a_wrong_password_is_refused_with_reason_135_over_mqtt_5() {
         &[&broker.port.to_string(), "5", "alice", "wrong", "135"],
     )
     .assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// Error codes
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn bad_calls_return_libmosquittos_error_codes() {
+    let closed_port = free_port().to_string();
+    run_client("errors", &[&closed_port]).assert_passed();
 }
