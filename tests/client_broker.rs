@@ -187,3 +187,25 @@ fn bad_calls_return_libmosquittos_error_codes() {
     let closed_port = free_port().to_string();
     run_client("errors", &[&closed_port]).assert_passed();
 }
+
+// ---------------------------------------------------------------------------------
+// Queued messages and reconnection
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn qos_1_and_2_messages_published_before_the_connection_is_made_are_delivered() {
+    let broker = Broker::start();
+    run_client("queued", &[&broker.port.to_string()]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn loop_forever_reconnects_after_the_broker_restarts() {
+    let mut broker = Broker::start();
+    let mut client = spawn_client("reconnect", &[&broker.port.to_string()]);
+    client.wait_for_line("ready", Duration::from_secs(20));
+    broker.restart();
+    let output = client.finish(Duration::from_secs(30));
+    output.assert_passed();
+    assert!(output.stdout.contains("connected 2\n"), "{output}");
+}
