@@ -209,3 +209,33 @@ fn loop_forever_reconnects_after_the_broker_restarts() {
     output.assert_passed();
     assert!(output.stdout.contains("connected 2\n"), "{output}");
 }
+
+// ---------------------------------------------------------------------------------
+// Threads and callbacks
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn callbacks_may_publish_subscribe_unsubscribe_and_disconnect() {
+    let broker = Broker::start();
+    run_client("reenter", &[&broker.port.to_string(), "api"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn callbacks_may_replace_callbacks() {
+    // debian_known_bug: libmosquitto 2.0.11 calls each callback holding the mutex that
+    // mosquitto_*_callback_set takes, so this deadlocks there.
+    if against_debian() {
+        eprintln!("skipped against Debian's libmosquitto (debian_known_bug: deadlock)");
+        return;
+    }
+    let broker = Broker::start();
+    run_client("reenter", &[&broker.port.to_string(), "setters"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn eight_threads_publish_while_loop_start_runs_and_every_message_arrives() {
+    let broker = Broker::start();
+    run_client("threads", &[&broker.port.to_string()]).assert_passed();
+}
