@@ -239,3 +239,51 @@ fn eight_threads_publish_while_loop_start_runs_and_every_message_arrives() {
     let broker = Broker::start();
     run_client("threads", &[&broker.port.to_string()]).assert_passed();
 }
+
+// ---------------------------------------------------------------------------------
+// Stopping and destroying
+
+fn lifecycle(mode: &str) {
+    let broker = Broker::start();
+    run_client("lifecycle", &[&broker.port.to_string(), mode]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn destroy_while_connected() {
+    lifecycle("destroy-connected");
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn destroy_while_loop_start_runs() {
+    lifecycle("destroy-loop-start");
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn loop_stop_without_force_after_disconnect() {
+    lifecycle("stop-after-disconnect");
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn loop_stop_with_force_while_connected() {
+    lifecycle("stop-connected");
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn loop_stop_with_force_when_never_connected() {
+    lifecycle("stop-never-connected");
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn loop_stop_with_force_while_reconnecting() {
+    let mut broker = Broker::start();
+    let mut client = spawn_client("lifecycle", &[&broker.port.to_string(), "stop-reconnecting"]);
+    client.wait_for_line("connected", Duration::from_secs(20));
+    broker.stop();
+    client.finish(Duration::from_secs(30)).assert_passed();
+}
