@@ -282,8 +282,36 @@ fn loop_stop_with_force_when_never_connected() {
 #[ignore = "needs the client (issue 4)"]
 fn loop_stop_with_force_while_reconnecting() {
     let mut broker = Broker::start();
-    let mut client = spawn_client("lifecycle", &[&broker.port.to_string(), "stop-reconnecting"]);
+    let mut client = spawn_client(
+        "lifecycle",
+        &[&broker.port.to_string(), "stop-reconnecting"],
+    );
     client.wait_for_line("connected", Duration::from_secs(20));
     broker.stop();
     client.finish(Duration::from_secs(30)).assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// Other transports and ways of driving the client
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn round_trip_over_a_unix_domain_socket() {
+    let broker = Broker::builder().unix_socket().start();
+    let path = broker.socket_path().unwrap().to_str().unwrap().to_string();
+    run_client("roundtrip", &[&path, "start"]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn subscribe_simple_and_subscribe_callback_helpers() {
+    let broker = Broker::start();
+    run_client("helpers", &[&broker.port.to_string()]).assert_passed();
+}
+
+#[test]
+#[ignore = "needs the client (issue 4)"]
+fn the_programs_own_poll_loop_drives_loop_read_write_and_misc() {
+    let broker = Broker::start();
+    run_client("own_poll", &[&broker.port.to_string()]).assert_passed();
 }
