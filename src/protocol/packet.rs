@@ -163,3 +163,22 @@ impl Packet {
         }
     }
 }
+
+/// The `CMD_*` values: each packet type in the high nibble of the first byte.
+pub const CMD_CONNECT: u8 = 0x10;
+pub const CMD_CONNACK: u8 = 0x20;
+pub const CMD_PUBLISH: u8 = 0x30;
+pub const CMD_PUBACK: u8 = 0x40;
+pub const CMD_PUBREC: u8 = 0x50;
+pub const CMD_PUBREL: u8 = 0x60;
+pub const CMD_PUBCOMP: u8 = 0x70;
+pub const CMD_SUBSCRIBE: u8 = 0x80;
+pub const CMD_SUBACK: u8 = 0x90;
+pub const CMD_UNSUBSCRIBE: u8 = 0xA0;
+pub const CMD_UNSUBACK: u8 = 0xB0;
+pub const CMD_PINGREQ: u8 = 0xC0;
+pub const CMD_PINGRESP: u8 = 0xD0;
+pub const CMD_DISCONNECT: u8 = 0xE0;
+pub const CMD_AUTH: u8 = 0xF0;
+/// Not a packet: stands for the will properties inside CONNECT, as `CMD_WILL` does.
+pub const CMD_WILL: u8 = 0x00;

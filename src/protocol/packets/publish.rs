@@ -1,0 +1,213 @@
+//! PUBLISH: an application message, in either direction.
+
+use crate::error::{Error, Result};
+use crate::protocol::codec::{self, Reader};
+use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
+use crate::protocol::property_codec::{read_properties, write_properties};
+
+const RETAIN: u8 = 0x01;
+const QOS_SHIFT: u8 = 1;
+const DUP: u8 = 0x08;
+const TOPIC_ALIAS: u8 = 35;
+
+pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish> {
+    let qos = (flags >> QOS_SHIFT) & 0x03;
+    let dup = flags & DUP != 0;
+    if qos == 3 {
+        return Err(Error::MalformedPacket);
+    }
+    // The DUP flag means "sent before", which a QoS 0 message never is.
+    if version.is_v5() && qos == 0 && dup {
+        return Err(Error::Protocol);
+    }
+    let mut r = Reader::new(body);
+    let topic = r.string()?;
+    let packet_id = if qos > 0 {
+        let id = r.u16()?;
+        if id == 0 {
+            return Err(Error::Protocol);
+        }
+        id
+    } else {
+        0
+    };
+    let properties = if version.is_v5() {
+        read_properties(&mut r, CMD_PUBLISH)?
+    } else {
+        Vec::new()
+    };
+    // MQTT 5 lets a Topic Alias stand in for the topic; nothing else may.
+    let aliased = properties.iter().any(|p| p.id == TOPIC_ALIAS);
+    if !(topic.is_empty() && aliased) {
+        check_topic_name(topic)?;
+    }
+    Ok(Publish {
+        dup,
+        qos,
+        retain: flags & RETAIN != 0,
+        topic: topic.to_owned(),
+        packet_id,
+        payload: r.rest().to_vec(),
+        properties,
+    })
+}
+
+pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
+    if publish.qos > 2 || (publish.qos > 0 && publish.packet_id == 0) {
+        return Err(Error::Inval);
+    }
+    let mut first_byte = CMD_PUBLISH | (publish.qos << QOS_SHIFT);
+    if publish.dup {
+        first_byte |= DUP;
+    }
+    if publish.retain {
+        first_byte |= RETAIN;
+    }
+    codec::write_packet(
+        out,
+        first_byte,
+        |out| {
+            codec::put_string(out, &publish.topic)?;
+            if publish.qos > 0 {
+                codec::put_u16(out, publish.packet_id);
+            }
+            if version.is_v5() {
+                write_properties(out, &publish.properties)?;
+            }
+            Ok(())
+        },
+        &publish.payload,
+    )
+}
+
+/// A topic name a message is published to: not empty, and no wildcards.
+pub(crate) fn check_topic_name(topic: &str) -> Result<()> {
+    if topic.is_empty() || topic.contains(['+', '#']) {
+        return Err(Error::Protocol);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::property::{Property, PropertyValue};
+    use ProtocolVersion::{V31, V311, V5};
+
+    fn publish(qos: u8, topic: &str, payload: &[u8]) -> Publish {
+        Publish {
+            dup: false,
+            qos,
+            retain: false,
+            topic: topic.into(),
+            packet_id: if qos > 0 { 10 } else { 0 },
+            payload: payload.to_vec(),
+            properties: Vec::new(),
+        }
+    }
+
+    fn written(packet: &Publish, version: ProtocolVersion) -> Vec<u8> {
+        let mut out = Vec::new();
+        write(packet, version, &mut out).unwrap();
+        out
+    }
+
+    fn read_back(bytes: &[u8], version: ProtocolVersion) -> Result<Publish> {
+        let header = codec::read_fixed_header(bytes).unwrap().unwrap();
+        assert_eq!(header.command, CMD_PUBLISH);
+        read(header.flags, &bytes[header.header_len..], version)
+    }
+
+    #[test]
+    fn the_spec_example_topic_and_packet_id_layout() {
+        // MQTT 3.1.1 section 3.3.2.3: topic "a/b", packet identifier 10.
+        let bytes = written(&publish(1, "a/b", b""), V311);
+        assert_eq!(bytes, [0x32, 7, 0, 3, b'a', b'/', b'b', 0, 10]);
+        assert_eq!(read_back(&bytes, V311), Ok(publish(1, "a/b", b"")));
+    }
+
+    #[test]
+    fn a_qos0_publish_has_no_packet_id() {
+        let bytes = written(&publish(0, "t", b"hi"), V31);
+        assert_eq!(bytes, [0x30, 5, 0, 1, b't', b'h', b'i']);
+        assert_eq!(read_back(&bytes, V31), Ok(publish(0, "t", b"hi")));
+    }
+
+    #[test]
+    fn a_v5_publish_carries_properties_before_the_payload() {
+        let mut packet = publish(2, "t", b"x");
+        packet.dup = true;
+        packet.retain = true;
+        packet.properties = vec![Property {
+            id: 1,
+            value: PropertyValue::Byte(1),
+        }];
+        let bytes = written(&packet, V5);
+        assert_eq!(bytes, [0x3D, 9, 0, 1, b't', 0, 10, 2, 1, 1, b'x']);
+        assert_eq!(read_back(&bytes, V5), Ok(packet));
+    }
+
+    #[test]
+    fn an_empty_v5_publish_has_a_zero_property_length() {
+        let bytes = written(&publish(0, "t", b""), V5);
+        assert_eq!(bytes, [0x30, 4, 0, 1, b't', 0]);
+    }
+
+    #[test]
+    fn publish_with_qos3_is_malformed() {
+        assert_eq!(
+            read(0x06, &[0, 1, b't', 0, 1], V311),
+            Err(Error::MalformedPacket)
+        );
+    }
+
+    #[test]
+    fn a_qos0_publish_with_dup_is_a_protocol_error_in_v5() {
+        assert_eq!(read(0x08, &[0, 1, b't', 0], V5), Err(Error::Protocol));
+        assert!(read(0x08, &[0, 1, b't'], V311).is_ok());
+    }
+
+    #[test]
+    fn packet_id_zero_is_a_protocol_error() {
+        assert_eq!(read(0x02, &[0, 1, b't', 0, 0], V311), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn a_topic_with_wildcards_is_a_protocol_error() {
+        assert_eq!(
+            read(0x00, &[0, 3, b'a', b'/', b'+'], V311),
+            Err(Error::Protocol)
+        );
+        assert_eq!(read(0x00, &[0, 1, b'#'], V311), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn an_empty_topic_needs_a_topic_alias() {
+        assert_eq!(read(0x00, &[0, 0], V311), Err(Error::Protocol));
+        assert_eq!(read(0x00, &[0, 0, 0], V5), Err(Error::Protocol));
+        let aliased = read(0x00, &[0, 0, 3, 35, 0, 7, b'p'], V5).unwrap();
+        assert_eq!(aliased.topic, "");
+        assert_eq!(aliased.payload, b"p");
+    }
+
+    #[test]
+    fn a_truncated_topic_is_malformed() {
+        assert_eq!(read(0x00, &[0, 5, b'a'], V311), Err(Error::MalformedPacket));
+        assert_eq!(
+            read(0x02, &[0, 1, b'a', 0], V311),
+            Err(Error::MalformedPacket)
+        );
+    }
+
+    #[test]
+    fn a_bad_utf8_topic_is_malformed_utf8() {
+        assert_eq!(read(0x00, &[0, 1, 0xC3], V311), Err(Error::MalformedUtf8));
+    }
+
+    #[test]
+    fn writing_qos1_without_a_packet_id_is_invalid() {
+        let mut packet = publish(1, "t", b"");
+        packet.packet_id = 0;
+        assert_eq!(write(&packet, V311, &mut Vec::new()), Err(Error::Inval));
+    }
+}
