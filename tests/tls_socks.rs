@@ -643,3 +643,76 @@ fn socks5_reports_a_broker_the_proxy_cannot_reach() {
     let err = exchange("127.0.0.1", closed_port, &plan).unwrap_err();
     assert!(matches!(err, NetError::Proxy(_)), "{err:?}");
 }
+
+/// An MQTT remaining length.
+fn varint(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let mut byte = (n % 128) as u8;
+        n /= 128;
+        if n > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_large_message_goes_through_tls_and_comes_back() {
+    let w = &world();
+    let to = Endpoint {
+        host: "localhost",
+        port: w.good_port,
+        bind_address: None,
+    };
+    let (mut transport, state) = Transport::connect(to, &plan(&tls_settings(w)), true).unwrap();
+    assert_eq!(state, ConnectState::Connected);
+
+    // CONNECT, SUBSCRIBE to "big" (QoS 0), and a 4 MB QoS 0 PUBLISH to "big",
+    // all handed over at once: far more than the socket takes in one go.
+    let payload = vec![0x5a; 4 << 20];
+    let subscribe = [0x82, 8, 0, 1, 0, 3, b'b', b'i', b'g', 0];
+    let mut publish = vec![0x30];
+    varint(2 + 3 + payload.len(), &mut publish);
+    publish.extend_from_slice(&[0, 3, b'b', b'i', b'g']);
+    let connect = connect_packet("skeeter-big");
+    let parts = [
+        IoSlice::new(&connect),
+        IoSlice::new(&subscribe),
+        IoSlice::new(&publish),
+        IoSlice::new(&payload),
+    ];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    assert_eq!(transport.write(&parts).unwrap(), Progress::Bytes(total));
+
+    // CONNACK (4) + SUBACK (5) + the PUBLISH coming back.
+    let expected = 4 + 5 + publish.len() + payload.len();
+    let mut got = Vec::with_capacity(expected);
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.len() < expected {
+        assert!(Instant::now() < deadline, "got {} of {expected}", got.len());
+        let interest = Interest {
+            socket: Some(transport.fd()),
+            wakeup: None,
+            want_write: transport.wants_write(),
+        };
+        let ready = poll::wait(interest, Some(Duration::from_millis(200))).unwrap();
+        if ready.writable {
+            transport.flush().unwrap();
+        }
+        if ready.readable {
+            while let Progress::Bytes(n) = transport.read(&mut buf).unwrap() {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+    }
+    assert!(!transport.wants_write());
+    assert_eq!(&got[..4], CONNACK_ACCEPTED);
+    assert_eq!(&got[4..9], [0x90, 3, 0, 1, 0]);
+    assert_eq!(&got[9..9 + publish.len()], publish.as_slice());
+    assert!(got[9 + publish.len()..].iter().all(|b| *b == 0x5a));
+    transport.shutdown();
+}

@@ -269,3 +269,96 @@ fn write_some(stream: &Stream, bytes: &[u8]) -> Result<usize, NetError> {
     }
     Ok(sent)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Reads from `t` until `n` bytes arrived, flushing as the loop would.
+    fn read_n(t: &mut Transport, n: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while got.len() < n {
+            t.flush().unwrap();
+            match t.read(&mut buf).unwrap() {
+                Progress::Bytes(k) => got.extend_from_slice(&buf[..k]),
+                Progress::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(2)),
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn data_written_before_the_socks_tunnel_opens_follows_the_handshake() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = std::thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            let mut greeting = [0u8; 3];
+            peer.read_exact(&mut greeting).unwrap();
+            assert_eq!(greeting, [5, 1, 0]);
+            peer.write_all(&[5, 0]).unwrap();
+            let mut request = [0u8; 4 + 1 + 6 + 2];
+            peer.read_exact(&mut request).unwrap();
+            assert_eq!(&request[..5], &[5, 1, 0, 3, 6]);
+            assert_eq!(&request[5..11], b"broker");
+            // The reply and the broker's first bytes in one segment: the
+            // handshake must take only its own bytes.
+            peer.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 1, b'h', b'i'])
+                .unwrap();
+            let mut early = [0u8; 5];
+            peer.read_exact(&mut early).unwrap();
+            assert_eq!(&early, b"hello");
+        });
+        let plan = TransportPlan {
+            tls: None,
+            socks5: Some(Socks5 {
+                host: "127.0.0.1".into(),
+                port,
+                username: None,
+                password: None,
+            }),
+        };
+        let to = Endpoint {
+            host: "broker",
+            port: 1883,
+            bind_address: None,
+        };
+        let (mut t, _) = Transport::connect(to, &plan, true).unwrap();
+        assert!(t.wants_write(), "the greeting waits to be sent");
+        assert_eq!(
+            t.write(&[IoSlice::new(b"hel"), IoSlice::new(b"lo")])
+                .unwrap(),
+            Progress::Bytes(5)
+        );
+        assert!(!t.is_established());
+        assert_eq!(read_n(&mut t, 2), b"hi");
+        assert!(t.is_established());
+        proxy.join().unwrap();
+    }
+
+    #[test]
+    fn a_plain_transport_passes_bytes_straight_through() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let to = Endpoint {
+            host: "127.0.0.1",
+            port,
+            bind_address: None,
+        };
+        let (mut t, _) = Transport::connect(to, &TransportPlan::default(), true).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        assert!(t.is_established() && !t.is_tls() && !t.wants_write());
+        assert_eq!(
+            t.write(&[IoSlice::new(b"abc")]).unwrap(),
+            Progress::Bytes(3)
+        );
+        let mut got = [0u8; 3];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abc");
+        peer.write_all(b"xy").unwrap();
+        assert_eq!(read_n(&mut t, 2), b"xy");
+    }
+}
