@@ -340,6 +340,14 @@ mod tests {
     }
 
     #[test]
+    fn a_transport_and_its_plan_can_move_to_the_loop_thread() {
+        fn send<T: Send>() {}
+        fn shared<T: Send + Sync>() {}
+        send::<Transport>();
+        shared::<TransportPlan>();
+    }
+
+    #[test]
     fn a_plain_transport_passes_bytes_straight_through() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
