@@ -8,6 +8,21 @@
 //! readable, `flush` on writable while `wants_write()`. The SOCKS5 and TLS
 //! handshakes run inside those calls, so the connection queues its CONNECT packet
 //! at once and never needs to know a handshake is going on.
+//!
+//! How a connection that owns a `Stream` adopts it:
+//! - connect: copy `options.tls` and `options.socks5` under the lock, release it,
+//!   then `TransportPlan::from_settings` (it may call the program's password
+//!   callback, which may call the API), log its warnings at `MOSQ_LOG_WARNING`,
+//!   and `Transport::connect(endpoint, &plan, blocking)` in place of `Stream::connect`.
+//! - `fd`, `finish_connect`, `set_nodelay`, `read`, `write`: as on `Stream`
+//!   (`read`, `write`, `finish_connect` and `shutdown` take `&mut self`).
+//! - after writing its own queue, call `flush`; report
+//!   `own queue non-empty || transport.wants_write()` to poll and `mosquitto_want_write`.
+//! - `read` may return `WouldBlock` right after poll said readable (handshake
+//!   records only): treat it as any `WouldBlock`.
+//! - a `NetError::Tls` or `NetError::Proxy` carries its reason: log `to_string()` at
+//!   `MOSQ_LOG_ERR` before `into_error()`.
+//! - close with `shutdown` (it sends TLS close_notify first).
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
