@@ -61,7 +61,9 @@ impl World {
 fn certificates() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("skeeter-tls-{}", std::process::id()));
+        // Under target/, not /tmp: a run leaves its files where `cargo clean` finds them.
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         make_certificates(&dir);
