@@ -252,11 +252,9 @@ mod tests {
         }
     }
 
-    /// A readable file for the file checks.
+    /// A readable file for the file checks (its content is only read at connect).
     fn existing_file() -> CString {
-        let path = std::env::temp_dir().join(format!("skeeter-ffi-tls-{}.pem", std::process::id()));
-        std::fs::write(&path, "x").unwrap();
-        CString::new(path.to_str().unwrap()).unwrap()
+        CString::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap()
     }
 
     #[test]
