@@ -5,167 +5,34 @@
 //! Our library is staged as `libmosquitto.so.1` (with a `libmosquitto.so` link for
 //! the linker) in a directory of its own, and each C program checks with dladdr
 //! that it really runs on that file: Debian's copy is installed on the build
-//! machines and would otherwise be loaded without a word.
+//! machines and would otherwise be loaded without a word. The staging, building and
+//! running are shared with the other tests (`tests/support/stage.rs`); these tests
+//! are about our library against Debian's, in Debian mode too.
 //!
 //! Conventions: every `cbindings-tests/test_*.c` is compiled and run and must exit
 //! 0; a file containing the comment `skeeter: check leaks` is also run under
 //! valgrind, which must find no leak and no error.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Command;
+use std::time::Duration;
 
-const INSTALL_HINT: &str = "run scripts/install-deps.sh (it installs gcc, g++, valgrind, \
-                            binutils and Debian's libmosquitto-dev)";
+use support::stage::{
+    cbindings_test, debian, ours, require, run, Compile, Scratch, Subject, DEBIAN_HEADER,
+    MANIFEST_DIR, RUN_TIMEOUT,
+};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>/, found from this test binary's path (target/<profile>/deps/…).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps")
-        .to_path_buf()
-}
-
-/// The staging directory holding our library as `libmosquitto.so.1`.
-fn stage() -> &'static Path {
-    static STAGE: OnceLock<PathBuf> = OnceLock::new();
-    STAGE.get_or_init(|| {
-        let built = profile_dir().join("libmosquitto.so");
-        assert!(
-            built.exists(),
-            "{} is missing: cargo should build the cdylib before the tests",
-            built.display()
-        );
-        let dir = profile_dir().join(format!("skeeter-stage-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        fs::copy(&built, dir.join("libmosquitto.so.1")).unwrap();
-        let link = dir.join("libmosquitto.so");
-        let _ = fs::remove_file(&link);
-        std::os::unix::fs::symlink("libmosquitto.so.1", &link).unwrap();
-        dir
-    })
-}
-
-fn staged_library() -> PathBuf {
-    stage().join("libmosquitto.so.1")
-}
-
-/// A scratch directory for one test's build outputs.
-fn scratch(name: &str) -> PathBuf {
-    let dir = stage().join(name);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Debian's libmosquitto.so.1, by absolute path.
-fn debian_library() -> PathBuf {
-    let candidates = [
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/usr/lib64",
-        "/usr/lib",
-    ];
-    candidates
-        .iter()
-        .map(|dir| Path::new(dir).join("libmosquitto.so.1"))
-        .find(|path| path.exists())
-        .unwrap_or_else(|| panic!("Debian's libmosquitto.so.1 is not installed: {INSTALL_HINT}"))
-}
-
-fn debian_header() -> PathBuf {
-    let header = PathBuf::from("/usr/include/mosquitto.h");
-    assert!(
-        header.exists(),
-        "/usr/include/mosquitto.h is missing (libmosquitto-dev): {INSTALL_HINT}"
-    );
-    header
-}
-
-/// Runs a tool, failing with the install hint when it is not there.
-fn run(program: &str, args: &[&str], envs: &[(&str, &Path)]) -> Output {
-    let mut command = Command::new(program);
-    command.args(args).current_dir(repo());
-    for (key, value) in envs {
-        command.env(key, value);
-    }
-    command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): {INSTALL_HINT}"))
-}
-
-fn assert_success(what: &str, output: &Output) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("paths are UTF-8")
-}
-
-/// Compiles a C program against our headers and links it to the staged library.
-fn build_against_ours(source: &Path, out: &Path, extra: &[&str]) {
-    let stage = path_str(stage());
-    let lib_dir = format!("-L{stage}");
-    let rpath = format!("-Wl,-rpath,{stage}");
-    let mut args = vec![
-        "-std=c11",
-        "-D_GNU_SOURCE",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-g",
-        "-Iinclude",
-        "-Icbindings-tests",
-    ];
-    args.extend_from_slice(&[
-        path_str(source),
-        "-o",
-        path_str(out),
-        &lib_dir,
-        "-lmosquitto",
-        &rpath,
-        "-ldl",
-    ]);
-    args.extend_from_slice(extra);
-    assert_success(
-        &format!("gcc {}", source.display()),
-        &run("gcc", &args, &[]),
-    );
-}
-
-fn run_test_program(binary: &Path, under_valgrind: bool) -> Output {
-    let expected = staged_library();
-    let envs = [("SKEETER_EXPECTED_LIB", expected.as_path())];
-    if under_valgrind {
-        let args = [
-            "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect",
-            "--error-exitcode=3",
-            "-q",
-            path_str(binary),
-        ];
-        run("valgrind", &args, &envs)
-    } else {
-        run(path_str(binary), &[], &envs)
-    }
-}
+/// The bound for one run under valgrind, which is slow.
+const VALGRIND_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[test]
 fn every_c_test_program_passes_on_our_library() {
-    let out_dir = scratch("programs");
-    let mut sources: Vec<PathBuf> = fs::read_dir(repo().join("cbindings-tests"))
+    let scratch = Scratch::new("programs");
+    let mut sources: Vec<PathBuf> = fs::read_dir(Path::new(MANIFEST_DIR).join("cbindings-tests"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| {
@@ -176,34 +43,31 @@ fn every_c_test_program_passes_on_our_library() {
     sources.sort();
     assert!(!sources.is_empty(), "no cbindings-tests/test_*.c found");
     for source in &sources {
-        let binary = out_dir.join(source.file_stem().unwrap());
-        build_against_ours(source, &binary, &[]);
-        assert_success(
-            &source.display().to_string(),
-            &run_test_program(&binary, false),
-        );
+        let binary = scratch.path().join(source.file_stem().unwrap());
+        Compile::c(source, ours()).link(ours()).build(&binary);
+        run(&mut ours().command(&binary), RUN_TIMEOUT)
+            .assert_success(&source.display().to_string());
         if fs::read_to_string(source)
             .unwrap()
             .contains("skeeter: check leaks")
         {
-            let output = run_test_program(&binary, true);
-            assert_success(&format!("valgrind {}", source.display()), &output);
+            run(&mut ours().valgrind(&binary), VALGRIND_TIMEOUT)
+                .assert_success(&format!("valgrind {}", source.display()));
         }
     }
 }
 
-/// Output lines of abi_dump, without the version lines that differ on purpose.
-fn abi_dump(use_our_headers: bool, out: &Path) -> Vec<String> {
-    let mut args = vec!["-std=c11", "-Wall", "-Werror"];
-    if use_our_headers {
-        args.push("-Iinclude");
-    }
-    args.extend_from_slice(&["cbindings-tests/abi_dump.c", "-o", path_str(out)]);
-    assert_success("gcc abi_dump.c", &run("gcc", &args, &[]));
-    let output = run(path_str(out), &[], &[]);
-    assert_success("abi_dump", &output);
-    String::from_utf8(output.stdout)
-        .unwrap()
+/// Output lines of abi_dump built against `headers`, without the version lines that
+/// differ on purpose.
+fn abi_dump(headers: &Subject, out: &Path) -> Vec<String> {
+    // Its signedness test compares unsigned values with 0 on purpose.
+    Compile::c(cbindings_test("abi_dump.c"), headers)
+        .arg("-Wno-type-limits")
+        .build(out);
+    let output = run(&mut Command::new(out), RUN_TIMEOUT);
+    output.assert_success("abi_dump");
+    output
+        .stdout
         .lines()
         .filter(|line| {
             !line.starts_with("LIBMOSQUITTO_REVISION ")
@@ -239,10 +103,9 @@ const KNOWN_TYPE_DIFFERENCES: &[&str] = &[
 
 #[test]
 fn our_headers_give_debians_constants_and_struct_layouts() {
-    let dir = scratch("abi");
-    let ours = abi_dump(true, &dir.join("abi_ours"));
-    debian_header();
-    let debian = abi_dump(false, &dir.join("abi_debian"));
+    let scratch = Scratch::new("abi");
+    let ours = abi_dump(ours(), &scratch.path().join("abi_ours"));
+    let debian = abi_dump(debian(), &scratch.path().join("abi_debian"));
     assert_eq!(ours.len(), debian.len());
     let value_of = |line: &str| line.split(" (size").next().unwrap().to_owned();
     let mut type_differences = BTreeSet::new();
@@ -264,7 +127,8 @@ fn our_headers_give_debians_constants_and_struct_layouts() {
 
 /// Debian's 107 prototypes, each as one line, from /usr/include/mosquitto.h.
 fn debian_prototypes() -> Vec<String> {
-    let header = fs::read_to_string(debian_header()).unwrap();
+    require(DEBIAN_HEADER, "libmosquitto-dev");
+    let header = fs::read_to_string(DEBIAN_HEADER).unwrap();
     let without_comments = strip_c_comments(&header);
     let mut prototypes = Vec::new();
     let mut rest = without_comments.as_str();
@@ -309,49 +173,34 @@ fn debians_prototypes_agree_with_our_header_in_c_and_cpp() {
         107,
         "expected Debian's 107 exported functions"
     );
-    let dir = scratch("prototypes");
-    let source = dir.join("redeclare.c");
+    let scratch = Scratch::new("prototypes");
+    let source = scratch.path().join("redeclare.c");
     let text = format!(
         "/* Our header first, then Debian's prototypes: any disagreement is an error. */\n\
          #include <mosquitto.h>\n#ifdef __cplusplus\nextern \"C\" {{\n#endif\n{}\n#ifdef __cplusplus\n}}\n#endif\n",
         prototypes.join("\n")
     );
     fs::write(&source, text).unwrap();
-    let object = dir.join("redeclare.o");
-    for (compiler, language) in [("gcc", "c"), ("g++", "c++")] {
-        let args = [
-            "-x",
-            language,
-            "-Wall",
-            "-Werror",
-            "-Iinclude",
-            "-c",
-            path_str(&source),
-            "-o",
-            path_str(&object),
-        ];
-        assert_success(
-            &format!("{compiler} redeclare.c"),
-            &run(compiler, &args, &[]),
-        );
+    let object = scratch.path().join("redeclare.o");
+    for (compiler, language, standard) in [("gcc", "c", "c11"), ("g++", "c++", "c++17")] {
+        Compile::new(compiler, standard, &source, ours())
+            .arg("-x")
+            .arg(language)
+            .arg("-c")
+            .build(&object);
     }
 }
 
 /// Defined dynamic symbols with their versions, e.g. "T mosquitto_connect@@MOSQ_1.0".
 fn exported_symbols(library: &Path) -> BTreeSet<String> {
-    let output = run(
-        "nm",
-        &[
-            "-D",
-            "--with-symbol-versions",
-            "--defined-only",
-            path_str(library),
-        ],
-        &[],
-    );
-    assert_success("nm", &output);
-    String::from_utf8(output.stdout)
-        .unwrap()
+    require("/usr/bin/nm", "binutils");
+    let mut nm = Command::new("nm");
+    nm.args(["-D", "--with-symbol-versions", "--defined-only"])
+        .arg(library);
+    let output = run(&mut nm, RUN_TIMEOUT);
+    output.assert_success("nm");
+    output
+        .stdout
         .lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace().skip(1);
@@ -362,8 +211,8 @@ fn exported_symbols(library: &Path) -> BTreeSet<String> {
 
 #[test]
 fn our_symbols_and_versions_are_debians() {
-    let ours = exported_symbols(&staged_library());
-    let debian = exported_symbols(&debian_library());
+    let ours = exported_symbols(&ours().expected);
+    let debian = exported_symbols(&debian().expected);
     let functions = debian.iter().filter(|s| s.starts_with("T ")).count();
     let nodes = debian.iter().filter(|s| s.starts_with("A MOSQ_1.")).count();
     assert_eq!(
@@ -381,59 +230,30 @@ fn our_symbols_and_versions_are_debians() {
 
 #[test]
 fn a_program_built_against_debian_runs_on_ours_unchanged() {
-    debian_library();
-    let dir = scratch("drop_in");
-    let binary = dir.join("drop_in");
+    let scratch = Scratch::new("drop_in");
+    let binary = scratch.path().join("drop_in");
     // Debian's headers and Debian's libmosquitto.so: no -Iinclude, no -L.
-    let args = [
-        "-std=c11",
-        "-D_GNU_SOURCE",
-        "-Wall",
-        "-Werror",
-        "-Icbindings-tests",
-        "cbindings-tests/drop_in.c",
-        "-o",
-        path_str(&binary),
-        "-lmosquitto",
-        "-ldl",
-    ];
-    assert_success("gcc drop_in.c", &run("gcc", &args, &[]));
-    let expected = staged_library();
-    let envs = [
-        ("LD_LIBRARY_PATH", stage()),
-        ("SKEETER_EXPECTED_LIB", expected.as_path()),
-    ];
-    let output = run(path_str(&binary), &[], &envs);
-    assert_success("drop_in", &output);
+    Compile::c(cbindings_test("drop_in.c"), debian())
+        .link(debian())
+        .build(&binary);
+    let output = run(&mut ours().command(&binary), RUN_TIMEOUT);
+    output.assert_success("drop_in");
     assert!(
         output.stderr.is_empty(),
         "the loader complained: {}",
-        String::from_utf8_lossy(&output.stderr)
+        output.stderr
     );
 }
 
 #[test]
 fn the_pure_functions_answer_as_debians_do() {
-    let debian = debian_library();
-    let dir = scratch("differential");
-    let binary = dir.join("differential");
-    let args = [
-        "-std=c11",
-        "-O1",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-Iinclude",
-        "cbindings-tests/differential.c",
-        "-o",
-        path_str(&binary),
-        "-ldl",
-    ];
-    assert_success("gcc differential.c", &run("gcc", &args, &[]));
-    let output = run(
-        path_str(&binary),
-        &[path_str(&debian), path_str(&staged_library())],
-        &[],
-    );
-    assert_success("differential", &output);
+    let scratch = Scratch::new("differential");
+    let binary = scratch.path().join("differential");
+    Compile::c(cbindings_test("differential.c"), ours())
+        .arg("-O1")
+        .library("dl")
+        .build(&binary);
+    let mut differential = Command::new(&binary);
+    differential.arg(&debian().expected).arg(&ours().expected);
+    run(&mut differential, RUN_TIMEOUT).assert_success("differential");
 }

@@ -34,7 +34,7 @@ use std::time::Duration;
 use support::broker::Broker;
 use support::stage::{
     built_library, free_port, prepend_library_path, require, run, scratch_root, subject,
-    with_subject_library, Output, Scratch, MANIFEST_DIR, RUN_TIMEOUT,
+    subject_command, Compile, Output, Scratch, MANIFEST_DIR, RUN_TIMEOUT,
 };
 
 // ---------------------------------------------------------------------------------
@@ -292,34 +292,27 @@ fn chicken_program() -> &'static Path {
 fn cpp_program() -> &'static Path {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
     PROGRAM.get_or_init(|| {
-        require("/usr/bin/g++", "g++");
         require("/usr/include/mosquittopp.h", "libmosquittopp-dev");
         let dir = scratch_root().join("cpp");
         fs::create_dir_all(&dir).unwrap();
         let program = dir.join("skeeter-cpp-test");
-        let mut gxx = Command::new("g++");
-        gxx.args(["-std=c++17", "-Wall", "-Wextra", "-Werror"]);
         // mosquittopp.h includes <mosquitto.h>: ours comes first on the include path.
-        if let Some(include) = &subject().include_dir {
-            gxx.arg(format!("-I{}", include.display()));
-        }
-        gxx.arg(Path::new(MANIFEST_DIR).join("cbindings-tests/cpp/roundtrip.cpp"))
-            .args(["-lmosquittopp", "-o"])
-            .arg(&program);
-        let output = run(&mut gxx, Duration::from_secs(300));
-        assert!(output.status.success(), "g++ failed:\n{output}");
+        let source = Path::new(MANIFEST_DIR).join("cbindings-tests/cpp/roundtrip.cpp");
+        Compile::new("g++", "c++17", source, subject())
+            .library("mosquittopp")
+            .build(&program);
         program
     })
 }
 
 fn run_chicken(args: &[&str]) -> Output {
-    let mut command = with_subject_library(Command::new(chicken_program()));
+    let mut command = subject_command(chicken_program());
     command.args(args);
     run(&mut command, RUN_TIMEOUT)
 }
 
 fn run_cpp(args: &[&str]) -> Output {
-    let mut command = with_subject_library(Command::new(cpp_program()));
+    let mut command = subject_command(cpp_program());
     command.args(args);
     run(&mut command, RUN_TIMEOUT)
 }

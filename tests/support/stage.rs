@@ -4,16 +4,20 @@
 //! Debian's copy is installed too and would be picked silently. So programs are built
 //! against our `include/` and run with our library staged as `libmosquitto.so.1`
 //! first in `LD_LIBRARY_PATH`. Each program prints `loaded: <file>` (found with
-//! dladdr), and [`Output::assert_passed`] checks it is the staged copy.
+//! dladdr), and [`Output::assert_passed`] checks it is the staged copy; the programs
+//! of `cbindings-tests/skeeter_test.h` check it themselves against
+//! `SKEETER_EXPECTED_LIB`, which [`Subject::command`] sets.
 //!
 //! `SKEETER_TEST_AGAINST_DEBIAN=1` builds and runs the same programs against Debian's
-//! libmosquitto and headers instead, which proves the tests themselves right.
+//! libmosquitto and headers instead, which proves the tests themselves right:
+//! [`subject`] is then [`debian`] rather than [`ours`]. Tests that compare the two
+//! name them directly.
 //!
 //! Every process is bounded by a time limit and killed by PID when it is over or when
 //! its guard is dropped, so a hanging library never leaves a process behind.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -38,36 +42,34 @@ pub fn against_debian() -> bool {
 // ---------------------------------------------------------------------------------
 // The library under test
 
+/// Debian's header, which Debian mode builds against and the ABI tests compare with.
+pub const DEBIAN_HEADER: &str = "/usr/include/mosquitto.h";
+
 /// Where the programs find the headers and the library, and which file they must load.
 pub struct Subject {
     /// `-I` for the compiler; None: the system's headers (Debian's).
     pub include_dir: Option<PathBuf>,
     /// `-L` for the linker and first in `LD_LIBRARY_PATH`; None: the system's library.
     pub library_dir: Option<PathBuf>,
-    /// The canonical path every program must report as `loaded:`.
+    /// The canonical path of the library file, which every program must load.
     pub expected: PathBuf,
 }
 
-/// Our library staged as `libmosquitto.so.1`, or Debian's in Debian mode.
+/// The library the tests are about: [`ours`], or [`debian`] in Debian mode.
 pub fn subject() -> &'static Subject {
-    static SUBJECT: OnceLock<Subject> = OnceLock::new();
-    SUBJECT.get_or_init(|| {
-        if against_debian() {
-            require("/usr/include/mosquitto.h", "libmosquitto-dev");
-            require("/usr/bin/gcc", "gcc");
-            let mut gcc = Command::new("gcc");
-            gcc.arg("-print-file-name=libmosquitto.so.1");
-            let found = PathBuf::from(run(&mut gcc, RUN_TIMEOUT).stdout.trim());
-            assert!(
-                found.is_absolute(),
-                "Debian's libmosquitto.so.1 not found: install-deps.sh"
-            );
-            return Subject {
-                include_dir: None,
-                library_dir: None,
-                expected: fs::canonicalize(found).unwrap(),
-            };
-        }
+    if against_debian() {
+        debian()
+    } else {
+        ours()
+    }
+}
+
+/// Our library staged as `libmosquitto.so.1` (with a `libmosquitto.so` link for the
+/// linker) in the scratch root, in either mode: the tests that compare it with
+/// Debian's use it directly.
+pub fn ours() -> &'static Subject {
+    static OURS: OnceLock<Subject> = OnceLock::new();
+    OURS.get_or_init(|| {
         let built = built_library();
         let stage = scratch_root().join("stage");
         fs::create_dir_all(&stage).unwrap();
@@ -82,12 +84,60 @@ pub fn subject() -> &'static Subject {
     })
 }
 
-/// The command, with the library under test first in the loader's path.
-pub fn with_subject_library(mut command: Command) -> Command {
-    if let Some(dir) = &subject().library_dir {
-        command.env("LD_LIBRARY_PATH", prepend_library_path(dir));
+/// Debian's libmosquitto and headers, where the system's compiler and loader find them.
+pub fn debian() -> &'static Subject {
+    static DEBIAN: OnceLock<Subject> = OnceLock::new();
+    DEBIAN.get_or_init(|| {
+        require(DEBIAN_HEADER, "libmosquitto-dev");
+        require("/usr/bin/gcc", "gcc");
+        let mut gcc = Command::new("gcc");
+        gcc.arg("-print-file-name=libmosquitto.so.1");
+        let found = PathBuf::from(run(&mut gcc, RUN_TIMEOUT).stdout.trim());
+        assert!(
+            found.is_absolute(),
+            "Debian's libmosquitto.so.1 not found: run scripts/install-deps.sh"
+        );
+        Subject {
+            include_dir: None,
+            library_dir: None,
+            expected: fs::canonicalize(found).unwrap(),
+        }
+    })
+}
+
+impl Subject {
+    /// A command running `program` on this library: its directory first in the
+    /// loader's path, and its file in `SKEETER_EXPECTED_LIB` for the programs that
+    /// check with dladdr themselves (`cbindings-tests/skeeter_test.h`).
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = Command::new(program);
+        if let Some(dir) = &self.library_dir {
+            command.env("LD_LIBRARY_PATH", prepend_library_path(dir));
+        }
+        command.env("SKEETER_EXPECTED_LIB", &self.expected);
+        command
     }
-    command
+
+    /// The same under valgrind, which exits 3 on any memory error or definite or
+    /// indirect leak.
+    pub fn valgrind(&self, program: &Path) -> Command {
+        require("/usr/bin/valgrind", "valgrind");
+        let mut command = self.command("valgrind");
+        command
+            .args([
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--error-exitcode=3",
+                "-q",
+            ])
+            .arg(program);
+        command
+    }
+}
+
+/// A command running `program` on the library under test.
+pub fn subject_command(program: impl AsRef<OsStr>) -> Command {
+    subject().command(program)
 }
 
 /// `dir`, then the current `LD_LIBRARY_PATH`.
@@ -116,9 +166,20 @@ pub fn built_library() -> PathBuf {
 // ---------------------------------------------------------------------------------
 // Building C programs
 
-/// Builds `cbindings-tests/<relative>` (one C file) with gcc against the subject's
-/// headers and library, once per test run, and returns the program's path. The
-/// source's directory is on the include path (for a shared `check.h`).
+/// The bound for one compiler run.
+pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `cbindings-tests/<relative>`, which must exist.
+pub fn cbindings_test(relative: &str) -> PathBuf {
+    let source = Path::new(MANIFEST_DIR)
+        .join("cbindings-tests")
+        .join(relative);
+    assert!(source.is_file(), "{} is missing", source.display());
+    source
+}
+
+/// Builds `cbindings-tests/<relative>` (one C file) against the subject's headers
+/// and library, once per test run, and returns the program's path.
 pub fn c_program(relative: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
@@ -129,43 +190,92 @@ pub fn c_program(relative: &str) -> PathBuf {
     if let Some(program) = built.get(relative) {
         return program.clone();
     }
-    require("/usr/bin/gcc", "gcc");
-    let source = Path::new(MANIFEST_DIR)
-        .join("cbindings-tests")
-        .join(relative);
-    assert!(source.is_file(), "{} is missing", source.display());
     let dir = scratch_root().join("c");
     fs::create_dir_all(&dir).unwrap();
-    let name = relative.trim_end_matches(".c").replace('/', "-");
-    let program = dir.join(&name);
-    let subject = subject();
-    let mut gcc = Command::new("gcc");
-    gcc.args([
-        "-std=c11",
-        "-D_GNU_SOURCE",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-g",
-    ]);
-    gcc.arg(format!("-I{}", source.parent().unwrap().display()));
-    if let Some(include) = &subject.include_dir {
-        gcc.arg(format!("-I{}", include.display()));
-    }
-    gcc.arg(&source).arg("-o").arg(&program);
-    if let Some(lib) = &subject.library_dir {
-        gcc.arg(format!("-L{}", lib.display()));
-    }
-    gcc.args(["-lmosquitto", "-pthread", "-ldl"]);
-    let output = run(&mut gcc, Duration::from_secs(120));
-    assert!(output.status.success(), "gcc {relative} failed:\n{output}");
+    let program = dir.join(relative.trim_end_matches(".c").replace('/', "-"));
+    Compile::c(cbindings_test(relative), subject())
+        .link(subject())
+        .build(&program);
     built.insert(relative.to_string(), program.clone());
     program
 }
 
-/// A command running `program` on the library under test.
-pub fn subject_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    with_subject_library(Command::new(program))
+/// One run of gcc or g++ on one source file with the suite's flags: a language
+/// standard, `_GNU_SOURCE` (for dladdr), every warning an error, debug information,
+/// and on the include path the source's own directory (for a shared header such as
+/// `check.h`), then the chosen headers before the system's.
+pub struct Compile {
+    command: Command,
+    source: PathBuf,
+    /// Libraries, which the linker wants after the source.
+    libraries: Vec<OsString>,
+}
+
+impl Compile {
+    /// `gcc -std=c11` on a C file, with `headers`' include directory.
+    pub fn c(source: impl Into<PathBuf>, headers: &Subject) -> Compile {
+        Compile::new("gcc", "c11", source, headers)
+    }
+
+    /// `compiler` (gcc or g++) with `-std=<standard>`.
+    pub fn new(
+        compiler: &str,
+        standard: &str,
+        source: impl Into<PathBuf>,
+        headers: &Subject,
+    ) -> Compile {
+        require(&format!("/usr/bin/{compiler}"), compiler);
+        let source = source.into();
+        let mut command = Command::new(compiler);
+        command.arg(format!("-std={standard}")).args([
+            "-D_GNU_SOURCE",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+        ]);
+        command.arg(format!("-I{}", source.parent().unwrap().display()));
+        if let Some(include) = &headers.include_dir {
+            command.arg(format!("-I{}", include.display()));
+        }
+        Compile {
+            command,
+            source,
+            libraries: Vec::new(),
+        }
+    }
+
+    /// One more flag, before the source.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Compile {
+        self.command.arg(arg);
+        self
+    }
+
+    /// Links `-l<name>`.
+    pub fn library(mut self, name: &str) -> Compile {
+        self.libraries.push(format!("-l{name}").into());
+        self
+    }
+
+    /// Links `library`'s libmosquitto, with libpthread and libdl.
+    pub fn link(mut self, library: &Subject) -> Compile {
+        if let Some(dir) = &library.library_dir {
+            self.libraries.push(format!("-L{}", dir.display()).into());
+        }
+        self.library("mosquitto").library("pthread").library("dl")
+    }
+
+    /// Runs the compiler, which writes `output` (a program, or an object with `-c`);
+    /// fails the test with the compiler's messages when it fails.
+    pub fn build(mut self, output: &Path) {
+        self.command
+            .arg(&self.source)
+            .arg("-o")
+            .arg(output)
+            .args(&self.libraries);
+        let output = run(&mut self.command, COMPILE_TIMEOUT);
+        output.assert_success(&format!("compiling {}", self.source.display()));
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -201,12 +311,17 @@ impl std::fmt::Display for Output {
 }
 
 impl Output {
-    /// Exit 0, no failed check, and the library under test was the one loaded.
-    pub fn assert_passed(&self) {
+    /// Exit 0 within the time limit; else the test fails, naming `what`.
+    pub fn assert_success(&self, what: &str) {
         assert!(
             self.status.success() && !self.timed_out,
-            "the program failed:\n{self}"
+            "{what} failed:\n{self}"
         );
+    }
+
+    /// Exit 0, no failed check, and the library under test was the one loaded.
+    pub fn assert_passed(&self) {
+        self.assert_success("the program");
         assert!(!self.stdout.contains("FAIL"), "a check failed:\n{self}");
         self.assert_loaded(&subject().expected);
     }
@@ -420,11 +535,13 @@ pub fn free_port() -> u16 {
 // ---------------------------------------------------------------------------------
 // Scratch directories
 
-/// target/tmp/<test binary>/<pid>, made once per run; directories of earlier runs
-/// whose process has gone are removed.
+static SCRATCH_ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// target/tmp/<test binary>/<pid>, made once per run (the staged library and the
+/// programs built for the run live here) and removed when the test binary exits;
+/// directories of earlier runs whose process has gone (killed, say) are removed.
 pub fn scratch_root() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
+    SCRATCH_ROOT.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
         let stem = exe.file_stem().unwrap().to_string_lossy().into_owned();
         // "client_broker-0123abcd" → "client_broker"
@@ -433,19 +550,37 @@ pub fn scratch_root() -> &'static Path {
             _ => stem.as_str(),
         };
         let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join(binary);
-        if let Ok(entries) = fs::read_dir(&base) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.parse::<u32>().is_ok() && !Path::new("/proc").join(&name).exists() {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
+        remove_dead_runs(&base, "");
+        // Left by an earlier c_programs.rs, which staged into target/<profile>/.
+        remove_dead_runs(exe.parent().unwrap().parent().unwrap(), "skeeter-stage-");
         let root = base.join(std::process::id().to_string());
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(&root).unwrap();
+        // SAFETY: atexit(3) with a function that takes and returns nothing.
+        unsafe {
+            libc::atexit(remove_scratch_root);
+        }
         root
     })
+}
+
+/// Removes `<dir>/<prefix><pid>` for each pid that no longer runs.
+fn remove_dead_runs(dir: &Path, prefix: &str) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+extern "C" fn remove_scratch_root() {
+    if let Some(root) = SCRATCH_ROOT.get() {
+        let _ = fs::remove_dir_all(root);
+    }
 }
 
 /// A directory under the scratch root, removed when dropped.
