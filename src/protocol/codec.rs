@@ -56,6 +56,14 @@ impl<'a> Reader<'a> {
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
+    /// A packet identifier, which may never be zero.
+    pub fn packet_id(&mut self) -> Result<u16> {
+        match self.u16()? {
+            0 => Err(Error::Protocol),
+            id => Ok(id),
+        }
+    }
+
     pub fn u32(&mut self) -> Result<u32> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))

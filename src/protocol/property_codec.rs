@@ -2,7 +2,7 @@
 //! each property as its identifier followed by a value of the identifier's type.
 
 use super::codec::{self, Reader};
-use super::packet::CMD_PUBLISH;
+use super::packet::{ProtocolVersion, CMD_PUBLISH};
 use super::property::id::*;
 use super::property::{self, Properties, Property, PropertyType, PropertyValue};
 use crate::error::{Error, Result};
@@ -40,6 +40,33 @@ fn read_property(list: &mut Reader<'_>) -> Result<Property> {
         }
     };
     Ok(Property { id, value })
+}
+
+/// Reads a property list where the protocol has one (MQTT 5); earlier levels have
+/// none, so the list is empty.
+pub fn read_properties_at(
+    reader: &mut Reader<'_>,
+    command: u8,
+    version: ProtocolVersion,
+) -> Result<Properties> {
+    if version.is_v5() {
+        read_properties(reader, command)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Writes a property list where the protocol has one (MQTT 5).
+pub fn write_properties_at(
+    out: &mut Vec<u8>,
+    properties: &[Property],
+    version: ProtocolVersion,
+) -> Result<()> {
+    if version.is_v5() {
+        write_properties(out, properties)
+    } else {
+        Ok(())
+    }
 }
 
 /// Appends a property list: its length, then each property in order.

@@ -25,10 +25,7 @@ pub fn read(command: u8, flags: u8, body: &[u8], version: ProtocolVersion) -> Re
         return Err(Error::MalformedPacket);
     }
     let mut r = Reader::new(body);
-    let packet_id = r.u16()?;
-    if packet_id == 0 {
-        return Err(Error::Protocol);
-    }
+    let packet_id = r.packet_id()?;
     let mut reason_code = 0;
     let mut properties = Vec::new();
     if version.is_v5() && !r.is_empty() {

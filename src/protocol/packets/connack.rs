@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ConnAck, ProtocolVersion, CMD_CONNACK};
-use crate::protocol::property_codec::{read_properties, write_properties};
+use crate::protocol::property_codec::{read_properties, write_properties_at};
 use crate::protocol::reason;
 
 const SESSION_PRESENT: u8 = 0x01;
@@ -46,9 +46,7 @@ pub fn write(connack: &ConnAck, version: ProtocolVersion, out: &mut Vec<u8>) -> 
                 },
             );
             codec::put_u8(out, connack.reason_code);
-            if version.is_v5() {
-                write_properties(out, &connack.properties)?;
-            }
+            write_properties_at(out, &connack.properties, version)?;
             Ok(())
         },
         &[],

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
-use crate::protocol::property_codec::{read_properties, write_properties};
+use crate::protocol::property_codec::{read_properties_at, write_properties_at};
 
 const RETAIN: u8 = 0x01;
 const QOS_SHIFT: u8 = 1;
@@ -22,20 +22,8 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish>
     }
     let mut r = Reader::new(body);
     let topic = r.string()?;
-    let packet_id = if qos > 0 {
-        let id = r.u16()?;
-        if id == 0 {
-            return Err(Error::Protocol);
-        }
-        id
-    } else {
-        0
-    };
-    let properties = if version.is_v5() {
-        read_properties(&mut r, CMD_PUBLISH)?
-    } else {
-        Vec::new()
-    };
+    let packet_id = if qos > 0 { r.packet_id()? } else { 0 };
+    let properties = read_properties_at(&mut r, CMD_PUBLISH, version)?;
     // MQTT 5 lets a Topic Alias stand in for the topic; nothing else may.
     let aliased = properties.iter().any(|p| p.id == TOPIC_ALIAS);
     if !(topic.is_empty() && aliased) {
@@ -71,9 +59,7 @@ pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> 
             if publish.qos > 0 {
                 codec::put_u16(out, publish.packet_id);
             }
-            if version.is_v5() {
-                write_properties(out, &publish.properties)?;
-            }
+            write_properties_at(out, &publish.properties, version)?;
             Ok(())
         },
         &publish.payload,

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, SubAck, CMD_SUBACK};
-use crate::protocol::property_codec::{read_properties, write_properties};
+use crate::protocol::property_codec::{read_properties_at, write_properties_at};
 use crate::protocol::reason;
 
 /// The return codes of MQTT 3.1 and 3.1.1: a granted QoS, or failure.
@@ -14,15 +14,8 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<SubAck> 
         return Err(Error::MalformedPacket);
     }
     let mut r = Reader::new(body);
-    let packet_id = r.u16()?;
-    if packet_id == 0 {
-        return Err(Error::Protocol);
-    }
-    let properties = if version.is_v5() {
-        read_properties(&mut r, CMD_SUBACK)?
-    } else {
-        Vec::new()
-    };
+    let packet_id = r.packet_id()?;
+    let properties = read_properties_at(&mut r, CMD_SUBACK, version)?;
     let reason_codes = r.rest().to_vec();
     if reason_codes.is_empty() {
         return Err(Error::Protocol);
@@ -47,9 +40,7 @@ pub fn write(suback: &SubAck, version: ProtocolVersion, out: &mut Vec<u8>) -> Re
         CMD_SUBACK,
         |out| {
             codec::put_u16(out, suback.packet_id);
-            if version.is_v5() {
-                write_properties(out, &suback.properties)?;
-            }
+            write_properties_at(out, &suback.properties, version)?;
             Ok(())
         },
         &suback.reason_codes,

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, Subscribe, CMD_SUBSCRIBE};
-use crate::protocol::property_codec::{read_properties, write_properties};
+use crate::protocol::property_codec::{read_properties_at, write_properties_at};
 
 /// SUBSCRIBE's fixed-header flags, as the spec requires.
 const FLAGS: u8 = 0x02;
@@ -18,15 +18,8 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Subscrib
         return Err(Error::MalformedPacket);
     }
     let mut r = Reader::new(body);
-    let packet_id = r.u16()?;
-    if packet_id == 0 {
-        return Err(Error::Protocol);
-    }
-    let properties = if version.is_v5() {
-        read_properties(&mut r, CMD_SUBSCRIBE)?
-    } else {
-        Vec::new()
-    };
+    let packet_id = r.packet_id()?;
+    let properties = read_properties_at(&mut r, CMD_SUBSCRIBE, version)?;
     let mut filters = Vec::new();
     while !r.is_empty() {
         let filter = r.string()?;
@@ -68,9 +61,7 @@ pub fn write(subscribe: &Subscribe, version: ProtocolVersion, out: &mut Vec<u8>)
         CMD_SUBSCRIBE | FLAGS,
         |out| {
             codec::put_u16(out, subscribe.packet_id);
-            if version.is_v5() {
-                write_properties(out, &subscribe.properties)?;
-            }
+            write_properties_at(out, &subscribe.properties, version)?;
             for (filter, options) in &subscribe.filters {
                 codec::put_string(out, filter)?;
                 codec::put_u8(out, *options);

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, UnsubAck, CMD_UNSUBACK};
-use crate::protocol::property_codec::{read_properties, write_properties};
+use crate::protocol::property_codec::{read_properties, write_properties_at};
 use crate::protocol::reason;
 
 pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<UnsubAck> {
@@ -12,10 +12,7 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<UnsubAck
         return Err(Error::MalformedPacket);
     }
     let mut r = Reader::new(body);
-    let packet_id = r.u16()?;
-    if packet_id == 0 {
-        return Err(Error::Protocol);
-    }
+    let packet_id = r.packet_id()?;
     if !version.is_v5() {
         r.finish()?;
         return Ok(UnsubAck {
@@ -50,9 +47,7 @@ pub fn write(unsuback: &UnsubAck, version: ProtocolVersion, out: &mut Vec<u8>) -
         CMD_UNSUBACK,
         |out| {
             codec::put_u16(out, unsuback.packet_id);
-            if version.is_v5() {
-                write_properties(out, &unsuback.properties)?;
-            }
+            write_properties_at(out, &unsuback.properties, version)?;
             Ok(())
         },
         reason_codes,

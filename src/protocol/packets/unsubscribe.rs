@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, Unsubscribe, CMD_UNSUBSCRIBE};
-use crate::protocol::property_codec::{read_properties, write_properties};
+use crate::protocol::property_codec::{read_properties_at, write_properties_at};
 
 /// UNSUBSCRIBE's fixed-header flags, as the spec requires.
 const FLAGS: u8 = 0x02;
@@ -14,15 +14,8 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Unsubscr
         return Err(Error::MalformedPacket);
     }
     let mut r = Reader::new(body);
-    let packet_id = r.u16()?;
-    if packet_id == 0 {
-        return Err(Error::Protocol);
-    }
-    let properties = if version.is_v5() {
-        read_properties(&mut r, CMD_UNSUBSCRIBE)?
-    } else {
-        Vec::new()
-    };
+    let packet_id = r.packet_id()?;
+    let properties = read_properties_at(&mut r, CMD_UNSUBSCRIBE, version)?;
     let mut filters = Vec::new();
     while !r.is_empty() {
         let filter = r.string()?;
@@ -47,9 +40,7 @@ pub fn write(unsubscribe: &Unsubscribe, version: ProtocolVersion, out: &mut Vec<
         CMD_UNSUBSCRIBE | FLAGS,
         |out| {
             codec::put_u16(out, unsubscribe.packet_id);
-            if version.is_v5() {
-                write_properties(out, &unsubscribe.properties)?;
-            }
+            write_properties_at(out, &unsubscribe.properties, version)?;
             for filter in &unsubscribe.filters {
                 codec::put_string(out, filter)?;
             }
