@@ -14,10 +14,15 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::dispatch::{in_callback, Work};
-use super::Client;
+use super::{Client, ClientState};
 use crate::error::{Error, Result};
 use crate::protocol::property::Properties;
 use crate::session::{Link, Session};
+
+/// The session, which exists once a connect was made.
+pub(super) fn session_of(state: &mut ClientState) -> Result<&mut Session> {
+    state.session.as_mut().ok_or(Error::NoConn)
+}
 
 /// A message the session accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,22 +43,24 @@ impl Client {
         retain: bool,
         properties: Properties,
     ) -> Result<Accepted> {
-        self.request(|session| {
+        self.request(|state| {
+            let session = state.session.as_mut().ok_or(Error::NoConn)?;
             let mid = session.publish(topic, payload, qos, retain, properties)?;
-            Ok(Accepted {
-                mid,
-                connected: session.link() != Link::Down,
-            })
+            let connected = session.link() != Link::Down;
+            if qos == 0 {
+                state.qos0_mids.push_back(mid);
+            }
+            Ok(Accepted { mid, connected })
         })
     }
 
     /// `filters` pairs each filter with its options byte (QoS in bits 0-1).
     pub fn subscribe(&self, filters: Vec<(String, u8)>, properties: Properties) -> Result<u16> {
-        self.request(|session| session.subscribe(filters, properties))
+        self.request(|state| session_of(state)?.subscribe(filters, properties))
     }
 
     pub fn unsubscribe(&self, filters: Vec<String>, properties: Properties) -> Result<u16> {
-        self.request(|session| session.unsubscribe(filters, properties))
+        self.request(|state| session_of(state)?.unsubscribe(filters, properties))
     }
 
     /// The session's protocol (or the configured one before any connect).
@@ -68,17 +75,14 @@ impl Client {
 
     /// Runs `make` on the session, then sends what it queued (see the module
     /// notes) and runs the callbacks that raised.
-    pub(super) fn request<T>(&self, make: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+    pub(super) fn request<T>(&self, make: impl FnOnce(&mut ClientState) -> Result<T>) -> Result<T> {
         let mut work = Work::new(self.logging());
         let (result, wake) = {
             let mut state = self.lock();
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
                 && !in_callback();
-            let Some(session) = state.session.as_mut() else {
-                return Err(Error::NoConn);
-            };
-            let result = make(session);
+            let result = make(&mut state);
             let mut wake = false;
             if result.is_ok() {
                 if let Some(conn) = state.conn.as_ref() {

@@ -33,7 +33,12 @@ pub struct Target {
 impl Target {
     /// Checks the arguments of the connect calls as libmosquitto does: a port in
     /// 0..=65535 and a keepalive of 0 (off) or 5..=65535 seconds.
-    pub fn new(host: String, port: i32, keepalive: i32, bind_address: Option<String>) -> Result<Target> {
+    pub fn new(
+        host: String,
+        port: i32,
+        keepalive: i32,
+        bind_address: Option<String>,
+    ) -> Result<Target> {
         let port = u16::try_from(port).map_err(|_| Error::Inval)?;
         let keepalive = u16::try_from(keepalive).map_err(|_| Error::Inval)?;
         if (1..5).contains(&keepalive) {
@@ -102,6 +107,7 @@ impl Client {
             if let Some(session) = state.session.as_mut() {
                 session.connection_lost();
             }
+            state.qos0_mids.clear();
             target
         };
         let bind_address = match &target.bind_address {
@@ -180,7 +186,9 @@ impl Client {
                 self.wakeup.signal();
                 Err(e)
             }
-            Ok(()) => self.request(|session| session.disconnect(reason_code, properties)),
+            Ok(()) => self.request(|state| {
+                super::actions::session_of(state)?.disconnect(reason_code, properties)
+            }),
         }
     }
 }
@@ -191,7 +199,8 @@ mod tests {
 
     #[test]
     fn keepalive_must_be_0_or_at_least_5_and_port_in_range() {
-        let t = |port, keepalive| Target::new("h".into(), port, keepalive, None).map(|t| t.keepalive);
+        let t =
+            |port, keepalive| Target::new("h".into(), port, keepalive, None).map(|t| t.keepalive);
         assert_eq!(t(1883, 0), Ok(0));
         assert_eq!(t(1883, 5), Ok(5));
         assert_eq!(t(1883, 4), Err(Error::Inval));

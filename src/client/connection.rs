@@ -143,7 +143,10 @@ impl Connection {
 
     /// Reads what the socket has and hands every whole packet to `each`, which
     /// returns false to stop (the rest is then left unread).
-    pub fn read_packets(&mut self, mut each: impl FnMut(Packet) -> bool) -> Result<(), ReadFailure> {
+    pub fn read_packets(
+        &mut self,
+        mut each: impl FnMut(Packet) -> bool,
+    ) -> Result<(), ReadFailure> {
         for _ in 0..MAX_READS {
             self.make_room();
             let room = self.input.len() - self.in_end;

@@ -18,8 +18,14 @@ use crate::session::Event;
 pub enum Notice {
     Event(Event),
     /// The connection ended: `on_disconnect(rc)`, 0 after `mosquitto_disconnect`.
-    Disconnect { rc: i32, properties: Properties },
-    Log { level: i32, line: String },
+    Disconnect {
+        rc: i32,
+        properties: Properties,
+    },
+    Log {
+        level: i32,
+        line: String,
+    },
 }
 
 /// The notices gathered by one piece of work, and whether log lines are wanted.

@@ -218,7 +218,11 @@ impl Client {
         let delay = u64::from(r.delay);
         let max = u64::from(r.max).max(1);
         let secs = if r.max > r.delay {
-            let factor = if r.exponential { n.saturating_mul(n) } else { n };
+            let factor = if r.exponential {
+                n.saturating_mul(n)
+            } else {
+                n
+            };
             delay.saturating_mul(factor)
         } else {
             delay

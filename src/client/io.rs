@@ -36,10 +36,23 @@ impl ClientState {
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
         };
-        for packet in session.take_outgoing() {
+        for mut packet in session.take_outgoing() {
+            let qos0_mid = match &packet {
+                Packet::Publish(p) if p.qos == 0 => self.qos0_mids.pop_front(),
+                _ => None,
+            };
             if work.logging {
+                // The log shows a QoS 0 message's mid, which its PUBLISH lacks.
+                if let (Some(mid), Packet::Publish(p)) = (qos0_mid, &mut packet) {
+                    p.packet_id = mid;
+                }
                 for line in log::sending(session.client_id(), &packet) {
                     work.debug(|| line);
+                }
+                if let Packet::Publish(p) = &mut packet {
+                    if p.qos == 0 {
+                        p.packet_id = 0;
+                    }
                 }
             }
             if let Err(e) = conn.queue(packet) {
@@ -175,7 +188,12 @@ impl ClientState {
 
     /// Closes the socket and records `on_disconnect(rc)` after the session's
     /// pending events.
-    pub fn close(&mut self, rc: i32, properties: Vec<crate::protocol::property::Property>, work: &mut Work) {
+    pub fn close(
+        &mut self,
+        rc: i32,
+        properties: Vec<crate::protocol::property::Property>,
+        work: &mut Work,
+    ) {
         self.collect_events(work);
         if let Some(conn) = self.conn.take() {
             conn.shutdown();
@@ -183,6 +201,7 @@ impl ClientState {
         if let Some(session) = self.session.as_mut() {
             session.connection_lost();
         }
+        self.qos0_mids.clear();
         work.notices.push(Notice::Disconnect { rc, properties });
     }
 

@@ -17,6 +17,7 @@ pub mod log;
 pub mod options;
 pub mod thread;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -44,6 +45,9 @@ pub struct ClientState {
     /// `mosquitto_disconnect` was called since the last connect: the loop ends
     /// instead of reconnecting, and a close that follows is reported as 0.
     pub disconnect_requested: bool,
+    /// The mids of QoS 0 messages queued in the session and not yet encoded,
+    /// in order: their PUBLISH carries no id, but the log line shows it.
+    pub qos0_mids: VecDeque<u16>,
 }
 
 impl ClientState {
@@ -54,6 +58,7 @@ impl ClientState {
             conn: None,
             target: None,
             disconnect_requested: false,
+            qos0_mids: VecDeque::new(),
         }
     }
 }
@@ -144,6 +149,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::error::Error;
+    use std::collections::VecDeque;
     use std::sync::atomic::AtomicI32;
     use std::sync::Arc;
 
