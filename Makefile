@@ -2,11 +2,13 @@
 #   make          release build: target/release/libmosquitto.so (soname libmosquitto.so.1)
 #   make test     every test (installs what it needs first)
 #   make demo     build, start a local broker, run the C examples against it
+#   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
+#   make bench    compare speed and memory with Debian's libmosquitto
 #   make headers  regenerate include/*.h from src/ffi after changing the Rust definitions
 
 CARGO ?= cargo
 
-.PHONY: all build deps test lint headers demo clean
+.PHONY: all build deps test lint headers demo fuzz clean
 
 all: build
 
@@ -34,6 +36,10 @@ bench:
 demo:
 	scripts/install-deps.sh demo
 	scripts/demo.sh
+
+# make fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60); fails on a crash.
+fuzz:
+	scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

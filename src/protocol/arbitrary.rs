@@ -311,3 +311,34 @@ pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
         every_version.boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn the_generator_covers_every_packet_type_at_every_level() {
+        let mut runner = TestRunner::deterministic();
+        for (version, types) in [
+            (ProtocolVersion::V31, 14),
+            (ProtocolVersion::V311, 14),
+            (ProtocolVersion::V5, 15),
+        ] {
+            let strategy = packet(version);
+            let mut seen = BTreeSet::new();
+            let mut with_properties = false;
+            for _ in 0..2000 {
+                let packet = strategy.new_tree(&mut runner).unwrap().current();
+                if let Packet::Publish(p) = &packet {
+                    with_properties |= !p.properties.is_empty();
+                }
+                seen.insert(packet.command());
+            }
+            assert_eq!(seen.len(), types, "{version:?}");
+            assert_eq!(with_properties, version.is_v5());
+        }
+    }
+}

@@ -104,24 +104,8 @@ impl<'a> Reader<'a> {
 }
 
 /// Checks bytes against MQTT's UTF-8 rules and returns them as `&str`.
-///
-/// A private stand-in for `protocol::utf8::check`, which another part of the crate
-/// provides; swap it in once that is implemented. The rules are MQTT 5 section 1.5.4:
-/// well-formed UTF-8 (which already excludes surrogates and overlong forms), no
-/// U+0000, no C0 or C1 control characters, no non-characters.
 pub fn mqtt_str(bytes: &[u8]) -> Result<&str> {
-    let text = std::str::from_utf8(bytes).map_err(|_| Error::MalformedUtf8)?;
-    let forbidden = |c: char| {
-        let c = u32::from(c);
-        c <= 0x1F
-            || (0x7F..=0x9F).contains(&c)
-            || (0xFDD0..=0xFDEF).contains(&c)
-            || (c & 0xFFFE) == 0xFFFE
-    };
-    if text.chars().any(forbidden) {
-        return Err(Error::MalformedUtf8);
-    }
-    Ok(text)
+    super::utf8::check_str(bytes)
 }
 
 pub fn put_u8(out: &mut Vec<u8>, value: u8) {

@@ -3,7 +3,8 @@
 
 use super::codec::{self, Reader};
 use super::packet::CMD_PUBLISH;
-use super::property::{Properties, Property, PropertyType, PropertyValue};
+use super::property::id::*;
+use super::property::{self, Properties, Property, PropertyType, PropertyValue};
 use crate::error::{Error, Result};
 
 /// Reads a property list and checks it for `command` (a `CMD_*` value, or
@@ -124,9 +125,9 @@ fn check_value(property: &Property) -> Result<()> {
             | REQUEST_RESPONSE_INFORMATION
             | MAXIMUM_QOS
             | RETAIN_AVAILABLE
-            | WILDCARD_SUB_AVAILABLE
-            | SUBSCRIPTION_ID_AVAILABLE
-            | SHARED_SUB_AVAILABLE,
+            | WILDCARD_SUBSCRIPTION_AVAILABLE
+            | SUBSCRIPTION_IDENTIFIER_AVAILABLE
+            | SHARED_SUBSCRIPTION_AVAILABLE,
             PropertyValue::Byte(v),
         ) => *v <= 1,
         (RECEIVE_MAXIMUM | TOPIC_ALIAS, PropertyValue::Int16(v)) => *v != 0,
@@ -146,115 +147,22 @@ fn command_bit(command: u8) -> u16 {
     1 << (command >> 4)
 }
 
-// A private copy of the identifier table, to be replaced by `property::info` (which
-// holds the same facts) once that is implemented: each identifier's value type and
-// the packets that may carry it, as a bit set over `command_bit`.
-
-const PAYLOAD_FORMAT_INDICATOR: u8 = 1;
-const SUBSCRIPTION_IDENTIFIER: u8 = 11;
-const REQUEST_PROBLEM_INFORMATION: u8 = 23;
-const REQUEST_RESPONSE_INFORMATION: u8 = 25;
-const RECEIVE_MAXIMUM: u8 = 33;
-const TOPIC_ALIAS: u8 = 35;
-const MAXIMUM_QOS: u8 = 36;
-const RETAIN_AVAILABLE: u8 = 37;
-const USER_PROPERTY: u8 = 38;
-const MAXIMUM_PACKET_SIZE: u8 = 39;
-const WILDCARD_SUB_AVAILABLE: u8 = 40;
-const SUBSCRIPTION_ID_AVAILABLE: u8 = 41;
-const SHARED_SUB_AVAILABLE: u8 = 42;
-
-const WILL: u16 = 1 << 0;
-const CONNECT: u16 = 1 << 1;
-const CONNACK: u16 = 1 << 2;
-const PUBLISH: u16 = 1 << 3;
-const PUBACK: u16 = 1 << 4;
-const PUBREC: u16 = 1 << 5;
-const PUBREL: u16 = 1 << 6;
-const PUBCOMP: u16 = 1 << 7;
-const SUBSCRIBE: u16 = 1 << 8;
-const SUBACK: u16 = 1 << 9;
-const UNSUBSCRIBE: u16 = 1 << 10;
-const UNSUBACK: u16 = 1 << 11;
-const DISCONNECT: u16 = 1 << 14;
-const AUTH: u16 = 1 << 15;
-
-/// (identifier, value type, packets that may carry it)
-const TABLE: [(u8, PropertyType, u16); 27] = {
-    use PropertyType::*;
-    [
-        (1, Byte, PUBLISH | WILL),
-        (2, Int32, PUBLISH | WILL),
-        (3, String, PUBLISH | WILL),
-        (8, String, PUBLISH | WILL),
-        (9, Binary, PUBLISH | WILL),
-        (11, VarInt, PUBLISH | SUBSCRIBE),
-        (17, Int32, CONNECT | CONNACK | DISCONNECT),
-        (18, String, CONNACK),
-        (19, Int16, CONNACK),
-        (21, String, CONNECT | CONNACK | AUTH),
-        (22, Binary, CONNECT | CONNACK | AUTH),
-        (23, Byte, CONNECT),
-        (24, Int32, WILL),
-        (25, Byte, CONNECT),
-        (26, String, CONNACK),
-        (28, String, CONNACK | DISCONNECT),
-        (
-            31,
-            String,
-            CONNACK | PUBACK | PUBREC | PUBREL | PUBCOMP | SUBACK | UNSUBACK | DISCONNECT | AUTH,
-        ),
-        (33, Int16, CONNECT | CONNACK),
-        (34, Int16, CONNECT | CONNACK),
-        (35, Int16, PUBLISH),
-        (36, Byte, CONNACK),
-        (37, Byte, CONNACK),
-        (
-            38,
-            StringPair,
-            WILL | CONNECT
-                | CONNACK
-                | PUBLISH
-                | PUBACK
-                | PUBREC
-                | PUBREL
-                | PUBCOMP
-                | SUBSCRIBE
-                | SUBACK
-                | UNSUBSCRIBE
-                | UNSUBACK
-                | DISCONNECT
-                | AUTH,
-        ),
-        (39, Int32, CONNECT | CONNACK),
-        (40, Byte, CONNACK),
-        (41, Byte, CONNACK),
-        (42, Byte, CONNACK),
-    ]
-};
-
 fn kind_of(id: u8) -> Option<PropertyType> {
-    TABLE
-        .iter()
-        .find(|entry| entry.0 == id)
-        .map(|entry| entry.1)
+    property::info(id).map(|info| info.kind)
 }
 
 fn allowed_on(id: u8) -> Option<u16> {
-    TABLE
-        .iter()
-        .find(|entry| entry.0 == id)
-        .map(|entry| entry.2)
+    property::info(id).map(|info| info.allowed)
 }
 
 /// Every identifier allowed on `command`, with its value type: what the property
 /// tests draw from.
 #[cfg(test)]
 pub(crate) fn identifiers_for(command: u8) -> Vec<(u8, PropertyType)> {
-    TABLE
+    property::all()
         .iter()
-        .filter(|entry| entry.2 & command_bit(command) != 0)
-        .map(|entry| (entry.0, entry.1))
+        .filter(|info| info.allowed & command_bit(command) != 0)
+        .map(|info| (info.id, info.kind))
         .collect()
 }
 
@@ -400,10 +308,12 @@ mod tests {
     }
 
     #[test]
-    fn the_table_knows_all_27_identifiers() {
-        let mut ids: Vec<u8> = TABLE.iter().map(|entry| entry.0).collect();
-        ids.dedup();
-        assert_eq!(ids.len(), 27);
-        assert_eq!(identifiers_for(CMD_WILL).len(), 7);
+    fn the_will_properties_include_the_will_delay_interval() {
+        let will: Vec<u8> = identifiers_for(CMD_WILL)
+            .iter()
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(will.contains(&WILL_DELAY_INTERVAL));
+        assert!(!will.contains(&SESSION_EXPIRY_INTERVAL));
     }
 }

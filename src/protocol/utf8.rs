@@ -8,11 +8,16 @@ use crate::error::{Error, Result};
 /// Length limits belong to the caller: the C function's own limit is applied in
 /// `ffi::utf8`, and the codec's strings are bounded by their 16-bit length.
 pub fn check(bytes: &[u8]) -> Result<()> {
+    check_str(bytes).map(|_| ())
+}
+
+/// As `check`, handing back the text on success.
+pub fn check_str(bytes: &[u8]) -> Result<&str> {
     // Rust's decoder already refuses overlongs, surrogates, truncated sequences
     // and code points above U+10FFFF; what is left are MQTT's extra bans.
     let text = std::str::from_utf8(bytes).map_err(|_| Error::MalformedUtf8)?;
     if text.chars().all(is_allowed) {
-        Ok(())
+        Ok(text)
     } else {
         Err(Error::MalformedUtf8)
     }
