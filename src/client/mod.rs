@@ -149,7 +149,6 @@ impl Client {
 mod tests {
     use super::*;
     use crate::error::Error;
-    use std::collections::VecDeque;
     use std::sync::atomic::AtomicI32;
     use std::sync::Arc;
 
