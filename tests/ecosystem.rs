@@ -58,14 +58,12 @@ fn chicken_finalizer_destroys_a_dropped_client() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn chicken_connect_errors_map_to_mosq_err_codes() {
     let closed_port = free_port().to_string();
     run_chicken(&["errors", &closed_port]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn chicken_round_trip_with_callbacks_on_the_loop_thread() {
     let broker = Broker::start();
     let port = broker.port.to_string();
@@ -73,7 +71,6 @@ fn chicken_round_trip_with_callbacks_on_the_loop_thread() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn chicken_round_trip_in_loop_forever() {
     let broker = Broker::start();
     let port = broker.port.to_string();
@@ -95,7 +92,6 @@ fn cpp_wrapper_loads_the_library_under_test_without_loader_warnings() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn cpp_wrapper_round_trip() {
     let broker = Broker::start();
     let output = run_cpp(&["round-trip", &broker.port.to_string()]);
