@@ -814,7 +814,10 @@ int mosquitto_opts_set(struct mosquitto *mosq, enum mosq_opt_t option, void *val
  * - `MOSQ_OPT_RECEIVE_MAXIMUM`, `MOSQ_OPT_SEND_MAXIMUM`: 0..65535 (default 20;
  *   0 means 65535).
  * - `MOSQ_OPT_TCP_NODELAY`: non-zero disables Nagle's algorithm.
- * - `MOSQ_OPT_TLS_OCSP_REQUIRED`, `MOSQ_OPT_TLS_USE_OS_CERTS`: non-zero enables.
+ * - `MOSQ_OPT_TLS_USE_OS_CERTS`: non-zero trusts the system's CA certificates too.
+ * - `MOSQ_OPT_TLS_OCSP_REQUIRED`: 0 is accepted; non-zero is
+ *   `MOSQ_ERR_NOT_SUPPORTED` (no maintained Rust crate verifies stapled OCSP
+ *   responses, and accepting the option without checking would be a silent hole).
  * - `MOSQ_OPT_SSL_CTX_WITH_DEFAULTS`: `MOSQ_ERR_NOT_SUPPORTED` (no OpenSSL).
  *
  * Returns `MOSQ_ERR_INVAL` for a NULL handle, a value out of range or an
@@ -1071,7 +1074,15 @@ const char *mosquitto_property_identifier_to_string(int identifier);
 int mosquitto_string_to_property_info(const char *propname, int *identifier, int *type);
 
 /**
- * Not implemented yet.
+ * Makes later connects go through the SOCKS5 proxy at `host`:`port`, which is
+ * asked to connect to the broker (by name: the proxy resolves it).
+ * `username` (may be NULL) enables username/password authentication;
+ * `password` (may be NULL, then empty) is only kept with a username. Strings
+ * are copied.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle or host, a host longer than 256
+ * bytes, a port outside 1..=65535, or a username or password longer than 255
+ * bytes (which SOCKS5 cannot carry).
  */
 int mosquitto_socks5_set(struct mosquitto *mosq,
                          const char *host,
@@ -1118,7 +1129,19 @@ const char *mosquitto_reason_string(int reason_code);
 int mosquitto_string_to_command(const char *str, int *cmd);
 
 /**
- * Not implemented yet.
+ * Enables TLS with certificate checks. `cafile` (a PEM file of trusted CA
+ * certificates) or `capath` (a directory whose every PEM certificate is
+ * trusted) must be given; `certfile` and `keyfile` (PEM: PKCS#1, PKCS#8, SEC1,
+ * or encrypted PKCS#8) give a client certificate, both or neither. All strings
+ * are copied. The files are checked for readability now and read at each
+ * connect. `pw_callback` (may be NULL) supplies the password of an encrypted
+ * key: it writes it into `buf` (`size` bytes) and returns its length; its
+ * `userdata` is `mosq`. Without it an encrypted key fails the connect with a
+ * log line that says so.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, neither `cafile` nor `capath`,
+ * only one of `certfile`/`keyfile`, or a file that cannot be opened (the file
+ * settings are then cleared).
  */
 int mosquitto_tls_set(struct mosquitto *mosq,
                       const char *cafile,
@@ -1128,12 +1151,21 @@ int mosquitto_tls_set(struct mosquitto *mosq,
                       int (*pw_callback)(char*, int, int, void*));
 
 /**
- * Not implemented yet.
+ * With `value` true, the broker's certificate need not name the host connected
+ * to; it must still chain to a trusted CA and be in date. Insecure: for
+ * testing only. Returns `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int mosquitto_tls_insecure_set(struct mosquitto *mosq, bool value);
 
 /**
- * Not implemented yet.
+ * Advanced TLS settings. `cert_reqs`: 0 accepts any server certificate
+ * (insecure; logged as such at connect), 1 (the default) verifies it.
+ * `tls_version`: "tlsv1.2" (TLS 1.2 or 1.3, the default when NULL) or
+ * "tlsv1.3" (1.3 only). `ciphers`: an OpenSSL-style list ("ECDHE-RSA-AES128-GCM-SHA256:...",
+ * aliases such as HIGH or AESGCM, `!` to remove) mapped to the suites rustls
+ * has; a list that matches none fails the connect with `MOSQ_ERR_TLS`. Strings
+ * are copied. Returns `MOSQ_ERR_INVAL` for a NULL handle or any other version,
+ * including "tlsv1.1" and older, which rustls does not implement.
  */
 int mosquitto_tls_opts_set(struct mosquitto *mosq,
                            int cert_reqs,
@@ -1141,7 +1173,8 @@ int mosquitto_tls_opts_set(struct mosquitto *mosq,
                            const char *ciphers);
 
 /**
- * Not implemented yet.
+ * TLS with a pre-shared key: `MOSQ_ERR_NOT_SUPPORTED`, always. rustls has no
+ * PSK cipher suites; libmosquitto built without TLS-PSK answers the same.
  */
 int mosquitto_tls_psk_set(struct mosquitto *mosq,
                           const char *psk,
@@ -1149,7 +1182,8 @@ int mosquitto_tls_psk_set(struct mosquitto *mosq,
                           const char *ciphers);
 
 /**
- * Not implemented yet.
+ * The OpenSSL `SSL *` of the connection: always NULL, as there is no OpenSSL
+ * object (libmosquitto without TLS also returns NULL).
  */
 void *mosquitto_ssl_get(struct mosquitto *mosq);
 

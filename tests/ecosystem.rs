@@ -20,21 +20,22 @@
 //!
 //! Brokers are private `mosquitto` processes on 127.0.0.1 and a port chosen at run
 //! time, stopped by PID when the test ends. A missing tool fails the test and names
-//! `scripts/install-deps.sh`.
+//! `scripts/install-deps.sh`. The staging, building and broker helpers are shared with
+//! the client tests in `tests/support/` (`stage.rs`, `broker.rs`).
+
+mod support;
 
 use std::fs;
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const AGAINST_DEBIAN: &str = "SKEETER_TEST_AGAINST_DEBIAN";
-const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+use support::broker::Broker;
+use support::stage::{
+    built_library, free_port, prepend_library_path, require, run, scratch_root, subject,
+    with_subject_library, Output, Scratch, MANIFEST_DIR, RUN_TIMEOUT,
+};
 
 // ---------------------------------------------------------------------------------
 // Chicken Scheme
@@ -248,72 +249,6 @@ fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
 }
 
 // ---------------------------------------------------------------------------------
-// The library under test
-
-/// Where the programs find the headers and the library, and which file they must load.
-struct Subject {
-    /// `-I` for the compiler; None: the system's headers (Debian's).
-    include_dir: Option<PathBuf>,
-    /// `-L` for the linker and first in `LD_LIBRARY_PATH`; None: the system's library.
-    library_dir: Option<PathBuf>,
-    /// The canonical path every program must report as `loaded:`.
-    expected: PathBuf,
-}
-
-fn against_debian() -> bool {
-    std::env::var_os(AGAINST_DEBIAN).is_some_and(|value| !value.is_empty() && value != "0")
-}
-
-fn subject() -> &'static Subject {
-    static SUBJECT: OnceLock<Subject> = OnceLock::new();
-    SUBJECT.get_or_init(|| {
-        if against_debian() {
-            require("/usr/include/mosquitto.h", "libmosquitto-dev");
-            require("/usr/bin/gcc", "gcc");
-            let mut gcc = Command::new("gcc");
-            gcc.arg("-print-file-name=libmosquitto.so.1");
-            let found = PathBuf::from(run(&mut gcc, RUN_TIMEOUT).stdout.trim());
-            assert!(
-                found.is_absolute(),
-                "Debian's libmosquitto.so.1 not found: install-deps.sh"
-            );
-            return Subject {
-                include_dir: None,
-                library_dir: None,
-                expected: fs::canonicalize(found).unwrap(),
-            };
-        }
-        let built = built_library();
-        let stage = scratch_root().join("stage");
-        fs::create_dir_all(&stage).unwrap();
-        let staged = stage.join("libmosquitto.so.1");
-        fs::copy(&built, &staged).unwrap();
-        std::os::unix::fs::symlink("libmosquitto.so.1", stage.join("libmosquitto.so")).unwrap();
-        Subject {
-            include_dir: Some(Path::new(MANIFEST_DIR).join("include")),
-            library_dir: Some(stage),
-            expected: fs::canonicalize(staged).unwrap(),
-        }
-    })
-}
-
-/// The command, with the library under test first in the loader's path.
-fn with_subject_library(mut command: Command) -> Command {
-    if let Some(dir) = &subject().library_dir {
-        command.env("LD_LIBRARY_PATH", prepend_library_path(dir));
-    }
-    command
-}
-
-fn prepend_library_path(dir: &Path) -> std::ffi::OsString {
-    let mut paths = vec![dir.to_path_buf()];
-    if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH") {
-        paths.extend(std::env::split_paths(&existing));
-    }
-    std::env::join_paths(paths).unwrap()
-}
-
-// ---------------------------------------------------------------------------------
 // Building the programs (once per test run)
 
 fn chicken_program() -> &'static Path {
@@ -386,224 +321,7 @@ fn run_cpp(args: &[&str]) -> Output {
 }
 
 // ---------------------------------------------------------------------------------
-// Running programs
-
-struct Output {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    timed_out: bool,
-}
-
-impl std::fmt::Display for Output {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.timed_out {
-            writeln!(f, "--- killed after the time limit")?;
-        }
-        writeln!(f, "--- status: {}", self.status)?;
-        writeln!(f, "--- stdout:\n{}", self.stdout)?;
-        write!(f, "--- stderr:\n{}", self.stderr)
-    }
-}
-
-impl Output {
-    /// Exit 0, no failed check, and the library under test was the one loaded.
-    fn assert_passed(&self) {
-        assert!(
-            self.status.success() && !self.timed_out,
-            "the program failed:\n{self}"
-        );
-        assert!(!self.stdout.contains("FAIL"), "a check failed:\n{self}");
-        self.assert_loaded(&subject().expected);
-    }
-
-    fn assert_loaded(&self, expected: &Path) {
-        let loaded = self
-            .stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("loaded: "));
-        assert_eq!(
-            loaded.map(Path::new),
-            Some(expected),
-            "the program did not load {}:\n{self}",
-            expected.display()
-        );
-    }
-}
-
-/// Runs the command to its end, or kills it (by PID) after `timeout`.
-fn run(command: &mut Command, timeout: Duration) -> Output {
-    let description = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot run {description}: {error}"));
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + timeout;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-        timed_out,
-    }
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
-    thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-fn require(path: &str, package: &str) {
-    assert!(
-        Path::new(path).exists(),
-        "{path} is missing (Debian package {package}): run scripts/install-deps.sh"
-    );
-}
-
-// ---------------------------------------------------------------------------------
-// A private broker
-
-struct Broker {
-    child: Child,
-    port: u16,
-    _scratch: Scratch,
-}
-
-impl Broker {
-    fn start() -> Broker {
-        require("/usr/sbin/mosquitto", "mosquitto");
-        let scratch = Scratch::new("broker");
-        // Another process may take the port between our probe and the broker's bind.
-        for _attempt in 0..5 {
-            let port = free_port();
-            let config = scratch.path().join("mosquitto.conf");
-            fs::write(
-                &config,
-                format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
-            )
-            .unwrap();
-            let log = fs::File::create(scratch.path().join("mosquitto.log")).unwrap();
-            let mut child = Command::new("/usr/sbin/mosquitto")
-                .arg("-c")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("start mosquitto");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Broker {
-                        child,
-                        port,
-                        _scratch: scratch,
-                    };
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let log = fs::read_to_string(scratch.path().join("mosquitto.log")).unwrap_or_default();
-        panic!("mosquitto did not start:\n{log}");
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A port nothing listens on at the moment.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-// ---------------------------------------------------------------------------------
-// Paths and scratch directories
-
-/// The library cargo built for this test run: target/<profile>/deps/libmosquitto.so,
-/// beside this test binary. (cargo does not refresh target/<profile>/libmosquitto.so
-/// when it builds the library only for tests, so that copy may be stale.)
-fn built_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let built = exe.parent().unwrap().join("libmosquitto.so");
-    assert!(
-        built.is_file(),
-        "{} is missing: cargo build first",
-        built.display()
-    );
-    built
-}
-
-/// target/tmp/ecosystem/<pid>, made once per run; directories of earlier runs whose
-/// process has gone are removed.
-fn scratch_root() -> &'static Path {
-    static ROOT: OnceLock<PathBuf> = OnceLock::new();
-    ROOT.get_or_init(|| {
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ecosystem");
-        if let Ok(entries) = fs::read_dir(&base) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.parse::<u32>().is_ok() && !Path::new("/proc").join(&name).exists() {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        let root = base.join(std::process::id().to_string());
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(&root).unwrap();
-        root
-    })
-}
-
-/// A directory under the scratch root, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = scratch_root().join(format!("{what}-{n}"));
-        fs::create_dir_all(&path).unwrap();
-        Scratch(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+// Small helpers
 
 fn is_regular_file(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file())

@@ -50,6 +50,8 @@ pub struct TlsSettings {
     pub alpn: Option<String>,
     pub ocsp_required: bool,
     pub use_os_certs: bool,
+    /// Supplies the password of an encrypted client key (`pw_callback`).
+    pub key_password: Option<crate::net::tls_keys::KeyPassword>,
 }
 
 impl TlsSettings {

@@ -200,7 +200,10 @@ pub unsafe extern "C" fn mosquitto_opts_set(
 /// - `MOSQ_OPT_RECEIVE_MAXIMUM`, `MOSQ_OPT_SEND_MAXIMUM`: 0..65535 (default 20;
 ///   0 means 65535).
 /// - `MOSQ_OPT_TCP_NODELAY`: non-zero disables Nagle's algorithm.
-/// - `MOSQ_OPT_TLS_OCSP_REQUIRED`, `MOSQ_OPT_TLS_USE_OS_CERTS`: non-zero enables.
+/// - `MOSQ_OPT_TLS_USE_OS_CERTS`: non-zero trusts the system's CA certificates too.
+/// - `MOSQ_OPT_TLS_OCSP_REQUIRED`: 0 is accepted; non-zero is
+///   `MOSQ_ERR_NOT_SUPPORTED` (no maintained Rust crate verifies stapled OCSP
+///   responses, and accepting the option without checking would be a silent hole).
 /// - `MOSQ_OPT_SSL_CTX_WITH_DEFAULTS`: `MOSQ_ERR_NOT_SUPPORTED` (no OpenSSL).
 ///
 /// Returns `MOSQ_ERR_INVAL` for a NULL handle, a value out of range or an
@@ -223,8 +226,9 @@ pub unsafe extern "C" fn mosquitto_int_option(
                         o.tcp_nodelay = value != 0;
                         Ok(())
                     }
+                    Some(MOSQ_OPT_TLS_OCSP_REQUIRED) if value != 0 => Err(Error::NotSupported),
                     Some(MOSQ_OPT_TLS_OCSP_REQUIRED) => {
-                        o.tls.ocsp_required = value != 0;
+                        o.tls.ocsp_required = false;
                         Ok(())
                     }
                     Some(MOSQ_OPT_TLS_USE_OS_CERTS) => {
@@ -543,7 +547,11 @@ mod tests {
         assert_eq!(set(MOSQ_OPT_SEND_MAXIMUM, 0), OK);
         assert_eq!(set(MOSQ_OPT_SEND_MAXIMUM, 70_000), INVAL);
         assert_eq!(set(MOSQ_OPT_TCP_NODELAY, 1), OK);
-        assert_eq!(set(MOSQ_OPT_TLS_OCSP_REQUIRED, 1), OK);
+        assert_eq!(
+            set(MOSQ_OPT_TLS_OCSP_REQUIRED, 1),
+            Error::NotSupported.code()
+        );
+        assert_eq!(set(MOSQ_OPT_TLS_OCSP_REQUIRED, 0), OK);
         assert_eq!(set(MOSQ_OPT_TLS_USE_OS_CERTS, 1), OK);
         assert_eq!(
             set(MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 1),
@@ -558,7 +566,7 @@ mod tests {
         let o = h.options();
         assert_eq!(o.protocol, ProtocolVersion::V31);
         assert_eq!((o.receive_maximum, o.send_maximum), (10, 65_535));
-        assert!(o.tcp_nodelay && o.tls.ocsp_required && o.tls.use_os_certs);
+        assert!(o.tcp_nodelay && !o.tls.ocsp_required && o.tls.use_os_certs);
     }
 
     #[test]

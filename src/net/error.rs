@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use super::socks5::Socks5Error;
+use super::tls_error::TlsError;
 use crate::error::Error;
 
 /// A failure of name resolution or of a system call.
@@ -14,6 +16,10 @@ pub enum NetError {
     Os(io::Error),
     /// The peer closed the connection (a read returned 0 bytes).
     Closed,
+    /// TLS could not be set up, or the handshake or a record failed.
+    Tls(TlsError),
+    /// The SOCKS5 proxy did not open the tunnel.
+    Proxy(Socks5Error),
 }
 
 impl NetError {
@@ -26,6 +32,8 @@ impl NetError {
         match self {
             NetError::Lookup { .. } => Error::Eai,
             NetError::Closed => Error::ConnLost,
+            NetError::Tls(e) => e.into_error(),
+            NetError::Proxy(e) => e.into_error(),
             NetError::Os(e) => {
                 if let Some(code) = e.raw_os_error() {
                     set_errno(code);
@@ -50,12 +58,26 @@ impl From<io::Error> for NetError {
     }
 }
 
+impl From<TlsError> for NetError {
+    fn from(e: TlsError) -> Self {
+        NetError::Tls(e)
+    }
+}
+
+impl From<Socks5Error> for NetError {
+    fn from(e: Socks5Error) -> Self {
+        NetError::Proxy(e)
+    }
+}
+
 impl fmt::Display for NetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NetError::Lookup { code, message } => write!(f, "lookup failed: {message} ({code})"),
             NetError::Os(e) => write!(f, "{e}"),
             NetError::Closed => write!(f, "connection closed by peer"),
+            NetError::Tls(e) => write!(f, "{e}"),
+            NetError::Proxy(e) => write!(f, "{e}"),
         }
     }
 }

@@ -9,7 +9,14 @@ pub mod error;
 pub mod poll;
 pub mod resolve;
 pub mod socket;
+pub mod socks5;
+pub mod tls;
+pub mod tls_config;
+pub mod tls_error;
+pub mod tls_keys;
+pub mod transport;
 pub mod wakeup;
 
 pub use error::NetError;
 pub use socket::{Progress, Stream};
+pub use transport::{Transport, TransportPlan};

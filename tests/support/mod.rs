@@ -2,4 +2,6 @@
 //! `mod support;` and uses what it needs.
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod fake_broker;
+pub mod stage;

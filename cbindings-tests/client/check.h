@@ -1,0 +1,129 @@
+/* Small helpers shared by the client test programs.
+ *
+ * Each program prints "loaded: <file>" (the libmosquitto the loader chose), one
+ * "FAIL ..." line per failed check, and exits 0 only when every check passed.
+ * Callbacks may run on another thread (loop_start), so the counters they bump are
+ * read and written with the __atomic builtins, and waits poll them with a deadline:
+ * a library that never calls back fails the check instead of hanging the test.
+ */
+#ifndef SKEETER_CLIENT_CHECK_H
+#define SKEETER_CLIENT_CHECK_H
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+
+static int check_failures = 0;
+
+#define CHECK(cond, ...) \
+	do{ \
+		if(!(cond)){ \
+			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__); \
+			printf("\n"); \
+			fflush(stdout); \
+			__atomic_add_fetch(&check_failures, 1, __ATOMIC_SEQ_CST); \
+		} \
+	}while(0)
+
+/* Checks a call's return code, printing the code's name when it differs. */
+#define CHECK_RC(call, want) \
+	do{ \
+		int rc_ = (call); \
+		if(rc_ != (want)){ \
+			printf("FAIL %s:%d: %s returned %d (%s), wanted %d (%s)\n", \
+					__FILE__, __LINE__, #call, rc_, mosquitto_strerror(rc_), \
+					(want), mosquitto_strerror(want)); \
+			fflush(stdout); \
+			__atomic_add_fetch(&check_failures, 1, __ATOMIC_SEQ_CST); \
+		} \
+	}while(0)
+
+static inline int get(const int *value)
+{
+	return __atomic_load_n(value, __ATOMIC_SEQ_CST);
+}
+
+static inline void set(int *value, int to)
+{
+	__atomic_store_n(value, to, __ATOMIC_SEQ_CST);
+}
+
+static inline int bump(int *value)
+{
+	return __atomic_add_fetch(value, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Prints the library the loader chose, and makes stdout line buffered so the test
+ * sees each line as it is printed. Call first. */
+static inline void print_loaded(void)
+{
+	Dl_info info;
+	char path[PATH_MAX];
+	void *symbol = dlsym(RTLD_DEFAULT, "mosquitto_lib_version");
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if(!symbol || !dladdr(symbol, &info) || !info.dli_fname){
+		printf("loaded: (no libmosquitto found)\n");
+		return;
+	}
+	if(!realpath(info.dli_fname, path)){
+		snprintf(path, sizeof(path), "%s", info.dli_fname);
+	}
+	printf("loaded: %s\n", path);
+}
+
+/* Waits until *value >= at_least (set by callbacks on the loop_start thread). */
+static inline bool wait_for(const int *value, int at_least, double seconds)
+{
+	double deadline = now() + seconds;
+	while(get(value) < at_least){
+		if(now() > deadline) return false;
+		usleep(1000);
+	}
+	return true;
+}
+
+/* Runs mosquitto_loop until *value >= at_least; false on timeout or a loop error. */
+static inline bool loop_until(struct mosquitto *mosq, const int *value, int at_least, double seconds)
+{
+	double deadline = now() + seconds;
+	while(get(value) < at_least){
+		int rc = mosquitto_loop(mosq, 100, 1);
+		if(rc != MOSQ_ERR_SUCCESS){
+			printf("mosquitto_loop: %d (%s)\n", rc, mosquitto_strerror(rc));
+			return false;
+		}
+		if(now() > deadline) return false;
+	}
+	return true;
+}
+
+/* Prints the verdict and returns the exit status. */
+static inline int finish(void)
+{
+	int failures = get(&check_failures);
+	if(failures){
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+#endif

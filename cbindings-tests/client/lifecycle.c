@@ -1,0 +1,105 @@
+/* Stopping and destroying in every state returns promptly (within 5 s):
+ *
+ *   lifecycle PORT destroy-connected       destroy a connected client, no loop thread
+ *   lifecycle PORT destroy-loop-start      destroy while loop_start's thread runs
+ *   lifecycle PORT stop-after-disconnect   loop_stop(false) after mosquitto_disconnect
+ *   lifecycle PORT stop-connected          loop_stop(true) while connected
+ *   lifecycle PORT stop-never-connected    loop_start, never connect, loop_stop(true)
+ *   lifecycle PORT stop-reconnecting       prints "connected"; the test stops the
+ *                                          broker; loop_stop(true) while reconnecting
+ */
+#include "check.h"
+
+static int connected = 0, disconnected = 0;
+
+static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
+{
+	(void)mosq; (void)userdata;
+	CHECK(rc == 0, "on_connect rc %d", rc);
+	bump(&connected);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
+{
+	(void)mosq; (void)userdata; (void)rc;
+	bump(&disconnected);
+}
+
+#define PROMPTLY(call, want) \
+	do{ \
+		double start_ = now(); \
+		CHECK_RC(call, want); \
+		CHECK(now() - start_ < 5, "%s took %.1f s", #call, now() - start_); \
+	}while(0)
+
+static void destroy_promptly(struct mosquitto *mosq)
+{
+	double start = now();
+	mosquitto_destroy(mosq);
+	CHECK(now() - start < 5, "mosquitto_destroy took %.1f s", now() - start);
+}
+
+int main(int argc, char *argv[])
+{
+	struct mosquitto *mosq;
+	const char *mode;
+	int port;
+
+	print_loaded();
+	if(argc != 3) return 2;
+	port = atoi(argv[1]);
+	mode = argv[2];
+	mosquitto_lib_init();
+	mosq = mosquitto_new(NULL, true, NULL);
+	mosquitto_connect_callback_set(mosq, on_connect);
+	mosquitto_disconnect_callback_set(mosq, on_disconnect);
+	CHECK_RC(mosquitto_reconnect_delay_set(mosq, 1, 1, false), MOSQ_ERR_SUCCESS);
+
+	if(!strcmp(mode, "destroy-connected")){
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		CHECK(loop_until(mosq, &connected, 1, 20), "not connected");
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "destroy-loop-start")){
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(wait_for(&connected, 1, 20), "not connected");
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "stop-after-disconnect")){
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_INVAL);  /* already running */
+		CHECK(wait_for(&connected, 1, 20), "not connected");
+		CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
+		PROMPTLY(mosquitto_loop_stop(mosq, false), MOSQ_ERR_SUCCESS);
+		CHECK(get(&disconnected) == 1, "on_disconnect called %d times", get(&disconnected));
+		CHECK_RC(mosquitto_loop_stop(mosq, false), MOSQ_ERR_INVAL);  /* no thread now */
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "stop-connected")){
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(wait_for(&connected, 1, 20), "not connected");
+		PROMPTLY(mosquitto_loop_stop(mosq, true), MOSQ_ERR_SUCCESS);
+		/* Still connected, and usable with the caller's own loop calls. */
+		CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(loop_until(mosq, &disconnected, 1, 20) || get(&disconnected) == 1, "no on_disconnect");
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "stop-never-connected")){
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		usleep(200 * 1000);
+		PROMPTLY(mosquitto_loop_stop(mosq, true), MOSQ_ERR_SUCCESS);
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "stop-reconnecting")){
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(wait_for(&connected, 1, 20), "not connected");
+		printf("connected\n");
+		CHECK(wait_for(&disconnected, 1, 20), "no on_disconnect after the broker stopped");
+		usleep(1500 * 1000);  /* into the reconnect attempts */
+		PROMPTLY(mosquitto_loop_stop(mosq, true), MOSQ_ERR_SUCCESS);
+		destroy_promptly(mosq);
+	}else{
+		return 2;
+	}
+	mosquitto_lib_cleanup();
+	return finish();
+}

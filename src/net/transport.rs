@@ -1,0 +1,387 @@
+//! The byte stream to the broker as the connection sees it: plain TCP, TLS, or
+//! either of them through a SOCKS5 proxy. It offers what `Stream` offers (read,
+//! gathered write, the descriptor) plus `flush` and `wants_write` for bytes the
+//! transport itself still holds: handshake records, TLS output, and what the
+//! connection wrote before a SOCKS5 tunnel was open.
+//!
+//! All of it is non-blocking and driven by the socket's readiness: `read` on
+//! readable, `flush` on writable while `wants_write()`. The SOCKS5 and TLS
+//! handshakes run inside those calls, so the connection queues its CONNECT packet
+//! at once and never needs to know a handshake is going on.
+//!
+//! How a connection that owns a `Stream` adopts it:
+//! - connect: copy `options.tls` and `options.socks5` under the lock, release it,
+//!   then `TransportPlan::from_settings` (it may call the program's password
+//!   callback, which may call the API), log its warnings at `MOSQ_LOG_WARNING`,
+//!   and `Transport::connect(endpoint, &plan, blocking)` in place of `Stream::connect`.
+//! - `fd`, `finish_connect`, `set_nodelay`, `read`, `write`: as on `Stream`
+//!   (`read`, `write`, `finish_connect` and `shutdown` take `&mut self`).
+//! - after writing its own queue, call `flush`; report
+//!   `own queue non-empty || transport.wants_write()` to poll and `mosquitto_want_write`.
+//! - `read` may return `WouldBlock` right after poll said readable (handshake
+//!   records only): treat it as any `WouldBlock`.
+//! - a `NetError::Tls` or `NetError::Proxy` carries its reason: log `to_string()` at
+//!   `MOSQ_LOG_ERR` before `into_error()`.
+//! - close with `shutdown` (it sends TLS close_notify first).
+
+use std::io::IoSlice;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+
+use super::error::NetError;
+use super::socket::{ConnectState, Endpoint, Progress, Stream};
+use super::socks5::{Socks5Error, Socks5Handshake};
+use super::tls::TlsSession;
+use super::tls_config::{self, TlsSetup};
+use crate::client::options::{Socks5, TlsSettings};
+
+/// What to put between the socket and MQTT, decided once per connect from the
+/// client's settings.
+#[derive(Debug, Clone, Default)]
+pub struct TransportPlan {
+    /// TLS with this configuration (built by `tls_config::client_config`).
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Connect to this proxy and have it open the connection to the broker.
+    pub socks5: Option<Socks5>,
+}
+
+impl TransportPlan {
+    /// The plan for the current settings. Builds the TLS configuration when TLS is
+    /// enabled (reading the CA, certificate and key files, and asking the password
+    /// callback for an encrypted key), and returns lines to log as warnings.
+    pub fn from_settings(
+        tls: &TlsSettings,
+        socks5: Option<&Socks5>,
+    ) -> Result<(TransportPlan, Vec<String>), NetError> {
+        let (tls, warnings) = if tls.enabled() {
+            let TlsSetup { config, warnings } = tls_config::client_config(tls)?;
+            (Some(config), warnings)
+        } else {
+            (None, Vec::new())
+        };
+        Ok((
+            TransportPlan {
+                tls,
+                socks5: socks5.cloned(),
+            },
+            warnings,
+        ))
+    }
+}
+
+/// An open (or opening) connection to the broker.
+#[derive(Debug)]
+pub struct Transport {
+    stream: Stream,
+    /// False while a non-blocking connect is still in progress.
+    connected: bool,
+    /// Present until the proxy has opened the tunnel.
+    socks: Option<Socks5Handshake>,
+    tls: Option<TlsSession>,
+    /// Plaintext written (without TLS) before the tunnel was open, or that the
+    /// socket did not take yet.
+    held: Vec<u8>,
+}
+
+impl Transport {
+    /// Connects to `to` (or to the plan's proxy, which is then asked for `to`) and
+    /// starts the handshakes the plan calls for. With `InProgress`, wait until the
+    /// descriptor is writable, then call `finish_connect`.
+    pub fn connect(
+        to: Endpoint<'_>,
+        plan: &TransportPlan,
+        blocking: bool,
+    ) -> Result<(Transport, ConnectState), NetError> {
+        let tls = match &plan.tls {
+            Some(config) => Some(TlsSession::new(
+                config.clone(),
+                tls_config::server_name(to.host)?,
+            )?),
+            None => None,
+        };
+        let (stream, state, socks) = match &plan.socks5 {
+            Some(proxy) => {
+                let handshake = Socks5Handshake::new(
+                    to.host,
+                    to.port,
+                    proxy.username.as_deref(),
+                    proxy.password.as_deref(),
+                )?;
+                let via = Endpoint {
+                    host: &proxy.host,
+                    port: proxy.port,
+                    bind_address: to.bind_address,
+                };
+                let (stream, state) = Stream::connect(via, blocking)?;
+                (stream, state, Some(handshake))
+            }
+            None => {
+                let (stream, state) = Stream::connect(to, blocking)?;
+                (stream, state, None)
+            }
+        };
+        let transport = Transport {
+            stream,
+            connected: state == ConnectState::Connected,
+            socks,
+            tls,
+            held: Vec::new(),
+        };
+        Ok((transport, state))
+    }
+
+    /// A plain transport over a stream that is already connected.
+    pub fn plain(stream: Stream) -> Transport {
+        Transport {
+            stream,
+            connected: true,
+            socks: None,
+            tls: None,
+            held: Vec::new(),
+        }
+    }
+
+    /// After an `InProgress` connect became writable: whether it succeeded. The
+    /// handshakes start moving with the next `flush`.
+    pub fn finish_connect(&mut self) -> Result<(), NetError> {
+        self.stream.finish_connect()?;
+        self.connected = true;
+        Ok(())
+    }
+
+    /// Decrypted (or plain) bytes from the broker into `buf`; `WouldBlock` while
+    /// nothing has arrived or a handshake is still running.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<Progress, NetError> {
+        if !self.connected {
+            return Ok(Progress::WouldBlock);
+        }
+        if self.socks.is_some() && !self.drive_socks()? {
+            return Ok(Progress::WouldBlock);
+        }
+        match &mut self.tls {
+            Some(tls) => tls.read(&self.stream, buf),
+            None => self.stream.read(buf),
+        }
+    }
+
+    /// Takes all of `bufs`, in order, and sends what the socket accepts now; the
+    /// rest stays here and `wants_write()` says so. Returns the bytes taken
+    /// (`WouldBlock` only when the socket took none of a plain write with nothing held).
+    pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if let Some(tls) = &mut self.tls {
+            tls.queue(bufs);
+            self.flush()?;
+            return Ok(Progress::Bytes(total));
+        }
+        if self.socks.is_none() && self.held.is_empty() && self.connected {
+            return self.stream.write(bufs);
+        }
+        for buf in bufs {
+            self.held.extend_from_slice(buf);
+        }
+        self.flush()?;
+        Ok(Progress::Bytes(total))
+    }
+
+    /// Writes what the transport holds (SOCKS5 requests, TLS records, held
+    /// plaintext) until the socket would block.
+    pub fn flush(&mut self) -> Result<(), NetError> {
+        if !self.connected {
+            return Ok(());
+        }
+        if let Some(socks) = &mut self.socks {
+            write_some(&self.stream, socks.output()).map(|n| socks.consumed(n))?;
+            return Ok(());
+        }
+        if !self.held.is_empty() {
+            let n = write_some(&self.stream, &self.held)?;
+            self.held.drain(..n);
+        }
+        match &mut self.tls {
+            Some(tls) => tls.flush(&self.stream),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the transport has bytes to write once the socket is writable (or,
+    /// while connecting, waits for writability to learn the connect's result).
+    pub fn wants_write(&self) -> bool {
+        if !self.connected {
+            return true;
+        }
+        if let Some(socks) = &self.socks {
+            return !socks.output().is_empty();
+        }
+        !self.held.is_empty() || self.tls.as_ref().is_some_and(TlsSession::wants_write)
+    }
+
+    /// Whether the tunnel is open and the TLS handshake (if any) is complete.
+    pub fn is_established(&self) -> bool {
+        self.connected
+            && self.socks.is_none()
+            && !self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
+    }
+
+    /// Whether this transport encrypts.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The descriptor to poll (the proxy's, when there is one).
+    pub fn fd(&self) -> RawFd {
+        self.stream.fd()
+    }
+
+    pub fn set_nodelay(&self, nodelay: bool) -> Result<(), NetError> {
+        self.stream.set_nodelay(nodelay)
+    }
+
+    /// Ends the connection: a TLS close_notify first when the session is up.
+    pub fn shutdown(&mut self) {
+        if self.socks.is_none() && self.connected {
+            if let Some(tls) = &mut self.tls {
+                tls.close(&self.stream);
+            }
+        }
+        self.stream.shutdown();
+    }
+
+    /// Moves the SOCKS5 handshake on; true once the tunnel is open.
+    fn drive_socks(&mut self) -> Result<bool, NetError> {
+        // The longest reply step: a domain name of 255 bytes and the port.
+        let mut scratch = [0u8; 257];
+        while let Some(socks) = &mut self.socks {
+            write_some(&self.stream, socks.output()).map(|n| socks.consumed(n))?;
+            if socks.is_done() {
+                self.socks = None;
+                // The tunnel is open: what waited for it (ClientHello, CONNECT) goes now.
+                self.flush()?;
+                return Ok(true);
+            }
+            let want = socks.wanted();
+            match self.stream.read(&mut scratch[..want]) {
+                Ok(Progress::Bytes(n)) => socks.feed(&scratch[..n])?,
+                Ok(Progress::WouldBlock) => return Ok(false),
+                Err(NetError::Closed) => return Err(Socks5Error::Closed.into()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Writes as much of `bytes` as the socket takes now.
+fn write_some(stream: &Stream, bytes: &[u8]) -> Result<usize, NetError> {
+    let mut sent = 0;
+    while sent < bytes.len() {
+        match stream.write(&[IoSlice::new(&bytes[sent..])])? {
+            Progress::Bytes(n) => sent += n,
+            Progress::WouldBlock => break,
+        }
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Reads from `t` until `n` bytes arrived, flushing as the loop would.
+    fn read_n(t: &mut Transport, n: usize) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while got.len() < n {
+            t.flush().unwrap();
+            match t.read(&mut buf).unwrap() {
+                Progress::Bytes(k) => got.extend_from_slice(&buf[..k]),
+                Progress::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(2)),
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn data_written_before_the_socks_tunnel_opens_follows_the_handshake() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = std::thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            let mut greeting = [0u8; 3];
+            peer.read_exact(&mut greeting).unwrap();
+            assert_eq!(greeting, [5, 1, 0]);
+            peer.write_all(&[5, 0]).unwrap();
+            let mut request = [0u8; 4 + 1 + 6 + 2];
+            peer.read_exact(&mut request).unwrap();
+            assert_eq!(&request[..5], &[5, 1, 0, 3, 6]);
+            assert_eq!(&request[5..11], b"broker");
+            // The reply and the broker's first bytes in one segment: the
+            // handshake must take only its own bytes.
+            peer.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 1, b'h', b'i'])
+                .unwrap();
+            let mut early = [0u8; 5];
+            peer.read_exact(&mut early).unwrap();
+            assert_eq!(&early, b"hello");
+        });
+        let plan = TransportPlan {
+            tls: None,
+            socks5: Some(Socks5 {
+                host: "127.0.0.1".into(),
+                port,
+                username: None,
+                password: None,
+            }),
+        };
+        let to = Endpoint {
+            host: "broker",
+            port: 1883,
+            bind_address: None,
+        };
+        let (mut t, _) = Transport::connect(to, &plan, true).unwrap();
+        assert!(t.wants_write(), "the greeting waits to be sent");
+        assert_eq!(
+            t.write(&[IoSlice::new(b"hel"), IoSlice::new(b"lo")])
+                .unwrap(),
+            Progress::Bytes(5)
+        );
+        assert!(!t.is_established());
+        assert_eq!(read_n(&mut t, 2), b"hi");
+        assert!(t.is_established());
+        proxy.join().unwrap();
+    }
+
+    #[test]
+    fn a_transport_and_its_plan_can_move_to_the_loop_thread() {
+        fn send<T: Send>() {}
+        fn shared<T: Send + Sync>() {}
+        send::<Transport>();
+        shared::<TransportPlan>();
+    }
+
+    #[test]
+    fn a_plain_transport_passes_bytes_straight_through() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let to = Endpoint {
+            host: "127.0.0.1",
+            port,
+            bind_address: None,
+        };
+        let (mut t, _) = Transport::connect(to, &TransportPlan::default(), true).unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        assert!(t.is_established() && !t.is_tls() && !t.wants_write());
+        assert_eq!(
+            t.write(&[IoSlice::new(b"abc")]).unwrap(),
+            Progress::Bytes(3)
+        );
+        let mut got = [0u8; 3];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"abc");
+        peer.write_all(b"xy").unwrap();
+        assert_eq!(read_n(&mut t, 2), b"xy");
+    }
+}

@@ -1,0 +1,720 @@
+//! TLS and SOCKS5 against real components: a mosquitto broker with TLS listeners
+//! (good, expired and wrong-name server certificates, and one that requires a
+//! client certificate) and microsocks with and without a password. Each test
+//! drives `net::Transport` by hand: it writes a raw MQTT CONNECT and expects the
+//! broker's CONNACK, which proves the handshake and the tunnel carry bytes.
+//!
+//! Certificates are made fresh by rcgen (and key formats converted by the
+//! `openssl` command) in a temporary directory, so nothing ages.
+
+use std::io::IoSlice;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mosquitto::client::options::{Socks5, TlsSettings};
+use mosquitto::error::Error;
+use mosquitto::net::poll::{self, Interest};
+use mosquitto::net::socket::{ConnectState, Endpoint};
+use mosquitto::net::socks5::Socks5Error;
+use mosquitto::net::tls_error::{KeyProblem, TlsError};
+use mosquitto::net::tls_keys::KeyPassword;
+use mosquitto::net::{NetError, Progress, Transport, TransportPlan};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
+
+const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+const MICROSOCKS: &str = "/usr/bin/microsocks";
+const CONNACK_ACCEPTED: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
+
+/// A child process killed (by its PID) when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The certificates (made once per test run) and a broker for one test, stopped
+/// when the test ends (a static would never be dropped, leaving the broker behind).
+struct World {
+    dir: PathBuf,
+    plain_port: u16,
+    good_port: u16,
+    expired_port: u16,
+    wrong_name_port: u16,
+    client_cert_port: u16,
+    _broker: Process,
+}
+
+impl World {
+    fn file(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
+    }
+}
+
+fn certificates() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // Under target/, not /tmp: a run leaves its files where `cargo clean` finds them.
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        make_certificates(&dir);
+        dir
+    })
+}
+
+fn world() -> World {
+    let dir = certificates().to_path_buf();
+    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+    let broker = start_broker(&dir, &ports);
+    for port in &ports {
+        wait_for_port(*port);
+    }
+    World {
+        dir,
+        plain_port: ports[0],
+        good_port: ports[1],
+        expired_port: ports[2],
+        wrong_name_port: ports[3],
+        client_cert_port: ports[4],
+        _broker: broker,
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn openssl(args: &[&str], dir: &Path) {
+    let status = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("the openssl command is installed");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+}
+
+/// A leaf certificate for `names`, signed by `issuer`, written as NAME.pem and
+/// NAME.key (PKCS#8).
+fn leaf(
+    dir: &Path,
+    name: &str,
+    names: &[&str],
+    issuer: &CertifiedIssuer<'static, KeyPair>,
+    key: KeyPair,
+    expired: bool,
+) {
+    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    let mut params = CertificateParams::new(names).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    if expired {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2020, 2, 1);
+    }
+    let cert = params.signed_by(&key, issuer).unwrap();
+    write(dir, &format!("{name}.pem"), &cert.pem());
+    write(dir, &format!("{name}.key"), &key.serialize_pem());
+}
+
+fn make_certificates(dir: &Path) {
+    let ca_cert = ca("skeeter test CA");
+    write(dir, "ca.pem", &ca_cert.pem());
+    write(dir, "other-ca.pem", &ca("some other CA").pem());
+    std::fs::create_dir_all(dir.join("capath")).unwrap();
+    write(dir, "capath/README", "not a certificate\n");
+    write(dir, "capath/test-ca.crt", &ca_cert.pem());
+
+    let server = ["localhost", "127.0.0.1"];
+    let new_key = || KeyPair::generate().unwrap();
+    leaf(dir, "server", &server, &ca_cert, new_key(), false);
+    leaf(dir, "expired", &server, &ca_cert, new_key(), true);
+    leaf(dir, "wrong", &["wrong.example"], &ca_cert, new_key(), false);
+    leaf(dir, "client", &["client"], &ca_cert, new_key(), false);
+
+    // The same client key in the other PEM forms: SEC1 and encrypted PKCS#8.
+    openssl(&["ec", "-in", "client.key", "-out", "client-sec1.key"], dir);
+    openssl(
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            "client.key",
+            "-out",
+            "client-enc.key",
+            "-passout",
+            "pass:secret",
+        ],
+        dir,
+    );
+    // An RSA client with a PKCS#1 key.
+    openssl(
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "rsa.key",
+        ],
+        dir,
+    );
+    let rsa_pem = std::fs::read_to_string(dir.join("rsa.key")).unwrap();
+    let rsa = KeyPair::from_pem_and_sign_algo(&rsa_pem, &rcgen::PKCS_RSA_SHA256).unwrap();
+    leaf(dir, "rsa-client", &["rsa-client"], &ca_cert, rsa, false);
+    openssl(
+        &[
+            "rsa",
+            "-in",
+            "rsa.key",
+            "-traditional",
+            "-out",
+            "rsa-client-pkcs1.key",
+        ],
+        dir,
+    );
+}
+
+fn start_broker(dir: &Path, ports: &[u16]) -> Process {
+    let d = dir.to_str().unwrap();
+    let tls_listener = |port: u16, cert: &str, extra: &str| {
+        format!(
+            "listener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/{cert}.pem\n\
+             keyfile {d}/{cert}.key\n{extra}"
+        )
+    };
+    let config = [
+        "per_listener_settings false\nallow_anonymous true\nuser root\n".to_string(),
+        format!("listener {} 127.0.0.1\n", ports[0]),
+        tls_listener(ports[1], "server", ""),
+        tls_listener(ports[2], "expired", ""),
+        tls_listener(ports[3], "wrong", ""),
+        tls_listener(
+            ports[4],
+            "server",
+            "require_certificate true\nuse_identity_as_username true\n",
+        ),
+    ]
+    .join("\n");
+    let name = format!("mosquitto-{}.conf", ports[0]);
+    write(dir, &name, &config);
+    let child = Command::new(MOSQUITTO)
+        .arg("-c")
+        .arg(dir.join(&name))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto is installed");
+    Process(child)
+}
+
+/// microsocks on a fresh port, with `-u user -P pass` when given.
+fn start_socks(credentials: Option<(&str, &str)>) -> (Process, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(MICROSOCKS);
+    cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some((user, pass)) = credentials {
+        cmd.args(["-u", user, "-P", pass]);
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("microsocks is installed");
+    let proxy = Process(child);
+    wait_for_port(port);
+    (proxy, port)
+}
+
+/// A raw MQTT 3.1.1 CONNECT with a clean session and keepalive 60.
+fn connect_packet(client_id: &str) -> Vec<u8> {
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60];
+    body.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
+    body.extend_from_slice(client_id.as_bytes());
+    let mut packet = vec![0x10, body.len() as u8];
+    packet.extend_from_slice(&body);
+    packet
+}
+
+/// Connects as the client will (non-blocking, driven by poll), sends CONNECT
+/// and returns the first 4 bytes the broker answers.
+fn exchange(host: &str, port: u16, plan: &TransportPlan) -> Result<Vec<u8>, NetError> {
+    let to = Endpoint {
+        host,
+        port,
+        bind_address: None,
+    };
+    let (mut transport, state) = Transport::connect(to, plan, false)?;
+    if state == ConnectState::InProgress {
+        poll::wait_writable(transport.fd())?;
+        transport.finish_connect()?;
+    }
+    let connect = connect_packet("skeeter-tls-test");
+    match transport.write(&[IoSlice::new(&connect)])? {
+        Progress::Bytes(n) => assert_eq!(n, connect.len(), "the CONNECT is taken whole"),
+        Progress::WouldBlock => panic!("a fresh socket takes a small CONNECT"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < 4 {
+        assert!(Instant::now() < deadline, "no CONNACK within 10 s");
+        let interest = Interest {
+            socket: Some(transport.fd()),
+            wakeup: None,
+            want_write: transport.wants_write(),
+        };
+        let ready = poll::wait(interest, Some(Duration::from_millis(200)))?;
+        if ready.writable {
+            transport.flush()?;
+        }
+        if ready.readable || ready.broken {
+            if let Progress::Bytes(n) = transport.read(&mut buf)? {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+    }
+    assert!(transport.is_established());
+    transport.shutdown();
+    Ok(got)
+}
+
+fn tls_settings(w: &World) -> TlsSettings {
+    TlsSettings {
+        cafile: Some(w.file("ca.pem")),
+        cert_reqs: 1,
+        ..TlsSettings::default()
+    }
+}
+
+fn plan(tls: &TlsSettings) -> TransportPlan {
+    TransportPlan::from_settings(tls, None).unwrap().0
+}
+
+fn handshake_failure(result: Result<Vec<u8>, NetError>) -> String {
+    match result {
+        Err(NetError::Tls(TlsError::Handshake(reason))) => reason,
+        other => panic!("expected a handshake failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_verified_tls_connection_carries_connect_and_connack() {
+    let w = &world();
+    let tls = tls_settings(w);
+    assert_eq!(
+        exchange("127.0.0.1", w.good_port, &plan(&tls)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+    assert_eq!(
+        exchange("localhost", w.good_port, &plan(&tls)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+}
+
+/// A one-connection TLS 1.2-only server (mosquitto's `tls_version` is a minimum,
+/// so it cannot play one): it answers a CONNECT with an accepting CONNACK.
+fn tls12_only_server(w: &World) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let chain =
+        vec![rustls::pki_types::CertificateDer::from_pem_file(w.file("server.pem")).unwrap()];
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(w.file("server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        let mut conn = rustls::ServerConnection::new(std::sync::Arc::new(config)).unwrap();
+        let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+        let mut head = [0u8; 2];
+        if tls.read_exact(&mut head).is_ok() {
+            let mut rest = vec![0u8; head[1] as usize];
+            if tls.read_exact(&mut rest).is_ok() {
+                let _ = tls.write_all(&CONNACK_ACCEPTED);
+                let _ = tls.flush();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn versions_and_cipher_lists_are_honoured_against_a_tls12_only_server() {
+    let w = &world();
+    let tls = tls_settings(w);
+    assert_eq!(
+        exchange("127.0.0.1", tls12_only_server(w), &plan(&tls)).unwrap(),
+        CONNACK_ACCEPTED,
+        "the default offers TLS 1.2"
+    );
+    let mut only13 = tls_settings(w);
+    only13.version = Some("tlsv1.3".into());
+    handshake_failure(exchange("127.0.0.1", tls12_only_server(w), &plan(&only13)));
+    assert_eq!(
+        exchange("127.0.0.1", w.good_port, &plan(&only13)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+
+    // The server key is ECDSA: an ECDSA suite works, an RSA-only list cannot.
+    let mut ecdsa = tls_settings(w);
+    ecdsa.ciphers = Some("ECDHE-ECDSA-AES128-GCM-SHA256".into());
+    assert_eq!(
+        exchange("127.0.0.1", tls12_only_server(w), &plan(&ecdsa)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+    let mut rsa = tls_settings(w);
+    rsa.ciphers = Some("ECDHE-RSA-AES128-GCM-SHA256".into());
+    handshake_failure(exchange("127.0.0.1", tls12_only_server(w), &plan(&rsa)));
+}
+
+#[test]
+fn a_ca_directory_is_trusted_like_a_ca_file() {
+    let w = &world();
+    let tls = TlsSettings {
+        capath: Some(w.file("capath")),
+        cert_reqs: 1,
+        ..TlsSettings::default()
+    };
+    assert_eq!(
+        exchange("localhost", w.good_port, &plan(&tls)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+}
+
+#[test]
+fn an_unknown_ca_fails_the_handshake_with_unknown_issuer() {
+    let w = &world();
+    let mut tls = tls_settings(w);
+    tls.cafile = Some(w.file("other-ca.pem"));
+    let result = exchange("127.0.0.1", w.good_port, &plan(&tls));
+    let reason = handshake_failure(result);
+    assert!(reason.contains("unknown issuer"), "{reason}");
+    let error = NetError::Tls(TlsError::Handshake(reason)).into_error();
+    assert_eq!(error, Error::Tls);
+}
+
+#[test]
+fn a_wrong_name_fails_unless_insecure_which_still_checks_the_chain() {
+    let w = &world();
+    let mut tls = tls_settings(w);
+    let reason = handshake_failure(exchange("127.0.0.1", w.wrong_name_port, &plan(&tls)));
+    assert!(reason.contains("name mismatch"), "{reason}");
+
+    tls.insecure = true;
+    assert_eq!(
+        exchange("127.0.0.1", w.wrong_name_port, &plan(&tls)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+    // Insecure skips only the name: an unknown CA still fails.
+    tls.cafile = Some(w.file("other-ca.pem"));
+    let reason = handshake_failure(exchange("127.0.0.1", w.wrong_name_port, &plan(&tls)));
+    assert!(reason.contains("unknown issuer"), "{reason}");
+}
+
+#[test]
+fn an_expired_certificate_fails_even_when_insecure() {
+    let w = &world();
+    let mut tls = tls_settings(w);
+    let reason = handshake_failure(exchange("localhost", w.expired_port, &plan(&tls)));
+    assert!(reason.contains("expired"), "{reason}");
+    tls.insecure = true;
+    let reason = handshake_failure(exchange("localhost", w.expired_port, &plan(&tls)));
+    assert!(reason.contains("expired"), "{reason}");
+}
+
+#[test]
+fn cert_reqs_zero_accepts_any_certificate_and_warns() {
+    let w = &world();
+    let mut tls = tls_settings(w);
+    tls.cafile = Some(w.file("other-ca.pem"));
+    tls.cert_reqs = 0;
+    let (plan, warnings) = TransportPlan::from_settings(&tls, None).unwrap();
+    assert!(warnings.iter().any(|l| l.contains("not secure")));
+    assert_eq!(
+        exchange("127.0.0.1", w.expired_port, &plan).unwrap(),
+        CONNACK_ACCEPTED
+    );
+}
+
+fn with_client_cert(w: &World, cert: &str, key: &str) -> TlsSettings {
+    let mut tls = tls_settings(w);
+    tls.certfile = Some(w.file(cert));
+    tls.keyfile = Some(w.file(key));
+    tls
+}
+
+#[test]
+fn a_broker_that_requires_a_certificate_refuses_a_client_without_one() {
+    let w = &world();
+    let result = exchange("127.0.0.1", w.client_cert_port, &plan(&tls_settings(w)));
+    // The broker's refusal reaches us as an alert (TLS 1.3 may report it after
+    // the client's own handshake is done, as a session error) or as a close.
+    match result {
+        Err(NetError::Tls(e)) => assert!(e.is_from_peer(), "{e}"),
+        Err(NetError::Closed) | Err(NetError::Os(_)) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn client_certificates_with_pkcs8_sec1_and_pkcs1_keys_are_accepted() {
+    let w = &world();
+    for (cert, key) in [
+        ("client.pem", "client.key"),
+        ("client.pem", "client-sec1.key"),
+        ("rsa-client.pem", "rsa-client-pkcs1.key"),
+    ] {
+        let tls = with_client_cert(w, cert, key);
+        assert_eq!(
+            exchange("127.0.0.1", w.client_cert_port, &plan(&tls)).unwrap(),
+            CONNACK_ACCEPTED,
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn an_encrypted_key_is_decrypted_with_the_callbacks_password() {
+    let w = &world();
+    let mut tls = with_client_cert(w, "client.pem", "client-enc.key");
+    tls.key_password = Some(KeyPassword::new(|| Some(b"secret".to_vec())));
+    assert_eq!(
+        exchange("127.0.0.1", w.client_cert_port, &plan(&tls)).unwrap(),
+        CONNACK_ACCEPTED
+    );
+}
+
+#[test]
+fn an_encrypted_key_without_a_callback_or_with_a_wrong_password_is_a_clear_error() {
+    let w = &world();
+    let mut tls = with_client_cert(w, "client.pem", "client-enc.key");
+    let err = TransportPlan::from_settings(&tls, None).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            NetError::Tls(TlsError::KeyFile {
+                problem: KeyProblem::EncryptedWithoutCallback,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("encrypted"));
+    assert_eq!(err.into_error(), Error::Tls);
+
+    tls.key_password = Some(KeyPassword::new(|| Some(b"wrong".to_vec())));
+    let err = TransportPlan::from_settings(&tls, None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Tls(TlsError::KeyFile {
+                problem: KeyProblem::Decrypt(_),
+                ..
+            })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_key_that_does_not_match_the_certificate_is_refused() {
+    let w = &world();
+    let tls = with_client_cert(w, "client.pem", "rsa-client-pkcs1.key");
+    let err = TransportPlan::from_settings(&tls, None).unwrap_err();
+    assert!(
+        matches!(err, NetError::Tls(TlsError::KeyMismatch(_))),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_cipher_list_rustls_cannot_serve_fails_the_setup() {
+    let w = &world();
+    let mut tls = tls_settings(w);
+    tls.ciphers = Some("RC4-MD5".into());
+    let err = TransportPlan::from_settings(&tls, None).unwrap_err();
+    assert_eq!(err.into_error(), Error::Tls);
+}
+
+fn socks(port: u16, credentials: Option<(&str, &str)>) -> Socks5 {
+    Socks5 {
+        host: "127.0.0.1".into(),
+        port,
+        username: credentials.map(|c| c.0.to_string()),
+        password: credentials.map(|c| c.1.to_string()),
+    }
+}
+
+#[test]
+fn socks5_without_authentication_tunnels_plain_mqtt_by_host_name() {
+    let w = &world();
+    let (_proxy, port) = start_socks(None);
+    let (plan, _) =
+        TransportPlan::from_settings(&TlsSettings::default(), Some(&socks(port, None))).unwrap();
+    assert_eq!(
+        exchange("localhost", w.plain_port, &plan).unwrap(),
+        CONNACK_ACCEPTED
+    );
+}
+
+#[test]
+fn socks5_with_a_password_tunnels_tls() {
+    let w = &world();
+    let (_proxy, port) = start_socks(Some(("user", "pass")));
+    let proxy = socks(port, Some(("user", "pass")));
+    let (plan, _) = TransportPlan::from_settings(&tls_settings(w), Some(&proxy)).unwrap();
+    assert_eq!(
+        exchange("localhost", w.good_port, &plan).unwrap(),
+        CONNACK_ACCEPTED
+    );
+}
+
+#[test]
+fn socks5_refusals_are_proxy_errors() {
+    let w = &world();
+    let (_proxy, port) = start_socks(Some(("user", "pass")));
+
+    let wrong = socks(port, Some(("user", "wrong")));
+    let (plan, _) = TransportPlan::from_settings(&TlsSettings::default(), Some(&wrong)).unwrap();
+    let err = exchange("127.0.0.1", w.plain_port, &plan).unwrap_err();
+    assert!(
+        matches!(err, NetError::Proxy(Socks5Error::AuthenticationFailed(_))),
+        "{err:?}"
+    );
+    assert_eq!(err.into_error(), Error::Proxy);
+
+    // No credentials offered to a proxy that needs them: libmosquitto says AUTH.
+    let none = socks(port, None);
+    let (plan, _) = TransportPlan::from_settings(&TlsSettings::default(), Some(&none)).unwrap();
+    let err = exchange("127.0.0.1", w.plain_port, &plan).unwrap_err();
+    assert!(
+        matches!(err, NetError::Proxy(Socks5Error::NoAcceptableMethod)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn socks5_reports_a_broker_the_proxy_cannot_reach() {
+    let (_proxy, port) = start_socks(None);
+    let closed_port = free_port();
+    let (plan, _) =
+        TransportPlan::from_settings(&TlsSettings::default(), Some(&socks(port, None))).unwrap();
+    let err = exchange("127.0.0.1", closed_port, &plan).unwrap_err();
+    assert!(matches!(err, NetError::Proxy(_)), "{err:?}");
+}
+
+/// An MQTT remaining length.
+fn varint(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let mut byte = (n % 128) as u8;
+        n /= 128;
+        if n > 0 {
+            byte |= 0x80;
+        }
+        out.push(byte);
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_large_message_goes_through_tls_and_comes_back() {
+    let w = &world();
+    let to = Endpoint {
+        host: "localhost",
+        port: w.good_port,
+        bind_address: None,
+    };
+    let (mut transport, state) = Transport::connect(to, &plan(&tls_settings(w)), true).unwrap();
+    assert_eq!(state, ConnectState::Connected);
+
+    // CONNECT, SUBSCRIBE to "big" (QoS 0), and a 4 MB QoS 0 PUBLISH to "big",
+    // all handed over at once: far more than the socket takes in one go.
+    let payload = vec![0x5a; 4 << 20];
+    let subscribe = [0x82, 8, 0, 1, 0, 3, b'b', b'i', b'g', 0];
+    let mut publish = vec![0x30];
+    varint(2 + 3 + payload.len(), &mut publish);
+    publish.extend_from_slice(&[0, 3, b'b', b'i', b'g']);
+    let connect = connect_packet("skeeter-big");
+    let parts = [
+        IoSlice::new(&connect),
+        IoSlice::new(&subscribe),
+        IoSlice::new(&publish),
+        IoSlice::new(&payload),
+    ];
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    assert_eq!(transport.write(&parts).unwrap(), Progress::Bytes(total));
+
+    // CONNACK (4) + SUBACK (5) + the PUBLISH coming back.
+    let expected = 4 + 5 + publish.len() + payload.len();
+    let mut got = Vec::with_capacity(expected);
+    let mut buf = vec![0u8; 64 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.len() < expected {
+        assert!(Instant::now() < deadline, "got {} of {expected}", got.len());
+        let interest = Interest {
+            socket: Some(transport.fd()),
+            wakeup: None,
+            want_write: transport.wants_write(),
+        };
+        let ready = poll::wait(interest, Some(Duration::from_millis(200))).unwrap();
+        if ready.writable {
+            transport.flush().unwrap();
+        }
+        if ready.readable {
+            while let Progress::Bytes(n) = transport.read(&mut buf).unwrap() {
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+    }
+    assert!(!transport.wants_write());
+    assert_eq!(&got[..4], CONNACK_ACCEPTED);
+    assert_eq!(&got[4..9], [0x90, 3, 0, 1, 0]);
+    assert_eq!(&got[9..9 + publish.len()], publish.as_slice());
+    assert!(got[9 + publish.len()..].iter().all(|b| *b == 0x5a));
+    transport.shutdown();
+}
