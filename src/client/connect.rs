@@ -7,12 +7,13 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::connection::{net_error, Connection};
 use super::dispatch::Work;
 use super::Client;
 use crate::error::{Error, Result};
+use crate::net::poll::{self, Interest};
 use crate::net::socket::{ConnectState, Endpoint};
 use crate::net::Stream;
 use crate::protocol::packet::ProtocolVersion;
@@ -73,6 +74,21 @@ fn random_client_id() -> String {
     id
 }
 
+/// Whether a non-blocking connect has finished (`Ok(true)`), without waiting.
+fn settled(conn: &mut Connection) -> Result<bool> {
+    let interest = Interest {
+        socket: Some(conn.fd()),
+        wakeup: None,
+        want_write: true,
+    };
+    let ready = poll::wait(interest, Some(Duration::ZERO)).map_err(net_error)?;
+    if ready.writable || ready.broken {
+        conn.finish_connect()?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 impl Client {
     /// `mosquitto_connect*`: remembers `target` and connects. With `blocking`,
     /// waits for the TCP handshake; otherwise the loop completes it.
@@ -96,9 +112,8 @@ impl Client {
         let mut work = Work::new(self.logging());
         let target = {
             let mut state = self.lock();
-            // libmosquitto fails the name lookup of its missing host here.
             let Some(target) = state.target.clone() else {
-                return Err(Error::Eai);
+                return Err(Error::Inval);
             };
             state.disconnect_requested = false;
             if let Some(conn) = state.conn.take() {
@@ -145,8 +160,20 @@ impl Client {
             *session.config_mut() = config;
             let connect = session.connect_packet(Instant::now());
             let limit = session.incoming_packet_limit().unwrap_or(0);
-            let connecting = connect_state == ConnectState::InProgress;
+            let mut connecting = connect_state == ConnectState::InProgress;
             let mut conn = Connection::new(stream, connecting, session.protocol(), limit);
+            if connecting {
+                // A refusal is often known at once (always on loopback):
+                // libmosquitto reports it from connect_async, by writing CONNECT
+                // straight away, so look without waiting.
+                match settled(&mut conn) {
+                    Ok(done) => connecting = !done,
+                    Err(e) => {
+                        session.connection_lost();
+                        return Err(e);
+                    }
+                }
+            }
             conn.set_nodelay(nodelay);
             if work.logging {
                 for line in super::log::sending(session.client_id(), &connect) {

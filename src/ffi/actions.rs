@@ -189,11 +189,6 @@ unsafe fn subscribe_with(
 ) -> Result<()> {
     // SAFETY: `mosq` is NULL or a live handle.
     let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
-    if client.is_disconnected() {
-        return Err(Error::NoConn);
-    }
-    // SAFETY: `properties` is NULL or a property list.
-    let properties = unsafe { properties_for(client, CMD_SUBSCRIBE, properties) }?;
     let qos = u8::try_from(qos)
         .ok()
         .filter(|q| *q <= 2)
@@ -203,6 +198,11 @@ unsafe fn subscribe_with(
     if options & 0x30 == 0x30 || options & 0xc0 != 0 {
         return Err(Error::Inval);
     }
+    if client.is_disconnected() {
+        return Err(Error::NoConn);
+    }
+    // SAFETY: `properties` is NULL or a property list.
+    let properties = unsafe { properties_for(client, CMD_SUBSCRIBE, properties) }?;
     let mut filters = Vec::with_capacity(subs.len());
     for &sub in subs {
         // SAFETY: each entry is NULL or a C string.
