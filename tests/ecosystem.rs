@@ -47,13 +47,11 @@ fn chicken_program_loads_the_library_under_test() {
 }
 
 #[test]
-#[ignore = "needs mosquitto_lib_version (not implemented yet)"]
 fn chicken_lib_version_agrees_with_the_header() {
     run_chicken(&["version"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs mosquitto_new and mosquitto_destroy (not implemented yet)"]
 fn chicken_finalizer_destroys_a_dropped_client() {
     run_chicken(&["finalizer"]).assert_passed();
 }
