@@ -270,7 +270,12 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Not implemented yet.
+ * Publishes a message. `payload` (`payloadlen` bytes, may be NULL when 0) and
+ * `topic` are copied. On success `*mid` (if `mid` is not NULL) holds the
+ * message id that `on_publish` will report. Without a connection a QoS 0
+ * message fails with `MOSQ_ERR_NO_CONN`; a QoS 1 or 2 message is kept, sent
+ * after the next CONNACK, and the call also returns `MOSQ_ERR_NO_CONN` (as
+ * libmosquitto does), with `*mid` set.
  */
 int mosquitto_publish(struct mosquitto *mosq,
                       int *mid,
@@ -281,7 +286,8 @@ int mosquitto_publish(struct mosquitto *mosq,
                       bool retain);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_publish`, with MQTT 5 properties (NULL: none; the list stays
+ * the caller's). With a Topic Alias property `topic` may be NULL or empty.
  */
 int mosquitto_publish_v5(struct mosquitto *mosq,
                          int *mid,
@@ -293,12 +299,15 @@ int mosquitto_publish_v5(struct mosquitto *mosq,
                          const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Subscribes to `sub` with the maximum QoS `qos`. `*mid` (if not NULL) gets
+ * the id `on_subscribe` reports. Returns `MOSQ_ERR_NO_CONN` without a
+ * connection, `MOSQ_ERR_INVAL` for a bad filter or QoS.
  */
 int mosquitto_subscribe(struct mosquitto *mosq, int *mid, const char *sub, int qos);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_subscribe`, with MQTT 5 subscription options
+ * (`MQTT_SUB_OPT_*`, ignored before MQTT 5) and properties (NULL: none).
  */
 int mosquitto_subscribe_v5(struct mosquitto *mosq,
                            int *mid,
@@ -308,7 +317,7 @@ int mosquitto_subscribe_v5(struct mosquitto *mosq,
                            const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Subscribes to `sub_count` filters at once (one SUBSCRIBE, one mid).
  */
 int mosquitto_subscribe_multiple(struct mosquitto *mosq,
                                  int *mid,
@@ -319,12 +328,13 @@ int mosquitto_subscribe_multiple(struct mosquitto *mosq,
                                  const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Unsubscribes from `sub`; `*mid` (if not NULL) gets the id `on_unsubscribe`
+ * reports.
  */
 int mosquitto_unsubscribe(struct mosquitto *mosq, int *mid, const char *sub);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_unsubscribe`, with MQTT 5 properties (NULL: none).
  */
 int mosquitto_unsubscribe_v5(struct mosquitto *mosq,
                              int *mid,
@@ -332,7 +342,7 @@ int mosquitto_unsubscribe_v5(struct mosquitto *mosq,
                              const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Unsubscribes from `sub_count` filters at once (one UNSUBSCRIBE, one mid).
  */
 int mosquitto_unsubscribe_multiple(struct mosquitto *mosq,
                                    int *mid,
@@ -485,8 +495,9 @@ void mosquitto_log_callback_set(struct mosquitto *mosq, void (*on_log)(struct mo
 struct mosquitto *mosquitto_new(const char *id, bool clean_session, void *obj);
 
 /**
- * Releases a client and everything it owns. NULL is ignored. The handle must
- * not be used afterwards.
+ * Releases a client and everything it owns, first stopping its
+ * `mosquitto_loop_start` thread if one runs (the connection is closed without
+ * a DISCONNECT). NULL is ignored. The handle must not be used afterwards.
  */
 void mosquitto_destroy(struct mosquitto *mosq);
 
@@ -517,12 +528,18 @@ void *mosquitto_userdata(struct mosquitto *mosq);
 int mosquitto_threaded_set(struct mosquitto *mosq, bool threaded);
 
 /**
- * Not implemented yet.
+ * Connects to a broker and sends CONNECT, waiting for the TCP handshake (not
+ * for CONNACK: run a loop for that). `host` is a name or address (with port 0,
+ * the path of a Unix socket); `keepalive` is 0 or 5..=65535 seconds.
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle or host, or an argument out of
+ * range; `MOSQ_ERR_EAI` when the name does not resolve; `MOSQ_ERR_ERRNO` (with
+ * `errno` set) when the connection fails.
  */
 int mosquitto_connect(struct mosquitto *mosq, const char *host, int port, int keepalive);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect`, binding the socket to `bind_address` (NULL: none)
+ * first.
  */
 int mosquitto_connect_bind(struct mosquitto *mosq,
                            const char *host,
@@ -531,7 +548,8 @@ int mosquitto_connect_bind(struct mosquitto *mosq,
                            const char *bind_address);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect_bind`, with MQTT 5 CONNECT properties (NULL: none;
+ * the list stays the caller's). Properties need MQTT 5 (`MOSQ_ERR_NOT_SUPPORTED`).
  */
 int mosquitto_connect_bind_v5(struct mosquitto *mosq,
                               const char *host,
@@ -541,12 +559,13 @@ int mosquitto_connect_bind_v5(struct mosquitto *mosq,
                               const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect`, without waiting for the TCP handshake: the loop
+ * (`mosquitto_loop*` or `mosquitto_loop_start`) completes it.
  */
 int mosquitto_connect_async(struct mosquitto *mosq, const char *host, int port, int keepalive);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_connect_async`, binding to `bind_address` (NULL: none) first.
  */
 int mosquitto_connect_bind_async(struct mosquitto *mosq,
                                  const char *host,
@@ -555,77 +574,94 @@ int mosquitto_connect_bind_async(struct mosquitto *mosq,
                                  const char *bind_address);
 
 /**
- * Not implemented yet.
+ * Not supported: returns `MOSQ_ERR_NOT_SUPPORTED`, as libmosquitto built
+ * without SRV lookups does.
  */
-int mosquitto_connect_srv(struct mosquitto *mosq,
-                          const char *host,
-                          int keepalive,
-                          const char *bind_address);
+int mosquitto_connect_srv(struct mosquitto *_mosq,
+                          const char *_host,
+                          int _keepalive,
+                          const char *_bind_address);
 
 /**
- * Not implemented yet.
+ * Connects again to the last broker, waiting for the TCP handshake. Queued
+ * QoS 1 and 2 messages are sent again after the CONNACK.
  */
 int mosquitto_reconnect(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_reconnect`, leaving the handshake to the loop.
  */
 int mosquitto_reconnect_async(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Sends DISCONNECT; the connection closes once it is written and
+ * `on_disconnect` is called with 0. A `loop_forever` then returns. Returns
+ * `MOSQ_ERR_NO_CONN` without a connection.
  */
 int mosquitto_disconnect(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * As `mosquitto_disconnect`, with an MQTT 5 reason code (0..=255) and
+ * properties (NULL: none; the list stays the caller's).
  */
 int mosquitto_disconnect_v5(struct mosquitto *mosq,
                             int reason_code,
                             const mosquitto_property *properties);
 
 /**
- * Not implemented yet.
+ * Runs the loop until `mosquitto_disconnect` (returns `MOSQ_ERR_SUCCESS`) or an
+ * error that reconnecting cannot cure; a lost connection is made again after
+ * the `mosquitto_reconnect_delay_set` delay. `timeout` is as for `mosquitto_loop`.
  */
 int mosquitto_loop_forever(struct mosquitto *mosq, int timeout, int max_packets);
 
 /**
- * Not implemented yet.
+ * Starts a thread that runs `mosquitto_loop_forever`. Returns `MOSQ_ERR_INVAL`
+ * if one runs already.
  */
 int mosquitto_loop_start(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Stops the `mosquitto_loop_start` thread and waits for it; returns promptly
+ * whatever the connection's state, with either `force` (unlike libmosquitto,
+ * whose `force = false` waits for a disconnect). Call `mosquitto_disconnect`
+ * first to close the connection cleanly. Returns `MOSQ_ERR_INVAL` if no
+ * thread runs.
  */
 int mosquitto_loop_stop(struct mosquitto *mosq, bool force);
 
 /**
- * Not implemented yet.
+ * Waits up to `timeout` ms (negative: 1000) for traffic, then reads, writes
+ * and keeps the connection alive. `max_packets` must be at least 1. Returns
+ * `MOSQ_ERR_NO_CONN` without a connection, or the error that ended it (after
+ * `on_disconnect`).
  */
 int mosquitto_loop(struct mosquitto *mosq, int timeout, int max_packets);
 
 /**
- * Not implemented yet.
+ * Reads and handles what the socket has (for programs that wait on
+ * `mosquitto_socket` themselves).
  */
 int mosquitto_loop_read(struct mosquitto *mosq, int max_packets);
 
 /**
- * Not implemented yet.
+ * Writes what is queued.
  */
 int mosquitto_loop_write(struct mosquitto *mosq, int max_packets);
 
 /**
- * Not implemented yet.
+ * Keepalive: sends PINGREQ when due, closes a connection the broker left silent.
  */
 int mosquitto_loop_misc(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * The socket's descriptor, or -1 without a connection (or for NULL).
  */
 int mosquitto_socket(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
+ * Whether output waits to be written (wait for the socket to be writable,
+ * then call `mosquitto_loop_write`).
  */
 bool mosquitto_want_write(struct mosquitto *mosq);
 

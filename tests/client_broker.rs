@@ -42,7 +42,6 @@ fn spawn_client(name: &str, args: &[&str]) -> Process {
 // Connecting
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connect_then_disconnect_reports_rc_0_to_both_callbacks() {
     let broker = Broker::start();
     run_client("connect", &[&broker.port.to_string()]).assert_passed();
@@ -52,42 +51,36 @@ fn connect_then_disconnect_reports_rc_0_to_both_callbacks() {
 // Publishing and receiving at QoS 0, 1 and 2
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn round_trip_at_qos_0_1_2_in_loop_forever() {
     let broker = Broker::start();
     run_client("roundtrip", &[&broker.port.to_string(), "forever"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn round_trip_at_qos_0_1_2_with_mosquitto_loop() {
     let broker = Broker::start();
     run_client("roundtrip", &[&broker.port.to_string(), "loop"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn round_trip_at_qos_0_1_2_on_the_loop_start_thread() {
     let broker = Broker::start();
     run_client("roundtrip", &[&broker.port.to_string(), "start"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn round_trip_over_mqtt_3_1() {
     let broker = Broker::start();
     run_client("roundtrip", &[&broker.port.to_string(), "start", "31"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn round_trip_over_mqtt_5() {
     let broker = Broker::start();
     run_client("roundtrip", &[&broker.port.to_string(), "forever", "5"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_retained_message_reaches_a_later_subscriber_flagged_retained() {
     let broker = Broker::start();
     run_client("retained", &[&broker.port.to_string()]).assert_passed();
@@ -97,7 +90,6 @@ fn a_retained_message_reaches_a_later_subscriber_flagged_retained() {
 // MQTT 5
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_5_request_response_carries_user_properties_content_type_and_correlation_data() {
     let broker = Broker::start();
     run_client("v5_request_response", &[&broker.port.to_string()]).assert_passed();
@@ -107,14 +99,12 @@ fn mqtt_5_request_response_carries_user_properties_content_type_and_correlation_
 // Subscriptions
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn subscribe_multiple_then_unsubscribe_over_mqtt_3_1_1() {
     let broker = Broker::start();
     run_client("unsubscribe", &[&broker.port.to_string(), "311"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn subscribe_multiple_then_unsubscribe_over_mqtt_5() {
     let broker = Broker::start();
     run_client("unsubscribe", &[&broker.port.to_string(), "5"]).assert_passed();
@@ -124,14 +114,12 @@ fn subscribe_multiple_then_unsubscribe_over_mqtt_5() {
 // Wills and credentials
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_will_is_delivered_when_the_client_is_killed() {
     let broker = Broker::start();
     run_client("will", &[&broker.port.to_string(), "311"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_mqtt_5_will_carries_its_properties_when_the_client_is_killed() {
     let broker = Broker::start();
     run_client("will", &[&broker.port.to_string(), "5"]).assert_passed();
@@ -142,7 +130,6 @@ fn broker_with_a_user() -> Broker {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_right_password_is_accepted() {
     let broker = broker_with_a_user();
     let port = broker.port.to_string();
@@ -151,7 +138,6 @@ fn the_right_password_is_accepted() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_wrong_password_is_refused_with_rc_5_over_mqtt_3_1_1() {
     let broker = broker_with_a_user();
     let output = run_client(
@@ -168,7 +154,6 @@ fn a_wrong_password_is_refused_with_rc_5_over_mqtt_3_1_1() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_wrong_password_is_refused_with_reason_135_over_mqtt_5() {
     let broker = broker_with_a_user();
     run_client(
@@ -182,7 +167,6 @@ fn a_wrong_password_is_refused_with_reason_135_over_mqtt_5() {
 // Error codes
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn bad_calls_return_libmosquittos_error_codes() {
     let closed_port = free_port().to_string();
     run_client("errors", &[&closed_port]).assert_passed();
@@ -192,14 +176,12 @@ fn bad_calls_return_libmosquittos_error_codes() {
 // Queued messages and reconnection
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn qos_1_and_2_messages_published_before_the_connection_is_made_are_delivered() {
     let broker = Broker::start();
     run_client("queued", &[&broker.port.to_string()]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn loop_forever_reconnects_after_the_broker_restarts() {
     let mut broker = Broker::start();
     let mut client = spawn_client("reconnect", &[&broker.port.to_string()]);
@@ -214,14 +196,12 @@ fn loop_forever_reconnects_after_the_broker_restarts() {
 // Threads and callbacks
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn callbacks_may_publish_subscribe_unsubscribe_and_disconnect() {
     let broker = Broker::start();
     run_client("reenter", &[&broker.port.to_string(), "api"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn callbacks_may_replace_callbacks() {
     // debian_known_bug: libmosquitto 2.0.11 calls each callback holding the mutex that
     // mosquitto_*_callback_set takes, so this deadlocks there.
@@ -234,7 +214,6 @@ fn callbacks_may_replace_callbacks() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn eight_threads_publish_while_loop_start_runs_and_every_message_arrives() {
     // The broker would drop QoS 1 messages queued for a slow subscriber beyond its
     // default of 1000.
@@ -251,37 +230,31 @@ fn lifecycle(mode: &str) {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn destroy_while_connected() {
     lifecycle("destroy-connected");
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn destroy_while_loop_start_runs() {
     lifecycle("destroy-loop-start");
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn loop_stop_without_force_after_disconnect() {
     lifecycle("stop-after-disconnect");
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn loop_stop_with_force_while_connected() {
     lifecycle("stop-connected");
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn loop_stop_with_force_when_never_connected() {
     lifecycle("stop-never-connected");
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn loop_stop_with_force_while_reconnecting() {
     let mut broker = Broker::start();
     let mut client = spawn_client(
@@ -297,7 +270,6 @@ fn loop_stop_with_force_while_reconnecting() {
 // Other transports and ways of driving the client
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn round_trip_over_a_unix_domain_socket() {
     let broker = Broker::builder().unix_socket().start();
     let path = broker.socket_path().unwrap().to_str().unwrap().to_string();
@@ -305,14 +277,13 @@ fn round_trip_over_a_unix_domain_socket() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
+#[ignore = "needs subscribe_simple and subscribe_callback"]
 fn subscribe_simple_and_subscribe_callback_helpers() {
     let broker = Broker::start();
     run_client("helpers", &[&broker.port.to_string()]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_programs_own_poll_loop_drives_loop_read_write_and_misc() {
     let broker = Broker::start();
     run_client("own_poll", &[&broker.port.to_string()]).assert_passed();

@@ -165,7 +165,6 @@ fn publish(broker: &Broker, args: &[&str]) {
 // Publishing and subscribing
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn pub_and_sub_at_qos_0_1_2_in_order() {
     let broker = Broker::start();
     for qos in ["0", "1", "2"] {
@@ -212,7 +211,6 @@ fn pub_and_sub_at_qos_0_1_2_in_order() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_retained_message_is_flagged_retained_for_a_later_subscriber() {
     let broker = Broker::start();
     let topic = "skeeter/dropin/retained";
@@ -228,7 +226,6 @@ fn a_retained_message_is_flagged_retained_for_a_later_subscriber() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn five_thousand_lines_in_line_mode_arrive_in_order() {
     let broker = Broker::start();
     let base = ready_topic(&broker, "lines");
@@ -253,7 +250,6 @@ fn five_thousand_lines_in_line_mode_arrive_in_order() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_one_mebibyte_binary_payload_arrives_byte_for_byte() {
     let broker = Broker::start();
     let scratch = Scratch::new("payload");
@@ -286,7 +282,6 @@ fn a_one_mebibyte_binary_payload_arrives_byte_for_byte() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_5_user_properties_and_content_type_reach_the_subscriber() {
     let broker = Broker::start();
     let base = ready_topic(&broker, "v5");
@@ -342,7 +337,6 @@ fn mqtt_5_user_properties_and_content_type_reach_the_subscriber() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_3_1_pub_and_sub() {
     let broker = Broker::start();
     let base = ready_topic(&broker, "v31");
@@ -390,7 +384,6 @@ fn mqtt_3_1_pub_and_sub() {
 // Wills, request/response, credentials
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_will_is_delivered_when_the_client_is_killed() {
     let broker = Broker::start();
     let base = ready_topic(&broker, "will");
@@ -437,7 +430,6 @@ fn a_will_is_delivered_when_the_client_is_killed() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mosquitto_rr_gets_the_response() {
     let broker = Broker::start();
     let base = ready_topic(&broker, "rr");
@@ -484,7 +476,6 @@ fn broker_with_a_user() -> Broker {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_right_password_is_accepted() {
     let broker = broker_with_a_user();
     let args = [
@@ -514,7 +505,6 @@ fn refused(broker: &Broker, tool: &str, args: &[&str], status: i32, stderr: &str
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_wrong_password_is_refused_with_debians_messages() {
     let broker = broker_with_a_user();
     refused(

@@ -47,26 +47,22 @@ fn chicken_program_loads_the_library_under_test() {
 }
 
 #[test]
-#[ignore = "needs mosquitto_lib_version (not implemented yet)"]
 fn chicken_lib_version_agrees_with_the_header() {
     run_chicken(&["version"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs mosquitto_new and mosquitto_destroy (not implemented yet)"]
 fn chicken_finalizer_destroys_a_dropped_client() {
     run_chicken(&["finalizer"]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn chicken_connect_errors_map_to_mosq_err_codes() {
     let closed_port = free_port().to_string();
     run_chicken(&["errors", &closed_port]).assert_passed();
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn chicken_round_trip_with_callbacks_on_the_loop_thread() {
     let broker = Broker::start();
     let port = broker.port.to_string();
@@ -74,7 +70,6 @@ fn chicken_round_trip_with_callbacks_on_the_loop_thread() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn chicken_round_trip_in_loop_forever() {
     let broker = Broker::start();
     let port = broker.port.to_string();
@@ -96,7 +91,6 @@ fn cpp_wrapper_loads_the_library_under_test_without_loader_warnings() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn cpp_wrapper_round_trip() {
     let broker = Broker::start();
     let output = run_cpp(&["round-trip", &broker.port.to_string()]);

@@ -6,22 +6,61 @@
 //! `callbacks` is separate so a callback being set never waits for I/O, and
 //! neither lock is held while a callback runs.
 
+pub mod actions;
 pub mod callbacks;
+pub mod connect;
+pub mod connection;
+pub mod dispatch;
+pub mod event_loop;
+pub mod io;
+pub mod log;
 pub mod options;
+pub mod thread;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::net::wakeup::Wakeup;
+use crate::session::Session;
 pub use callbacks::Callbacks;
+pub use connect::Target;
+pub use connection::Connection;
 pub use options::Options;
 
-/// What the client keeps under its main lock. The session and the socket join
-/// the options here when connecting is wired in.
+/// What the client keeps under its main lock: settings, the MQTT session (which
+/// outlives connections, keeping QoS 1 and 2 messages across reconnects), the
+/// live connection, and where to connect again.
 #[derive(Debug)]
 pub struct ClientState {
     pub options: Options,
+    /// Made by the first connect.
+    pub session: Option<Session>,
+    /// `None` while there is no socket.
+    pub conn: Option<Connection>,
+    /// Set by the connect calls; what reconnect uses.
+    pub target: Option<Target>,
+    /// `mosquitto_disconnect` was called since the last connect: the loop ends
+    /// instead of reconnecting, and a close that follows is reported as 0.
+    pub disconnect_requested: bool,
+    /// The mids of QoS 0 messages queued in the session and not yet encoded,
+    /// in order: their PUBLISH carries no id, but the log line shows it.
+    pub qos0_mids: VecDeque<u16>,
+}
+
+impl ClientState {
+    fn new(options: Options) -> Self {
+        ClientState {
+            options,
+            session: None,
+            conn: None,
+            target: None,
+            disconnect_requested: false,
+            qos0_mids: VecDeque::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -30,23 +69,34 @@ pub struct Client {
     callbacks: Mutex<Callbacks>,
     /// The program's `void *obj`, as an address: this layer only hands it back.
     userdata: AtomicUsize,
+    /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
+    wakeup: Wakeup,
+    /// The `loop_start` thread, if one was started and not yet joined.
+    thread: Mutex<Option<thread::LoopThread>>,
+    /// `loop_stop` asked the loop thread to end.
+    stop: AtomicBool,
+    /// A `loop_start` thread is running the loop.
+    thread_running: AtomicBool,
 }
 
 impl Client {
     /// A client with default settings; see `Options::new` for the id rules.
     pub fn new(client_id: Option<&[u8]>, clean_session: bool, userdata: usize) -> Result<Client> {
         Ok(Client {
-            state: Mutex::new(ClientState {
-                options: Options::new(client_id, clean_session)?,
-            }),
+            state: Mutex::new(ClientState::new(Options::new(client_id, clean_session)?)),
             callbacks: Mutex::new(Callbacks::default()),
             userdata: AtomicUsize::new(userdata),
+            wakeup: Wakeup::new().map_err(|_| Error::NoMem)?,
+            thread: Mutex::new(None),
+            stop: AtomicBool::new(false),
+            thread_running: AtomicBool::new(false),
         })
     }
 
     /// Returns the client to the state `new` gives it, keeping its identity (the
-    /// same handle stays valid). Settings and callbacks are reset. On error
-    /// nothing changes.
+    /// same handle stays valid). Settings, callbacks, the session and any
+    /// connection are reset (the socket is closed without a DISCONNECT). On
+    /// error nothing changes.
     pub fn reinitialise(
         &self,
         client_id: Option<&[u8]>,
@@ -54,7 +104,7 @@ impl Client {
         userdata: usize,
     ) -> Result<()> {
         let options = Options::new(client_id, clean_session)?;
-        self.state.lock().options = options;
+        *self.state.lock() = ClientState::new(options);
         *self.callbacks.lock() = Callbacks::default();
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
@@ -79,6 +129,11 @@ impl Client {
     /// Changes callback slots under the callback lock.
     pub fn set_callbacks(&self, change: impl FnOnce(&mut Callbacks)) {
         change(&mut self.callbacks.lock());
+    }
+
+    /// Whether a log callback is set, so log lines are only formatted when wanted.
+    pub fn logging(&self) -> bool {
+        self.callbacks.lock().on_log.is_some()
     }
 
     pub fn userdata(&self) -> usize {

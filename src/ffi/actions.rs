@@ -1,10 +1,130 @@
-#![allow(unused_variables)]
-use super::boundary::guard;
-use super::types::*;
-use crate::error::Error;
+//! Publishing, subscribing and unsubscribing. Each checks its arguments in the
+//! order libmosquitto does, so a call with several problems returns the same
+//! error code.
+
 use std::os::raw::{c_char, c_int, c_void};
 
-/// Not implemented yet.
+use super::boundary::guard;
+use super::client::{c_bytes, client_of};
+use super::property::properties_from_c;
+use super::types::*;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::protocol::packet::{CMD_PUBLISH, CMD_SUBSCRIBE, CMD_UNSUBSCRIBE};
+use crate::protocol::property::{self, Properties};
+use crate::protocol::{topic, utf8};
+use crate::session::MAX_PAYLOAD;
+
+/// The Topic Alias property's identifier.
+const TOPIC_ALIAS: u8 = 0x23;
+
+/// Writes `value` to the out-parameter `mid` when it is not NULL.
+///
+/// # Safety
+/// `mid` is NULL or points to a writable int.
+unsafe fn set_mid(mid: *mut c_int, value: u16) {
+    if !mid.is_null() {
+        // SAFETY: checked non-NULL; writable per the caller's contract.
+        unsafe { *mid = c_int::from(value) };
+    }
+}
+
+/// The caller's property list, checked for `command`; properties need MQTT 5.
+///
+/// # Safety
+/// `properties` is NULL or a list from the property API.
+unsafe fn properties_for(
+    client: &Client,
+    command: u8,
+    properties: *const mosquitto_property,
+) -> Result<Properties> {
+    if properties.is_null() {
+        return Ok(Vec::new());
+    }
+    if !client.protocol_is_v5() {
+        return Err(Error::NotSupported);
+    }
+    // SAFETY: forwarded from the caller.
+    let properties = unsafe { properties_from_c(properties) };
+    property::check_all(i32::from(command), &properties)?;
+    Ok(properties)
+}
+
+/// A subscription filter as libmosquitto checks it: syntax (`Inval`), then UTF-8.
+fn filter_string(filter: Option<&[u8]>) -> Result<String> {
+    let filter = filter.ok_or(Error::Inval)?;
+    topic::check_filter_syntax(filter)?;
+    if filter.is_empty() {
+        return Err(Error::Inval);
+    }
+    utf8::check(filter)?;
+    String::from_utf8(filter.to_vec()).map_err(|_| Error::MalformedUtf8)
+}
+
+/// # Safety
+/// As `mosquitto_publish_v5`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn publish_with(
+    mosq: *mut mosquitto,
+    mid: *mut c_int,
+    topic_name: *const c_char,
+    payloadlen: c_int,
+    payload: *const c_void,
+    qos: c_int,
+    retain: bool,
+    properties: *const mosquitto_property,
+) -> Result<()> {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
+    let qos = u8::try_from(qos)
+        .ok()
+        .filter(|q| *q <= 2)
+        .ok_or(Error::Inval)?;
+    // SAFETY: `properties` is NULL or a property list.
+    let properties = unsafe { properties_for(client, CMD_PUBLISH, properties) }?;
+    // SAFETY: `topic_name` is NULL or a C string.
+    let topic_bytes = unsafe { c_bytes(topic_name) }.unwrap_or_default();
+    let topic_name = if topic_bytes.is_empty() {
+        // Only an MQTT 5 Topic Alias may stand for the topic.
+        let alias = properties.iter().any(|p| p.id == TOPIC_ALIAS);
+        if !(client.protocol_is_v5() && alias) {
+            return Err(Error::Inval);
+        }
+        String::new()
+    } else {
+        utf8::check(topic_bytes)?;
+        if !(0..=MAX_PAYLOAD as i64).contains(&i64::from(payloadlen)) {
+            return Err(Error::PayloadSize);
+        }
+        topic::check_publish_syntax(topic_bytes)?;
+        String::from_utf8(topic_bytes.to_vec()).map_err(|_| Error::MalformedUtf8)?
+    };
+    let len = usize::try_from(payloadlen).map_err(|_| Error::PayloadSize)?;
+    let payload = if len == 0 {
+        Vec::new()
+    } else if payload.is_null() {
+        // libmosquitto reads through the NULL and crashes; refuse instead.
+        return Err(Error::Inval);
+    } else {
+        // SAFETY: the caller promises `payloadlen` readable bytes at `payload`.
+        unsafe { std::slice::from_raw_parts(payload.cast::<u8>(), len) }.to_vec()
+    };
+    let accepted = client.publish(topic_name, payload, qos, retain, properties)?;
+    // SAFETY: `mid` is NULL or writable.
+    unsafe { set_mid(mid, accepted.mid) };
+    if accepted.connected {
+        Ok(())
+    } else {
+        Err(Error::NoConn)
+    }
+}
+
+/// Publishes a message. `payload` (`payloadlen` bytes, may be NULL when 0) and
+/// `topic` are copied. On success `*mid` (if `mid` is not NULL) holds the
+/// message id that `on_publish` will report. Without a connection a QoS 0
+/// message fails with `MOSQ_ERR_NO_CONN`; a QoS 1 or 2 message is kept, sent
+/// after the next CONNACK, and the call also returns `MOSQ_ERR_NO_CONN` (as
+/// libmosquitto does), with `*mid` set.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_publish(
     mosq: *mut mosquitto,
@@ -15,10 +135,26 @@ pub unsafe extern "C" fn mosquitto_publish(
     qos: c_int,
     retain: bool,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let result = unsafe {
+            publish_with(
+                mosq,
+                mid,
+                topic,
+                payloadlen,
+                payload,
+                qos,
+                retain,
+                std::ptr::null(),
+            )
+        };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_publish`, with MQTT 5 properties (NULL: none; the list stays
+/// the caller's). With a Topic Alias property `topic` may be NULL or empty.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_publish_v5(
     mosq: *mut mosquitto,
@@ -30,10 +166,57 @@ pub unsafe extern "C" fn mosquitto_publish_v5(
     retain: bool,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let result = unsafe {
+            publish_with(
+                mosq, mid, topic, payloadlen, payload, qos, retain, properties,
+            )
+        };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// # Safety
+/// `subs` points to `count` C string pointers (each may be NULL: `Inval`).
+unsafe fn subscribe_with(
+    mosq: *mut mosquitto,
+    mid: *mut c_int,
+    subs: &[*const c_char],
+    qos: c_int,
+    options: c_int,
+    properties: *const mosquitto_property,
+) -> Result<()> {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
+    let qos = u8::try_from(qos)
+        .ok()
+        .filter(|q| *q <= 2)
+        .ok_or(Error::Inval)?;
+    // Retain handling 3 is reserved; nothing above bit 5 exists.
+    let options = u8::try_from(options).map_err(|_| Error::Inval)?;
+    if options & 0x30 == 0x30 || options & 0xc0 != 0 {
+        return Err(Error::Inval);
+    }
+    if client.is_disconnected() {
+        return Err(Error::NoConn);
+    }
+    // SAFETY: `properties` is NULL or a property list.
+    let properties = unsafe { properties_for(client, CMD_SUBSCRIBE, properties) }?;
+    let mut filters = Vec::with_capacity(subs.len());
+    for &sub in subs {
+        // SAFETY: each entry is NULL or a C string.
+        filters.push((filter_string(unsafe { c_bytes(sub) })?, qos | options));
+    }
+    let packet_mid = client.subscribe(filters, properties)?;
+    // SAFETY: `mid` is NULL or writable.
+    unsafe { set_mid(mid, packet_mid) };
+    Ok(())
+}
+
+/// Subscribes to `sub` with the maximum QoS `qos`. `*mid` (if not NULL) gets
+/// the id `on_subscribe` reports. Returns `MOSQ_ERR_NO_CONN` without a
+/// connection, `MOSQ_ERR_INVAL` for a bad filter or QoS.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_subscribe(
     mosq: *mut mosquitto,
@@ -41,10 +224,15 @@ pub unsafe extern "C" fn mosquitto_subscribe(
     sub: *const c_char,
     qos: c_int,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, 0, std::ptr::null()) };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_subscribe`, with MQTT 5 subscription options
+/// (`MQTT_SUB_OPT_*`, ignored before MQTT 5) and properties (NULL: none).
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_subscribe_v5(
     mosq: *mut mosquitto,
@@ -54,10 +242,14 @@ pub unsafe extern "C" fn mosquitto_subscribe_v5(
     options: c_int,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, options, properties) };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// Subscribes to `sub_count` filters at once (one SUBSCRIBE, one mid).
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_subscribe_multiple(
     mosq: *mut mosquitto,
@@ -68,20 +260,66 @@ pub unsafe extern "C" fn mosquitto_subscribe_multiple(
     options: c_int,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        let Ok(count) = usize::try_from(sub_count) else {
+            return Error::Inval.code();
+        };
+        if mosq.is_null() || count == 0 || sub.is_null() {
+            return Error::Inval.code();
+        }
+        // SAFETY: the caller passes `sub_count` string pointers at `sub`.
+        let subs: Vec<*const c_char> = unsafe { std::slice::from_raw_parts(sub, count) }
+            .iter()
+            .map(|p| p.cast_const())
+            .collect();
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { subscribe_with(mosq, mid, &subs, qos, options, properties) };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// # Safety
+/// As `subscribe_with`.
+unsafe fn unsubscribe_with(
+    mosq: *mut mosquitto,
+    mid: *mut c_int,
+    subs: &[*const c_char],
+    properties: *const mosquitto_property,
+) -> Result<()> {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
+    if client.is_disconnected() {
+        return Err(Error::NoConn);
+    }
+    // SAFETY: `properties` is NULL or a property list.
+    let properties = unsafe { properties_for(client, CMD_UNSUBSCRIBE, properties) }?;
+    let mut filters = Vec::with_capacity(subs.len());
+    for &sub in subs {
+        // SAFETY: each entry is NULL or a C string.
+        filters.push(filter_string(unsafe { c_bytes(sub) })?);
+    }
+    let packet_mid = client.unsubscribe(filters, properties)?;
+    // SAFETY: `mid` is NULL or writable.
+    unsafe { set_mid(mid, packet_mid) };
+    Ok(())
+}
+
+/// Unsubscribes from `sub`; `*mid` (if not NULL) gets the id `on_unsubscribe`
+/// reports.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_unsubscribe(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub: *const c_char,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { unsubscribe_with(mosq, mid, &[sub], std::ptr::null()) };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_unsubscribe`, with MQTT 5 properties (NULL: none).
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_unsubscribe_v5(
     mosq: *mut mosquitto,
@@ -89,10 +327,14 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_v5(
     sub: *const c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { unsubscribe_with(mosq, mid, &[sub], properties) };
+        crate::error::code_of(result)
+    })
 }
 
-/// Not implemented yet.
+/// Unsubscribes from `sub_count` filters at once (one UNSUBSCRIBE, one mid).
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_unsubscribe_multiple(
     mosq: *mut mosquitto,
@@ -101,5 +343,20 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_multiple(
     sub: *const *mut c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        let Ok(count) = usize::try_from(sub_count) else {
+            return Error::Inval.code();
+        };
+        if mosq.is_null() || count == 0 || sub.is_null() {
+            return Error::Inval.code();
+        }
+        // SAFETY: the caller passes `sub_count` string pointers at `sub`.
+        let subs: Vec<*const c_char> = unsafe { std::slice::from_raw_parts(sub, count) }
+            .iter()
+            .map(|p| p.cast_const())
+            .collect();
+        // SAFETY: forwarded from the caller.
+        let result = unsafe { unsubscribe_with(mosq, mid, &subs, properties) };
+        crate::error::code_of(result)
+    })
 }

@@ -76,11 +76,17 @@ pub unsafe extern "C" fn mosquitto_new(
     })
 }
 
-/// Releases a client and everything it owns. NULL is ignored. The handle must
-/// not be used afterwards.
+/// Releases a client and everything it owns, first stopping its
+/// `mosquitto_loop_start` thread if one runs (the connection is closed without
+/// a DISCONNECT). NULL is ignored. The handle must not be used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_destroy(mosq: *mut mosquitto) {
     guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        if let Some(client) = unsafe { client_of(mosq) } {
+            // The loop thread calls callbacks with this handle: it must end first.
+            client.shut_down();
+        }
         if !mosq.is_null() {
             // SAFETY: a non-NULL `mosq` came from `Box::into_raw` in `mosquitto_new`
             // and, per the API contract, is destroyed once.

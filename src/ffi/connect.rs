@@ -1,10 +1,71 @@
-#![allow(unused_variables)]
-use super::boundary::guard;
-use super::types::*;
-use crate::error::Error;
+//! Connecting, reconnecting and disconnecting.
+
 use std::os::raw::{c_char, c_int};
 
-/// Not implemented yet.
+use super::boundary::guard;
+use super::client::{c_bytes, client_of};
+use super::property::properties_from_c;
+use super::types::*;
+use crate::client::Target;
+use crate::error::{code_of, Error, Result};
+use crate::protocol::packet::{CMD_CONNECT, CMD_DISCONNECT};
+use crate::protocol::property::{self, Properties};
+
+/// A C string as an owned Rust string (`Inval` for NULL or bad UTF-8).
+fn owned(bytes: Option<&[u8]>) -> Result<String> {
+    let bytes = bytes.ok_or(Error::Inval)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Inval)
+}
+
+/// Properties for `command`, checked; non-empty ones need MQTT 5.
+fn checked_properties(v5: bool, command: u8, properties: Properties) -> Result<Properties> {
+    if !properties.is_empty() {
+        if !v5 {
+            return Err(Error::NotSupported);
+        }
+        property::check_all(i32::from(command), &properties)?;
+    }
+    Ok(properties)
+}
+
+/// The common body of the connect calls.
+///
+/// # Safety
+/// Pointers as the connect calls document them.
+unsafe fn connect_with(
+    mosq: *mut mosquitto,
+    host: *const c_char,
+    port: c_int,
+    keepalive: c_int,
+    bind_address: *const c_char,
+    properties: *const mosquitto_property,
+    blocking: bool,
+) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let Some(client) = (unsafe { client_of(mosq) }) else {
+        return Error::Inval.code();
+    };
+    let result = (|| {
+        // SAFETY: `host` and `bind_address` are NULL or C strings.
+        let host = owned(unsafe { c_bytes(host) })?;
+        let bind = unsafe { c_bytes(bind_address) }
+            .map(|b| owned(Some(b)))
+            .transpose()?;
+        let mut target = Target::new(host, port, keepalive, bind)?;
+        // SAFETY: `properties` is NULL or a list from the property API.
+        let properties = unsafe { properties_from_c(properties) };
+        target.properties = checked_properties(client.protocol_is_v5(), CMD_CONNECT, properties)?;
+        client.connect(target, blocking)
+    })();
+    code_of(result)
+}
+
+/// Connects to a broker and sends CONNECT, waiting for the TCP handshake (not
+/// for CONNACK: run a loop for that). `host` is a name or address (with port 0,
+/// the path of a Unix socket); `keepalive` is 0 or 5..=65535 seconds.
+/// Returns `MOSQ_ERR_INVAL` for a NULL handle or host, or an argument out of
+/// range; `MOSQ_ERR_EAI` when the name does not resolve; `MOSQ_ERR_ERRNO` (with
+/// `errno` set) when the connection fails.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect(
     mosq: *mut mosquitto,
@@ -12,10 +73,22 @@ pub unsafe extern "C" fn mosquitto_connect(
     port: c_int,
     keepalive: c_int,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe {
+        connect_with(
+            mosq,
+            host,
+            port,
+            keepalive,
+            std::ptr::null(),
+            std::ptr::null(),
+            true,
+        )
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_connect`, binding the socket to `bind_address` (NULL: none)
+/// first.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_bind(
     mosq: *mut mosquitto,
@@ -24,10 +97,22 @@ pub unsafe extern "C" fn mosquitto_connect_bind(
     keepalive: c_int,
     bind_address: *const c_char,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe {
+        connect_with(
+            mosq,
+            host,
+            port,
+            keepalive,
+            bind_address,
+            std::ptr::null(),
+            true,
+        )
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_connect_bind`, with MQTT 5 CONNECT properties (NULL: none;
+/// the list stays the caller's). Properties need MQTT 5 (`MOSQ_ERR_NOT_SUPPORTED`).
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_bind_v5(
     mosq: *mut mosquitto,
@@ -37,10 +122,12 @@ pub unsafe extern "C" fn mosquitto_connect_bind_v5(
     bind_address: *const c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { connect_with(mosq, host, port, keepalive, bind_address, properties, true) })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_connect`, without waiting for the TCP handshake: the loop
+/// (`mosquitto_loop*` or `mosquitto_loop_start`) completes it.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_async(
     mosq: *mut mosquitto,
@@ -48,10 +135,21 @@ pub unsafe extern "C" fn mosquitto_connect_async(
     port: c_int,
     keepalive: c_int,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe {
+        connect_with(
+            mosq,
+            host,
+            port,
+            keepalive,
+            std::ptr::null(),
+            std::ptr::null(),
+            false,
+        )
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_connect_async`, binding to `bind_address` (NULL: none) first.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_bind_async(
     mosq: *mut mosquitto,
@@ -60,44 +158,89 @@ pub unsafe extern "C" fn mosquitto_connect_bind_async(
     keepalive: c_int,
     bind_address: *const c_char,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe {
+        connect_with(
+            mosq,
+            host,
+            port,
+            keepalive,
+            bind_address,
+            std::ptr::null(),
+            false,
+        )
+    })
 }
 
-/// Not implemented yet.
+/// Not supported: returns `MOSQ_ERR_NOT_SUPPORTED`, as libmosquitto built
+/// without SRV lookups does.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_srv(
-    mosq: *mut mosquitto,
-    host: *const c_char,
-    keepalive: c_int,
-    bind_address: *const c_char,
+    _mosq: *mut mosquitto,
+    _host: *const c_char,
+    _keepalive: c_int,
+    _bind_address: *const c_char,
 ) -> c_int {
     guard(|| Error::NotSupported.code())
 }
 
-/// Not implemented yet.
+/// Connects again to the last broker, waiting for the TCP handshake. Queued
+/// QoS 1 and 2 messages are sent again after the CONNACK.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_reconnect(mosq: *mut mosquitto) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(true)))
+    })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_reconnect`, leaving the handshake to the loop.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_reconnect_async(mosq: *mut mosquitto) -> c_int {
-    guard(|| Error::NotSupported.code())
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(false)))
+    })
 }
 
-/// Not implemented yet.
+/// Sends DISCONNECT; the connection closes once it is written and
+/// `on_disconnect` is called with 0. A `loop_forever` then returns. Returns
+/// `MOSQ_ERR_NO_CONN` without a connection.
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_disconnect(mosq: *mut mosquitto) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { disconnect_with(mosq, 0, std::ptr::null()) })
 }
 
-/// Not implemented yet.
+/// As `mosquitto_disconnect`, with an MQTT 5 reason code (0..=255) and
+/// properties (NULL: none; the list stays the caller's).
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_disconnect_v5(
     mosq: *mut mosquitto,
     reason_code: c_int,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| Error::NotSupported.code())
+    // SAFETY: forwarded from the caller.
+    guard(|| unsafe { disconnect_with(mosq, reason_code, properties) })
+}
+
+/// # Safety
+/// `mosq` is NULL or a live handle; `properties` NULL or a property list.
+unsafe fn disconnect_with(
+    mosq: *mut mosquitto,
+    reason_code: c_int,
+    properties: *const mosquitto_property,
+) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let Some(client) = (unsafe { client_of(mosq) }) else {
+        return Error::Inval.code();
+    };
+    let result = (|| {
+        // SAFETY: `properties` is NULL or a list from the property API.
+        let properties = unsafe { properties_from_c(properties) };
+        let properties = checked_properties(client.protocol_is_v5(), CMD_DISCONNECT, properties)?;
+        let reason_code = u8::try_from(reason_code).map_err(|_| Error::Inval)?;
+        client.disconnect(reason_code, properties)
+    })();
+    code_of(result)
 }

@@ -1,0 +1,248 @@
+//! Connecting, reconnecting and disconnecting.
+//!
+//! The TCP connect (and its name lookup) runs without the client lock, so
+//! callbacks and other threads are not held up by it. The CONNECT packet is
+//! written as soon as the socket is connected; after a non-blocking connect the
+//! loop finishes the handshake and writes it.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use super::connection::{net_error, Connection};
+use super::dispatch::Work;
+use super::Client;
+use crate::error::{Error, Result};
+use crate::net::poll::{self, Interest};
+use crate::net::socket::{ConnectState, Endpoint};
+use crate::net::Stream;
+use crate::protocol::packet::ProtocolVersion;
+use crate::protocol::property::Properties;
+use crate::session::{Config, Session};
+
+/// Where and how to connect, as the last connect call gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub bind_address: Option<String>,
+    pub keepalive: u16,
+    /// MQTT 5 CONNECT properties.
+    pub properties: Properties,
+}
+
+impl Target {
+    /// Checks the arguments of the connect calls as libmosquitto does: a port in
+    /// 0..=65535 and a keepalive of 0 (off) or 5..=65535 seconds.
+    pub fn new(
+        host: String,
+        port: i32,
+        keepalive: i32,
+        bind_address: Option<String>,
+    ) -> Result<Target> {
+        let port = u16::try_from(port).map_err(|_| Error::Inval)?;
+        let keepalive = u16::try_from(keepalive).map_err(|_| Error::Inval)?;
+        if (1..5).contains(&keepalive) {
+            return Err(Error::Inval);
+        }
+        Ok(Target {
+            host,
+            port,
+            bind_address,
+            keepalive,
+            properties: Vec::new(),
+        })
+    }
+}
+
+/// A client id for an MQTT 3.1 connect without one (3.1 brokers refuse an
+/// empty id): "mosq-" and 18 letters and digits, as libmosquitto makes them.
+fn random_client_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut id = String::from("mosq-");
+    let mut bits = 0u64;
+    for i in 0..18 {
+        if i % 8 == 0 {
+            // Each RandomState is seeded from the OS's random source.
+            let mut h = RandomState::new().build_hasher();
+            h.write_usize(i);
+            bits = h.finish();
+        }
+        id.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize] as char);
+        bits /= ALPHABET.len() as u64;
+    }
+    id
+}
+
+/// Whether a non-blocking connect has finished (`Ok(true)`), without waiting.
+fn settled(conn: &mut Connection) -> Result<bool> {
+    let interest = Interest {
+        socket: Some(conn.fd()),
+        wakeup: None,
+        want_write: true,
+    };
+    let ready = poll::wait(interest, Some(Duration::ZERO)).map_err(net_error)?;
+    if ready.writable || ready.broken {
+        conn.finish_connect()?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+impl Client {
+    /// `mosquitto_connect*`: remembers `target` and connects. With `blocking`,
+    /// waits for the TCP handshake; otherwise the loop completes it.
+    pub fn connect(&self, target: Target, blocking: bool) -> Result<()> {
+        {
+            let mut state = self.lock();
+            // Not yet supported by this client: refuse rather than connect
+            // without the TLS or proxy the program asked for.
+            if state.options.tls.enabled() || state.options.socks5.is_some() {
+                return Err(Error::NotSupported);
+            }
+            state.options.keepalive = target.keepalive;
+            state.target = Some(target);
+        }
+        self.reconnect(blocking)
+    }
+
+    /// `mosquitto_reconnect*`: connects again to the last target, closing any
+    /// current connection first (without a DISCONNECT or `on_disconnect`).
+    pub fn reconnect(&self, blocking: bool) -> Result<()> {
+        let mut work = Work::new(self.logging());
+        let target = {
+            let mut state = self.lock();
+            let Some(target) = state.target.clone() else {
+                return Err(Error::Inval);
+            };
+            state.disconnect_requested = false;
+            if let Some(conn) = state.conn.take() {
+                conn.shutdown();
+            }
+            if let Some(session) = state.session.as_mut() {
+                session.connection_lost();
+            }
+            state.qos0_mids.clear();
+            target
+        };
+        let bind_address = match &target.bind_address {
+            Some(address) => Some(address.clone()),
+            None => self.lock().options.bind_address.clone(),
+        };
+        let endpoint = Endpoint {
+            host: &target.host,
+            port: target.port,
+            bind_address: bind_address.as_deref(),
+        };
+        let (stream, connect_state) = Stream::connect(endpoint, blocking).map_err(net_error)?;
+        {
+            let mut state = self.lock();
+            let options = &mut state.options;
+            if options.client_id.is_none() && options.protocol == ProtocolVersion::V31 {
+                options.client_id = Some(random_client_id());
+            }
+            let config = Config {
+                protocol: options.protocol,
+                client_id: options.client_id.clone(),
+                clean_start: options.clean_session,
+                keepalive: target.keepalive,
+                username: options.username.clone(),
+                password: options.password.clone(),
+                will: options.will.clone(),
+                send_maximum: options.send_maximum,
+                receive_maximum: options.receive_maximum,
+                connect_properties: target.properties.clone(),
+            };
+            let nodelay = options.tcp_nodelay;
+            let session = state
+                .session
+                .get_or_insert_with(|| Session::new(config.clone()));
+            *session.config_mut() = config;
+            let connect = session.connect_packet(Instant::now());
+            let limit = session.incoming_packet_limit().unwrap_or(0);
+            let mut connecting = connect_state == ConnectState::InProgress;
+            let mut conn = Connection::new(stream, connecting, session.protocol(), limit);
+            if connecting {
+                // A refusal is often known at once (always on loopback):
+                // libmosquitto reports it from connect_async, by writing CONNECT
+                // straight away, so look without waiting.
+                match settled(&mut conn) {
+                    Ok(done) => connecting = !done,
+                    Err(e) => {
+                        session.connection_lost();
+                        return Err(e);
+                    }
+                }
+            }
+            conn.set_nodelay(nodelay);
+            if work.logging {
+                for line in super::log::sending(session.client_id(), &connect) {
+                    work.debug(|| line);
+                }
+            }
+            conn.queue(connect)?;
+            state.conn = Some(conn);
+            state.pump(&mut work);
+            if !connecting {
+                // The loop reports a failure here on its next turn.
+                let _ = state.write_out(Instant::now(), &mut work);
+            }
+        }
+        // A loop waiting elsewhere (or between reconnect attempts) picks up the
+        // new socket.
+        self.wakeup.signal();
+        self.dispatch(work);
+        Ok(())
+    }
+
+    /// `mosquitto_disconnect*`: queues DISCONNECT; the socket closes once it is
+    /// written and `on_disconnect(0)` follows. Without a connection, returns
+    /// `NoConn`, but a `loop_forever` waiting to reconnect still stops.
+    pub fn disconnect(&self, reason_code: u8, properties: Properties) -> Result<()> {
+        let result = {
+            let mut state = self.lock();
+            state.disconnect_requested = true;
+            if state.conn.is_none() {
+                Err(Error::NoConn)
+            } else {
+                Ok(())
+            }
+        };
+        match result {
+            Err(e) => {
+                self.wakeup.signal();
+                Err(e)
+            }
+            Ok(()) => self.request(|state| {
+                super::actions::session_of(state)?.disconnect(reason_code, properties)
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_must_be_0_or_at_least_5_and_port_in_range() {
+        let t =
+            |port, keepalive| Target::new("h".into(), port, keepalive, None).map(|t| t.keepalive);
+        assert_eq!(t(1883, 0), Ok(0));
+        assert_eq!(t(1883, 5), Ok(5));
+        assert_eq!(t(1883, 4), Err(Error::Inval));
+        assert_eq!(t(1883, -1), Err(Error::Inval));
+        assert_eq!(t(1883, 65_536), Err(Error::Inval));
+        assert_eq!(t(-1, 60), Err(Error::Inval));
+        assert_eq!(t(65_536, 60), Err(Error::Inval));
+    }
+
+    #[test]
+    fn a_generated_id_fits_mqtt_31() {
+        let id = random_client_id();
+        assert_eq!(id.len(), 23);
+        assert!(id.starts_with("mosq-"));
+        assert!(id[5..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(id, random_client_id());
+    }
+}

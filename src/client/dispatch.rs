@@ -1,0 +1,189 @@
+//! Calling the program's callbacks for what happened, with no lock held.
+//!
+//! Work done under the client lock records `Notice`s; once the lock is
+//! released they are handed to `Client::dispatch`, which calls every set
+//! variant of each event (e.g. `on_connect`, `on_connect_with_flags` and
+//! `on_connect_v5`), in that order, as libmosquitto does. A callback may
+//! therefore call any client function.
+
+use std::cell::Cell;
+
+use super::log::MOSQ_LOG_DEBUG;
+use super::Client;
+use crate::protocol::property::Properties;
+use crate::session::Event;
+
+/// Something to tell the program.
+#[derive(Debug)]
+pub enum Notice {
+    Event(Event),
+    /// The connection ended: `on_disconnect(rc)`, 0 after `mosquitto_disconnect`.
+    Disconnect {
+        rc: i32,
+        properties: Properties,
+    },
+    Log {
+        level: i32,
+        line: String,
+    },
+}
+
+/// The notices gathered by one piece of work, and whether log lines are wanted.
+#[derive(Debug)]
+pub struct Work {
+    pub notices: Vec<Notice>,
+    pub logging: bool,
+}
+
+impl Work {
+    pub fn new(logging: bool) -> Self {
+        Work {
+            notices: Vec::new(),
+            logging,
+        }
+    }
+
+    /// Records a log line; `line` is only called when a log callback is set.
+    pub fn log(&mut self, level: i32, line: impl FnOnce() -> String) {
+        if self.logging {
+            self.notices.push(Notice::Log {
+                level,
+                line: line(),
+            });
+        }
+    }
+
+    pub fn debug(&mut self, line: impl FnOnce() -> String) {
+        self.log(MOSQ_LOG_DEBUG, line);
+    }
+}
+
+thread_local! {
+    /// How many callbacks this thread is inside (they may nest through API calls).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether this thread is running one of the program's callbacks. Requests made
+/// from a callback are queued for the loop rather than written at once, as in
+/// libmosquitto.
+pub fn in_callback() -> bool {
+    DEPTH.with(|d| d.get() > 0)
+}
+
+/// Marks this thread as inside a callback until dropped (also on unwinding).
+struct InCallback;
+
+impl InCallback {
+    fn enter() -> Self {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        InCallback
+    }
+}
+
+impl Drop for InCallback {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+impl Client {
+    /// Calls the callbacks for `work`'s notices, in order. Must be called with no
+    /// client lock held.
+    pub fn dispatch(&self, work: Work) {
+        if work.notices.is_empty() {
+            return;
+        }
+        let _inside = InCallback::enter();
+        for notice in work.notices {
+            // Fetched per notice, so a callback that changes the callbacks is
+            // heard from the next notice on.
+            let cb = self.callbacks();
+            match notice {
+                Notice::Log { level, line } => {
+                    if let Some(f) = &cb.on_log {
+                        f(level, &line);
+                    }
+                }
+                Notice::Disconnect { rc, properties } => {
+                    if let Some(f) = &cb.on_disconnect {
+                        f(rc);
+                    }
+                    if let Some(f) = &cb.on_disconnect_v5 {
+                        f(rc, &properties);
+                    }
+                }
+                Notice::Event(event) => call_event(&cb, event),
+            }
+        }
+    }
+}
+
+fn call_event(cb: &super::Callbacks, event: Event) {
+    match event {
+        Event::Connected {
+            session_present,
+            properties,
+        } => connected(cb, 0, i32::from(session_present), &properties),
+        Event::ConnectRefused {
+            reason_code,
+            properties,
+        } => connected(cb, i32::from(reason_code), 0, &properties),
+        Event::Message(publish) => {
+            if let Some(f) = &cb.on_message {
+                f(&publish);
+            }
+            if let Some(f) = &cb.on_message_v5 {
+                f(&publish);
+            }
+        }
+        Event::Published {
+            mid,
+            reason_code,
+            properties,
+        } => {
+            if let Some(f) = &cb.on_publish {
+                f(i32::from(mid));
+            }
+            if let Some(f) = &cb.on_publish_v5 {
+                f(i32::from(mid), i32::from(reason_code), &properties);
+            }
+        }
+        Event::Subscribed {
+            mid,
+            granted_qos,
+            properties,
+        } => {
+            if let Some(f) = &cb.on_subscribe {
+                f(i32::from(mid), &granted_qos);
+            }
+            if let Some(f) = &cb.on_subscribe_v5 {
+                f(i32::from(mid), &granted_qos, &properties);
+            }
+        }
+        Event::Unsubscribed {
+            mid, properties, ..
+        } => {
+            if let Some(f) = &cb.on_unsubscribe {
+                f(i32::from(mid));
+            }
+            if let Some(f) = &cb.on_unsubscribe_v5 {
+                f(i32::from(mid), &properties);
+            }
+        }
+        // The client layer turns these into `Notice::Disconnect` (and AUTH,
+        // extended authentication, into a log line) before dispatching.
+        Event::Disconnected { .. } | Event::Auth { .. } => {}
+    }
+}
+
+fn connected(cb: &super::Callbacks, rc: i32, flags: i32, properties: &Properties) {
+    if let Some(f) = &cb.on_connect {
+        f(rc);
+    }
+    if let Some(f) = &cb.on_connect_with_flags {
+        f(rc, flags);
+    }
+    if let Some(f) = &cb.on_connect_v5 {
+        f(rc, flags, properties);
+    }
+}

@@ -1,0 +1,293 @@
+//! The network loop: `loop`, its parts (`loop_read`, `loop_write`, `loop_misc`)
+//! for programs that wait on the socket themselves, and `loop_forever`, which
+//! reconnects after a lost connection.
+//!
+//! One turn of the loop: under the lock, queued packets are encoded and the
+//! socket, the write interest and the keepalive deadline noted; without the lock,
+//! `poll` waits on the socket and the wake-up handle (so another thread's
+//! publish or stop request ends the wait); under the lock again, everything
+//! readable is read and handled, keepalive checked and everything queued written;
+//! then, with no lock, the callbacks run.
+
+use std::time::{Duration, Instant};
+
+use super::dispatch::Work;
+use super::Client;
+use crate::error::{Error, Result};
+use crate::net::poll::{self, Interest, Readiness};
+
+/// `mosquitto_loop`'s wait when given a negative timeout, as in libmosquitto.
+const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// What one service pass may do besides keepalive and writing.
+#[derive(Debug, Clone, Copy, Default)]
+struct Pass {
+    read: bool,
+    /// The socket became writable (or failed): a pending connect can finish.
+    connect_ready: bool,
+}
+
+/// How a wait between reconnect attempts ended.
+enum Waited {
+    /// Stop: `loop_stop` or `mosquitto_disconnect` was called.
+    Stop,
+    /// Another call made a connection meanwhile.
+    Connected,
+    /// The delay passed.
+    Elapsed,
+}
+
+/// Errors after which `loop_forever` gives up instead of reconnecting, as
+/// libmosquitto does.
+fn is_fatal(error: Error) -> bool {
+    matches!(
+        error,
+        Error::NoMem
+            | Error::Protocol
+            | Error::Inval
+            | Error::NotFound
+            | Error::Tls
+            | Error::PayloadSize
+            | Error::NotSupported
+            | Error::Auth
+            | Error::AclDenied
+            | Error::Unknown
+            | Error::Eai
+            | Error::Proxy
+    )
+}
+
+impl Client {
+    /// `mosquitto_loop`: waits up to `timeout` ms (negative: 1000) for traffic,
+    /// then reads, keeps time and writes. `max_packets` must be at least 1 and
+    /// is otherwise unused (everything available is handled).
+    pub fn run_loop(&self, timeout: i32, max_packets: i32) -> Result<()> {
+        if max_packets < 1 {
+            return Err(Error::Inval);
+        }
+        let timeout = u64::try_from(timeout).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+        let mut work = Work::new(self.logging());
+        let prepared = {
+            let mut state = self.lock();
+            state.pump(&mut work);
+            let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
+            state
+                .conn
+                .as_ref()
+                .map(|conn| (conn.fd(), conn.wants_write(), deadline))
+        };
+        self.dispatch(work);
+        let Some((fd, want_write, deadline)) = prepared else {
+            return Err(Error::NoConn);
+        };
+        let wait = match deadline {
+            Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
+            None => timeout,
+        };
+        let interest = Interest {
+            socket: Some(fd),
+            wakeup: Some(self.wakeup.fd()),
+            want_write,
+        };
+        let ready = poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?;
+        if ready.woken {
+            self.wakeup.drain();
+        }
+        self.service(pass_for(ready))
+    }
+
+    /// `mosquitto_loop_read`: reads and handles what the socket has.
+    pub fn loop_read(&self) -> Result<()> {
+        self.service(Pass {
+            read: true,
+            connect_ready: false,
+        })
+    }
+
+    /// `mosquitto_loop_write`: writes what is queued.
+    pub fn loop_write(&self) -> Result<()> {
+        self.service(Pass {
+            read: false,
+            connect_ready: true,
+        })
+    }
+
+    /// `mosquitto_loop_misc`: keepalive (PINGREQ, or closing a silent connection).
+    pub fn loop_misc(&self) -> Result<()> {
+        self.service(Pass::default())
+    }
+
+    /// The socket's descriptor, or -1 without one.
+    pub fn socket(&self) -> i32 {
+        self.lock().conn.as_ref().map_or(-1, |c| c.fd())
+    }
+
+    /// Whether output waits for the socket.
+    pub fn want_write(&self) -> bool {
+        let state = self.lock();
+        state.conn.as_ref().is_some_and(|c| c.wants_write())
+            || state.session.as_ref().is_some_and(|s| s.has_outgoing())
+    }
+
+    fn service(&self, pass: Pass) -> Result<()> {
+        let mut work = Work::new(self.logging());
+        let result = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            match state.conn.as_mut() {
+                None => Err(Error::NoConn),
+                Some(conn) => {
+                    let mut result = Ok(());
+                    if conn.is_connecting() && pass.connect_ready {
+                        if let Err(e) = conn.finish_connect() {
+                            result = state.fail(e, &mut work);
+                        }
+                    }
+                    let still_connecting = state.conn.as_ref().is_some_and(|c| c.is_connecting());
+                    if result.is_ok() && pass.read && !still_connecting {
+                        result = state.read_in(now, &mut work);
+                    }
+                    if result.is_ok() && state.conn.is_some() {
+                        result = state.tick(now, &mut work);
+                    }
+                    if result.is_ok() && state.conn.is_some() {
+                        state.pump(&mut work);
+                        result = state.write_or_fail(now, &mut work);
+                    }
+                    state.collect_events(&mut work);
+                    result
+                }
+            }
+        };
+        self.dispatch(work);
+        result
+    }
+
+    /// `mosquitto_loop_forever`: loops until the program disconnects (then
+    /// `Ok`), `loop_stop` is called, or an error that reconnecting cannot cure.
+    /// A lost connection is made again after the `reconnect_delay_set` delay.
+    pub fn loop_forever(&self, timeout: i32, max_packets: i32) -> Result<()> {
+        if max_packets < 1 {
+            return Err(Error::Inval);
+        }
+        let mut attempt = 0u32;
+        loop {
+            let error = loop {
+                if self.stop_requested() {
+                    self.finish_on_stop();
+                    return Ok(());
+                }
+                match self.run_loop(timeout, max_packets) {
+                    Ok(()) => attempt = 0,
+                    Err(e) => break e,
+                }
+            };
+            if self.lock().disconnect_requested {
+                return Ok(());
+            }
+            if is_fatal(error) {
+                return Err(error);
+            }
+            // Reconnect, waiting the delay before each attempt.
+            loop {
+                let delay = self.reconnect_delay(attempt);
+                attempt = attempt.saturating_add(1);
+                match self.wait_between_attempts(delay) {
+                    Waited::Stop => {
+                        self.finish_on_stop();
+                        return Ok(());
+                    }
+                    Waited::Connected => break,
+                    Waited::Elapsed => {}
+                }
+                // Non-blocking, so that a stop request never waits for a slow
+                // TCP handshake; the loop completes it.
+                if self.reconnect(false).is_ok() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The wait before reconnect attempt `attempt` (0 first): the delay times
+    /// (attempt + 1), or times its square when exponential, up to the maximum,
+    /// as libmosquitto computes it.
+    pub fn reconnect_delay(&self, attempt: u32) -> Duration {
+        let r = self.lock().options.reconnect;
+        let n = u64::from(attempt) + 1;
+        let delay = u64::from(r.delay);
+        let max = u64::from(r.max).max(1);
+        let secs = if r.max > r.delay {
+            let factor = if r.exponential {
+                n.saturating_mul(n)
+            } else {
+                n
+            };
+            delay.saturating_mul(factor)
+        } else {
+            delay
+        };
+        Duration::from_secs(secs.min(max))
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Sleeps `delay`, ending early when asked to stop or when a connection
+    /// appears (another thread called connect).
+    fn wait_between_attempts(&self, delay: Duration) -> Waited {
+        let until = Instant::now() + delay;
+        loop {
+            if self.stop_requested() {
+                return Waited::Stop;
+            }
+            {
+                let state = self.lock();
+                if state.disconnect_requested {
+                    return Waited::Stop;
+                }
+                if state.conn.is_some() {
+                    return Waited::Connected;
+                }
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Waited::Elapsed;
+            }
+            let interest = Interest {
+                socket: None,
+                wakeup: Some(self.wakeup.fd()),
+                want_write: false,
+            };
+            if let Ok(ready) = poll::wait(interest, Some(left)) {
+                if ready.woken {
+                    self.wakeup.drain();
+                }
+            }
+        }
+    }
+
+    /// Before the loop thread ends: writes what is queued if the socket takes it
+    /// now, so a DISCONNECT queued just before `loop_stop` goes out (and
+    /// `on_disconnect(0)` is called).
+    fn finish_on_stop(&self) {
+        let mut work = Work::new(self.logging());
+        {
+            let mut state = self.lock();
+            if state.conn.is_some() {
+                state.pump(&mut work);
+                let _ = state.write_or_fail(Instant::now(), &mut work);
+                state.collect_events(&mut work);
+            }
+        }
+        self.dispatch(work);
+    }
+}
+
+fn pass_for(ready: Readiness) -> Pass {
+    Pass {
+        read: ready.readable || ready.broken,
+        connect_ready: ready.writable || ready.broken,
+    }
+}

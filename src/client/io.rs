@@ -1,0 +1,238 @@
+//! Moving packets between the session and the connection, under the client lock.
+//!
+//! Every path that touches the socket (the loops, a publish written at once,
+//! connect, disconnect) goes through these few steps, so the rules live in one
+//! place:
+//! - `pump`: the session's outgoing packets are encoded into the write buffer;
+//! - `write_out`: the buffer goes to the socket, and each packet fully written is
+//!   reported to the session; a written DISCONNECT of ours closes the connection;
+//! - `read_in`: every whole packet read is handed to the session;
+//! - `fail`: after an error, what the session still has to say (an MQTT 5
+//!   DISCONNECT with the reason) is written if the socket takes it, the socket is
+//!   closed and `on_disconnect` gets the error;
+//! - `collect_events`: the session's events become notices for the callbacks.
+
+use std::time::Instant;
+
+use super::connection::ReadFailure;
+use super::dispatch::{Notice, Work};
+use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE};
+use super::ClientState;
+use crate::error::{Error, Result};
+use crate::protocol::packet::{ConnAck, Packet};
+use crate::session::{Event, Link};
+
+impl ClientState {
+    /// The client id as the log shows it.
+    fn log_id(&self) -> String {
+        self.session
+            .as_ref()
+            .map(|s| s.client_id().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Encodes the session's outgoing packets into the connection's write buffer.
+    pub fn pump(&mut self, work: &mut Work) {
+        let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
+            return;
+        };
+        for mut packet in session.take_outgoing() {
+            let qos0_mid = match &packet {
+                Packet::Publish(p) if p.qos == 0 => self.qos0_mids.pop_front(),
+                _ => None,
+            };
+            if work.logging {
+                // The log shows a QoS 0 message's mid, which its PUBLISH lacks.
+                if let (Some(mid), Packet::Publish(p)) = (qos0_mid, &mut packet) {
+                    p.packet_id = mid;
+                }
+                for line in log::sending(session.client_id(), &packet) {
+                    work.debug(|| line);
+                }
+                if let Packet::Publish(p) = &mut packet {
+                    if p.qos == 0 {
+                        p.packet_id = 0;
+                    }
+                }
+            }
+            if let Err(e) = conn.queue(packet) {
+                // The session checks sizes before queueing, so this is not expected.
+                work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
+            }
+        }
+    }
+
+    /// Writes what the socket takes now. The error is the socket's; the caller
+    /// decides whether it ends the connection.
+    pub fn write_out(&mut self, now: Instant, work: &mut Work) -> Result<()> {
+        let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
+            return Ok(());
+        };
+        let mut closing = false;
+        conn.flush(|packet| {
+            session.note_written(&packet, now);
+            if matches!(packet, Packet::Disconnect(_)) && session.is_disconnecting() {
+                closing = true;
+            }
+        })?;
+        if closing {
+            self.close(0, Vec::new(), work);
+        }
+        Ok(())
+    }
+
+    /// Writes what the socket takes now; a failure ends the connection.
+    pub fn write_or_fail(&mut self, now: Instant, work: &mut Work) -> Result<()> {
+        match self.write_out(now, work) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e, work),
+        }
+    }
+
+    /// Reads and handles every whole packet the socket has.
+    pub fn read_in(&mut self, now: Instant, work: &mut Work) -> Result<()> {
+        let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
+            return Ok(());
+        };
+        let mut handling_error = None;
+        let read = conn.read_packets(|packet| {
+            let connack_code = match &packet {
+                Packet::ConnAck(c) => Some(c.reason_code),
+                other => {
+                    if work.logging {
+                        let line = log::received(session.client_id(), other);
+                        work.debug(|| line);
+                    }
+                    None
+                }
+            };
+            let result = session.handle(packet, now);
+            if let Some(reason_code) = connack_code {
+                // Logged after handling, so an assigned client id shows.
+                if work.logging {
+                    let connack = Packet::ConnAck(ConnAck {
+                        session_present: false,
+                        reason_code,
+                        properties: Vec::new(),
+                    });
+                    let line = log::received(session.client_id(), &connack);
+                    work.debug(|| line);
+                }
+            }
+            match result {
+                Ok(()) => session.link() != Link::Down,
+                Err(e) => {
+                    handling_error = Some(e);
+                    false
+                }
+            }
+        });
+        let error = match (read, handling_error) {
+            (_, Some(e)) => e,
+            (Err(ReadFailure::Decode(e)), None) => {
+                if let Some(session) = self.session.as_mut() {
+                    session.decoding_failed(e);
+                }
+                e
+            }
+            (Err(ReadFailure::Io(e)), None) => e,
+            (Ok(()), None) => return Ok(()),
+        };
+        self.fail(error, work)
+    }
+
+    /// Keepalive: a PINGREQ when due, or the end of a silent connection.
+    pub fn tick(&mut self, now: Instant, work: &mut Work) -> Result<()> {
+        let Some(session) = self.session.as_mut() else {
+            return Ok(());
+        };
+        match session.tick(now) {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e, work),
+        }
+    }
+
+    /// Ends the connection after `error`. Returns `Err(error)`, or `Ok` when the
+    /// program had asked to disconnect (the close is then the one it wanted and
+    /// is reported as 0, as libmosquitto does).
+    pub fn fail(&mut self, error: Error, work: &mut Work) -> Result<()> {
+        if self.conn.is_none() {
+            return Err(error);
+        }
+        // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
+        self.pump(work);
+        if let (Some(conn), Some(session)) = (self.conn.as_mut(), self.session.as_mut()) {
+            let _ = conn.flush(|p| session.note_written(&p, Instant::now()));
+        }
+        let rc = if self.disconnect_requested {
+            0
+        } else {
+            error.code()
+        };
+        if !matches!(
+            error,
+            Error::ConnLost | Error::Keepalive | Error::Errno | Error::ConnRefused
+        ) {
+            let id = self.log_id();
+            work.log(MOSQ_LOG_ERR, || {
+                format!("Client {id} closing its connection: {error}")
+            });
+        }
+        self.close(rc, Vec::new(), work);
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(error)
+        }
+    }
+
+    /// Closes the socket and records `on_disconnect(rc)` after the session's
+    /// pending events.
+    pub fn close(
+        &mut self,
+        rc: i32,
+        properties: Vec<crate::protocol::property::Property>,
+        work: &mut Work,
+    ) {
+        self.collect_events(work);
+        if let Some(conn) = self.conn.take() {
+            conn.shutdown();
+        }
+        if let Some(session) = self.session.as_mut() {
+            session.connection_lost();
+        }
+        self.qos0_mids.clear();
+        work.notices.push(Notice::Disconnect { rc, properties });
+    }
+
+    /// Turns the session's events into notices. A DISCONNECT from the broker
+    /// closes the socket and is reported with the broker's reason only.
+    pub fn collect_events(&mut self, work: &mut Work) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        let id = session.client_id().to_owned();
+        for event in session.take_events() {
+            match event {
+                Event::Disconnected {
+                    reason_code,
+                    properties,
+                } => {
+                    if let Some(conn) = self.conn.take() {
+                        conn.shutdown();
+                    }
+                    work.notices.push(Notice::Disconnect {
+                        rc: i32::from(reason_code),
+                        properties,
+                    });
+                }
+                Event::Auth { reason_code, .. } => {
+                    work.log(MOSQ_LOG_NOTICE, || {
+                        format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
+                    });
+                }
+                other => work.notices.push(Notice::Event(other)),
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The client against the scripted fake broker: the exact bytes it writes, and
+//! what it does with what the broker sends.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mosquitto::client::{Client, Target};
+use mosquitto::error::Error;
+use support::fake_broker::{packet, FakeBroker};
+
+const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
+const CONNACK_SESSION_PRESENT: [u8; 4] = [0x20, 0x02, 0x01, 0x00];
+const DISCONNECT: [u8; 2] = [0xe0, 0x00];
+/// CONNECT from client "c1", MQTT 3.1.1, clean session, keepalive 60.
+const CONNECT_C1: [u8; 16] = [
+    0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x02, b'c', b'1',
+];
+
+/// What the callbacks saw, in order.
+#[derive(Default)]
+struct Seen(Mutex<Vec<String>>);
+
+impl Seen {
+    fn push(&self, s: String) {
+        self.0.lock().unwrap().push(s);
+    }
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    fn has(&self, s: &str) -> bool {
+        self.all().iter().any(|x| x == s)
+    }
+}
+
+fn client_with_recorder() -> (Arc<Client>, Arc<Seen>) {
+    let client = Arc::new(Client::new(Some(b"c1"), true, 0).unwrap());
+    let seen = Arc::new(Seen::default());
+    let (a, b, c, d, e) = (
+        seen.clone(),
+        seen.clone(),
+        seen.clone(),
+        seen.clone(),
+        seen.clone(),
+    );
+    client.set_callbacks(|cb| {
+        cb.on_connect = Some(Arc::new(move |rc| a.push(format!("connect {rc}"))));
+        cb.on_disconnect = Some(Arc::new(move |rc| b.push(format!("disconnect {rc}"))));
+        cb.on_publish = Some(Arc::new(move |mid| c.push(format!("publish {mid}"))));
+        cb.on_message = Some(Arc::new(move |m| {
+            d.push(format!(
+                "message {} {} {}",
+                m.topic,
+                m.qos,
+                String::from_utf8_lossy(&m.payload)
+            ))
+        }));
+        cb.on_subscribe = Some(Arc::new(move |mid, granted| {
+            e.push(format!("subscribe {mid} {granted:?}"))
+        }));
+    });
+    (client, seen)
+}
+
+fn connect(client: &Client, broker: &FakeBroker, keepalive: i32) {
+    let target = Target::new(
+        "127.0.0.1".into(),
+        i32::from(broker.port()),
+        keepalive,
+        None,
+    )
+    .unwrap();
+    client.connect(target, true).unwrap();
+}
+
+/// Runs the loop until `done` or five seconds pass.
+fn loop_until(client: &Client, mut done: impl FnMut() -> bool) -> Result<(), Error> {
+    let until = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < until, "timed out");
+        client.run_loop(50, 1)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn connect_and_disconnect_write_the_exact_bytes() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&DISCONNECT)
+        .expect_closed()
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    loop_until(&client, || seen.has("connect 0")).unwrap();
+    client.disconnect(0, vec![]).unwrap();
+    // Without a loop thread the DISCONNECT is written at once and the close reported.
+    assert!(seen.has("disconnect 0"));
+    assert_eq!(client.run_loop(10, 1), Err(Error::NoConn));
+    broker.finish();
+}
+
+#[test]
+fn qos1_publish_is_reported_on_puback() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x32, 0x07, 0x00, 0x01, b't', 0x00, 0x01, b'h', b'i'])
+        .send(&[0x40, 0x02, 0x00, 0x01])
+        .expect(&DISCONNECT)
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    loop_until(&client, || seen.has("connect 0")).unwrap();
+    let accepted = client
+        .publish("t".into(), b"hi".to_vec(), 1, false, vec![])
+        .unwrap();
+    assert_eq!(accepted.mid, 1);
+    loop_until(&client, || seen.has("publish 1")).unwrap();
+    client.disconnect(0, vec![]).unwrap();
+    broker.finish();
+}
+
+#[test]
+fn qos0_publish_is_written_at_once_and_reported() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x30, 0x04, 0x00, 0x01, b't', b'x'])
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    loop_until(&client, || seen.has("connect 0")).unwrap();
+    client
+        .publish("t".into(), b"x".to_vec(), 0, false, vec![])
+        .unwrap();
+    assert!(seen.has("publish 1"));
+    broker.finish();
+}
+
+#[test]
+fn incoming_qos2_is_delivered_once_after_the_full_flow() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .send(&[0x34, 0x07, 0x00, 0x01, b't', 0x00, 0x07, b'h', b'i'])
+        .expect(&[0x50, 0x02, 0x00, 0x07])
+        .send(&[0x62, 0x02, 0x00, 0x07])
+        .expect(&[0x70, 0x02, 0x00, 0x07])
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    broker_done_then(&client, broker);
+    assert_eq!(
+        seen.all()
+            .iter()
+            .filter(|s| s.starts_with("message"))
+            .collect::<Vec<_>>(),
+        vec!["message t 2 hi"]
+    );
+}
+
+/// Loops until the broker's script ends, then checks it passed.
+fn broker_done_then(client: &Client, mut broker: FakeBroker) {
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        let _ = client.run_loop(20, 1);
+    }
+    broker.join().unwrap();
+}
+
+#[test]
+fn subscribe_writes_the_filter_and_reports_the_suback() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x82, 0x08, 0x00, 0x01, 0x00, 0x03, b'a', b'/', b'#', 0x01])
+        .send(&[0x90, 0x03, 0x00, 0x01, 0x01])
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    loop_until(&client, || seen.has("connect 0")).unwrap();
+    assert_eq!(client.subscribe(vec![("a/#".into(), 1)], vec![]), Ok(1));
+    loop_until(&client, || seen.has("subscribe 1 [1]")).unwrap();
+    broker.finish();
+}
+
+#[test]
+fn an_idle_connection_sends_pingreq_after_the_keepalive() {
+    let broker = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .send(&CONNACK_OK)
+        .timeout(Duration::from_secs(8))
+        .expect(&[0xc0, 0x00])
+        .send(&[0xd0, 0x00])
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 5);
+    loop_until(&client, || seen.has("connect 0")).unwrap();
+    let start = Instant::now();
+    // The script ends (and closes the socket) once the PINGRESP is sent.
+    while start.elapsed() < Duration::from_millis(5500) {
+        if client.run_loop(100, 1).is_err() {
+            break;
+        }
+    }
+    assert!(start.elapsed() > Duration::from_millis(4500));
+    broker.finish();
+}
+
+#[test]
+fn a_malformed_packet_ends_the_connection_with_its_error() {
+    let broker = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        // A CONNACK must have two bytes of body.
+        .send(&[0x20, 0x03, 0x00, 0x00, 0x00])
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    let error = loop_until(&client, || false).unwrap_err();
+    assert!(error != Error::NoConn, "{error:?}");
+    assert_eq!(seen.all(), vec![format!("disconnect {}", error.code())]);
+    assert_eq!(client.run_loop(10, 1), Err(Error::NoConn));
+    broker.finish();
+}
+
+#[test]
+fn a_lost_connection_is_made_again_and_unacknowledged_messages_resent() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x32, 0x07, 0x00, 0x01, b't', 0x00, 0x01, b'h', b'i'])
+        .close()
+        .accept()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_SESSION_PRESENT)
+        // Sent again, with DUP set as the broker kept the session.
+        .expect(&[0x3a, 0x07, 0x00, 0x01, b't', 0x00, 0x01, b'h', b'i'])
+        .send(&[0x40, 0x02, 0x00, 0x01])
+        .start();
+    let (client, seen) = client_with_recorder();
+    connect(&client, &broker, 60);
+    client.loop_start().unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while !seen.has("connect 0") {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    client
+        .publish("t".into(), b"hi".to_vec(), 1, false, vec![])
+        .unwrap();
+    while !seen.has("publish 1") {
+        assert!(Instant::now() < until, "{:?}", seen.all());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(seen.has(&format!("disconnect {}", Error::ConnLost.code())));
+    client.loop_stop(false).unwrap();
+    broker.finish();
+}
+
+#[test]
+fn loop_stop_returns_promptly_while_reconnecting() {
+    // A port nothing listens on: the thread keeps failing to reconnect.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = Arc::new(Client::new(Some(b"c1"), true, 0).unwrap());
+    client.with_options(|o| o.set_reconnect_delay(30, 30, false));
+    let target = Target::new("127.0.0.1".into(), i32::from(port), 60, None).unwrap();
+    assert_eq!(client.connect(target, true), Err(Error::Errno));
+    client.loop_start().unwrap();
+    assert_eq!(client.loop_start(), Err(Error::Inval));
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    client.loop_stop(false).unwrap();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(client.loop_stop(false), Err(Error::Inval));
+}
+
+#[test]
+fn reconnect_delays_grow_as_libmosquittos() {
+    let client = Client::new(Some(b"c1"), true, 0).unwrap();
+    let secs = |c: &Client| {
+        (0..5)
+            .map(|n| c.reconnect_delay(n).as_secs())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(secs(&client), vec![1, 1, 1, 1, 1]);
+    client.with_options(|o| o.set_reconnect_delay(2, 7, false));
+    assert_eq!(secs(&client), vec![2, 4, 6, 7, 7]);
+    client.with_options(|o| o.set_reconnect_delay(1, 10, true));
+    assert_eq!(secs(&client), vec![1, 4, 9, 10, 10]);
+}
