@@ -666,25 +666,27 @@ int mosquitto_socket(struct mosquitto *mosq);
 bool mosquitto_want_write(struct mosquitto *mosq);
 
 /**
- * Not implemented yet.
- */
-int mosquitto_subscribe_simple(struct mosquitto_message **messages,
-                               int msg_count,
-                               bool want_retained,
-                               const char *topic,
-                               int qos,
-                               const char *host,
-                               int port,
-                               const char *client_id,
-                               int keepalive,
-                               bool clean_session,
-                               const char *username,
-                               const char *password,
-                               const struct libmosquitto_will *will,
-                               const struct libmosquitto_tls *tls);
-
-/**
- * Not implemented yet.
+ * Subscribes to `topic` and calls `callback` for each message received, on the
+ * caller's thread, until it returns non-zero; then disconnects and returns.
+ *
+ * `callback` gets a client handle (valid only during the call; it may call
+ * `mosquitto_disconnect`, `mosquitto_publish` and the like on it), `userdata`,
+ * and the message, which it must not keep or free (copy it with
+ * `mosquitto_message_copy`). `host`, `port`, `client_id`, `keepalive` and
+ * `clean_session` mean what they mean for `mosquitto_new` and
+ * `mosquitto_connect`; `username` (with `password`, either may be NULL),
+ * `will` and `tls` (NULL: none) are applied as `mosquitto_username_pw_set`,
+ * `mosquitto_will_set`, `mosquitto_tls_set` and `mosquitto_tls_opts_set` apply
+ * them. The subscription is made again after each reconnect.
+ *
+ * Returns `MOSQ_ERR_SUCCESS` once `callback` asked to stop;
+ * `MOSQ_ERR_INVAL` for a NULL `callback` or `topic`; `MOSQ_ERR_NOMEM` when the
+ * client cannot be made (including an id `mosquitto_new` refuses, as in
+ * libmosquitto); otherwise the first failing call's code (for example
+ * `MOSQ_ERR_ERRNO` when the connection is refused, `MOSQ_ERR_EAI` when `host`
+ * does not resolve). Like libmosquitto, a broker that refuses the CONNECT
+ * (bad credentials) or a subscription that is never acknowledged leaves the
+ * call retrying or waiting for good.
  */
 int mosquitto_subscribe_callback(int (*callback)(struct mosquitto*,
                                                  void*,
@@ -701,6 +703,34 @@ int mosquitto_subscribe_callback(int (*callback)(struct mosquitto*,
                                  const char *password,
                                  const struct libmosquitto_will *will,
                                  const struct libmosquitto_tls *tls);
+
+/**
+ * Subscribes to `topic`, waits for `msg_count` messages and returns them in
+ * `*messages`: an array of `msg_count` messages that the caller releases with
+ * `mosquitto_message_free_contents` on each and then `free()` on the array.
+ * With `want_retained` false, retained messages (the broker's stored ones, sent
+ * on subscribing) are skipped. The other arguments are as for
+ * `mosquitto_subscribe_callback`.
+ *
+ * Returns `MOSQ_ERR_SUCCESS` with the array in `*messages`;
+ * `MOSQ_ERR_INVAL` for a NULL `messages` or `topic` or a `msg_count` below 1
+ * (`*messages` is then untouched); otherwise `mosquitto_subscribe_callback`'s
+ * code, with `*messages` NULL.
+ */
+int mosquitto_subscribe_simple(struct mosquitto_message **messages,
+                               int msg_count,
+                               bool want_retained,
+                               const char *topic,
+                               int qos,
+                               const char *host,
+                               int port,
+                               const char *client_id,
+                               int keepalive,
+                               bool clean_session,
+                               const char *username,
+                               const char *password,
+                               const struct libmosquitto_will *will,
+                               const struct libmosquitto_tls *tls);
 
 /**
  * Reports the version of libmosquitto this library stands in for.

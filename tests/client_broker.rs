@@ -277,7 +277,6 @@ fn round_trip_over_a_unix_domain_socket() {
 }
 
 #[test]
-#[ignore = "needs subscribe_simple and subscribe_callback"]
 fn subscribe_simple_and_subscribe_callback_helpers() {
     let broker = Broker::start();
     run_client("helpers", &[&broker.port.to_string()]).assert_passed();

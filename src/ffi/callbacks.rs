@@ -61,7 +61,10 @@ fn with_c_properties<T>(
 /// Calls `f` with a C view of a received message. Topic and payload are copied
 /// with a NUL after them, as C programs may read them as strings; an empty
 /// payload is NULL.
-fn with_c_message<T>(publish: &Publish, f: impl FnOnce(*const mosquitto_message) -> T) -> T {
+pub(crate) fn with_c_message<T>(
+    publish: &Publish,
+    f: impl FnOnce(*const mosquitto_message) -> T,
+) -> T {
     let mut topic = Vec::with_capacity(publish.topic.len() + 1);
     topic.extend_from_slice(publish.topic.as_bytes());
     topic.push(0);
