@@ -502,8 +502,12 @@ struct mosquitto *mosquitto_new(const char *id, bool clean_session, void *obj);
 void mosquitto_destroy(struct mosquitto *mosq);
 
 /**
- * Returns a client to the state `mosquitto_new` gives it, keeping the handle:
- * settings, will, credentials and callbacks are reset. The arguments mean what
+ * Returns a client to the state `mosquitto_new` gives it, keeping the handle.
+ * First, as `mosquitto_destroy` does, a `mosquitto_loop_start` thread is
+ * stopped (called from a callback on that thread, the thread ends once the
+ * callback returns) and an open connection is closed, without a DISCONNECT and
+ * without calling `on_disconnect`; then settings, will, credentials, callbacks
+ * and queued messages are reset. The arguments mean what
  * they mean for `mosquitto_new`. Returns `MOSQ_ERR_INVAL` for a NULL handle or
  * an id that `mosquitto_new` would refuse (`MOSQ_ERR_MALFORMED_UTF8` for bad
  * UTF-8); the client is then unchanged.

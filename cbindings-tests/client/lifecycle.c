@@ -7,6 +7,14 @@
  *   lifecycle PORT stop-never-connected    loop_start, never connect, loop_stop(true)
  *   lifecycle PORT stop-reconnecting       prints "connected"; the test stops the
  *                                          broker; loop_stop(true) while reconnecting
+ *   lifecycle PORT stop-false-connected    loop_stop(false) while connected
+ *   lifecycle PORT stop-false-never-connected
+ *   lifecycle PORT stop-false-reconnecting as stop-reconnecting, with loop_stop(false)
+ *   lifecycle PORT reinit-connected        mosquitto_reinitialise with a connection open
+ *   lifecycle PORT reinit-loop-start       mosquitto_reinitialise while loop_start runs
+ *
+ * The stop-false modes hang on libmosquitto, whose loop_stop(false) waits for a
+ * disconnect (see the README's differences).
  */
 #include "check.h"
 
@@ -88,14 +96,62 @@ int main(int argc, char *argv[])
 		usleep(200 * 1000);
 		PROMPTLY(mosquitto_loop_stop(mosq, true), MOSQ_ERR_SUCCESS);
 		destroy_promptly(mosq);
-	}else if(!strcmp(mode, "stop-reconnecting")){
+	}else if(!strcmp(mode, "stop-reconnecting") || !strcmp(mode, "stop-false-reconnecting")){
 		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
 		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
 		CHECK(wait_for(&connected, 1, 20), "not connected");
 		printf("connected\n");
 		CHECK(wait_for(&disconnected, 1, 20), "no on_disconnect after the broker stopped");
 		usleep(1500 * 1000);  /* into the reconnect attempts */
-		PROMPTLY(mosquitto_loop_stop(mosq, true), MOSQ_ERR_SUCCESS);
+		PROMPTLY(mosquitto_loop_stop(mosq, !strcmp(mode, "stop-reconnecting")), MOSQ_ERR_SUCCESS);
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "stop-false-connected")){
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(wait_for(&connected, 1, 20), "not connected");
+		PROMPTLY(mosquitto_loop_stop(mosq, false), MOSQ_ERR_SUCCESS);
+		CHECK(get(&disconnected) == 0, "on_disconnect called");
+		/* The connection stays; the caller's own loop calls take over. */
+		CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(loop_until(mosq, &disconnected, 1, 20) || get(&disconnected) == 1, "no on_disconnect");
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "stop-false-never-connected")){
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		usleep(200 * 1000);
+		PROMPTLY(mosquitto_loop_stop(mosq, false), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_stop(mosq, false), MOSQ_ERR_INVAL);
+		destroy_promptly(mosq);
+	}else if(!strcmp(mode, "reinit-connected") || !strcmp(mode, "reinit-loop-start")){
+		bool threaded = !strcmp(mode, "reinit-loop-start");
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		if(threaded){
+			CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+			CHECK(wait_for(&connected, 1, 20), "not connected");
+		}else{
+			CHECK(loop_until(mosq, &connected, 1, 20), "not connected");
+		}
+		CHECK(mosquitto_socket(mosq) >= 0, "no socket while connected");
+		PROMPTLY(mosquitto_reinitialise(mosq, "skeeter-reinit", true, NULL), MOSQ_ERR_SUCCESS);
+		/* The thread is gone and the socket closed, without a DISCONNECT callback. */
+		CHECK(mosquitto_socket(mosq) == -1, "socket %d still open", mosquitto_socket(mosq));
+		CHECK(get(&disconnected) == 0, "on_disconnect called %d times", get(&disconnected));
+		CHECK_RC(mosquitto_loop_stop(mosq, true), MOSQ_ERR_INVAL);  /* no thread */
+		CHECK_RC(mosquitto_loop(mosq, 10, 1), MOSQ_ERR_NO_CONN);
+		/* The handle works as a new one: callbacks were cleared, so set them again. */
+		mosquitto_connect_callback_set(mosq, on_connect);
+		mosquitto_disconnect_callback_set(mosq, on_disconnect);
+		CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+		if(threaded){
+			CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+			CHECK(wait_for(&connected, 2, 20), "not connected again");
+			CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
+			CHECK(wait_for(&disconnected, 1, 20), "no on_disconnect");
+			PROMPTLY(mosquitto_loop_stop(mosq, true), MOSQ_ERR_SUCCESS);
+		}else{
+			CHECK(loop_until(mosq, &connected, 2, 20), "not connected again");
+			CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
+			CHECK(loop_until(mosq, &disconnected, 1, 20) || get(&disconnected) == 1, "no on_disconnect");
+		}
 		destroy_promptly(mosq);
 	}else{
 		return 2;

@@ -94,9 +94,11 @@ impl Client {
     }
 
     /// Returns the client to the state `new` gives it, keeping its identity (the
-    /// same handle stays valid). Settings, callbacks, the session and any
-    /// connection are reset (the socket is closed without a DISCONNECT). On
-    /// error nothing changes.
+    /// same handle stays valid). As `mosquitto_destroy` does, a `loop_start`
+    /// thread is stopped first (called from that thread, in a callback, it ends
+    /// once the callback returns) and an open connection is closed without a
+    /// DISCONNECT or an `on_disconnect`; then settings, callbacks and the session
+    /// are reset. On error (a bad id) nothing changes.
     pub fn reinitialise(
         &self,
         client_id: Option<&[u8]>,
@@ -104,7 +106,11 @@ impl Client {
         userdata: usize,
     ) -> Result<()> {
         let options = Options::new(client_id, clean_session)?;
-        *self.state.lock() = ClientState::new(options);
+        self.shut_down();
+        let old = std::mem::replace(&mut *self.state.lock(), ClientState::new(options));
+        if let Some(conn) = old.conn {
+            conn.shutdown();
+        }
         *self.callbacks.lock() = Callbacks::default();
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
