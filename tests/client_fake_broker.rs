@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
 use support::fake_broker::{packet, FakeBroker};
+use support::stage::{against_debian, c_program, run, subject_command};
 
 const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
 const CONNACK_SESSION_PRESENT: [u8; 4] = [0x20, 0x02, 0x01, 0x00];
@@ -292,4 +293,135 @@ fn reconnect_delays_grow_as_libmosquittos() {
     assert_eq!(secs(&client), vec![2, 4, 6, 7, 7]);
     client.with_options(|o| o.set_reconnect_delay(1, 10, true));
     assert_eq!(secs(&client), vec![1, 4, 9, 10, 10]);
+}
+
+// ---------------------------------------------------------------------------------
+// Log lines, from a C program on the library under test (Debian's too, with
+// SKEETER_TEST_AGAINST_DEBIAN=1): cbindings-tests/client/log_lines.c
+
+/// A v5 AUTH asking to continue authentication with method "X-TEST".
+const AUTH_CONTINUE: [u8; 13] = [
+    0xf0, 0x0b, 0x18, 0x09, 0x15, 0x00, 0x06, b'X', b'-', b'T', b'E', b'S', b'T',
+];
+/// A PUBACK one byte short: malformed.
+const MALFORMED_PUBACK: [u8; 3] = [0x40, 0x01, 0x00];
+
+/// Runs log_lines.c against `broker`; its output and the broker's transcript.
+fn log_lines(broker: FakeBroker, protocol: &str) -> (String, support::fake_broker::Transcript) {
+    let program = c_program("client/log_lines.c");
+    let mut command = subject_command(program);
+    command.args([&broker.port().to_string(), protocol]);
+    let output = run(&mut command, Duration::from_secs(30));
+    output.assert_passed();
+    (output.stdout.clone(), broker.finish())
+}
+
+/// Checks that `want` appear in `stdout` in this order (other lines may come
+/// between them).
+fn assert_lines_in_order(stdout: &str, want: &[&str]) {
+    let mut lines = stdout.lines();
+    for line in want {
+        assert!(
+            lines.any(|l| l == *line),
+            "missing or out of order: {line:?}\n--- output:\n{stdout}"
+        );
+    }
+}
+
+/// The DEBUG lines (level 16) for the exchange both scripts share, as
+/// libmosquitto 2.0.11 prints them.
+const EXCHANGE: [&str; 8] = [
+    "CONNECT 0",
+    "LOG 16 Client logger sending SUBSCRIBE (Mid: 1, Topic: a/#, QoS: 1, Options: 0x00)",
+    "LOG 16 Client logger sending PUBLISH (d0, q1, r0, m2, 't', ... (2 bytes))",
+    "LOG 16 Client logger received SUBACK",
+    "LOG 16 Client logger received PUBACK (Mid: 2, RC:0)",
+    "LOG 16 Client logger received PUBLISH (d0, q0, r0, m0, 'a/b', ... (2 bytes))",
+    "MESSAGE a/b yo",
+    "DISCONNECT",
+];
+
+/// The end of the output after the malformed PUBACK: an ERR line (ours; Debian's
+/// libmosquitto logs nothing) and the error code, in on_disconnect and from
+/// mosquitto_loop. libmosquitto 2.0.11 reports a packet cut short as
+/// MOSQ_ERR_PROTOCOL; we report MOSQ_ERR_MALFORMED_PACKET (see the README).
+fn assert_malformed_ending(stdout: &str) {
+    if against_debian() {
+        assert_lines_in_order(stdout, &["DISCONNECT 2", "LOOP 2"]);
+        return;
+    }
+    let code = Error::MalformedPacket.code();
+    assert_lines_in_order(
+        stdout,
+        &[
+            "LOG 8 Client logger closing its connection: MalformedPacket (21)",
+            &format!("DISCONNECT {code}"),
+            &format!("LOOP {code}"),
+        ],
+    );
+}
+
+#[test]
+fn log_lines_match_libmosquitto_and_a_malformed_packet_is_logged_over_mqtt_3_1_1() {
+    let broker = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .send(&CONNACK_OK)
+        .expect_packet_type(packet::SUBSCRIBE)
+        .expect_packet_type(packet::PUBLISH)
+        .send(&[0x90, 0x03, 0x00, 0x01, 0x01])
+        .send(&[0x40, 0x02, 0x00, 0x02])
+        .send(&[0x30, 0x07, 0x00, 0x03, b'a', b'/', b'b', b'y', b'o'])
+        .sleep(Duration::from_millis(200))
+        .send(&MALFORMED_PUBACK)
+        .expect_closed()
+        .start();
+    let (stdout, _) = log_lines(broker, "311");
+    assert_lines_in_order(
+        &stdout,
+        &[
+            "LOG 16 Client logger sending CONNECT",
+            "LOG 16 Client logger received CONNACK (0)",
+        ],
+    );
+    let mut exchange = EXCHANGE.to_vec();
+    exchange.pop();
+    assert_lines_in_order(&stdout, &exchange);
+    assert_malformed_ending(&stdout);
+}
+
+#[test]
+fn auth_from_the_broker_is_logged_and_ignored_and_connect_carries_the_auth_method_over_mqtt_5() {
+    let mut script = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .send(&AUTH_CONTINUE)
+        .send(&[0x20, 0x03, 0x00, 0x00, 0x00])
+        .expect_packet_type(packet::SUBSCRIBE)
+        .expect_packet_type(packet::PUBLISH)
+        .send(&[0x90, 0x04, 0x00, 0x01, 0x00, 0x01])
+        .send(&[0x40, 0x02, 0x00, 0x02])
+        .send(&[0x30, 0x08, 0x00, 0x03, b'a', b'/', b'b', 0x00, b'y', b'o'])
+        .sleep(Duration::from_millis(200))
+        .send(&MALFORMED_PUBACK);
+    if !against_debian() {
+        // An MQTT 5 client tells the broker why it closes: Malformed Packet.
+        // libmosquitto 2.0.11 closes without a DISCONNECT.
+        script = script.expect(&[0xe0, 0x01, 0x81]);
+    }
+    let (stdout, transcript) = log_lines(script.expect_closed().start(), "5");
+    let connect = &transcript.received[0];
+    let has = |needle: &[u8]| connect.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"\x15\x00\x06X-TEST"), "no authentication method");
+    assert!(has(b"\x16\x00\x02ab"), "no authentication data");
+    assert_lines_in_order(
+        &stdout,
+        &[
+            "LOG 16 Client logger sending CONNECT",
+            "LOG 16 Client logger received AUTH",
+            "LOG 16 Client logger received CONNACK (0)",
+        ],
+    );
+    let mut exchange = EXCHANGE.to_vec();
+    exchange.pop();
+    assert_lines_in_order(&stdout, &exchange);
+    assert_malformed_ending(&stdout);
 }

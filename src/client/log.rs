@@ -100,7 +100,8 @@ pub fn received(id: &str, packet: &Packet) -> String {
         Packet::PingReq => "PINGREQ".into(),
         Packet::PingResp => "PINGRESP".into(),
         Packet::Disconnect(d) => format!("DISCONNECT ({})", d.reason_code),
-        Packet::Auth(a) => format!("AUTH ({})", a.reason_code),
+        // libmosquitto 2.0 shows no reason code here.
+        Packet::Auth(_) => "AUTH".into(),
         Packet::Connect(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) => {
             format!("packet type 0x{:02x}", packet.command())
         }
