@@ -11,6 +11,9 @@
 //! SKEETER_TEST_AGAINST_DEBIAN=1 cargo test --test client_hostile -- --include-ignored
 //! ```
 //!
+//! Most cases run under valgrind, which must find no invalid access and no leak; the
+//! others depend on timing (keepalive, silences) or cap the address space.
+//!
 //! The codes asserted are libmosquitto's. The log lines are asserted on our library
 //! only (libmosquitto logs few of these errors). A test marked `debian_known_bug`
 //! checks the right behaviour where libmosquitto 2.0.11 gets it wrong; it is skipped in
@@ -134,9 +137,33 @@ struct Answer {
 /// Starts the script, runs the client with `args` (after the port) against it, and
 /// checks the run ended by itself, without a crash, on the library under test.
 fn hostile(script: Script, args: &[&str]) -> Answer {
+    run_hostile(script, args, false)
+}
+
+/// The same under valgrind, which must find no invalid access and no leak (definite
+/// or indirect). For the cases whose timing does not matter.
+fn hostile_under_valgrind(script: Script, args: &[&str]) -> Answer {
+    run_hostile(script, args, true)
+}
+
+fn run_hostile(script: Script, args: &[&str], under_valgrind: bool) -> Answer {
     let mut broker = script.start();
     let program = c_program("hostile/client.c");
-    let mut command = subject_command(program);
+    let mut command = if under_valgrind {
+        support::stage::require("/usr/bin/valgrind", "valgrind");
+        let mut command = subject_command("valgrind");
+        command
+            .args([
+                "-q",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite,indirect",
+                "--error-exitcode=99",
+            ])
+            .arg(program);
+        command
+    } else {
+        subject_command(program)
+    };
     command.arg(broker.port().to_string()).args(args);
     let output = run(&mut command, PROGRAM_TIMEOUT);
     let transcript = match broker.join() {
@@ -304,7 +331,7 @@ fn after_connack(bytes: &[u8], args: &[&str]) -> Answer {
         .drain_until_closed();
     let mut all = vec!["seconds=5"];
     all.extend_from_slice(args);
-    hostile(script, &all)
+    hostile_under_valgrind(script, &all)
 }
 
 /// The same over MQTT 5, with an empty CONNACK.
@@ -315,7 +342,7 @@ fn after_connack_v5(bytes: &[u8], args: &[&str]) -> Answer {
         .drain_until_closed();
     let mut all = vec!["seconds=5", "v=5"];
     all.extend_from_slice(args);
-    hostile(script, &all)
+    hostile_under_valgrind(script, &all)
 }
 
 // ---------------------------------------------------------------------------------
@@ -365,7 +392,7 @@ fn a_stream_cut_in_the_middle_of_a_packet_is_a_lost_connection() {
         .send(&whole)
         .sleep(Duration::from_millis(300))
         .close();
-    let answer = hostile(script, &["seconds=5"]);
+    let answer = hostile_under_valgrind(script, &["seconds=5"]);
     answer.assert_no_message();
     if against_debian() {
         // libmosquitto reports an end of stream inside a packet's body as
@@ -507,7 +534,7 @@ fn a_connack_with_reserved_flag_bits_set_is_a_protocol_error() {
         .expect_packet_type(packet::CONNECT)
         .send(&[0x21, 0x02, 0x00, 0x00])
         .drain_until_closed();
-    let answer = hostile(script, &["seconds=5"]);
+    let answer = hostile_under_valgrind(script, &["seconds=5"]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
     answer.assert_error_logged();
     assert!(
@@ -556,7 +583,7 @@ fn a_publish_before_the_connack_is_a_protocol_error() {
         .send(&publish(0x30, b"hostile/t", None, b"x"))
         .send(&CONNACK)
         .drain_until_closed();
-    let answer = hostile(script, &["seconds=5"]);
+    let answer = hostile_under_valgrind(script, &["seconds=5"]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
     answer.assert_error_logged();
     answer.assert_no_message();
@@ -583,7 +610,8 @@ fn unknown_ack(bytes: &[u8], version: &str) -> Answer {
         })
         .send(bytes)
         .drain_until_closed();
-    let answer = hostile(script, &["seconds=5", version, "until=connect", "linger=1"]);
+    let answer =
+        hostile_under_valgrind(script, &["seconds=5", version, "until=connect", "linger=1"]);
     assert!(answer.lines("loop rc ").is_empty(), "{}", answer.output);
     answer.assert_disconnect_rc(MOSQ_ERR_SUCCESS);
     answer
@@ -665,7 +693,8 @@ fn a_suback_with_fewer_codes_than_topics_is_a_protocol_error() {
         .expect_packet_type(packet::SUBSCRIBE)
         .send(&[0x90, 0x03, 0x00, 0x01, 0x01])
         .drain_until_closed();
-    let answer = hostile(script, &["seconds=5", "sub=2", "until=connect", "linger=1"]);
+    let answer =
+        hostile_under_valgrind(script, &["seconds=5", "sub=2", "until=connect", "linger=1"]);
     assert!(answer.has_line("subscribe rc 0 mid 1"), "{}", answer.output);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
     answer.assert_error_logged();
@@ -829,7 +858,7 @@ fn refused(connack: &[u8], version: &str) -> Answer {
         .expect_packet_type(packet::CONNECT)
         .send(connack)
         .drain_until_closed();
-    let answer = hostile(script, &["seconds=5", version]);
+    let answer = hostile_under_valgrind(script, &["seconds=5", version]);
     assert_eq!(answer.drained(), b"", "{}", answer.output);
     answer
 }
@@ -1088,7 +1117,7 @@ fn a_pubrec_with_an_error_reason_ends_the_qos_2_flow_without_pubrel() {
         .expect_packet_starting_with(&[0x34])
         .send(&[0x50, 0x03, 0x00, 0x01, 0x80])
         .drain_until_closed();
-    let answer = hostile(
+    let answer = hostile_under_valgrind(
         script,
         &[
             "seconds=5",
