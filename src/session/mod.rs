@@ -40,7 +40,7 @@ mod violation;
 #[cfg(test)]
 mod test_support;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use alias::IncomingAliases;
@@ -52,7 +52,7 @@ pub use config::Config;
 pub use event::Event;
 pub use limits::BrokerLimits;
 pub use outgoing::MAX_PAYLOAD;
-pub use violation::disconnect_reason_for;
+pub use violation::{disconnect_reason_for, reported_error, violation_text};
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
@@ -84,8 +84,10 @@ pub struct Session {
     outgoing: OutgoingQueue,
     incoming: IncomingQos2,
     aliases: IncomingAliases,
-    awaiting_suback: HashSet<u16>,
-    awaiting_unsuback: HashSet<u16>,
+    /// SUBSCRIBE and UNSUBSCRIBE packets sent and not yet answered: packet
+    /// identifier and number of filters, which the answer must match.
+    awaiting_suback: HashMap<u16, usize>,
+    awaiting_unsuback: HashMap<u16, usize>,
     /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
     /// their `Published` event fires when `note_written` sees them go.
     unwritten_qos0: VecDeque<u16>,
@@ -106,8 +108,8 @@ impl Session {
             outgoing: OutgoingQueue::default(),
             incoming: IncomingQos2::default(),
             aliases: IncomingAliases::default(),
-            awaiting_suback: HashSet::new(),
-            awaiting_unsuback: HashSet::new(),
+            awaiting_suback: HashMap::new(),
+            awaiting_unsuback: HashMap::new(),
             unwritten_qos0: VecDeque::new(),
             outbox: Vec::new(),
             events: Vec::new(),
