@@ -8,7 +8,7 @@
 //! Prove the tests right against Debian's libmosquitto 2.0.11:
 //!
 //! ```sh
-//! SKEETER_TEST_AGAINST_DEBIAN=1 cargo test --test client_hostile -- --include-ignored
+//! SKEETER_TEST_AGAINST_DEBIAN=1 cargo test --test client_hostile
 //! ```
 //!
 //! Most cases run under valgrind, which must find no invalid access and no leak; the
@@ -349,7 +349,6 @@ fn after_connack_v5(bytes: &[u8], args: &[&str]) -> Answer {
 // Malformed packets
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_remaining_length_of_five_bytes_is_a_protocol_error() {
     let answer = after_connack(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01], &[]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
@@ -359,7 +358,6 @@ fn a_remaining_length_of_five_bytes_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_remaining_length_of_256_mib_followed_by_nothing_allocates_nothing() {
     // The largest remaining length MQTT can express, 268435455 bytes; then the broker
     // says nothing more and closes. The address space is capped 192 MiB above what
@@ -384,7 +382,6 @@ fn a_remaining_length_of_256_mib_followed_by_nothing_allocates_nothing() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_stream_cut_in_the_middle_of_a_packet_is_a_lost_connection() {
     let mut whole = publish(0x30, b"hostile/t", None, b"payload");
     whole.truncate(6);
@@ -404,7 +401,6 @@ fn a_stream_cut_in_the_middle_of_a_packet_is_a_lost_connection() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_publish_with_qos_3_is_a_protocol_error() {
     let answer = after_connack(&publish(0x36, b"hostile/t", Some(1), b"x"), &[]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
@@ -414,7 +410,6 @@ fn a_publish_with_qos_3_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_qos_1_publish_with_packet_identifier_0_is_a_protocol_error() {
     let answer = after_connack(&publish(0x32, b"hostile/t", Some(0), b"x"), &[]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
@@ -424,7 +419,6 @@ fn a_qos_1_publish_with_packet_identifier_0_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_topic_length_past_the_end_of_the_packet_is_a_protocol_error() {
     // The topic claims 16 bytes; the packet holds 3.
     let answer = after_connack(&[0x30, 0x05, 0x00, 0x10, b'a', b'b', b'c'], &[]);
@@ -435,7 +429,6 @@ fn a_topic_length_past_the_end_of_the_packet_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_puback_shorter_than_its_packet_identifier_is_a_protocol_error() {
     let answer = after_connack(&[0x40, 0x01, 0x00], &[]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
@@ -444,7 +437,6 @@ fn a_puback_shorter_than_its_packet_identifier_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_property_length_past_the_end_of_the_packet_is_a_protocol_error() {
     // The properties claim 10 bytes; 2 follow.
     let mut body = string(b"hostile/t");
@@ -457,7 +449,6 @@ fn a_property_length_past_the_end_of_the_packet_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn invalid_utf8_in_a_publish_topic_is_malformed_utf8() {
     let answer = after_connack(&publish(0x30, b"hostile/\xc3\x28", None, b"x"), &[]);
     answer.assert_ended_with(MOSQ_ERR_MALFORMED_UTF8);
@@ -467,7 +458,6 @@ fn invalid_utf8_in_a_publish_topic_is_malformed_utf8() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_wildcard_in_a_publish_topic_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 delivers the message to on_message with
     // the topic "hostile/#".
@@ -482,7 +472,6 @@ fn a_wildcard_in_a_publish_topic_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn packet_type_0_is_a_protocol_error() {
     let answer = after_connack(&[0x00, 0x00], &[]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
@@ -491,7 +480,6 @@ fn packet_type_0_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn packet_type_15_over_mqtt_3_1_1_is_a_protocol_error() {
     let answer = after_connack(&[0xf0, 0x00], &[]);
     answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
@@ -500,7 +488,6 @@ fn packet_type_15_over_mqtt_3_1_1_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pubrel_without_its_required_flag_bits_is_a_protocol_error() {
     // PUBREL's fixed-header flags must be 0010.
     let answer = after_connack(&[0x60, 0x02, 0x00, 0x01], &[]);
@@ -510,7 +497,6 @@ fn a_pubrel_without_its_required_flag_bits_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pingresp_with_reserved_flag_bits_set_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 accepts 0xd1 as a PINGRESP.
     if skip_on_debian("accepts reserved flag bits on PINGRESP") {
@@ -523,7 +509,6 @@ fn a_pingresp_with_reserved_flag_bits_set_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_connack_with_reserved_flag_bits_set_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 accepts 0x21 as a CONNACK and calls
     // on_connect with rc 0.
@@ -546,7 +531,6 @@ fn a_connack_with_reserved_flag_bits_set_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pingresp_with_a_body_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 ignores the body of a PINGRESP.
     if skip_on_debian("accepts a PINGRESP with a remaining length of 1") {
@@ -562,7 +546,6 @@ fn a_pingresp_with_a_body_is_a_protocol_error() {
 // Packets out of order
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_second_connack_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 calls on_connect again.
     if skip_on_debian("calls on_connect for a second CONNACK") {
@@ -576,7 +559,6 @@ fn a_second_connack_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_publish_before_the_connack_is_a_protocol_error() {
     let script = FakeBroker::script()
         .expect_packet_type(packet::CONNECT)
@@ -618,7 +600,6 @@ fn unknown_ack(bytes: &[u8], version: &str) -> Answer {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_puback_for_an_unknown_packet_identifier_is_ignored() {
     let answer = unknown_ack(&[0x40, 0x02, 0x12, 0x34], "v=311");
     assert_eq!(answer.drained(), DISCONNECT, "{}", answer.output);
@@ -626,7 +607,6 @@ fn a_puback_for_an_unknown_packet_identifier_is_ignored() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pubcomp_for_an_unknown_packet_identifier_is_ignored() {
     let answer = unknown_ack(&[0x70, 0x02, 0x12, 0x34], "v=311");
     assert_eq!(answer.drained(), DISCONNECT, "{}", answer.output);
@@ -634,7 +614,6 @@ fn a_pubcomp_for_an_unknown_packet_identifier_is_ignored() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pubrec_for_an_unknown_packet_identifier_is_answered_with_pubrel() {
     let answer = unknown_ack(&[0x50, 0x02, 0x12, 0x34], "v=311");
     assert_eq!(
@@ -647,7 +626,6 @@ fn a_pubrec_for_an_unknown_packet_identifier_is_answered_with_pubrel() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn an_mqtt_5_pubrec_for_an_unknown_packet_identifier_is_answered_with_pubrel() {
     let answer = unknown_ack(&[0x50, 0x02, 0x12, 0x34], "v=5");
     // libmosquitto sends a plain PUBREL; reason 0x92 (packet identifier not found)
@@ -668,7 +646,6 @@ fn an_mqtt_5_pubrec_for_an_unknown_packet_identifier_is_answered_with_pubrel() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pubrel_for_an_unknown_packet_identifier_is_answered_with_pubcomp() {
     let answer = unknown_ack(&[0x62, 0x02, 0x12, 0x34], "v=311");
     assert_eq!(
@@ -681,7 +658,6 @@ fn a_pubrel_for_an_unknown_packet_identifier_is_answered_with_pubcomp() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_suback_with_fewer_codes_than_topics_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 calls on_subscribe with a count of 1 for
     // a SUBSCRIBE of 2 topics; a callback that indexes granted_qos by its own topics
@@ -710,7 +686,6 @@ fn a_suback_with_fewer_codes_than_topics_is_a_protocol_error() {
 // MQTT 5 properties
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_property_not_allowed_on_publish_is_a_protocol_error() {
     // Session Expiry Interval (0x11) belongs to CONNECT, CONNACK and DISCONNECT.
     let bad = publish_v5(b"hostile/t", &[0x11, 0, 0, 0, 10], b"x");
@@ -722,7 +697,6 @@ fn a_property_not_allowed_on_publish_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_property_given_twice_is_a_duplicate_property() {
     // Payload Format Indicator (0x01), twice.
     let bad = publish_v5(b"hostile/t", &[0x01, 0x00, 0x01, 0x00], b"x");
@@ -734,7 +708,6 @@ fn a_property_given_twice_is_a_duplicate_property() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_topic_alias_of_0_is_a_protocol_error() {
     let bad = publish_v5(b"hostile/t", &[0x23, 0x00, 0x00], b"x");
     let answer = after_connack_v5(&bad, &["aliasmax=2"]);
@@ -745,7 +718,6 @@ fn a_topic_alias_of_0_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_topic_alias_above_the_clients_maximum_is_a_protocol_error() {
     // debian_known_bug: libmosquitto 2.0.11 does not check an incoming alias against
     // the Topic Alias Maximum it sent, and delivers the message.
@@ -761,7 +733,6 @@ fn a_topic_alias_above_the_clients_maximum_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn an_unknown_topic_alias_with_an_empty_topic_is_a_protocol_error() {
     let bad = publish_v5(b"", &[0x23, 0x00, 0x01], b"x");
     let answer = after_connack_v5(&bad, &["aliasmax=2"]);
@@ -772,7 +743,6 @@ fn an_unknown_topic_alias_with_an_empty_topic_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_packet_above_the_clients_maximum_packet_size_is_refused() {
     // debian_known_bug: libmosquitto 2.0.11 does not check incoming packets against
     // the Maximum Packet Size it sent, and delivers the message.
@@ -791,7 +761,6 @@ fn a_packet_above_the_clients_maximum_packet_size_is_refused() {
 // Silence and slowness
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_broker_that_never_answers_the_connect_times_out_with_the_keepalive() {
     // libmosquitto has no connect timeout: the keepalive check ends the wait for
     // CONNACK (after 4.6 s with a keepalive of 5).
@@ -813,7 +782,6 @@ fn a_broker_that_never_answers_the_connect_times_out_with_the_keepalive() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_broker_that_stops_answering_pings_times_out_with_the_keepalive() {
     // libmosquitto gives up a keepalive after its PINGREQ (9.6 s in all with 5).
     let script = connected()
@@ -830,7 +798,6 @@ fn a_broker_that_stops_answering_pings_times_out_with_the_keepalive() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_broker_that_answers_a_byte_at_a_time_still_works() {
     let mut script = FakeBroker::script().expect_packet_type(packet::CONNECT);
     let mut bytes = CONNACK.to_vec();
@@ -872,37 +839,31 @@ fn refused_311(code: u8) {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connack_refused_1_unacceptable_protocol_version() {
     refused_311(1);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connack_refused_2_identifier_rejected() {
     refused_311(2);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connack_refused_3_server_unavailable() {
     refused_311(3);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connack_refused_4_bad_username_or_password() {
     refused_311(4);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connack_refused_5_not_authorised() {
     refused_311(5);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn connack_with_an_undefined_3_1_1_code_is_a_protocol_error() {
     // on_connect hears the code; the connection ends with MOSQ_ERR_PROTOCOL.
     let answer = refused(&[0x20, 0x02, 0x00, 0x06], "v=311");
@@ -911,7 +872,6 @@ fn connack_with_an_undefined_3_1_1_code_is_a_protocol_error() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_3_1_1_broker_refusing_an_mqtt_5_client_is_unsupported_protocol_version() {
     // A 3.1.1 CONNACK (no properties) with code 1 answers an MQTT 5 CONNECT:
     // on_connect gets MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION (132).
@@ -932,25 +892,21 @@ fn refused_v5(reason: u8) {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_5_connack_refused_0x80_unspecified_error() {
     refused_v5(0x80);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_5_connack_refused_0x87_not_authorized() {
     refused_v5(0x87);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_5_connack_refused_0x89_server_busy() {
     refused_v5(0x89);
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn mqtt_5_connack_refused_0x9f_connection_rate_exceeded() {
     refused_v5(0x9f);
 }
@@ -966,7 +922,6 @@ fn server_disconnect() -> Answer {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn an_mqtt_5_disconnect_from_the_broker_reaches_on_disconnect_with_its_reason_code() {
     // on_disconnect gets the reason code; the loop then says the client is not
     // connected; the client sends nothing back.
@@ -977,7 +932,6 @@ fn an_mqtt_5_disconnect_from_the_broker_reaches_on_disconnect_with_its_reason_co
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn an_mqtt_5_disconnect_from_the_broker_passes_its_reason_string_to_on_disconnect_v5() {
     // debian_known_bug: libmosquitto 2.0.11 calls on_disconnect_v5 without the
     // DISCONNECT's properties.
@@ -996,7 +950,6 @@ fn an_mqtt_5_disconnect_from_the_broker_passes_its_reason_string_to_on_disconnec
 // What the broker's CONNACK asks of the client (MQTT 5)
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_server_keep_alive_in_connack_sets_when_pingreq_goes() {
     // The client asks for 60 seconds; the broker says 2: PINGREQ after 2 seconds of
     // silence (libmosquitto counts whole seconds, so after 1 to 2), never at 60.
@@ -1023,7 +976,6 @@ fn the_server_keep_alive_in_connack_sets_when_pingreq_goes() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_receive_maximum_of_1_keeps_one_qos_1_publish_in_flight() {
     // Two QoS 1 publishes: the second goes only after the first's PUBACK.
     let script = connected_v5(&[0x21, 0x00, 0x01])
@@ -1054,7 +1006,6 @@ fn a_receive_maximum_of_1_keeps_one_qos_1_publish_in_flight() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn maximum_qos_0_refuses_a_qos_1_publish() {
     let script = connected_v5(&[0x24, 0x00]).drain_until_closed();
     let answer = hostile(
@@ -1071,7 +1022,6 @@ fn maximum_qos_0_refuses_a_qos_1_publish() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn retain_available_0_refuses_a_retained_publish() {
     // debian_known_bug: libmosquitto 2.0.11 ignores Retain Available and sends the
     // retained PUBLISH (which the broker must answer with a disconnection).
@@ -1093,7 +1043,6 @@ fn retain_available_0_refuses_a_retained_publish() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn the_brokers_maximum_packet_size_refuses_an_oversize_publish() {
     // 64 bytes.
     let script = connected_v5(&[0x27, 0x00, 0x00, 0x00, 0x40]).drain_until_closed();
@@ -1111,7 +1060,6 @@ fn the_brokers_maximum_packet_size_refuses_an_oversize_publish() {
 }
 
 #[test]
-#[ignore = "needs the client (issue 4)"]
 fn a_pubrec_with_an_error_reason_ends_the_qos_2_flow_without_pubrel() {
     let script = connected_v5(&[])
         .expect_packet_starting_with(&[0x34])
