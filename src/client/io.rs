@@ -189,7 +189,7 @@ impl ClientState {
                 let seconds = self.session.as_ref().map_or(0, |s| s.keepalive_seconds());
                 work.log(MOSQ_LOG_ERR, || {
                     format!(
-                        "Client {id} heard nothing from the broker within the keepalive ({seconds} s), closing its connection"
+                        "Client {id} had no answer from the broker within the keepalive ({seconds} s), closing its connection"
                     )
                 });
             }
