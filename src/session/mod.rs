@@ -20,8 +20,9 @@
 //! more packets, writes what `take_outgoing` still holds (for MQTT 5, a DISCONNECT
 //! with the reason), closes the socket and calls `connection_lost`. The error it
 //! then reports to the application is `reported_error(error)`: libmosquitto's code,
-//! which for a malformed packet or a bad topic alias is `MOSQ_ERR_PROTOCOL`. Reconnecting is `connect_packet` again: QoS 1 and 2
-//! messages survive it and are sent again once the CONNACK arrives.
+//! which for a malformed packet or a bad topic alias is `MOSQ_ERR_PROTOCOL`.
+//! Reconnecting is `connect_packet` again: QoS 1 and 2 messages survive it and are
+//! sent again once the CONNACK arrives.
 
 #![deny(unsafe_code)]
 
