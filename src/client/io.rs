@@ -14,11 +14,12 @@
 
 use std::time::Instant;
 
-use super::connection::ReadFailure;
+use super::connection::{net_error, ReadFailure};
 use super::dispatch::{Notice, Work};
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE};
 use super::ClientState;
 use crate::error::{Error, Result};
+use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
 use crate::session::{Event, Link};
 
@@ -74,7 +75,8 @@ impl ClientState {
             if matches!(packet, Packet::Disconnect(_)) && session.is_disconnecting() {
                 closing = true;
             }
-        })?;
+        })
+        .map_err(|e| net_failure(e, work))?;
         if closing {
             self.close(0, Vec::new(), work);
         }
@@ -135,7 +137,7 @@ impl ClientState {
                 }
                 e
             }
-            (Err(ReadFailure::Io(e)), None) => e,
+            (Err(ReadFailure::Io(e)), None) => net_failure(e, work),
             (Ok(()), None) => return Ok(()),
         };
         self.fail(error, work)
@@ -195,7 +197,7 @@ impl ClientState {
         work: &mut Work,
     ) {
         self.collect_events(work);
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
             conn.shutdown();
         }
         if let Some(session) = self.session.as_mut() {
@@ -218,7 +220,7 @@ impl ClientState {
                     reason_code,
                     properties,
                 } => {
-                    if let Some(conn) = self.conn.take() {
+                    if let Some(mut conn) = self.conn.take() {
                         conn.shutdown();
                     }
                     work.notices.push(Notice::Disconnect {
@@ -235,4 +237,14 @@ impl ClientState {
             }
         }
     }
+}
+
+/// The `MOSQ_ERR_*` for a transport failure. A TLS or proxy failure's reason
+/// (unknown issuer, host name mismatch, a refused proxy login) goes to the log
+/// at `MOSQ_LOG_ERR` first, where libmosquitto logs OpenSSL's error queue.
+pub fn net_failure(e: NetError, work: &mut Work) -> Error {
+    if matches!(e, NetError::Tls(_) | NetError::Proxy(_)) {
+        work.log(MOSQ_LOG_ERR, || e.to_string());
+    }
+    net_error(e)
 }

@@ -225,6 +225,12 @@ impl Transport {
             && !self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
     }
 
+    /// Whether `read` has bytes without waiting for the socket (TLS plaintext
+    /// decrypted but not yet read): the loop must not wait in `poll` then.
+    pub fn has_buffered_input(&mut self) -> bool {
+        self.socks.is_none() && self.tls.as_mut().is_some_and(TlsSession::has_plaintext)
+    }
+
     /// Whether this transport encrypts.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
