@@ -22,7 +22,7 @@ use mosquitto::net::tls_error::{KeyProblem, TlsError};
 use mosquitto::net::tls_keys::KeyPassword;
 use mosquitto::net::{NetError, Progress, Transport, TransportPlan};
 use support::broker::Broker;
-use support::stage::{c_program, free_port, run, subject_command, Output};
+use support::stage::{against_debian, c_program, free_port, run, subject_command, Output};
 use support::tls::{cert_file, Socks};
 
 const CONNACK_ACCEPTED: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -415,7 +415,7 @@ fn socks5_with_a_password_tunnels_tls() {
 }
 
 #[test]
-fn socks5_refusals_are_proxy_errors() {
+fn socks5_refusals_are_reported_as_libmosquitto_reports_them() {
     let w = &world();
     let (_proxy, port) = start_socks(Some(("user", "pass")));
 
@@ -423,10 +423,11 @@ fn socks5_refusals_are_proxy_errors() {
     let (plan, _) = TransportPlan::from_settings(&TlsSettings::default(), Some(&wrong)).unwrap();
     let err = exchange("127.0.0.1", w.plain_port, &plan).unwrap_err();
     assert!(
-        matches!(err, NetError::Proxy(Socks5Error::AuthenticationFailed(_))),
+        matches!(err, NetError::Proxy(Socks5Error::AuthenticationFailed(2))),
         "{err:?}"
     );
-    assert_eq!(err.into_error(), Error::Proxy);
+    // Status 2 ("not allowed"), which libmosquitto reports as AUTH.
+    assert_eq!(err.into_error(), Error::Auth);
 
     // No credentials offered to a proxy that needs them: libmosquitto says AUTH.
     let none = socks(port, None);
@@ -638,5 +639,156 @@ fn tls_through_socks5_with_and_without_a_password() {
                 "pass",
             ],
         );
+    }
+}
+
+/// What `refused` saw: the first failing call's code (connect's or the loop's),
+/// the MOSQ_LOG_ERR lines, and on_disconnect's rc if it was called.
+struct Refusal {
+    rc: Option<i32>,
+    errno: Option<i32>,
+    log: Vec<String>,
+    disconnect: Option<i32>,
+    /// The code came from the connect call itself.
+    from_connect: bool,
+}
+
+fn refused(mode: &str, host: &str, port: u16, extra: &[&str]) -> Refusal {
+    let port = port.to_string();
+    let mut args = vec![mode, host, &port];
+    args.extend_from_slice(extra);
+    let out = run_program("refused", &args);
+    out.assert_passed();
+    let field = |prefix: &str| {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_string)
+    };
+    let connect: i32 = field("connect: ").unwrap().parse().unwrap();
+    let failed = field("failed: ");
+    let loop_rc = failed
+        .as_deref()
+        .map(|f| f.split(' ').next().unwrap().parse::<i32>().unwrap());
+    Refusal {
+        rc: if connect != 0 { Some(connect) } else { loop_rc },
+        errno: failed
+            .as_deref()
+            .and_then(|f| f.split(' ').nth(2))
+            .and_then(|e| e.parse().ok()),
+        log: out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("log: "))
+            .map(str::to_string)
+            .collect(),
+        disconnect: field("disconnect: ").map(|d| d.parse().unwrap()),
+        from_connect: connect != 0,
+    }
+}
+
+const MOSQ_ERR_AUTH: i32 = 11;
+const MOSQ_ERR_TLS: i32 = 8;
+const MOSQ_ERR_ERRNO: i32 = 14;
+
+/// A handshake refused by our side: MOSQ_ERR_TLS (from connect in
+/// libmosquitto when the broker's answer is already there, as it usually is on
+/// loopback; from the loop here, which never waits for a handshake in
+/// connect), the reason logged at MOSQ_LOG_ERR, and no on_disconnect.
+fn assert_handshake_refused(r: &Refusal, mode: &str, ours: &str, openssl: &str) {
+    if mode != "start" || r.from_connect {
+        assert_eq!(r.rc, Some(MOSQ_ERR_TLS), "{mode}: {:?}", r.log);
+    }
+    let reason = if against_debian() { openssl } else { ours };
+    assert!(
+        r.log.iter().any(|l| l.contains(reason)),
+        "{mode}: no log line with {reason:?}: {:?}",
+        r.log
+    );
+    assert_eq!(r.disconnect, None, "{mode}: on_disconnect was called");
+    if !against_debian() {
+        assert!(
+            !r.from_connect,
+            "{mode}: our connect waited for the handshake"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_ca_is_mosq_err_tls_with_the_reason_in_the_log() {
+    let w = &world();
+    let other = cert_file("other-ca.pem");
+    for mode in ["loop", "forever", "start"] {
+        let r = refused(mode, "localhost", w.good_port, &["--cafile", &other]);
+        assert_handshake_refused(&r, mode, "unknown issuer", "certificate verify failed");
+    }
+}
+
+#[test]
+fn a_certificate_for_another_name_is_mosq_err_tls_with_the_reason_in_the_log() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    for mode in ["loop", "forever"] {
+        let r = refused(mode, "localhost", w.wrong_name_port, &["--cafile", &ca]);
+        assert_handshake_refused(
+            &r,
+            mode,
+            "host name mismatch",
+            "host name verification failed",
+        );
+    }
+}
+
+#[test]
+fn an_expired_certificate_is_mosq_err_tls_with_the_reason_in_the_log() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    let r = refused("loop", "localhost", w.expired_port, &["--cafile", &ca]);
+    assert_handshake_refused(&r, "loop", "expired", "certificate verify failed");
+}
+
+#[test]
+fn a_broker_that_requires_a_client_certificate_ends_the_connection() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    // TLS 1.3: the client's side of the handshake is done when the broker
+    // refuses, so this is a failure after the handshake: MOSQ_ERR_ERRNO.
+    let r = refused("loop", "localhost", w.client_cert_port, &["--cafile", &ca]);
+    assert_eq!(r.rc, Some(MOSQ_ERR_ERRNO), "{:?}", r.log);
+    if !against_debian() {
+        assert_eq!(r.errno, Some(libc::EPROTO));
+        assert!(
+            r.log.iter().any(|l| l.contains("CertificateRequired")),
+            "{:?}",
+            r.log
+        );
+    }
+}
+
+#[test]
+fn a_refused_proxy_login_is_mosq_err_auth_as_libmosquitto_reports_it() {
+    let w = &world();
+    let guarded = Socks::start(Some(("user", "pass")));
+    let proxy = guarded.port.to_string();
+    for mode in ["loop", "start"] {
+        let login = [
+            "--socks",
+            &proxy,
+            "--socks-user",
+            "user",
+            "--socks-pass",
+            "bad",
+        ];
+        let r = refused(mode, "localhost", w.plain_port, &login);
+        assert_eq!(r.disconnect, Some(MOSQ_ERR_AUTH), "{mode}: {:?}", r.log);
+        if mode == "loop" {
+            assert_eq!(r.rc, Some(MOSQ_ERR_AUTH));
+        }
+        // Without credentials, microsocks accepts none of our methods.
+        let r = refused(mode, "localhost", w.plain_port, &["--socks", &proxy]);
+        assert_eq!(r.disconnect, Some(MOSQ_ERR_AUTH), "{mode}: {:?}", r.log);
+        if !against_debian() {
+            assert!(r.log.iter().any(|l| l.contains("SOCKS5")), "{:?}", r.log);
+        }
     }
 }

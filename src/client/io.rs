@@ -156,9 +156,22 @@ impl ClientState {
 
     /// Ends the connection after `error`. Returns `Err(error)`, or `Ok` when the
     /// program had asked to disconnect (the close is then the one it wanted and
-    /// is reported as 0, as libmosquitto does).
+    /// is reported as 0, as libmosquitto does). A failed TLS handshake is not
+    /// reported to `on_disconnect`, as in libmosquitto: the loop call returns it.
     pub fn fail(&mut self, error: Error, work: &mut Work) -> Result<()> {
         if self.conn.is_none() {
+            return Err(error);
+        }
+        if error == Error::Tls && self.conn.as_ref().is_some_and(|c| c.is_handshaking()) {
+            // The TLS handshake failed (its reason is logged): as libmosquitto
+            // does, close without on_disconnect, since no connection was made.
+            if let Some(mut conn) = self.conn.take() {
+                conn.shutdown();
+            }
+            if let Some(session) = self.session.as_mut() {
+                session.connection_lost();
+            }
+            self.qos0_mids.clear();
             return Err(error);
         }
         // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
