@@ -792,3 +792,94 @@ fn a_refused_proxy_login_is_mosq_err_auth_as_libmosquitto_reports_it() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Drop-in: Debian's mosquitto_pub and mosquitto_sub over TLS and through SOCKS5.
+
+/// `/usr/bin/<tool> <args>` on the library under test, with the loader's trace
+/// in `trace` (to prove which libmosquitto it loaded).
+fn tool(name: &str, trace: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let path = format!("/usr/bin/{name}");
+    support::stage::require(&path, "mosquitto-clients");
+    let mut command = subject_command(&path);
+    command
+        .env("LD_DEBUG", "libs")
+        .env("LD_DEBUG_OUTPUT", trace)
+        .args(args);
+    command
+}
+
+/// Every process traced under `dir` initialised the library under test.
+fn assert_traced_subject(dir: &std::path::Path) {
+    let expected = support::stage::subject().expected.clone();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let trace = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in trace.lines() {
+            if let Some((_, file)) = line.split_once("calling init: ") {
+                if file.contains("libmosquitto.so") {
+                    assert_eq!(std::fs::canonicalize(file.trim()).unwrap(), expected);
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen >= 3, "{seen} traced tool runs loaded libmosquitto");
+}
+
+#[test]
+fn debian_mosquitto_pub_and_sub_work_over_tls_and_through_socks5() {
+    let w = &world();
+    let scratch = support::stage::Scratch::new("tls-dropin");
+    let trace = scratch.path().join("ld");
+    let ca = cert_file("ca.pem");
+    let port = w.good_port.to_string();
+    let topic = format!("skeeter/tls-dropin/{}", std::process::id());
+    let tls = ["-h", "localhost", "-p", &port, "--cafile", &ca];
+
+    let mut first = tool("mosquitto_pub", &trace, &tls);
+    first.args(["-t", &topic, "-m", "first", "-r", "-q", "1"]);
+    run(&mut first, PROGRAM_TIMEOUT).assert_success("mosquitto_pub over TLS");
+
+    let mut sub = tool("mosquitto_sub", &trace, &tls);
+    sub.args(["-t", &topic, "-C", "2", "-v", "-q", "2"])
+        .stdin(std::process::Stdio::null());
+    let mut sub = support::stage::Process::spawn(&mut sub);
+    sub.wait_for_line("first", Duration::from_secs(20));
+
+    // The second message through a SOCKS5 proxy with a password, still TLS.
+    let proxy = Socks::start(Some(("user", "pass")));
+    let via = format!("socks5h://user:pass@127.0.0.1:{}", proxy.port);
+    let mut second = tool("mosquitto_pub", &trace, &tls);
+    second.args(["--proxy", &via, "-t", &topic, "-m", "second", "-q", "2"]);
+    run(&mut second, PROGRAM_TIMEOUT).assert_success("mosquitto_pub through SOCKS5");
+
+    let output = sub.finish(PROGRAM_TIMEOUT);
+    output.assert_success("mosquitto_sub over TLS");
+    assert!(
+        output.stdout.contains(&format!("{topic} second")),
+        "{output}"
+    );
+    assert_traced_subject(scratch.path());
+}
+
+#[test]
+fn loop_start_reconnects_with_a_new_tls_session_directly_and_through_socks5() {
+    let mut w = world();
+    let ca = cert_file("ca.pem");
+    let port = w.good_port.to_string();
+    let proxy = Socks::start(None);
+    let proxy_port = proxy.port.to_string();
+    for via_proxy in [false, true] {
+        let mut args = vec!["localhost", port.as_str(), ca.as_str()];
+        if via_proxy {
+            args.push(&proxy_port);
+        }
+        let mut command = subject_command(c_program("tls/reconnect.c"));
+        command.args(&args).stdin(std::process::Stdio::null());
+        let mut program = support::stage::Process::spawn(&mut command);
+        program.wait_for_line("connected 1", Duration::from_secs(20));
+        w._broker.restart();
+        program.finish(PROGRAM_TIMEOUT).assert_passed();
+    }
+}
