@@ -108,7 +108,7 @@ impl Client {
         let options = Options::new(client_id, clean_session)?;
         self.shut_down();
         let old = std::mem::replace(&mut *self.state.lock(), ClientState::new(options));
-        if let Some(conn) = old.conn {
+        if let Some(mut conn) = old.conn {
             conn.shutdown();
         }
         *self.callbacks.lock() = Callbacks::default();
