@@ -94,10 +94,13 @@ impl Client {
             return;
         }
         let _inside = InCallback::enter();
+        // Re-read only after a change, so a callback that changes the callbacks
+        // is heard from the next notice on, and a burst of notices costs one copy.
+        let (mut generation, mut cb) = self.callbacks_with_generation();
         for notice in work.notices {
-            // Fetched per notice, so a callback that changes the callbacks is
-            // heard from the next notice on.
-            let cb = self.callbacks();
+            if self.callbacks_generation() != generation {
+                (generation, cb) = self.callbacks_with_generation();
+            }
             match notice {
                 Notice::Log { level, line } => {
                     if let Some(f) = &cb.on_log {

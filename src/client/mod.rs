@@ -18,7 +18,9 @@ pub mod options;
 pub mod thread;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -66,7 +68,13 @@ impl ClientState {
 #[derive(Debug)]
 pub struct Client {
     state: Mutex<ClientState>,
-    callbacks: Mutex<Callbacks>,
+    /// Shared with `dispatch` calls in progress; a change makes a new copy.
+    callbacks: Mutex<Arc<Callbacks>>,
+    /// Bumped at every change of `callbacks`, so the loop re-reads them only
+    /// after a change (see `dispatch`).
+    callbacks_generation: AtomicU64,
+    /// Whether a log callback is set (read on every request, so not under a lock).
+    log_set: AtomicBool,
     /// The program's `void *obj`, as an address: this layer only hands it back.
     userdata: AtomicUsize,
     /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
@@ -84,7 +92,9 @@ impl Client {
     pub fn new(client_id: Option<&[u8]>, clean_session: bool, userdata: usize) -> Result<Client> {
         Ok(Client {
             state: Mutex::new(ClientState::new(Options::new(client_id, clean_session)?)),
-            callbacks: Mutex::new(Callbacks::default()),
+            callbacks: Mutex::new(Arc::new(Callbacks::default())),
+            callbacks_generation: AtomicU64::new(0),
+            log_set: AtomicBool::new(false),
             userdata: AtomicUsize::new(userdata),
             wakeup: Wakeup::new().map_err(|_| Error::NoMem)?,
             thread: Mutex::new(None),
@@ -105,7 +115,7 @@ impl Client {
     ) -> Result<()> {
         let options = Options::new(client_id, clean_session)?;
         *self.state.lock() = ClientState::new(options);
-        *self.callbacks.lock() = Callbacks::default();
+        self.set_callbacks(|c| *c = Callbacks::default());
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
     }
@@ -123,17 +133,36 @@ impl Client {
     /// A copy of the callback slots, taken under the callback lock and used after it
     /// is released. Cloning costs one reference count per set slot.
     pub fn callbacks(&self) -> Callbacks {
-        self.callbacks.lock().clone()
+        Callbacks::clone(&self.callbacks.lock())
+    }
+
+    /// The callback slots (shared, not copied) with the generation they belong to.
+    pub(crate) fn callbacks_with_generation(&self) -> (u64, Arc<Callbacks>) {
+        let callbacks = self.callbacks.lock();
+        (
+            self.callbacks_generation.load(Ordering::Acquire),
+            Arc::clone(&callbacks),
+        )
+    }
+
+    /// The number of changes made to the callbacks so far.
+    pub(crate) fn callbacks_generation(&self) -> u64 {
+        self.callbacks_generation.load(Ordering::Acquire)
     }
 
     /// Changes callback slots under the callback lock.
     pub fn set_callbacks(&self, change: impl FnOnce(&mut Callbacks)) {
-        change(&mut self.callbacks.lock());
+        let mut shared = self.callbacks.lock();
+        let callbacks = Arc::make_mut(&mut shared);
+        change(callbacks);
+        self.log_set
+            .store(callbacks.on_log.is_some(), Ordering::Release);
+        self.callbacks_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Whether a log callback is set, so log lines are only formatted when wanted.
     pub fn logging(&self) -> bool {
-        self.callbacks.lock().on_log.is_some()
+        self.log_set.load(Ordering::Acquire)
     }
 
     pub fn userdata(&self) -> usize {
@@ -150,7 +179,6 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use std::sync::atomic::AtomicI32;
-    use std::sync::Arc;
 
     #[test]
     fn a_new_client_keeps_its_id_and_userdata() {
