@@ -36,7 +36,9 @@ impl ClientState {
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
         };
-        for mut packet in session.take_outgoing() {
+        let mut packets = std::mem::take(&mut self.spare_packets);
+        session.take_outgoing_into(&mut packets);
+        for mut packet in packets.drain(..) {
             let qos0_mid = match &packet {
                 Packet::Publish(p) if p.qos == 0 => self.qos0_mids.pop_front(),
                 _ => None,
@@ -60,6 +62,7 @@ impl ClientState {
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
         }
+        self.spare_packets = packets;
     }
 
     /// Writes what the socket takes now. The error is the socket's; the caller
@@ -211,8 +214,13 @@ impl ClientState {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        let id = session.client_id().to_owned();
-        for event in session.take_events() {
+        let mut events = std::mem::take(&mut self.spare_events);
+        session.take_events_into(&mut events);
+        if events.is_empty() {
+            self.spare_events = events;
+            return;
+        }
+        for event in events.drain(..) {
             match event {
                 Event::Disconnected {
                     reason_code,
@@ -227,6 +235,7 @@ impl ClientState {
                     });
                 }
                 Event::Auth { reason_code, .. } => {
+                    let id = session.client_id();
                     work.log(MOSQ_LOG_NOTICE, || {
                         format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
                     });
@@ -234,5 +243,6 @@ impl ClientState {
                 other => work.notices.push(Notice::Event(other)),
             }
         }
+        self.spare_events = events;
     }
 }

@@ -202,6 +202,17 @@ impl Session {
         std::mem::take(&mut self.events)
     }
 
+    /// As `take_outgoing`, appending to `out`: both buffers keep their memory,
+    /// so a busy connection allocates nothing per packet here.
+    pub fn take_outgoing_into(&mut self, out: &mut Vec<Packet>) {
+        out.append(&mut self.outbox);
+    }
+
+    /// As `take_events`, appending to `out`.
+    pub fn take_events_into(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.events);
+    }
+
     /// A packet from `take_outgoing` is fully written: it counts as traffic for
     /// keepalive, and a QoS 0 PUBLISH is then done.
     pub fn note_written(&mut self, packet: &Packet, now: Instant) {
