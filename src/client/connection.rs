@@ -21,6 +21,8 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Reads per `read_packets` call, so that a flood from the broker cannot keep
 /// the loop from writing and keeping time.
 const MAX_READS: usize = 16;
+/// The most room made for a packet's announced bytes before they arrive.
+const RESERVE_AHEAD: usize = 1024 * 1024;
 /// Written bytes are cut from the front of the write buffer once there are this many.
 const COMPACT_AT: usize = 1024 * 1024;
 
@@ -197,10 +199,12 @@ impl Connection {
         }
     }
 
-    /// Makes sure the buffer can hold `more` bytes beyond what it has, so a large
-    /// packet arrives in few reads.
+    /// Makes room for up to `more` bytes beyond what the buffer has, so a large
+    /// packet arrives in few reads. At most `RESERVE_AHEAD` is made ahead of the
+    /// bytes themselves: a remaining length is only the broker's claim, and the
+    /// buffer grows with what actually arrives (`make_room`).
     fn reserve(&mut self, more: usize) {
-        let needed = self.in_end - self.in_start + more;
+        let needed = self.in_end - self.in_start + room_ahead(more);
         if needed > self.input.len() - self.in_start {
             if self.in_start > 0 {
                 self.input.copy_within(self.in_start..self.in_end, 0);
@@ -219,11 +223,29 @@ impl Connection {
     }
 }
 
+/// How much room to make for `more` announced bytes that have not arrived.
+fn room_ahead(more: usize) -> usize {
+    more.min(RESERVE_AHEAD)
+}
+
 /// The `MOSQ_ERR_*` for a socket failure: a reset or closed peer is a lost
 /// connection, as libmosquitto reports it; other failures keep their errno.
 pub fn net_error(e: NetError) -> Error {
     match e.errno() {
         Some(libc::ECONNRESET) | Some(libc::EPIPE) => Error::ConnLost,
         _ => e.into_error(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_announced_length_reserves_at_most_a_megabyte_ahead() {
+        assert_eq!(room_ahead(10), 10);
+        assert_eq!(room_ahead(RESERVE_AHEAD), RESERVE_AHEAD);
+        // MQTT's largest remaining length: 256 MiB claimed, 1 MiB made room for.
+        assert_eq!(room_ahead(268_435_455), 1024 * 1024);
     }
 }

@@ -16,11 +16,11 @@ use std::time::Instant;
 
 use super::connection::ReadFailure;
 use super::dispatch::{Notice, Work};
-use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE};
+use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
 use super::ClientState;
 use crate::error::{Error, Result};
 use crate::protocol::packet::{ConnAck, Packet};
-use crate::session::{Event, Link};
+use crate::session::{reported_error, violation_text, Event, Link};
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -167,25 +167,44 @@ impl ClientState {
         if let (Some(conn), Some(session)) = (self.conn.as_mut(), self.session.as_mut()) {
             let _ = conn.flush(|p| session.note_written(&p, Instant::now()));
         }
+        self.log_failure(error, work);
+        let reported = reported_error(error);
         let rc = if self.disconnect_requested {
             0
         } else {
-            error.code()
+            reported.code()
         };
-        if !matches!(
-            error,
-            Error::ConnLost | Error::Keepalive | Error::Errno | Error::ConnRefused
-        ) {
-            let id = self.log_id();
-            work.log(MOSQ_LOG_ERR, || {
-                format!("Client {id} closing its connection: {error}")
-            });
-        }
         self.close(rc, Vec::new(), work);
         if rc == 0 {
             Ok(())
         } else {
-            Err(error)
+            Err(reported)
+        }
+    }
+
+    /// The log line saying why the connection ends; none for a lost connection, a
+    /// socket error or a refusal, which on_disconnect and on_connect report.
+    fn log_failure(&self, error: Error, work: &mut Work) {
+        let id = self.log_id();
+        match error {
+            Error::ConnLost | Error::Errno | Error::ConnRefused => {}
+            Error::Keepalive => {
+                let seconds = self.session.as_ref().map_or(0, |s| s.keepalive_seconds());
+                work.log(MOSQ_LOG_ERR, || {
+                    format!(
+                        "Client {id} had no answer from the broker within the keepalive ({seconds} s), closing its connection"
+                    )
+                });
+            }
+            _ => {
+                let reported = reported_error(error);
+                work.log(MOSQ_LOG_ERR, || match violation_text(error) {
+                    Some(what) => {
+                        format!("Client {id} received {what}, closing its connection: {reported}")
+                    }
+                    None => format!("Client {id} closing its connection: {error}"),
+                });
+            }
         }
     }
 
@@ -232,6 +251,11 @@ impl ClientState {
                     work.notices.push(Notice::Disconnect {
                         rc: i32::from(reason_code),
                         properties,
+                    });
+                }
+                Event::UnknownPubRec { mid } => {
+                    work.log(MOSQ_LOG_WARNING, || {
+                        format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
                 Event::Auth { reason_code, .. } => {
