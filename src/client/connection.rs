@@ -3,9 +3,9 @@
 //!
 //! Reads go into one large buffer and every whole packet in it is decoded, so a
 //! burst of small packets costs one `read`, not several per packet. Writes send
-//! everything queued with one `sendmsg`. Each queued packet is remembered (its
-//! payload dropped once encoded) until its last byte is written, so the session
-//! can be told which packets went out (`Session::note_written`).
+//! everything queued with one `sendmsg`. Each queued packet's kind is remembered
+//! (the packet itself is dropped once encoded) until its last byte is written,
+//! so the session can be told which packets went out (`Session::note_sent`).
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::net::{NetError, Progress, Stream};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
+use crate::session::Written;
 
 /// The read buffer's first size, and the size it returns to once empty.
 const READ_CHUNK: usize = 64 * 1024;
@@ -48,8 +49,8 @@ pub struct Connection {
     output: Vec<u8>,
     /// Bytes before this offset have been written.
     out_pos: usize,
-    /// Queued packets with the offset in `output` just past their last byte.
-    in_output: VecDeque<(usize, Packet)>,
+    /// Queued packets' kinds with the offset in `output` just past their last byte.
+    in_output: VecDeque<(usize, Written)>,
 }
 
 impl Connection {
@@ -94,20 +95,17 @@ impl Connection {
         let _ = self.stream.set_nodelay(nodelay);
     }
 
-    /// Encodes `packet` after what is queued. The packet is kept, without its
-    /// payload, until written.
-    pub fn queue(&mut self, mut packet: Packet) -> Result<(), Error> {
-        encode(&packet, self.decoder.version, &mut self.output)?;
-        if let Packet::Publish(publish) = &mut packet {
-            publish.payload = Vec::new();
-        }
-        self.in_output.push_back((self.output.len(), packet));
+    /// Encodes `packet` after what is queued; its kind is kept until written.
+    pub fn queue(&mut self, packet: &Packet) -> Result<(), Error> {
+        encode(packet, self.decoder.version, &mut self.output)?;
+        self.in_output
+            .push_back((self.output.len(), Written::of(packet)));
         Ok(())
     }
 
-    /// Writes as much queued output as the socket takes now, and hands each packet
-    /// whose last byte went out to `written`, in order.
-    pub fn flush(&mut self, mut written: impl FnMut(Packet)) -> Result<(), Error> {
+    /// Writes as much queued output as the socket takes now, and hands the kind of
+    /// each packet whose last byte went out to `written`, in order.
+    pub fn flush(&mut self, mut written: impl FnMut(Written)) -> Result<(), Error> {
         if self.connecting {
             return Ok(());
         }
@@ -122,8 +120,8 @@ impl Connection {
             if *end > self.out_pos {
                 break;
             }
-            if let Some((_, packet)) = self.in_output.pop_front() {
-                written(packet);
+            if let Some((_, kind)) = self.in_output.pop_front() {
+                written(kind);
             }
         }
         self.compact_output();

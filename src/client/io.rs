@@ -20,7 +20,7 @@ use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
 use super::ClientState;
 use crate::error::{Error, Result};
 use crate::protocol::packet::{ConnAck, Packet};
-use crate::session::{reported_error, violation_text, Event, Link};
+use crate::session::{reported_error, violation_text, Event, Link, Written};
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -57,7 +57,7 @@ impl ClientState {
                     }
                 }
             }
-            if let Err(e) = conn.queue(packet) {
+            if let Err(e) = conn.queue(&packet) {
                 // The session checks sizes before queueing, so this is not expected.
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
@@ -72,9 +72,9 @@ impl ClientState {
             return Ok(());
         };
         let mut closing = false;
-        conn.flush(|packet| {
-            session.note_written(&packet, now);
-            if matches!(packet, Packet::Disconnect(_)) && session.is_disconnecting() {
+        conn.flush(|written| {
+            session.note_sent(written, now);
+            if written == Written::Disconnect && session.is_disconnecting() {
                 closing = true;
             }
         })?;
@@ -165,7 +165,7 @@ impl ClientState {
         // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
         self.pump(work);
         if let (Some(conn), Some(session)) = (self.conn.as_mut(), self.session.as_mut()) {
-            let _ = conn.flush(|p| session.note_written(&p, Instant::now()));
+            let _ = conn.flush(|w| session.note_sent(w, Instant::now()));
         }
         self.log_failure(error, work);
         let reported = reported_error(error);
@@ -254,6 +254,7 @@ impl ClientState {
                     });
                 }
                 Event::UnknownPubRec { mid } => {
+                    let id = session.client_id();
                     work.log(MOSQ_LOG_WARNING, || {
                         format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
