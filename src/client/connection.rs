@@ -83,6 +83,11 @@ impl Connection {
         self.connecting || self.out_pos < self.output.len()
     }
 
+    /// Bytes queued and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.output.len() - self.out_pos
+    }
+
     /// Completes a non-blocking connect once the socket is writable.
     pub fn finish_connect(&mut self) -> Result<(), Error> {
         self.stream.finish_connect().map_err(net_error)?;

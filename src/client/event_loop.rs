@@ -159,6 +159,7 @@ impl Client {
                 }
             }
         };
+        self.notify_room();
         self.dispatch(work);
         result
     }

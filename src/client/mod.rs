@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::net::wakeup::Wakeup;
@@ -92,6 +92,11 @@ pub struct Client {
     stop: AtomicBool,
     /// A `loop_start` thread is running the loop.
     thread_running: AtomicBool,
+    /// Signalled (with `state`'s lock) when the loop thread has written, for
+    /// requests waiting for the output queue to shrink (`actions::QUEUE_HIGH`).
+    room: Condvar,
+    /// How many requests wait on `room`.
+    room_waiters: AtomicUsize,
 }
 
 impl Client {
@@ -107,6 +112,8 @@ impl Client {
             thread: Mutex::new(None),
             stop: AtomicBool::new(false),
             thread_running: AtomicBool::new(false),
+            room: Condvar::new(),
+            room_waiters: AtomicUsize::new(0),
         })
     }
 

@@ -43,6 +43,7 @@ impl Client {
             .spawn(move || {
                 let _ = client.loop_forever(-1, 1);
                 client.thread_running.store(false, Ordering::Release);
+                client.notify_room();
             });
         match spawned {
             Ok(handle) => {
