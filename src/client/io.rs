@@ -12,6 +12,7 @@
 //!   closed and `on_disconnect` gets the error;
 //! - `collect_events`: the session's events become notices for the callbacks.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use super::connection::ReadFailure;
@@ -21,6 +22,16 @@ use super::ClientState;
 use crate::error::{Error, Result};
 use crate::protocol::packet::{ConnAck, Packet};
 use crate::session::{reported_error, violation_text, Event, Link, Written};
+
+/// Each thread keeps one list for the packets and one for the events it moves
+/// from a session, up to this many entries, so that moving them allocates
+/// nothing per message and an idle client holds no such list.
+const SPARE_MAX: usize = 1024;
+
+thread_local! {
+    static SPARE_PACKETS: Cell<Vec<Packet>> = const { Cell::new(Vec::new()) };
+    static SPARE_EVENTS: Cell<Vec<Event>> = const { Cell::new(Vec::new()) };
+}
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -36,7 +47,7 @@ impl ClientState {
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
         };
-        let mut packets = std::mem::take(&mut self.spare_packets);
+        let mut packets = SPARE_PACKETS.take();
         session.take_outgoing_into(&mut packets);
         for mut packet in packets.drain(..) {
             let qos0_mid = match &packet {
@@ -62,7 +73,9 @@ impl ClientState {
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
         }
-        self.spare_packets = packets;
+        if packets.capacity() <= SPARE_MAX {
+            SPARE_PACKETS.set(packets);
+        }
     }
 
     /// Writes what the socket takes now. The error is the socket's; the caller
@@ -233,10 +246,10 @@ impl ClientState {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        let mut events = std::mem::take(&mut self.spare_events);
+        let mut events = SPARE_EVENTS.take();
         session.take_events_into(&mut events);
         if events.is_empty() {
-            self.spare_events = events;
+            SPARE_EVENTS.set(events);
             return;
         }
         for event in events.drain(..) {
@@ -268,6 +281,8 @@ impl ClientState {
                 other => work.notices.push(Notice::Event(other)),
             }
         }
-        self.spare_events = events;
+        if events.capacity() <= SPARE_MAX {
+            SPARE_EVENTS.set(events);
+        }
     }
 }

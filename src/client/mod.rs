@@ -26,8 +26,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::net::wakeup::Wakeup;
-use crate::protocol::packet::Packet;
-use crate::session::{Event, Session};
+use crate::session::Session;
 pub use callbacks::Callbacks;
 pub use connect::Target;
 pub use connection::Connection;
@@ -51,10 +50,6 @@ pub struct ClientState {
     /// The mids of QoS 0 messages queued in the session and not yet encoded,
     /// in order: their PUBLISH carries no id, but the log line shows it.
     pub qos0_mids: VecDeque<u16>,
-    /// Reused buffers for the session's outgoing packets and events, so moving
-    /// them along allocates nothing per message.
-    pub spare_packets: Vec<Packet>,
-    pub spare_events: Vec<Event>,
 }
 
 impl ClientState {
@@ -66,8 +61,6 @@ impl ClientState {
             target: None,
             disconnect_requested: false,
             qos0_mids: VecDeque::new(),
-            spare_packets: Vec::new(),
-            spare_events: Vec::new(),
         }
     }
 }
