@@ -3,10 +3,16 @@
 //!
 //! Reads go into one large buffer (shared by the connections a thread reads)
 //! and every whole packet in it is decoded, so a burst of small packets costs
-//! one `read`, not several per packet. Writes send
-//! everything queued with one `sendmsg`. Each queued packet's kind is remembered
-//! (the packet itself is dropped once encoded) until its last byte is written,
-//! so the session can be told which packets went out (`Session::note_sent`).
+//! one `read`, not several per packet. Writes send everything queued with one
+//! `sendmsg`. Each queued packet's kind is remembered (the packet itself is
+//! dropped once encoded) until its last byte is written, so the session can be
+//! told which packets went out (`Session::note_sent`).
+//!
+//! The byte stream is a `net::Transport`: plain TCP or a Unix socket, TLS, or
+//! either through a SOCKS5 proxy. Its handshakes run inside `read` and `flush`;
+//! what it still holds to send shows in `wants_write`. Socket failures come back
+//! as `NetError`, so the caller can log a TLS or proxy failure's reason before
+//! turning it into a `MOSQ_ERR_*` (`net_error`).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -14,7 +20,7 @@ use std::io::IoSlice;
 use std::os::fd::RawFd;
 
 use crate::error::Error;
-use crate::net::{NetError, Progress, Stream};
+use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
 use crate::session::Written;
@@ -38,17 +44,17 @@ const RESERVE_AHEAD: usize = 1024 * 1024;
 const COMPACT_AT: usize = 1024 * 1024;
 
 /// Why reading stopped the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ReadFailure {
-    /// The socket failed or the broker closed it.
-    Io(Error),
+    /// The socket, TLS or the proxy failed, or the broker closed the connection.
+    Io(NetError),
     /// The bytes did not make a valid packet (or one too big).
     Decode(Error),
 }
 
 #[derive(Debug)]
 pub struct Connection {
-    stream: Stream,
+    stream: Transport,
     /// A non-blocking connect has not finished yet.
     connecting: bool,
     decoder: Decoder,
@@ -66,7 +72,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(stream: Stream, connecting: bool, version: ProtocolVersion, limit: u32) -> Self {
+    pub fn new(stream: Transport, connecting: bool, version: ProtocolVersion, limit: u32) -> Self {
         let mut decoder = Decoder::new(version);
         decoder.max_packet_size = limit;
         Connection {
@@ -90,9 +96,23 @@ impl Connection {
         self.connecting
     }
 
-    /// Whether bytes wait to be written (or the connect to finish).
+    /// Whether bytes wait to be written (or the connect to finish): ours, or TLS
+    /// and SOCKS5 records the transport holds. While a handshake waits for the
+    /// broker, packets already handed to the transport do not count.
     pub fn wants_write(&self) -> bool {
-        self.connecting || self.out_pos < self.output.len()
+        self.connecting || self.out_pos < self.output.len() || self.stream.wants_write()
+    }
+
+    /// Whether the transport has not yet opened the SOCKS5 tunnel or finished
+    /// the TLS handshake.
+    pub fn is_handshaking(&self) -> bool {
+        !self.connecting && !self.stream.is_established()
+    }
+
+    /// Whether bytes were read but not yet handed over (TLS plaintext); the loop
+    /// reads again before waiting in `poll`.
+    pub fn has_buffered_input(&mut self) -> bool {
+        !self.connecting && self.stream.has_buffered_input()
     }
 
     /// Bytes queued and not yet written.
@@ -101,8 +121,8 @@ impl Connection {
     }
 
     /// Completes a non-blocking connect once the socket is writable.
-    pub fn finish_connect(&mut self) -> Result<(), Error> {
-        self.stream.finish_connect().map_err(net_error)?;
+    pub fn finish_connect(&mut self) -> Result<(), NetError> {
+        self.stream.finish_connect()?;
         self.connecting = false;
         Ok(())
     }
@@ -121,17 +141,22 @@ impl Connection {
     }
 
     /// Writes as much queued output as the socket takes now, and hands the kind of
-    /// each packet whose last byte went out to `written`, in order.
-    pub fn flush(&mut self, mut written: impl FnMut(Written)) -> Result<(), Error> {
+    /// each packet whose last byte went out to `written`, in order. A TLS or
+    /// SOCKS5 transport takes all of it (keeping what the socket refuses), and is
+    /// flushed too.
+    pub fn flush(&mut self, mut written: impl FnMut(Written)) -> Result<(), NetError> {
         if self.connecting {
             return Ok(());
         }
         while self.out_pos < self.output.len() {
             let slice = [IoSlice::new(&self.output[self.out_pos..])];
-            match self.stream.write(&slice).map_err(net_error)? {
+            match self.stream.write(&slice)? {
                 Progress::Bytes(n) => self.out_pos += n,
                 Progress::WouldBlock => break,
             }
+        }
+        if self.stream.wants_write() {
+            self.stream.flush()?;
         }
         while let Some((end, _)) = self.in_output.front() {
             if *end > self.out_pos {
@@ -192,7 +217,7 @@ impl Connection {
                     self.input.resize(self.in_len + ahead, 0);
                 }
                 let room = self.input.len() - self.in_len;
-                let Some(n) = read(&self.stream, &mut self.input[self.in_len..])? else {
+                let Some(n) = read(&mut self.stream, &mut self.input[self.in_len..])? else {
                     return Ok(());
                 };
                 self.in_len += n;
@@ -222,7 +247,7 @@ impl Connection {
             }
             shared[..pending].copy_from_slice(&self.input[..pending]);
             let room = shared.len() - pending;
-            let Some(n) = read(&self.stream, &mut shared[pending..])? else {
+            let Some(n) = read(&mut self.stream, &mut shared[pending..])? else {
                 return Ok(());
             };
             let end = pending + n;
@@ -248,9 +273,13 @@ impl Connection {
         self.input.extend_from_slice(bytes);
     }
 
-    /// Closes the socket both ways; the descriptor is released when dropped.
-    pub fn shutdown(&self) {
+    /// Closes the socket both ways (after a TLS close_notify); the descriptor is
+    /// released when dropped. Leaves `errno` as it was: a failure being reported
+    /// as `MOSQ_ERR_ERRNO` keeps its errno for the program.
+    pub fn shutdown(&mut self) {
+        let errno = crate::net::error::errno();
         self.stream.shutdown();
+        crate::net::error::set_errno(errno);
     }
 }
 
@@ -260,11 +289,11 @@ fn room_ahead(more: usize) -> usize {
 }
 
 /// One read: the byte count, or `None` when the socket has nothing now.
-fn read(stream: &Stream, buf: &mut [u8]) -> Result<Option<usize>, ReadFailure> {
+fn read(stream: &mut Transport, buf: &mut [u8]) -> Result<Option<usize>, ReadFailure> {
     match stream.read(buf) {
         Ok(Progress::Bytes(n)) => Ok(Some(n)),
         Ok(Progress::WouldBlock) => Ok(None),
-        Err(e) => Err(ReadFailure::Io(net_error(e))),
+        Err(e) => Err(ReadFailure::Io(e)),
     }
 }
 

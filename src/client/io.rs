@@ -15,11 +15,12 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use super::connection::ReadFailure;
+use super::connection::{net_error, ReadFailure};
 use super::dispatch::{Notice, Work};
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
 use super::ClientState;
 use crate::error::{Error, Result};
+use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
 use crate::session::{reported_error, violation_text, Event, Link, Written};
 
@@ -90,7 +91,8 @@ impl ClientState {
             if written == Written::Disconnect && session.is_disconnecting() {
                 closing = true;
             }
-        })?;
+        })
+        .map_err(|e| net_failure(e, work))?;
         if closing {
             self.close(0, Vec::new(), work);
         }
@@ -151,7 +153,7 @@ impl ClientState {
                 }
                 e
             }
-            (Err(ReadFailure::Io(e)), None) => e,
+            (Err(ReadFailure::Io(e)), None) => net_failure(e, work),
             (Ok(()), None) => return Ok(()),
         };
         self.fail(error, work)
@@ -170,9 +172,22 @@ impl ClientState {
 
     /// Ends the connection after `error`. Returns `Err(error)`, or `Ok` when the
     /// program had asked to disconnect (the close is then the one it wanted and
-    /// is reported as 0, as libmosquitto does).
+    /// is reported as 0, as libmosquitto does). A failed TLS handshake is not
+    /// reported to `on_disconnect`, as in libmosquitto: the loop call returns it.
     pub fn fail(&mut self, error: Error, work: &mut Work) -> Result<()> {
         if self.conn.is_none() {
+            return Err(error);
+        }
+        if error == Error::Tls && self.conn.as_ref().is_some_and(|c| c.is_handshaking()) {
+            // The TLS handshake failed (its reason is logged): as libmosquitto
+            // does, close without on_disconnect, since no connection was made.
+            if let Some(mut conn) = self.conn.take() {
+                conn.shutdown();
+            }
+            if let Some(session) = self.session.as_mut() {
+                session.connection_lost();
+            }
+            self.qos0_mids.clear();
             return Err(error);
         }
         // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
@@ -230,7 +245,7 @@ impl ClientState {
         work: &mut Work,
     ) {
         self.collect_events(work);
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
             conn.shutdown();
         }
         if let Some(session) = self.session.as_mut() {
@@ -258,7 +273,7 @@ impl ClientState {
                     reason_code,
                     properties,
                 } => {
-                    if let Some(conn) = self.conn.take() {
+                    if let Some(mut conn) = self.conn.take() {
                         conn.shutdown();
                     }
                     work.notices.push(Notice::Disconnect {
@@ -285,4 +300,14 @@ impl ClientState {
             SPARE_EVENTS.set(events);
         }
     }
+}
+
+/// The `MOSQ_ERR_*` for a transport failure. A TLS or proxy failure's reason
+/// (unknown issuer, host name mismatch, a refused proxy login) goes to the log
+/// at `MOSQ_LOG_ERR` first, where libmosquitto logs OpenSSL's error queue.
+pub fn net_failure(e: NetError, work: &mut Work) -> Error {
+    if matches!(e, NetError::Tls(_) | NetError::Proxy(_)) {
+        work.log(MOSQ_LOG_ERR, || e.to_string());
+    }
+    net_error(e)
 }

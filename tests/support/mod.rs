@@ -5,3 +5,4 @@
 pub mod broker;
 pub mod fake_broker;
 pub mod stage;
+pub mod tls;
