@@ -83,6 +83,9 @@ pub struct Client {
     thread: Mutex<Option<thread::LoopThread>>,
     /// `loop_stop` asked the loop thread to end.
     stop: AtomicBool,
+    /// ... after what is queued or in flight on a live connection is done
+    /// (`loop_stop(false)`).
+    drain_on_stop: AtomicBool,
     /// A `loop_start` thread is running the loop.
     thread_running: AtomicBool,
     /// Signalled (with `state`'s lock) when the loop thread has written, for
@@ -104,6 +107,7 @@ impl Client {
             wakeup: Wakeup::new().map_err(|_| Error::NoMem)?,
             thread: Mutex::new(None),
             stop: AtomicBool::new(false),
+            drain_on_stop: AtomicBool::new(false),
             thread_running: AtomicBool::new(false),
             room: Condvar::new(),
             room_waiters: AtomicUsize::new(0),
