@@ -4,4 +4,5 @@
 
 pub mod broker;
 pub mod fake_broker;
+pub mod fault_proxy;
 pub mod stage;
