@@ -232,3 +232,88 @@ fn a_black_holed_connection_is_given_up_after_the_keepalive() {
     let summary = deliver_through("start", 400, &[Fault::BlackHole, Fault::Cut], 5);
     assert!(summary.contains("publisher_connects="), "{summary}");
 }
+
+// ---------------------------------------------------------------------------------
+// Soak
+
+/// The process's resident set, in kB.
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `make soak`: `cbindings-tests/faults/soak.c` publishes and receives for
+/// `SOAK_SECONDS` (default 600) through the proxy, which is cut every 10 s; the
+/// broker is restarted every minute. The program's RSS is sampled every 5 s; after
+/// the warm-up (the first fifth, at most 2 minutes) it may not grow by more than
+/// `SOAK_RSS_GROWTH_KB` (default 2048) over the warm-up's peak.
+#[test]
+#[ignore]
+fn soak() {
+    let seconds: u64 = std::env::var("SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let allowed_growth: u64 = std::env::var("SOAK_RSS_GROWTH_KB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2048);
+    let warm_up = Duration::from_secs((seconds / 5).min(120));
+    let mut broker = Broker::builder()
+        .persistence()
+        .config("max_queued_messages 0\n")
+        .start();
+    let proxy = FaultProxy::start(broker.port);
+    let mut command = subject_command(c_program("faults/soak.c"));
+    command.arg(proxy.port.to_string()).arg(seconds.to_string());
+    let mut program = Process::spawn(&mut command);
+    let pid = program.pid();
+    let started = Instant::now();
+    let (mut cuts, mut restarts) = (0, 0);
+    let (mut warm_peak, mut peak) = (0u64, 0u64);
+    let mut samples = Vec::new();
+    let mut last_cut = Instant::now();
+    let mut last_restart = Instant::now();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        std::thread::sleep(Duration::from_secs(5));
+        let Some(rss) = rss_kb(pid) else { break };
+        let t = started.elapsed().as_secs();
+        samples.push((t, rss));
+        if started.elapsed() <= warm_up {
+            warm_peak = warm_peak.max(rss);
+        } else {
+            peak = peak.max(rss);
+        }
+        println!("soak t={t}s rss={rss} kB");
+        if last_restart.elapsed() >= Duration::from_secs(60) {
+            broker.terminate();
+            broker.restart();
+            restarts += 1;
+            last_restart = Instant::now();
+        } else if last_cut.elapsed() >= Duration::from_secs(10) {
+            proxy.cut();
+            cuts += 1;
+            last_cut = Instant::now();
+        }
+    }
+    let output = program.finish(Duration::from_secs(60));
+    output.assert_passed();
+    let result = output
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("result "))
+        .unwrap_or("(no result)")
+        .to_owned();
+    let first = samples.first().map_or(0, |s| s.1);
+    let last = samples.last().map_or(0, |s| s.1);
+    println!(
+        "soak: {seconds} s, {cuts} cuts, {restarts} restarts, {} samples; RSS first {first} kB, \
+         warm-up peak {warm_peak} kB, peak after warm-up {peak} kB, last {last} kB; {result}",
+        samples.len()
+    );
+    assert!(
+        peak <= warm_peak + allowed_growth,
+        "RSS grew from {warm_peak} kB (warm-up peak) to {peak} kB: {samples:?}"
+    );
+}

@@ -267,7 +267,9 @@ impl Compile {
             "-g",
         ]);
         if let Some(sanitizer) = c_sanitizer() {
-            command.arg(format!("-fsanitize={sanitizer}")).arg("-fno-omit-frame-pointer");
+            command
+                .arg(format!("-fsanitize={sanitizer}"))
+                .arg("-fno-omit-frame-pointer");
         }
         command.arg(format!("-I{}", source.parent().unwrap().display()));
         if let Some(include) = &headers.include_dir {
