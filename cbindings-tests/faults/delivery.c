@@ -39,6 +39,8 @@ static int received[3], duplicates[3], out_of_order[3], wrong_qos = 0;
 static int distinct = 0, milestone = 0, acked = 0, published = 0;
 static int pub_connects = 0, sub_connects = 0, sub_ready = 0;
 static int pub_disconnects = 0, sub_disconnects = 0, publish_errors = 0;
+/* 1 while connected (set by on_connect, cleared by on_disconnect). */
+static int pub_up = 0, sub_up = 0;
 
 static void on_sub_connect(struct mosquitto *mosq, void *userdata, int rc)
 {
@@ -48,6 +50,7 @@ static void on_sub_connect(struct mosquitto *mosq, void *userdata, int rc)
 		return;
 	}
 	bump(&sub_connects);
+	set(&sub_up, 1);
 	/* The session keeps the subscription; subscribing again does no harm. */
 	CHECK_RC(mosquitto_subscribe(mosq, NULL, filter, 2), MOSQ_ERR_SUCCESS);
 }
@@ -65,6 +68,7 @@ static void on_sub_subscribe(struct mosquitto *mosq, void *userdata, int mid, in
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
 {
 	(void)userdata; (void)rc;
+	set(mosq == pub ? &pub_up : &sub_up, 0);
 	bump(mosq == pub ? &pub_disconnects : &sub_disconnects);
 }
 
@@ -129,7 +133,10 @@ static void on_connect_flags(struct mosquitto *mosq, void *userdata, int rc, int
 static void on_pub_connect(struct mosquitto *mosq, void *userdata, int rc)
 {
 	(void)mosq; (void)userdata;
-	if(rc == 0) bump(&pub_connects);
+	if(rc == 0){
+		bump(&pub_connects);
+		set(&pub_up, 1);
+	}
 	else printf("publisher connect refused: %d\n", rc);
 }
 
@@ -179,13 +186,10 @@ static void start(struct mosquitto *mosq, pthread_t *thread)
 
 static void stop(struct mosquitto *mosq, pthread_t thread)
 {
-	/* The last fault may still be healing: wait for the reconnection. */
-	double deadline = now() + 30;
-	int rc;
-	while((rc = mosquitto_disconnect(mosq)) == MOSQ_ERR_NO_CONN && now() < deadline){
-		usleep(50000);
-	}
-	CHECK_RC(rc, MOSQ_ERR_SUCCESS);
+	/* The last fault may still be healing: wait for the reconnection. (A
+	 * disconnect while the link is down would end loop_forever for good.) */
+	CHECK(wait_for(mosq == pub ? &pub_up : &sub_up, 1, 30), "not connected at the end");
+	CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
 	if(!strcmp(mode, "forever")){
 		pthread_join(thread, NULL);
 	}else{
