@@ -23,6 +23,9 @@
 //!   of the order it received them (first sends, DUP clear, in its log). Messages
 //!   whose first arrival is out of order are reported, not failed.
 //!
+//! To look closer: `SKEETER_FAULT_BROKER_LOG=<file>` saves the broker's log of a run,
+//! `SKEETER_FAULT_BROKER_CONFIG=<lines>` adds to its configuration.
+//!
 //! The soak run (`make soak`, `scripts/soak.sh`) is here too, ignored by default.
 
 mod support;
@@ -149,9 +152,11 @@ fn deliver_through(mode: &str, messages: usize, faults: &[Fault], keepalive: u16
         *resent.get_mut(mid).unwrap() -= 1;
     }
     let summary = format!(
-        "{mode}: {} cuts, {restarts} restarts, {} connections through the proxy, {:.1} s: {}",
+        "{mode}: {} cuts, {restarts} restarts, {} connections through the proxy, \
+         {} QoS 2 duplicates all resent by the broker after PUBREC, {:.1} s: {}",
         cuts,
         proxy.accepted(),
+        duplicates.len(),
         started.elapsed().as_secs_f64(),
         result.trim()
     );
