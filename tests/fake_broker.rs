@@ -157,3 +157,46 @@ fn hex_and_hex_diff_read_well() {
     assert_eq!(hex(&[0x10, 0x0c, 0x00]), "10 0c 00");
     assert!(hex_diff(&[1, 2], &[1]).contains("offset 1"));
 }
+
+#[test]
+fn expect_silence_passes_a_quiet_client_and_fails_a_talkative_one() {
+    let broker = FakeBroker::script()
+        .expect_silence(Duration::from_millis(100))
+        .expect(&[1])
+        .start();
+    let mut client = connect(&broker);
+    std::thread::sleep(Duration::from_millis(200));
+    client.write_all(&[1]).unwrap();
+    broker.finish();
+
+    let mut broker = FakeBroker::script()
+        .expect_silence(Duration::from_secs(5))
+        .start();
+    connect(&broker).write_all(&[0xc0, 0x00]).unwrap();
+    let report = broker.join().unwrap_err();
+    assert!(
+        report.contains("received during the silence: c0 00"),
+        "{report}"
+    );
+}
+
+#[test]
+fn drain_until_closed_records_everything_the_client_sent_before_closing() {
+    let broker = FakeBroker::script().drain_until_closed().start();
+    let mut client = connect(&broker);
+    client.write_all(&[0x62, 0x02, 0x12, 0x34]).unwrap();
+    client.write_all(&DISCONNECT).unwrap();
+    drop(client);
+    assert_eq!(
+        broker.finish().received,
+        vec![vec![0x62, 0x02, 0x12, 0x34, 0xe0, 0x00]]
+    );
+
+    let mut broker = FakeBroker::script()
+        .timeout(Duration::from_millis(200))
+        .drain_until_closed()
+        .start();
+    let _open = connect(&broker);
+    let report = broker.join().unwrap_err();
+    assert!(report.contains("kept the connection open"), "{report}");
+}

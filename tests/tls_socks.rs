@@ -7,11 +7,10 @@
 //! Certificates are made fresh by rcgen (and key formats converted by the
 //! `openssl` command) in a temporary directory, so nothing ages.
 
+mod support;
+
 use std::io::IoSlice;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mosquitto::client::options::{Socks5, TlsSettings};
@@ -22,244 +21,47 @@ use mosquitto::net::socks5::Socks5Error;
 use mosquitto::net::tls_error::{KeyProblem, TlsError};
 use mosquitto::net::tls_keys::KeyPassword;
 use mosquitto::net::{NetError, Progress, Transport, TransportPlan};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
+use support::broker::Broker;
+use support::stage::{against_debian, c_program, free_port, run, subject_command, Output};
+use support::tls::{cert_file, Socks};
 
-const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-const MICROSOCKS: &str = "/usr/bin/microsocks";
 const CONNACK_ACCEPTED: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
 
-/// A child process killed (by its PID) when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The certificates (made once per test run) and a broker for one test, stopped
-/// when the test ends (a static would never be dropped, leaving the broker behind).
+/// The certificates (made once per test run) and a broker with TLS listeners for
+/// one test, stopped when the test ends.
 struct World {
-    dir: PathBuf,
     plain_port: u16,
     good_port: u16,
     expired_port: u16,
     wrong_name_port: u16,
     client_cert_port: u16,
-    _broker: Process,
+    _broker: Broker,
 }
 
 impl World {
     fn file(&self, name: &str) -> String {
-        self.dir.join(name).to_str().unwrap().to_string()
+        cert_file(name)
     }
-}
-
-fn certificates() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // Under target/, not /tmp: a run leaves its files where `cargo clean` finds them.
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tls-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        make_certificates(&dir);
-        dir
-    })
 }
 
 fn world() -> World {
-    let dir = certificates().to_path_buf();
-    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
-    let broker = start_broker(&dir, &ports);
-    for port in &ports {
-        wait_for_port(*port);
-    }
+    let broker = Broker::builder().tls_listeners().start();
+    let tls = broker.tls.unwrap();
     World {
-        dir,
-        plain_port: ports[0],
-        good_port: ports[1],
-        expired_port: ports[2],
-        wrong_name_port: ports[3],
-        client_cert_port: ports[4],
+        plain_port: broker.port,
+        good_port: tls.good,
+        expired_port: tls.expired,
+        wrong_name_port: tls.wrong_name,
+        client_cert_port: tls.client_cert,
         _broker: broker,
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
-fn openssl(args: &[&str], dir: &Path) {
-    let status = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("the openssl command is installed");
-    assert!(status.success(), "openssl {args:?}");
-}
-
-fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
-}
-
-/// A leaf certificate for `names`, signed by `issuer`, written as NAME.pem and
-/// NAME.key (PKCS#8).
-fn leaf(
-    dir: &Path,
-    name: &str,
-    names: &[&str],
-    issuer: &CertifiedIssuer<'static, KeyPair>,
-    key: KeyPair,
-    expired: bool,
-) {
-    let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let mut params = CertificateParams::new(names).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    if expired {
-        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2020, 2, 1);
-    }
-    let cert = params.signed_by(&key, issuer).unwrap();
-    write(dir, &format!("{name}.pem"), &cert.pem());
-    write(dir, &format!("{name}.key"), &key.serialize_pem());
-}
-
-fn make_certificates(dir: &Path) {
-    let ca_cert = ca("skeeter test CA");
-    write(dir, "ca.pem", &ca_cert.pem());
-    write(dir, "other-ca.pem", &ca("some other CA").pem());
-    std::fs::create_dir_all(dir.join("capath")).unwrap();
-    write(dir, "capath/README", "not a certificate\n");
-    write(dir, "capath/test-ca.crt", &ca_cert.pem());
-
-    let server = ["localhost", "127.0.0.1"];
-    let new_key = || KeyPair::generate().unwrap();
-    leaf(dir, "server", &server, &ca_cert, new_key(), false);
-    leaf(dir, "expired", &server, &ca_cert, new_key(), true);
-    leaf(dir, "wrong", &["wrong.example"], &ca_cert, new_key(), false);
-    leaf(dir, "client", &["client"], &ca_cert, new_key(), false);
-
-    // The same client key in the other PEM forms: SEC1 and encrypted PKCS#8.
-    openssl(&["ec", "-in", "client.key", "-out", "client-sec1.key"], dir);
-    openssl(
-        &[
-            "pkcs8",
-            "-topk8",
-            "-v2",
-            "aes-256-cbc",
-            "-in",
-            "client.key",
-            "-out",
-            "client-enc.key",
-            "-passout",
-            "pass:secret",
-        ],
-        dir,
-    );
-    // An RSA client with a PKCS#1 key.
-    openssl(
-        &[
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-            "rsa.key",
-        ],
-        dir,
-    );
-    let rsa_pem = std::fs::read_to_string(dir.join("rsa.key")).unwrap();
-    let rsa = KeyPair::from_pem_and_sign_algo(&rsa_pem, &rcgen::PKCS_RSA_SHA256).unwrap();
-    leaf(dir, "rsa-client", &["rsa-client"], &ca_cert, rsa, false);
-    openssl(
-        &[
-            "rsa",
-            "-in",
-            "rsa.key",
-            "-traditional",
-            "-out",
-            "rsa-client-pkcs1.key",
-        ],
-        dir,
-    );
-}
-
-fn start_broker(dir: &Path, ports: &[u16]) -> Process {
-    let d = dir.to_str().unwrap();
-    let tls_listener = |port: u16, cert: &str, extra: &str| {
-        format!(
-            "listener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/{cert}.pem\n\
-             keyfile {d}/{cert}.key\n{extra}"
-        )
-    };
-    let config = [
-        "per_listener_settings false\nallow_anonymous true\nuser root\n".to_string(),
-        format!("listener {} 127.0.0.1\n", ports[0]),
-        tls_listener(ports[1], "server", ""),
-        tls_listener(ports[2], "expired", ""),
-        tls_listener(ports[3], "wrong", ""),
-        tls_listener(
-            ports[4],
-            "server",
-            "require_certificate true\nuse_identity_as_username true\n",
-        ),
-    ]
-    .join("\n");
-    let name = format!("mosquitto-{}.conf", ports[0]);
-    write(dir, &name, &config);
-    let child = Command::new(MOSQUITTO)
-        .arg("-c")
-        .arg(dir.join(&name))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mosquitto is installed");
-    Process(child)
-}
-
 /// microsocks on a fresh port, with `-u user -P pass` when given.
-fn start_socks(credentials: Option<(&str, &str)>) -> (Process, u16) {
-    let port = free_port();
-    let mut cmd = Command::new(MICROSOCKS);
-    cmd.args(["-i", "127.0.0.1", "-p", &port.to_string()]);
-    if let Some((user, pass)) = credentials {
-        cmd.args(["-u", user, "-P", pass]);
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("microsocks is installed");
-    let proxy = Process(child);
-    wait_for_port(port);
-    (proxy, port)
+fn start_socks(credentials: Option<(&str, &str)>) -> (Socks, u16) {
+    let socks = Socks::start(credentials);
+    let port = socks.port;
+    (socks, port)
 }
 
 /// A raw MQTT 3.1.1 CONNECT with a clean session and keepalive 60.
@@ -613,7 +415,7 @@ fn socks5_with_a_password_tunnels_tls() {
 }
 
 #[test]
-fn socks5_refusals_are_proxy_errors() {
+fn socks5_refusals_are_reported_as_libmosquitto_reports_them() {
     let w = &world();
     let (_proxy, port) = start_socks(Some(("user", "pass")));
 
@@ -621,10 +423,11 @@ fn socks5_refusals_are_proxy_errors() {
     let (plan, _) = TransportPlan::from_settings(&TlsSettings::default(), Some(&wrong)).unwrap();
     let err = exchange("127.0.0.1", w.plain_port, &plan).unwrap_err();
     assert!(
-        matches!(err, NetError::Proxy(Socks5Error::AuthenticationFailed(_))),
+        matches!(err, NetError::Proxy(Socks5Error::AuthenticationFailed(2))),
         "{err:?}"
     );
-    assert_eq!(err.into_error(), Error::Proxy);
+    // Status 2 ("not allowed"), which libmosquitto reports as AUTH.
+    assert_eq!(err.into_error(), Error::Auth);
 
     // No credentials offered to a proxy that needs them: libmosquitto says AUTH.
     let none = socks(port, None);
@@ -717,4 +520,373 @@ fn a_large_message_goes_through_tls_and_comes_back() {
     assert_eq!(&got[9..9 + publish.len()], publish.as_slice());
     assert!(got[9 + publish.len()..].iter().all(|b| *b == 0x5a));
     transport.shutdown();
+}
+
+// ---------------------------------------------------------------------------------
+// The client over TLS and SOCKS5: the C programs in cbindings-tests/tls/, on the
+// library under test (ours, or Debian's with SKEETER_TEST_AGAINST_DEBIAN=1).
+
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `cbindings-tests/tls/<name>.c` with `args`.
+fn run_program(name: &str, args: &[&str]) -> Output {
+    let program = c_program(&format!("tls/{name}.c"));
+    let mut command = subject_command(program);
+    command.args(args);
+    run(&mut command, PROGRAM_TIMEOUT)
+}
+
+/// A round trip in `mode` to `host:port` with the CA file and `extra` options.
+fn round_trip(mode: &str, host: &str, port: u16, extra: &[&str]) {
+    let port = port.to_string();
+    let cafile = cert_file("ca.pem");
+    let mut args = vec![mode, host, &port, "--cafile", &cafile];
+    args.extend_from_slice(extra);
+    run_program("roundtrip", &args).assert_passed();
+}
+
+#[test]
+fn tls_round_trip_in_loop_forever() {
+    let w = &world();
+    round_trip("forever", "localhost", w.good_port, &[]);
+}
+
+#[test]
+fn tls_round_trip_with_mosquitto_loop() {
+    let w = &world();
+    round_trip("loop", "localhost", w.good_port, &[]);
+}
+
+#[test]
+fn tls_round_trip_on_the_loop_start_thread() {
+    let w = &world();
+    round_trip("start", "127.0.0.1", w.good_port, &[]);
+}
+
+#[test]
+fn tls_round_trip_in_the_programs_own_poll_loop() {
+    let w = &world();
+    round_trip("poll", "localhost", w.good_port, &[]);
+}
+
+#[test]
+fn insecure_mode_accepts_a_certificate_for_another_name() {
+    let w = &world();
+    round_trip("loop", "localhost", w.wrong_name_port, &["--insecure"]);
+}
+
+#[test]
+fn a_client_certificate_is_sent_to_a_broker_that_requires_one() {
+    let w = &world();
+    let (cert, key) = (cert_file("client.pem"), cert_file("client.key"));
+    for mode in ["forever", "poll"] {
+        round_trip(
+            mode,
+            "localhost",
+            w.client_cert_port,
+            &["--cert", &cert, "--key", &key],
+        );
+    }
+}
+
+#[test]
+fn plain_mqtt_through_socks5_with_and_without_a_password() {
+    let w = &world();
+    let port = w.plain_port.to_string();
+    let open = Socks::start(None);
+    let open_port = open.port.to_string();
+    run_program(
+        "roundtrip",
+        &["start", "127.0.0.1", &port, "--socks", &open_port],
+    )
+    .assert_passed();
+    let guarded = Socks::start(Some(("user", "pass")));
+    let guarded_port = guarded.port.to_string();
+    let login = [
+        "--socks",
+        &guarded_port,
+        "--socks-user",
+        "user",
+        "--socks-pass",
+        "pass",
+    ];
+    for mode in ["forever", "poll"] {
+        let mut args = vec![mode, "localhost", &port];
+        args.extend_from_slice(&login);
+        run_program("roundtrip", &args).assert_passed();
+    }
+}
+
+#[test]
+fn tls_through_socks5_with_and_without_a_password() {
+    let w = &world();
+    let open = Socks::start(None);
+    let open_port = open.port.to_string();
+    round_trip("loop", "localhost", w.good_port, &["--socks", &open_port]);
+    let guarded = Socks::start(Some(("user", "pass")));
+    let guarded_port = guarded.port.to_string();
+    for mode in ["start", "poll"] {
+        round_trip(
+            mode,
+            "localhost",
+            w.good_port,
+            &[
+                "--socks",
+                &guarded_port,
+                "--socks-user",
+                "user",
+                "--socks-pass",
+                "pass",
+            ],
+        );
+    }
+}
+
+/// What `refused` saw: the first failing call's code (connect's or the loop's),
+/// the MOSQ_LOG_ERR lines, and on_disconnect's rc if it was called.
+struct Refusal {
+    rc: Option<i32>,
+    errno: Option<i32>,
+    log: Vec<String>,
+    disconnect: Option<i32>,
+    /// The code came from the connect call itself.
+    from_connect: bool,
+}
+
+fn refused(mode: &str, host: &str, port: u16, extra: &[&str]) -> Refusal {
+    let port = port.to_string();
+    let mut args = vec![mode, host, &port];
+    args.extend_from_slice(extra);
+    let out = run_program("refused", &args);
+    out.assert_passed();
+    let field = |prefix: &str| {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(str::to_string)
+    };
+    let connect: i32 = field("connect: ").unwrap().parse().unwrap();
+    let failed = field("failed: ");
+    let loop_rc = failed
+        .as_deref()
+        .map(|f| f.split(' ').next().unwrap().parse::<i32>().unwrap());
+    Refusal {
+        rc: if connect != 0 { Some(connect) } else { loop_rc },
+        errno: failed
+            .as_deref()
+            .and_then(|f| f.split(' ').nth(2))
+            .and_then(|e| e.parse().ok()),
+        log: out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("log: "))
+            .map(str::to_string)
+            .collect(),
+        disconnect: field("disconnect: ").map(|d| d.parse().unwrap()),
+        from_connect: connect != 0,
+    }
+}
+
+const MOSQ_ERR_AUTH: i32 = 11;
+const MOSQ_ERR_TLS: i32 = 8;
+const MOSQ_ERR_ERRNO: i32 = 14;
+
+/// A handshake refused by our side: MOSQ_ERR_TLS (from connect in
+/// libmosquitto when the broker's answer is already there, as it usually is on
+/// loopback; from the loop here, which never waits for a handshake in
+/// connect), the reason logged at MOSQ_LOG_ERR, and no on_disconnect.
+fn assert_handshake_refused(r: &Refusal, mode: &str, ours: &str, openssl: &str) {
+    if mode != "start" || r.from_connect {
+        assert_eq!(r.rc, Some(MOSQ_ERR_TLS), "{mode}: {:?}", r.log);
+    }
+    let reason = if against_debian() { openssl } else { ours };
+    assert!(
+        r.log.iter().any(|l| l.contains(reason)),
+        "{mode}: no log line with {reason:?}: {:?}",
+        r.log
+    );
+    assert_eq!(r.disconnect, None, "{mode}: on_disconnect was called");
+    if !against_debian() {
+        assert!(
+            !r.from_connect,
+            "{mode}: our connect waited for the handshake"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_ca_is_mosq_err_tls_with_the_reason_in_the_log() {
+    let w = &world();
+    let other = cert_file("other-ca.pem");
+    for mode in ["loop", "forever", "start"] {
+        let r = refused(mode, "localhost", w.good_port, &["--cafile", &other]);
+        assert_handshake_refused(&r, mode, "unknown issuer", "certificate verify failed");
+    }
+}
+
+#[test]
+fn a_certificate_for_another_name_is_mosq_err_tls_with_the_reason_in_the_log() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    for mode in ["loop", "forever"] {
+        let r = refused(mode, "localhost", w.wrong_name_port, &["--cafile", &ca]);
+        assert_handshake_refused(
+            &r,
+            mode,
+            "host name mismatch",
+            "host name verification failed",
+        );
+    }
+}
+
+#[test]
+fn an_expired_certificate_is_mosq_err_tls_with_the_reason_in_the_log() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    let r = refused("loop", "localhost", w.expired_port, &["--cafile", &ca]);
+    assert_handshake_refused(&r, "loop", "expired", "certificate verify failed");
+}
+
+#[test]
+fn a_broker_that_requires_a_client_certificate_ends_the_connection() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    // TLS 1.3: the client's side of the handshake is done when the broker
+    // refuses, so this is a failure after the handshake: MOSQ_ERR_ERRNO.
+    let r = refused("loop", "localhost", w.client_cert_port, &["--cafile", &ca]);
+    assert_eq!(r.rc, Some(MOSQ_ERR_ERRNO), "{:?}", r.log);
+    if !against_debian() {
+        assert_eq!(r.errno, Some(libc::EPROTO));
+        assert!(
+            r.log.iter().any(|l| l.contains("CertificateRequired")),
+            "{:?}",
+            r.log
+        );
+    }
+}
+
+#[test]
+fn a_refused_proxy_login_is_mosq_err_auth_as_libmosquitto_reports_it() {
+    let w = &world();
+    let guarded = Socks::start(Some(("user", "pass")));
+    let proxy = guarded.port.to_string();
+    for mode in ["loop", "start"] {
+        let login = [
+            "--socks",
+            &proxy,
+            "--socks-user",
+            "user",
+            "--socks-pass",
+            "bad",
+        ];
+        let r = refused(mode, "localhost", w.plain_port, &login);
+        assert_eq!(r.disconnect, Some(MOSQ_ERR_AUTH), "{mode}: {:?}", r.log);
+        if mode == "loop" {
+            assert_eq!(r.rc, Some(MOSQ_ERR_AUTH));
+        }
+        // Without credentials, microsocks accepts none of our methods.
+        let r = refused(mode, "localhost", w.plain_port, &["--socks", &proxy]);
+        assert_eq!(r.disconnect, Some(MOSQ_ERR_AUTH), "{mode}: {:?}", r.log);
+        if !against_debian() {
+            assert!(r.log.iter().any(|l| l.contains("SOCKS5")), "{:?}", r.log);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Drop-in: Debian's mosquitto_pub and mosquitto_sub over TLS and through SOCKS5.
+
+/// `/usr/bin/<tool> <args>` on the library under test, with the loader's trace
+/// in `trace` (to prove which libmosquitto it loaded).
+fn tool(name: &str, trace: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let path = format!("/usr/bin/{name}");
+    support::stage::require(&path, "mosquitto-clients");
+    let mut command = subject_command(&path);
+    command
+        .env("LD_DEBUG", "libs")
+        .env("LD_DEBUG_OUTPUT", trace)
+        .args(args);
+    command
+}
+
+/// Every process traced under `dir` initialised the library under test.
+fn assert_traced_subject(dir: &std::path::Path) {
+    let expected = support::stage::subject().expected.clone();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let trace = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in trace.lines() {
+            if let Some((_, file)) = line.split_once("calling init: ") {
+                if file.contains("libmosquitto.so") {
+                    assert_eq!(std::fs::canonicalize(file.trim()).unwrap(), expected);
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen >= 3, "{seen} traced tool runs loaded libmosquitto");
+}
+
+#[test]
+fn debian_mosquitto_pub_and_sub_work_over_tls_and_through_socks5() {
+    let w = &world();
+    let scratch = support::stage::Scratch::new("tls-dropin");
+    let trace = scratch.path().join("ld");
+    let ca = cert_file("ca.pem");
+    let port = w.good_port.to_string();
+    let topic = format!("skeeter/tls-dropin/{}", std::process::id());
+    let tls = ["-h", "localhost", "-p", &port, "--cafile", &ca];
+
+    let mut first = tool("mosquitto_pub", &trace, &tls);
+    first.args(["-t", &topic, "-m", "first", "-r", "-q", "1"]);
+    run(&mut first, PROGRAM_TIMEOUT).assert_success("mosquitto_pub over TLS");
+
+    let mut sub = tool("mosquitto_sub", &trace, &tls);
+    sub.args(["-t", &topic, "-C", "2", "-v", "-q", "2"])
+        .stdin(std::process::Stdio::null());
+    let mut sub = support::stage::Process::spawn(&mut sub);
+    sub.wait_for_line("first", Duration::from_secs(20));
+
+    // The second message through a SOCKS5 proxy with a password, still TLS.
+    let proxy = Socks::start(Some(("user", "pass")));
+    let via = format!("socks5h://user:pass@127.0.0.1:{}", proxy.port);
+    let mut second = tool("mosquitto_pub", &trace, &tls);
+    second.args(["--proxy", &via, "-t", &topic, "-m", "second", "-q", "2"]);
+    run(&mut second, PROGRAM_TIMEOUT).assert_success("mosquitto_pub through SOCKS5");
+
+    let output = sub.finish(PROGRAM_TIMEOUT);
+    output.assert_success("mosquitto_sub over TLS");
+    assert!(
+        output.stdout.contains(&format!("{topic} second")),
+        "{output}"
+    );
+    assert_traced_subject(scratch.path());
+}
+
+#[test]
+fn loop_start_reconnects_with_a_new_tls_session_directly_and_through_socks5() {
+    // debian_known_bug: libmosquitto 2.0.11's loop_start thread never connects
+    // again after the broker behind a TLS connection restarts (measured: one
+    // connection in 30 s); its loop_forever gives up on the failed SSL_read.
+    if against_debian() {
+        eprintln!("skipped against Debian's libmosquitto (debian_known_bug: no TLS reconnect)");
+        return;
+    }
+    let mut w = world();
+    let ca = cert_file("ca.pem");
+    let port = w.good_port.to_string();
+    let proxy = Socks::start(None);
+    let proxy_port = proxy.port.to_string();
+    for via_proxy in [false, true] {
+        let mut args = vec!["localhost", port.as_str(), ca.as_str()];
+        if via_proxy {
+            args.push(&proxy_port);
+        }
+        let mut command = subject_command(c_program("tls/reconnect.c"));
+        command.args(&args).stdin(std::process::Stdio::null());
+        let mut program = support::stage::Process::spawn(&mut command);
+        program.wait_for_line("connected 1", Duration::from_secs(20));
+        w._broker.restart();
+        program.finish(PROGRAM_TIMEOUT).assert_passed();
+    }
 }

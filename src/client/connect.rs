@@ -4,6 +4,12 @@
 //! callbacks and other threads are not held up by it. The CONNECT packet is
 //! written as soon as the socket is connected; after a non-blocking connect the
 //! loop finishes the handshake and writes it.
+//!
+//! With TLS or a SOCKS5 proxy, the transport is built fresh for every connect and
+//! reconnect (new TLS session, new proxy handshake). As in libmosquitto, a
+//! blocking connect waits for the TCP connect only: it sends the proxy greeting
+//! or the TLS ClientHello and returns, and the loop completes the handshakes,
+//! reporting a failure (`MOSQ_ERR_TLS`, `MOSQ_ERR_PROXY`...) from the loop call.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -11,11 +17,13 @@ use std::time::{Duration, Instant};
 
 use super::connection::{net_error, Connection};
 use super::dispatch::Work;
+use super::io::net_failure;
+use super::log::MOSQ_LOG_WARNING;
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest};
 use crate::net::socket::{ConnectState, Endpoint};
-use crate::net::Stream;
+use crate::net::{Transport, TransportPlan};
 use crate::protocol::packet::ProtocolVersion;
 use crate::protocol::property::Properties;
 use crate::session::{Config, Session};
@@ -83,7 +91,7 @@ fn settled(conn: &mut Connection) -> Result<bool> {
     };
     let ready = poll::wait(interest, Some(Duration::ZERO)).map_err(net_error)?;
     if ready.writable || ready.broken {
-        conn.finish_connect()?;
+        conn.finish_connect().map_err(net_error)?;
         return Ok(true);
     }
     Ok(false)
@@ -95,11 +103,6 @@ impl Client {
     pub fn connect(&self, target: Target, blocking: bool) -> Result<()> {
         {
             let mut state = self.lock();
-            // Not yet supported by this client: refuse rather than connect
-            // without the TLS or proxy the program asked for.
-            if state.options.tls.enabled() || state.options.socks5.is_some() {
-                return Err(Error::NotSupported);
-            }
             state.options.keepalive = target.keepalive;
             state.target = Some(target);
         }
@@ -110,20 +113,39 @@ impl Client {
     /// current connection first (without a DISCONNECT or `on_disconnect`).
     pub fn reconnect(&self, blocking: bool) -> Result<()> {
         let mut work = Work::new(self.logging());
-        let target = {
+        let (target, tls, socks5) = {
             let mut state = self.lock();
             let Some(target) = state.target.clone() else {
                 return Err(Error::Inval);
             };
             state.disconnect_requested = false;
-            if let Some(conn) = state.conn.take() {
+            if let Some(mut conn) = state.conn.take() {
                 conn.shutdown();
             }
             if let Some(session) = state.session.as_mut() {
                 session.connection_lost();
             }
             state.qos0_mids.clear();
-            target
+            (
+                target,
+                state.options.tls.clone(),
+                state.options.socks5.clone(),
+            )
+        };
+        // Without the lock: reading the key may call the program's pw_callback,
+        // which may call the API.
+        let plan = match TransportPlan::from_settings(&tls, socks5.as_ref()) {
+            Ok((plan, warnings)) => {
+                for line in warnings {
+                    work.log(MOSQ_LOG_WARNING, || line);
+                }
+                plan
+            }
+            Err(e) => {
+                let error = net_failure(e, &mut work);
+                self.dispatch(work);
+                return Err(error);
+            }
         };
         let bind_address = match &target.bind_address {
             Some(address) => Some(address.clone()),
@@ -134,7 +156,14 @@ impl Client {
             port: target.port,
             bind_address: bind_address.as_deref(),
         };
-        let (stream, connect_state) = Stream::connect(endpoint, blocking).map_err(net_error)?;
+        let (stream, connect_state) = match Transport::connect(endpoint, &plan, blocking) {
+            Ok(connected) => connected,
+            Err(e) => {
+                let error = net_failure(e, &mut work);
+                self.dispatch(work);
+                return Err(error);
+            }
+        };
         {
             let mut state = self.lock();
             let options = &mut state.options;

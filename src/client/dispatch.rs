@@ -171,8 +171,9 @@ fn call_event(cb: &super::Callbacks, event: Event) {
             }
         }
         // The client layer turns these into `Notice::Disconnect` (and AUTH,
-        // extended authentication, into a log line) before dispatching.
-        Event::Disconnected { .. } | Event::Auth { .. } => {}
+        // extended authentication, and an unknown PUBREC into log lines) before
+        // dispatching.
+        Event::Disconnected { .. } | Event::Auth { .. } | Event::UnknownPubRec { .. } => {}
     }
 }
 

@@ -71,28 +71,31 @@ impl Client {
             let mut state = self.lock();
             state.pump(&mut work);
             let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
-            state
-                .conn
-                .as_ref()
-                .map(|conn| (conn.fd(), conn.wants_write(), deadline))
+            state.conn.as_mut().map(|conn| {
+                let buffered = conn.has_buffered_input();
+                (conn.fd(), conn.wants_write(), deadline, buffered)
+            })
         };
         self.dispatch(work);
-        let Some((fd, want_write, deadline)) = prepared else {
+        let Some((fd, want_write, deadline, buffered)) = prepared else {
             return Err(Error::NoConn);
         };
         let wait = match deadline {
             Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
             None => timeout,
         };
+        // Decrypted bytes already wait: look at the socket without waiting.
+        let wait = if buffered { Duration::ZERO } else { wait };
         let interest = Interest {
             socket: Some(fd),
             wakeup: Some(self.wakeup.fd()),
             want_write,
         };
-        let ready = poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?;
+        let mut ready = poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?;
         if ready.woken {
             self.wakeup.drain();
         }
+        ready.readable |= buffered;
         self.service(pass_for(ready))
     }
 
@@ -140,7 +143,8 @@ impl Client {
                     let mut result = Ok(());
                     if conn.is_connecting() && pass.connect_ready {
                         if let Err(e) = conn.finish_connect() {
-                            result = state.fail(e, &mut work);
+                            let error = super::io::net_failure(e, &mut work);
+                            result = state.fail(error, &mut work);
                         }
                     }
                     let still_connecting = state.conn.as_ref().is_some_and(|c| c.is_connecting());
@@ -159,7 +163,13 @@ impl Client {
                 }
             }
         };
+        // The callbacks (on_disconnect, on_log) must not change the errno a
+        // `MOSQ_ERR_ERRNO` leaves for the program.
+        let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
         self.dispatch(work);
+        if let Some(code) = saved_errno {
+            crate::net::error::set_errno(code);
+        }
         result
     }
 
@@ -185,7 +195,11 @@ impl Client {
             if self.lock().disconnect_requested {
                 return Ok(());
             }
-            if is_fatal(error) {
+            // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
+            // which libmosquitto's loop_forever does not retry either.
+            if is_fatal(error)
+                || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO)
+            {
                 return Err(error);
             }
             // Reconnect, waiting the delay before each attempt.

@@ -14,13 +14,14 @@
 
 use std::time::Instant;
 
-use super::connection::ReadFailure;
+use super::connection::{net_error, ReadFailure};
 use super::dispatch::{Notice, Work};
-use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE};
+use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
 use super::ClientState;
 use crate::error::{Error, Result};
+use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
-use crate::session::{Event, Link};
+use crate::session::{reported_error, violation_text, Event, Link};
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -74,7 +75,8 @@ impl ClientState {
             if matches!(packet, Packet::Disconnect(_)) && session.is_disconnecting() {
                 closing = true;
             }
-        })?;
+        })
+        .map_err(|e| net_failure(e, work))?;
         if closing {
             self.close(0, Vec::new(), work);
         }
@@ -135,7 +137,7 @@ impl ClientState {
                 }
                 e
             }
-            (Err(ReadFailure::Io(e)), None) => e,
+            (Err(ReadFailure::Io(e)), None) => net_failure(e, work),
             (Ok(()), None) => return Ok(()),
         };
         self.fail(error, work)
@@ -154,9 +156,22 @@ impl ClientState {
 
     /// Ends the connection after `error`. Returns `Err(error)`, or `Ok` when the
     /// program had asked to disconnect (the close is then the one it wanted and
-    /// is reported as 0, as libmosquitto does).
+    /// is reported as 0, as libmosquitto does). A failed TLS handshake is not
+    /// reported to `on_disconnect`, as in libmosquitto: the loop call returns it.
     pub fn fail(&mut self, error: Error, work: &mut Work) -> Result<()> {
         if self.conn.is_none() {
+            return Err(error);
+        }
+        if error == Error::Tls && self.conn.as_ref().is_some_and(|c| c.is_handshaking()) {
+            // The TLS handshake failed (its reason is logged): as libmosquitto
+            // does, close without on_disconnect, since no connection was made.
+            if let Some(mut conn) = self.conn.take() {
+                conn.shutdown();
+            }
+            if let Some(session) = self.session.as_mut() {
+                session.connection_lost();
+            }
+            self.qos0_mids.clear();
             return Err(error);
         }
         // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
@@ -164,25 +179,44 @@ impl ClientState {
         if let (Some(conn), Some(session)) = (self.conn.as_mut(), self.session.as_mut()) {
             let _ = conn.flush(|p| session.note_written(&p, Instant::now()));
         }
+        self.log_failure(error, work);
+        let reported = reported_error(error);
         let rc = if self.disconnect_requested {
             0
         } else {
-            error.code()
+            reported.code()
         };
-        if !matches!(
-            error,
-            Error::ConnLost | Error::Keepalive | Error::Errno | Error::ConnRefused
-        ) {
-            let id = self.log_id();
-            work.log(MOSQ_LOG_ERR, || {
-                format!("Client {id} closing its connection: {error}")
-            });
-        }
         self.close(rc, Vec::new(), work);
         if rc == 0 {
             Ok(())
         } else {
-            Err(error)
+            Err(reported)
+        }
+    }
+
+    /// The log line saying why the connection ends; none for a lost connection, a
+    /// socket error or a refusal, which on_disconnect and on_connect report.
+    fn log_failure(&self, error: Error, work: &mut Work) {
+        let id = self.log_id();
+        match error {
+            Error::ConnLost | Error::Errno | Error::ConnRefused => {}
+            Error::Keepalive => {
+                let seconds = self.session.as_ref().map_or(0, |s| s.keepalive_seconds());
+                work.log(MOSQ_LOG_ERR, || {
+                    format!(
+                        "Client {id} had no answer from the broker within the keepalive ({seconds} s), closing its connection"
+                    )
+                });
+            }
+            _ => {
+                let reported = reported_error(error);
+                work.log(MOSQ_LOG_ERR, || match violation_text(error) {
+                    Some(what) => {
+                        format!("Client {id} received {what}, closing its connection: {reported}")
+                    }
+                    None => format!("Client {id} closing its connection: {error}"),
+                });
+            }
         }
     }
 
@@ -195,7 +229,7 @@ impl ClientState {
         work: &mut Work,
     ) {
         self.collect_events(work);
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
             conn.shutdown();
         }
         if let Some(session) = self.session.as_mut() {
@@ -218,12 +252,17 @@ impl ClientState {
                     reason_code,
                     properties,
                 } => {
-                    if let Some(conn) = self.conn.take() {
+                    if let Some(mut conn) = self.conn.take() {
                         conn.shutdown();
                     }
                     work.notices.push(Notice::Disconnect {
                         rc: i32::from(reason_code),
                         properties,
+                    });
+                }
+                Event::UnknownPubRec { mid } => {
+                    work.log(MOSQ_LOG_WARNING, || {
+                        format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
                 Event::Auth { reason_code, .. } => {
@@ -235,4 +274,14 @@ impl ClientState {
             }
         }
     }
+}
+
+/// The `MOSQ_ERR_*` for a transport failure. A TLS or proxy failure's reason
+/// (unknown issuer, host name mismatch, a refused proxy login) goes to the log
+/// at `MOSQ_LOG_ERR` first, where libmosquitto logs OpenSSL's error queue.
+pub fn net_failure(e: NetError, work: &mut Work) -> Error {
+    if matches!(e, NetError::Tls(_) | NetError::Proxy(_)) {
+        work.log(MOSQ_LOG_ERR, || e.to_string());
+    }
+    net_error(e)
 }

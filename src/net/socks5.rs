@@ -41,14 +41,20 @@ pub enum Socks5Error {
 }
 
 impl Socks5Error {
-    /// The `MOSQ_ERR_*` libmosquitto reports for the same answer.
+    /// The `MOSQ_ERR_*` libmosquitto reports for the same answer. libmosquitto
+    /// reads a refused login's status with the table of CONNECT reply codes, so
+    /// the usual status 2 (microsocks, Dante) is `MOSQ_ERR_AUTH` there too.
     pub fn into_error(self) -> Error {
         match self {
             Socks5Error::NoAcceptableMethod => Error::Auth,
-            Socks5Error::ConnectRefused(2) => Error::Auth,
-            Socks5Error::ConnectRefused(3..=5) => Error::NoConn,
-            Socks5Error::ConnectRefused(1 | 6..=8) => Error::Proxy,
-            Socks5Error::ConnectRefused(_) => Error::Inval,
+            Socks5Error::ConnectRefused(code) | Socks5Error::AuthenticationFailed(code) => {
+                match code {
+                    2 => Error::Auth,
+                    3..=5 => Error::NoConn,
+                    1 | 6..=8 => Error::Proxy,
+                    _ => Error::Inval,
+                }
+            }
             Socks5Error::BadAddressType(_) => Error::Protocol,
             _ => Error::Proxy,
         }
@@ -348,12 +354,16 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_password_is_a_proxy_error() {
-        let mut h = Socks5Handshake::new("h", 1, Some("u"), Some("bad")).unwrap();
-        answer(&mut h, &[5, 2]).unwrap();
-        let err = answer(&mut h, &[1, 1]).unwrap_err();
-        assert_eq!(err, Socks5Error::AuthenticationFailed(1));
-        assert_eq!(err.into_error(), Error::Proxy);
+    fn a_refused_password_maps_its_status_as_libmosquitto_does() {
+        let refused = |status| {
+            let mut h = Socks5Handshake::new("h", 1, Some("u"), Some("bad")).unwrap();
+            answer(&mut h, &[5, 2]).unwrap();
+            answer(&mut h, &[1, status]).unwrap_err()
+        };
+        assert_eq!(refused(1), Socks5Error::AuthenticationFailed(1));
+        assert_eq!(refused(1).into_error(), Error::Proxy);
+        assert_eq!(refused(2).into_error(), Error::Auth);
+        assert_eq!(refused(0xff).into_error(), Error::Inval);
     }
 
     #[test]

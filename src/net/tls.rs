@@ -49,6 +49,14 @@ impl TlsSession {
         self.conn.is_handshaking()
     }
 
+    /// Whether decrypted bytes wait to be read: a `read` stopped by a full buffer
+    /// leaves them here, where `poll` on the socket cannot see them.
+    pub fn has_plaintext(&mut self) -> bool {
+        self.conn
+            .process_new_packets()
+            .is_ok_and(|state| state.plaintext_bytes_to_read() > 0)
+    }
+
     /// Decrypted bytes into `buf`: reads records from `socket` as needed, answers
     /// the handshake, and returns `WouldBlock` when nothing is decrypted yet.
     pub fn read(&mut self, socket: &Stream, buf: &mut [u8]) -> Result<Progress, NetError> {

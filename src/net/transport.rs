@@ -9,7 +9,7 @@
 //! handshakes run inside those calls, so the connection queues its CONNECT packet
 //! at once and never needs to know a handshake is going on.
 //!
-//! How a connection that owns a `Stream` adopts it:
+//! How `client::Connection` uses it:
 //! - connect: copy `options.tls` and `options.socks5` under the lock, release it,
 //!   then `TransportPlan::from_settings` (it may call the program's password
 //!   callback, which may call the API), log its warnings at `MOSQ_LOG_WARNING`,
@@ -23,6 +23,8 @@
 //! - a `NetError::Tls` or `NetError::Proxy` carries its reason: log `to_string()` at
 //!   `MOSQ_LOG_ERR` before `into_error()`.
 //! - close with `shutdown` (it sends TLS close_notify first).
+//! - before waiting in `poll`, ask `has_buffered_input`: TLS plaintext already
+//!   decrypted does not make the socket readable.
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
@@ -223,6 +225,12 @@ impl Transport {
         self.connected
             && self.socks.is_none()
             && !self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
+    }
+
+    /// Whether `read` has bytes without waiting for the socket (TLS plaintext
+    /// decrypted but not yet read): the loop must not wait in `poll` then.
+    pub fn has_buffered_input(&mut self) -> bool {
+        self.socks.is_none() && self.tls.as_mut().is_some_and(TlsSession::has_plaintext)
     }
 
     /// Whether this transport encrypts.

@@ -143,8 +143,12 @@ fn check_list(command: u8, properties: &[Property]) -> Result<()> {
 }
 
 /// Values the protocol forbids: flags other than 0 and 1, and zero where zero
-/// would be meaningless.
+/// would be meaningless. A Topic Alias of 0 is `TopicAliasInvalid`, which MQTT 5
+/// answers with its own DISCONNECT reason (0x94).
 fn check_value(property: &Property) -> Result<()> {
+    if property.id == TOPIC_ALIAS && property.value == PropertyValue::Int16(0) {
+        return Err(Error::TopicAliasInvalid);
+    }
     let in_range = match (property.id, &property.value) {
         (
             PAYLOAD_FORMAT_INDICATOR
@@ -157,7 +161,7 @@ fn check_value(property: &Property) -> Result<()> {
             | SHARED_SUBSCRIPTION_AVAILABLE,
             PropertyValue::Byte(v),
         ) => *v <= 1,
-        (RECEIVE_MAXIMUM | TOPIC_ALIAS, PropertyValue::Int16(v)) => *v != 0,
+        (RECEIVE_MAXIMUM, PropertyValue::Int16(v)) => *v != 0,
         (MAXIMUM_PACKET_SIZE, PropertyValue::Int32(v)) => *v != 0,
         (SUBSCRIPTION_IDENTIFIER, PropertyValue::VarInt(v)) => *v != 0,
         _ => true,
@@ -305,13 +309,21 @@ mod tests {
     fn out_of_range_values_are_protocol_errors() {
         assert_eq!(read(&[2, 1, 2], CMD_PUBLISH), Err(Error::Protocol));
         assert_eq!(read(&[3, 33, 0, 0], CMD_CONNACK), Err(Error::Protocol));
-        assert_eq!(read(&[3, 35, 0, 0], CMD_PUBLISH), Err(Error::Protocol));
         assert_eq!(
             read(&[5, 39, 0, 0, 0, 0], CMD_CONNECT),
             Err(Error::Protocol)
         );
         assert_eq!(read(&[2, 11, 0], CMD_SUBSCRIBE), Err(Error::Protocol));
         assert_eq!(read(&[2, 36, 2], CMD_CONNACK), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn a_topic_alias_of_0_is_an_invalid_topic_alias() {
+        assert_eq!(
+            read(&[3, 35, 0, 0], CMD_PUBLISH),
+            Err(Error::TopicAliasInvalid)
+        );
+        assert_eq!(read(&[3, 35, 0, 1], CMD_PUBLISH).unwrap().len(), 1);
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl Session {
         // QoS 0 messages not written are lost with the connection, unreported,
         // and so are SUBSCRIBE and UNSUBSCRIBE requests without their answer.
         self.unwritten_qos0.clear();
-        for id in self
+        for (id, _) in self
             .awaiting_suback
             .drain()
             .chain(self.awaiting_unsuback.drain())

@@ -42,6 +42,9 @@ pub enum Event {
         reason_code: u8,
         properties: Properties,
     },
+    /// The broker sent PUBREC for a packet identifier we have no message for; it
+    /// was answered with PUBREL all the same. No callback: a warning for the log.
+    UnknownPubRec { mid: u16 },
     /// The broker sent AUTH (MQTT 5 extended authentication).
     Auth {
         reason_code: u8,

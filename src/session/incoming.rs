@@ -16,7 +16,10 @@
 //!   again; a PUBREL for a message we do not hold delivers nothing.
 //! - A topic with a wildcard is a malformed packet, as in libmosquitto.
 //! - SUBACK and UNSUBACK are reported even for an identifier we did not send, as
-//!   libmosquitto does.
+//!   libmosquitto does. For one we did send, a count of reason codes other than
+//!   the number of filters is a protocol error (libmosquitto passes a short SUBACK
+//!   on, and a callback that indexes `granted_qos` by its own filters reads past
+//!   the array).
 
 use super::event::Event;
 use super::inflight::Awaiting;
@@ -142,6 +145,7 @@ impl Session {
             None => {
                 let reason = self.answer_reason(false);
                 self.outbox.push(Packet::PubRel(ack(packet_id, reason)));
+                self.events.push(Event::UnknownPubRec { mid: packet_id });
             }
             Some(Awaiting::PubAck) => return Err(Violation::protocol()),
             Some(Awaiting::PubRec) if self.received_reason(pubrec.reason_code) >= 0x80 => {
@@ -200,8 +204,12 @@ impl Session {
 
     fn handle_suback(&mut self, suback: SubAck) -> Result<(), Violation> {
         self.require_up()?;
-        if self.awaiting_suback.remove(&suback.packet_id) {
+        if let Some(filters) = self.awaiting_suback.remove(&suback.packet_id) {
             self.ids.release(suback.packet_id);
+            // One code per filter: a callback may index them by its own filters.
+            if suback.reason_codes.len() != filters {
+                return Err(Violation::protocol());
+            }
         }
         self.events.push(Event::Subscribed {
             mid: suback.packet_id,
@@ -213,8 +221,12 @@ impl Session {
 
     fn handle_unsuback(&mut self, unsuback: UnsubAck) -> Result<(), Violation> {
         self.require_up()?;
-        if self.awaiting_unsuback.remove(&unsuback.packet_id) {
+        if let Some(filters) = self.awaiting_unsuback.remove(&unsuback.packet_id) {
             self.ids.release(unsuback.packet_id);
+            // MQTT 5 has one reason code per filter; earlier versions have none.
+            if self.config.protocol.is_v5() && unsuback.reason_codes.len() != filters {
+                return Err(Violation::protocol());
+            }
         }
         self.events.push(Event::Unsubscribed {
             mid: unsuback.packet_id,
@@ -541,6 +553,11 @@ mod tests {
         assert!(
             matches!(&out[..], [Packet::PubRel(a)] if a.packet_id == 12 && a.reason_code == 0x92)
         );
+        // The client logs it as a warning.
+        assert_eq!(
+            session.take_events(),
+            vec![Event::UnknownPubRec { mid: 12 }]
+        );
     }
 
     #[test]
@@ -579,6 +596,66 @@ mod tests {
             properties: vec![],
         };
         receive(&mut session, Packet::SubAck(suback)).unwrap();
+        assert_eq!(session.take_events().len(), 1);
+    }
+
+    fn suback(packet_id: u16, reason_codes: Vec<u8>) -> Packet {
+        Packet::SubAck(crate::protocol::packet::SubAck {
+            packet_id,
+            reason_codes,
+            properties: vec![],
+        })
+    }
+
+    fn two_filters() -> Vec<(String, u8)> {
+        vec![("a".into(), 1), ("b".into(), 1)]
+    }
+
+    #[test]
+    fn a_suback_with_fewer_codes_than_filters_is_a_protocol_error() {
+        let mut session = connected(v5());
+        let mid = session.subscribe(two_filters(), vec![]).unwrap();
+        session.take_outgoing();
+        assert_eq!(
+            receive(&mut session, suback(mid, vec![1])),
+            Err(Error::Protocol)
+        );
+        assert!(session.take_events().is_empty());
+        assert_eq!(disconnect_reason(&mut session), Some(0x82));
+    }
+
+    #[test]
+    fn a_suback_with_more_codes_than_filters_is_a_protocol_error() {
+        let mut session = connected(v311());
+        let mid = session.subscribe(two_filters(), vec![]).unwrap();
+        assert_eq!(
+            receive(&mut session, suback(mid, vec![1, 1, 1])),
+            Err(Error::Protocol)
+        );
+    }
+
+    #[test]
+    fn an_mqtt5_unsuback_needs_one_code_per_filter_and_an_mqtt311_one_none() {
+        let unsuback = |packet_id, reason_codes| {
+            Packet::UnsubAck(crate::protocol::packet::UnsubAck {
+                packet_id,
+                reason_codes,
+                properties: vec![],
+            })
+        };
+        let mut session = connected(v5());
+        let mid = session
+            .unsubscribe(vec!["a".into(), "b".into()], vec![])
+            .unwrap();
+        assert_eq!(
+            receive(&mut session, unsuback(mid, vec![0])),
+            Err(Error::Protocol)
+        );
+        let mut session = connected(v311());
+        let mid = session
+            .unsubscribe(vec!["a".into(), "b".into()], vec![])
+            .unwrap();
+        receive(&mut session, unsuback(mid, vec![])).unwrap();
         assert_eq!(session.take_events().len(), 1);
     }
 

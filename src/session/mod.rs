@@ -18,8 +18,11 @@
 //!
 //! After an `Err` from `handle` or `tick`, or `decoding_failed`, the client feeds no
 //! more packets, writes what `take_outgoing` still holds (for MQTT 5, a DISCONNECT
-//! with the reason), closes the socket and calls `connection_lost`. Reconnecting is `connect_packet` again: QoS 1 and 2
-//! messages survive it and are sent again once the CONNACK arrives.
+//! with the reason), closes the socket and calls `connection_lost`. The error it
+//! then reports to the application is `reported_error(error)`: libmosquitto's code,
+//! which for a malformed packet or a bad topic alias is `MOSQ_ERR_PROTOCOL`.
+//! Reconnecting is `connect_packet` again: QoS 1 and 2 messages survive it and are
+//! sent again once the CONNACK arrives.
 
 #![deny(unsafe_code)]
 
@@ -40,7 +43,7 @@ mod violation;
 #[cfg(test)]
 mod test_support;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use alias::IncomingAliases;
@@ -52,7 +55,7 @@ pub use config::Config;
 pub use event::Event;
 pub use limits::BrokerLimits;
 pub use outgoing::MAX_PAYLOAD;
-pub use violation::disconnect_reason_for;
+pub use violation::{disconnect_reason_for, reported_error, violation_text};
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
@@ -84,8 +87,10 @@ pub struct Session {
     outgoing: OutgoingQueue,
     incoming: IncomingQos2,
     aliases: IncomingAliases,
-    awaiting_suback: HashSet<u16>,
-    awaiting_unsuback: HashSet<u16>,
+    /// SUBSCRIBE and UNSUBSCRIBE packets sent and not yet answered: packet
+    /// identifier and number of filters, which the answer must match.
+    awaiting_suback: HashMap<u16, usize>,
+    awaiting_unsuback: HashMap<u16, usize>,
     /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
     /// their `Published` event fires when `note_written` sees them go.
     unwritten_qos0: VecDeque<u16>,
@@ -106,8 +111,8 @@ impl Session {
             outgoing: OutgoingQueue::default(),
             incoming: IncomingQos2::default(),
             aliases: IncomingAliases::default(),
-            awaiting_suback: HashSet::new(),
-            awaiting_unsuback: HashSet::new(),
+            awaiting_suback: HashMap::new(),
+            awaiting_unsuback: HashMap::new(),
             unwritten_qos0: VecDeque::new(),
             outbox: Vec::new(),
             events: Vec::new(),

@@ -123,7 +123,7 @@ impl Session {
         }
         self.check_size(packet_size::subscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
-        self.awaiting_suback.insert(packet_id);
+        self.awaiting_suback.insert(packet_id, filters.len());
         self.outbox.push(Packet::Subscribe(Subscribe {
             packet_id,
             filters,
@@ -146,7 +146,7 @@ impl Session {
         }
         self.check_size(packet_size::unsubscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
-        self.awaiting_unsuback.insert(packet_id);
+        self.awaiting_unsuback.insert(packet_id, filters.len());
         self.outbox.push(Packet::Unsubscribe(Unsubscribe {
             packet_id,
             filters,

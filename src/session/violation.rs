@@ -67,9 +67,54 @@ pub fn disconnect_reason_for(error: Error) -> Option<u8> {
     }
 }
 
+/// The `MOSQ_ERR_*` the application sees when the connection ends with `error`.
+///
+/// Inside the library a malformed packet and an invalid topic alias keep their own
+/// errors, which choose the MQTT 5 DISCONNECT reason (0x81, 0x94); libmosquitto
+/// reports both to the program as `MOSQ_ERR_PROTOCOL`, and so do we. Every other
+/// error is reported as it is.
+pub fn reported_error(error: Error) -> Error {
+    match error {
+        Error::MalformedPacket | Error::TopicAliasInvalid => Error::Protocol,
+        other => other,
+    }
+}
+
+/// What the broker did, in a few words for the log, when `reported_error` hides it.
+pub fn violation_text(error: Error) -> Option<&'static str> {
+    match error {
+        Error::MalformedPacket => Some("a malformed packet"),
+        Error::TopicAliasInvalid => Some("an invalid topic alias"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_application_sees_libmosquittos_codes() {
+        assert_eq!(reported_error(Error::MalformedPacket), Error::Protocol);
+        assert_eq!(reported_error(Error::TopicAliasInvalid), Error::Protocol);
+        for kept in [
+            Error::Protocol,
+            Error::MalformedUtf8,
+            Error::DuplicateProperty,
+            Error::OversizePacket,
+            Error::Keepalive,
+            Error::ConnLost,
+        ] {
+            assert_eq!(reported_error(kept), kept);
+            assert_eq!(violation_text(kept), None);
+        }
+    }
+
+    #[test]
+    fn the_disconnect_reason_keeps_the_precise_error() {
+        assert_eq!(disconnect_reason_for(Error::MalformedPacket), Some(0x81));
+        assert_eq!(disconnect_reason_for(Error::TopicAliasInvalid), Some(0x94));
+    }
 
     #[test]
     fn decoder_errors_map_to_disconnect_reasons() {

@@ -8,6 +8,7 @@
 //!     .user("alice", "secret")                          // password_file, no anonymous
 //!     .unix_socket()                                     // plus `listener 0 <path>`
 //!     .persistence()
+//!     .tls_listeners()                                   // see support::tls
 //!     .config("max_inflight_messages 1\n")
 //!     .start();
 //! broker.restart();
@@ -22,6 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::stage::{free_port, require, run, Scratch, RUN_TIMEOUT};
+use super::tls::TlsPorts;
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -31,6 +33,7 @@ pub struct BrokerBuilder {
     users: Vec<(String, String)>,
     unix_socket: bool,
     persistence: bool,
+    tls: bool,
     extra: String,
 }
 
@@ -52,6 +55,13 @@ impl BrokerBuilder {
     /// across [`Broker::restart`].
     pub fn persistence(mut self) -> Self {
         self.persistence = true;
+        self
+    }
+
+    /// Adds the TLS listeners of [`TlsPorts`] (certificates from
+    /// `support::tls::certificates`); their ports are in [`Broker::tls`].
+    pub fn tls_listeners(mut self) -> Self {
+        self.tls = true;
         self
     }
 
@@ -104,10 +114,16 @@ impl BrokerBuilder {
         // Per-listener settings (allow_anonymous, password_file) are global unless
         // per_listener_settings is on, so they can come before the listeners.
         config.push_str(&self.extra);
+        let tls = self.tls.then(|| {
+            let (ports, listeners) = TlsPorts::choose();
+            config.push_str(&listeners);
+            ports
+        });
         let socket_path = self.unix_socket.then(|| dir.join("mosquitto.sock"));
         let mut broker = Broker {
             child: None,
             port: 0,
+            tls,
             socket_path,
             config,
             scratch,
@@ -122,6 +138,8 @@ pub struct Broker {
     child: Option<Child>,
     /// The TCP port on 127.0.0.1.
     pub port: u16,
+    /// The TLS listeners' ports, when the builder asked for them.
+    pub tls: Option<TlsPorts>,
     socket_path: Option<PathBuf>,
     config: String,
     scratch: Scratch,
@@ -247,7 +265,13 @@ impl Broker {
                 Some(path) => UnixStream::connect(path).is_ok(),
                 None => true,
             };
-            if tcp && unix {
+            let tls = self.tls.is_none_or(|ports| {
+                ports
+                    .all()
+                    .iter()
+                    .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
+            });
+            if tcp && unix && tls {
                 self.port = port;
                 self.child = Some(child);
                 return Ok(());

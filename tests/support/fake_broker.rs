@@ -62,6 +62,10 @@ enum Step {
     ExpectClosed,
     /// Change how long the following steps wait.
     Timeout(Duration),
+    /// Fail if the client sends anything within this time.
+    ExpectSilence(Duration),
+    /// Read whatever the client sends until it closes its end; recorded as one entry.
+    DrainUntilClosed,
 }
 
 /// A script under construction. `start` runs it.
@@ -190,6 +194,21 @@ impl Script {
         self
     }
 
+    /// Expects the client to send nothing for `duration` (the connection may stay open
+    /// or be closed by the client).
+    pub fn expect_silence(mut self, duration: Duration) -> Self {
+        self.steps.push(Step::ExpectSilence(duration));
+        self
+    }
+
+    /// Reads everything the client sends until it closes its end (within the
+    /// timeout), and records it as one transcript entry, for a test that accepts more
+    /// than one right answer.
+    pub fn drain_until_closed(mut self) -> Self {
+        self.steps.push(Step::DrainUntilClosed);
+        self
+    }
+
     /// How long later steps wait for the client (default `DEFAULT_TIMEOUT`).
     pub fn timeout(mut self, duration: Duration) -> Self {
         self.steps.push(Step::Timeout(duration));
@@ -267,6 +286,10 @@ fn run(listener: TcpListener, steps: Vec<Step>) -> Result<Transcript, String> {
                         stream.write_all(bytes).map_err(|e| report(e.to_string()))?
                     }
                     Step::ExpectClosed => expect_closed(stream).map_err(report)?,
+                    Step::ExpectSilence(d) => expect_silence(stream, *d).map_err(report)?,
+                    Step::DrainUntilClosed => transcript
+                        .received
+                        .push(drain(stream, timeout).map_err(report)?),
                     _ => unreachable!("handled above"),
                 }
             }
@@ -355,6 +378,61 @@ fn expect_closed(stream: &mut TcpStream) -> Result<(), String> {
     }
 }
 
+fn expect_silence(stream: &mut TcpStream, duration: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + duration;
+    let mut buf = [0u8; 256];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
+        match stream.read(&mut buf) {
+            // Closed: nothing more can come.
+            Ok(0) => return Ok(()),
+            Ok(n) => return Err(format!("received during the silence: {}", hex(&buf[..n]))),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+fn drain(stream: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "the client kept the connection open; received: {}",
+                hex(&got)
+            ));
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| e.to_string())?;
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(got),
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                // A client that floods is not closing: stop at a bound.
+                if got.len() > 1 << 20 {
+                    return Err(format!("received over 1 MiB: {}", hex(&got[..64])));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(got),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
 fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -379,6 +457,8 @@ fn describe(step: &Step) -> String {
         Step::Close => "close".into(),
         Step::ExpectClosed => "expect the client to close".into(),
         Step::Timeout(d) => format!("timeout {d:?}"),
+        Step::ExpectSilence(d) => format!("expect silence for {d:?}"),
+        Step::DrainUntilClosed => "read until the client closes".into(),
     }
 }
 

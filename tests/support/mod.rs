@@ -6,3 +6,4 @@ pub mod broker;
 pub mod fake_broker;
 pub mod fault_proxy;
 pub mod stage;
+pub mod tls;

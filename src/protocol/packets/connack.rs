@@ -7,6 +7,10 @@ use crate::protocol::property_codec::{read_properties, write_properties_at};
 use crate::protocol::reason;
 
 const SESSION_PRESENT: u8 = 0x01;
+/// MQTT 3.1.1's "unacceptable protocol version".
+const REFUSED_PROTOCOL_VERSION: u8 = 0x01;
+/// MQTT 5's "unsupported protocol version".
+const UNSUPPORTED_PROTOCOL_VERSION: u8 = 0x84;
 
 pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<ConnAck> {
     if flags != 0 {
@@ -18,6 +22,16 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<ConnAck>
         return Err(Error::MalformedPacket);
     }
     let reason_code = r.u8()?;
+    if version.is_v5() && reason_code == REFUSED_PROTOCOL_VERSION && r.is_empty() {
+        // A broker that only speaks 3.1.1 refuses our MQTT 5 CONNECT with its own
+        // CONNACK, which has no properties: read as MQTT 5's refusal, as
+        // libmosquitto reads it.
+        return Ok(ConnAck {
+            session_present: ack_flags & SESSION_PRESENT != 0,
+            reason_code: UNSUPPORTED_PROTOCOL_VERSION,
+            properties: Vec::new(),
+        });
+    }
     let properties = if version.is_v5() {
         reason::check(CMD_CONNACK, reason_code)?;
         read_properties(&mut r, CMD_CONNACK)?
@@ -95,6 +109,13 @@ mod tests {
     #[test]
     fn a_v5_connack_without_a_property_length_is_malformed() {
         assert_eq!(read(0, &[0, 0], V5), Err(Error::MalformedPacket));
+    }
+
+    #[test]
+    fn a_311_refusal_of_an_mqtt_5_connect_is_unsupported_protocol_version() {
+        assert_eq!(read(0, &[0, 1], V5), Ok(connack(false, 0x84)));
+        // Any other code without properties is still malformed.
+        assert_eq!(read(0, &[0, 0x87], V5), Err(Error::MalformedPacket));
     }
 
     #[test]

@@ -1,0 +1,166 @@
+/* A QoS 0/1/2 round trip to ourselves over TLS, through a SOCKS5 proxy, or both,
+ * the way a program sets them up: mosquitto_tls_set (CA file, optional client
+ * certificate and key), mosquitto_tls_insecure_set, mosquitto_socks5_set.
+ *
+ *   roundtrip MODE HOST PORT [--cafile F] [--cert F --key F] [--insecure]
+ *                            [--socks PORT [--socks-user U --socks-pass P]]
+ *
+ * MODE is how the loop runs: "forever" (mosquitto_loop_forever), "loop"
+ * (mosquitto_loop), "start" (mosquitto_connect_async and mosquitto_loop_start)
+ * or "poll" (the program's own poll() with mosquitto_loop_read, _write, _misc and
+ * mosquitto_want_write).
+ */
+#include <poll.h>
+
+#include "../client/check.h"
+
+static char topic[64];
+static int connected = 0, received = 0, published = 0, disconnected = 0;
+
+static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
+{
+	(void)userdata;
+	CHECK(rc == 0, "on_connect rc %d", rc);
+	bump(&connected);
+	CHECK_RC(mosquitto_subscribe(mosq, NULL, topic, 2), MOSQ_ERR_SUCCESS);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted)
+{
+	(void)userdata; (void)mid; (void)count; (void)granted;
+	for(int qos = 0; qos <= 2; qos++){
+		char payload[16];
+		int len = snprintf(payload, sizeof(payload), "secret q%d", qos);
+		CHECK_RC(mosquitto_publish(mosq, NULL, topic, len, payload, qos, false), MOSQ_ERR_SUCCESS);
+	}
+}
+
+static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
+{
+	(void)mosq; (void)userdata; (void)mid;
+	bump(&published);
+}
+
+static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
+{
+	(void)userdata;
+	CHECK(msg->payloadlen == 9 && !memcmp(msg->payload, "secret q", 8), "payload %.*s",
+			msg->payloadlen, (const char *)msg->payload);
+	if(bump(&received) == 3){
+		CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
+	}
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
+{
+	(void)mosq; (void)userdata;
+	CHECK(rc == 0, "on_disconnect rc %d (%s)", rc, mosquitto_strerror(rc));
+	bump(&disconnected);
+}
+
+static void on_log(struct mosquitto *mosq, void *userdata, int level, const char *line)
+{
+	(void)mosq; (void)userdata;
+	if(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) printf("log %d: %s\n", level, line);
+}
+
+/* The program's own loop: wait on the socket, read, write what is wanted. */
+static void own_poll_loop(struct mosquitto *mosq)
+{
+	double deadline = now() + 20;
+	while(!get(&disconnected) && now() < deadline){
+		struct pollfd pfd;
+		int rc;
+
+		pfd.fd = mosquitto_socket(mosq);
+		if(pfd.fd < 0) break;
+		pfd.events = POLLIN;
+		if(mosquitto_want_write(mosq)) pfd.events |= POLLOUT;
+		rc = poll(&pfd, 1, 100);
+		CHECK(rc >= 0, "poll: %s", strerror(errno));
+		if(pfd.revents & (POLLIN | POLLHUP | POLLERR)){
+			rc = mosquitto_loop_read(mosq, 1);
+			if(rc == MOSQ_ERR_NO_CONN) break;
+			CHECK_RC(rc, MOSQ_ERR_SUCCESS);
+			if(rc) break;
+		}
+		if(pfd.revents & POLLOUT){
+			rc = mosquitto_loop_write(mosq, 1);
+			if(rc == MOSQ_ERR_NO_CONN) break;
+			CHECK_RC(rc, MOSQ_ERR_SUCCESS);
+			if(rc) break;
+		}
+		rc = mosquitto_loop_misc(mosq);
+		if(rc == MOSQ_ERR_NO_CONN) break;
+		CHECK_RC(rc, MOSQ_ERR_SUCCESS);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct mosquitto *mosq;
+	const char *mode, *host, *cafile = NULL, *cert = NULL, *key = NULL;
+	const char *socks_user = NULL, *socks_pass = NULL;
+	int port, socks_port = 0;
+	bool insecure = false;
+
+	print_loaded();
+	if(argc < 4) return 2;
+	mode = argv[1];
+	host = argv[2];
+	port = atoi(argv[3]);
+	for(int i = 4; i < argc; i++){
+		if(!strcmp(argv[i], "--insecure")){ insecure = true; continue; }
+		if(i + 1 >= argc) return 2;
+		if(!strcmp(argv[i], "--cafile")) cafile = argv[++i];
+		else if(!strcmp(argv[i], "--cert")) cert = argv[++i];
+		else if(!strcmp(argv[i], "--key")) key = argv[++i];
+		else if(!strcmp(argv[i], "--socks")) socks_port = atoi(argv[++i]);
+		else if(!strcmp(argv[i], "--socks-user")) socks_user = argv[++i];
+		else if(!strcmp(argv[i], "--socks-pass")) socks_pass = argv[++i];
+		else return 2;
+	}
+	snprintf(topic, sizeof(topic), "skeeter/tls/%d", (int)getpid());
+
+	mosquitto_lib_init();
+	mosq = mosquitto_new(NULL, true, NULL);
+	mosquitto_connect_callback_set(mosq, on_connect);
+	mosquitto_subscribe_callback_set(mosq, on_subscribe);
+	mosquitto_publish_callback_set(mosq, on_publish);
+	mosquitto_message_callback_set(mosq, on_message);
+	mosquitto_disconnect_callback_set(mosq, on_disconnect);
+	mosquitto_log_callback_set(mosq, on_log);
+	if(cafile){
+		CHECK_RC(mosquitto_tls_set(mosq, cafile, NULL, cert, key, NULL), MOSQ_ERR_SUCCESS);
+		if(insecure) CHECK_RC(mosquitto_tls_insecure_set(mosq, true), MOSQ_ERR_SUCCESS);
+	}
+	if(socks_port){
+		CHECK_RC(mosquitto_socks5_set(mosq, "127.0.0.1", socks_port, socks_user, socks_pass), MOSQ_ERR_SUCCESS);
+	}
+
+	if(!strcmp(mode, "start")){
+		CHECK_RC(mosquitto_connect_async(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
+		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+		CHECK(wait_for(&disconnected, 1, 20), "no disconnect within 20 s");
+		CHECK_RC(mosquitto_loop_stop(mosq, false), MOSQ_ERR_SUCCESS);
+	}else{
+		CHECK_RC(mosquitto_connect(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
+		if(!strcmp(mode, "forever")){
+			CHECK_RC(mosquitto_loop_forever(mosq, -1, 1), MOSQ_ERR_SUCCESS);
+		}else if(!strcmp(mode, "loop")){
+			CHECK(loop_until(mosq, &disconnected, 1, 20), "no disconnect within 20 s");
+		}else if(!strcmp(mode, "poll")){
+			own_poll_loop(mosq);
+		}else{
+			return 2;
+		}
+	}
+
+	CHECK(get(&connected) == 1, "on_connect called %d times", get(&connected));
+	CHECK(get(&received) == 3, "received %d of 3", get(&received));
+	CHECK(get(&published) == 3, "on_publish called %d times", get(&published));
+	CHECK(get(&disconnected) == 1, "on_disconnect called %d times", get(&disconnected));
+	mosquitto_destroy(mosq);
+	mosquitto_lib_cleanup();
+	return finish();
+}
