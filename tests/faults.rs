@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use support::broker::Broker;
 use support::fault_proxy::FaultProxy;
-use support::stage::{c_program, subject_command, Process, Scratch};
+use support::stage::{against_debian, c_program, subject_command, Process, Scratch};
 
 const DEFAULT_MESSAGES: usize = 5_000;
 const CUTS: usize = 20;
@@ -221,13 +221,33 @@ fn the_issue_s_faults() -> Vec<Fault> {
     faults
 }
 
+/// debian_known_bug: Debian's libmosquitto 2.0.11 fails these two in our runs: in
+/// loop_forever mode it lost QoS 2 messages (2 of 5,000, in each of two runs),
+/// and with loop_start it delivered QoS 2 duplicates that the broker's log does not
+/// explain. Skipped in Debian mode unless `SKEETER_FAULT_DEBIAN=1`.
+fn skip_against_debian() -> bool {
+    let skip = against_debian() && std::env::var_os("SKEETER_FAULT_DEBIAN").is_none();
+    if skip {
+        eprintln!(
+            "skipped against Debian's libmosquitto (debian_known_bug: QoS 2 lost or doubled)"
+        );
+    }
+    skip
+}
+
 #[test]
 fn qos_1_and_2_survive_cuts_and_broker_restarts_in_loop_forever() {
+    if skip_against_debian() {
+        return;
+    }
     deliver_through("forever", messages(), &the_issue_s_faults(), 60);
 }
 
 #[test]
 fn qos_1_and_2_survive_cuts_and_broker_restarts_with_loop_start() {
+    if skip_against_debian() {
+        return;
+    }
     deliver_through("start", messages(), &the_issue_s_faults(), 60);
 }
 
