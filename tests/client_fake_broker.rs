@@ -293,3 +293,67 @@ fn reconnect_delays_grow_as_libmosquittos() {
     client.with_options(|o| o.set_reconnect_delay(1, 10, true));
     assert_eq!(secs(&client), vec![1, 4, 9, 10, 10]);
 }
+
+/// A QoS 0 PUBLISH to topic "t".
+fn qos0_publish(payload: &[u8]) -> Vec<u8> {
+    let mut body = vec![0x00, 0x01, b't'];
+    body.extend_from_slice(payload);
+    let mut out = vec![0x30];
+    let mut len = body.len();
+    loop {
+        let byte = (len % 128) as u8;
+        len /= 128;
+        out.push(if len > 0 { byte | 0x80 } else { byte });
+        if len == 0 {
+            break;
+        }
+    }
+    out.extend(body);
+    out
+}
+
+#[test]
+fn packets_cut_anywhere_between_reads_and_larger_than_the_read_buffer_arrive_whole() {
+    // 3000 small messages, one of 200 KiB (more than one read buffer), 5 more;
+    // sent in pieces cut inside headers and bodies, with pauses between.
+    let mut stream = Vec::new();
+    for i in 0..3000u32 {
+        stream.extend(qos0_publish(&i.to_be_bytes()));
+    }
+    let big: Vec<u8> = (0..200 * 1024).map(|i| (i % 251) as u8).collect();
+    stream.extend(qos0_publish(&big));
+    for i in 0..5u32 {
+        stream.extend(qos0_publish(&i.to_be_bytes()));
+    }
+    let cuts = [1, 7, 20_001, 45_000, 45_001, 100_000, 170_000, stream.len()];
+    let mut script = FakeBroker::script().expect(&CONNECT_C1).send(&CONNACK_OK);
+    let mut at = 0;
+    for cut in cuts {
+        script = script
+            .send(&stream[at..cut])
+            .sleep(Duration::from_millis(20));
+        at = cut;
+    }
+    let broker = script.start();
+
+    let client = Arc::new(Client::new(Some(b"c1"), true, 0).unwrap());
+    let lengths = Arc::new(Mutex::new(Vec::new()));
+    let big_ok = Arc::new(Mutex::new(false));
+    let (l, b, expected) = (lengths.clone(), big_ok.clone(), big.clone());
+    client.set_callbacks(|cb| {
+        cb.on_message = Some(Arc::new(move |m| {
+            l.lock().unwrap().push(m.payload.len());
+            if m.payload.len() == expected.len() {
+                *b.lock().unwrap() = m.payload == expected;
+            }
+        }))
+    });
+    connect(&client, &broker, 60);
+    loop_until(&client, || lengths.lock().unwrap().len() == 3006).unwrap();
+    let lengths = lengths.lock().unwrap().clone();
+    assert!(lengths[..3000].iter().all(|&n| n == 4));
+    assert_eq!(lengths[3000], 200 * 1024);
+    assert!(lengths[3001..].iter().all(|&n| n == 4));
+    assert!(*big_ok.lock().unwrap());
+    broker.finish();
+}

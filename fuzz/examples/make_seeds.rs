@@ -41,7 +41,7 @@ fn samples(version: ProtocolVersion) -> Vec<(&'static str, Packet)> {
     let mut list = vec![
         (
             "connect",
-            Packet::Connect(Connect {
+            Packet::Connect(Box::new(Connect {
                 protocol: version,
                 clean_start: true,
                 keep_alive: 60,
@@ -70,7 +70,7 @@ fn samples(version: ProtocolVersion) -> Vec<(&'static str, Packet)> {
                         user("k", "v"),
                     ],
                 ),
-            }),
+            })),
         ),
         (
             "connack",

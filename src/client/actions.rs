@@ -9,15 +9,33 @@
 //!   the socket does not take goes out in the loop), so a program that
 //!   publishes and disconnects without looping still sends. Callbacks this
 //!   raises (a QoS 0 `on_publish`) then run before the call returns.
+//!
+//! Memory stays bounded: when the `loop_start` thread has more than
+//! `QUEUE_HIGH` bytes waiting for the socket, a request from another thread
+//! waits (without the lock) until the thread has written all but `QUEUE_LOW`
+//! of them, the connection closes or the thread stops. The call still succeeds,
+//! as libmosquitto's would; it just takes the time the socket needs, like a
+//! blocking write. libmosquitto queues without bound instead.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use parking_lot::MutexGuard;
 
 use super::dispatch::{in_callback, Work};
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
 use crate::protocol::property::Properties;
 use crate::session::{Link, Session};
+
+/// Queued output, in bytes, above which a publishing thread waits for the
+/// `loop_start` thread to write (see the module notes).
+pub const QUEUE_HIGH: usize = 1024 * 1024;
+/// What may still be queued when the waiting thread goes on.
+pub const QUEUE_LOW: usize = QUEUE_HIGH / 2;
+/// The longest a waiting thread sleeps before looking again (a missed
+/// notification costs at most this).
+const RECHECK: Duration = Duration::from_millis(20);
 
 /// The session, which exists once a connect was made.
 pub(super) fn session_of(state: &mut ClientState) -> Result<&mut Session> {
@@ -94,6 +112,13 @@ impl Client {
                         state.collect_events(&mut work);
                     } else {
                         wake = was_idle && state.conn.as_ref().is_some_and(|c| c.wants_write());
+                        if self.must_wait_for_room(&state) {
+                            if wake {
+                                self.wakeup.signal();
+                                wake = false;
+                            }
+                            self.wait_for_room(&mut state);
+                        }
                     }
                 }
             }
@@ -104,5 +129,40 @@ impl Client {
         }
         self.dispatch(work);
         result
+    }
+
+    /// Whether this request should wait for the loop thread to write: too much
+    /// is queued, a `loop_start` thread runs and this is not it (a callback runs
+    /// on it; waiting there would wait for ourselves).
+    fn must_wait_for_room(&self, state: &ClientState) -> bool {
+        state
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.queued_bytes() > QUEUE_HIGH)
+            && self.thread_running.load(Ordering::Acquire)
+            && !in_callback()
+    }
+
+    /// Waits, with the lock released, until the loop thread has written all but
+    /// `QUEUE_LOW` bytes, the connection is gone or the thread stops.
+    fn wait_for_room(&self, state: &mut MutexGuard<'_, ClientState>) {
+        self.room_waiters.fetch_add(1, Ordering::AcqRel);
+        while state
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.queued_bytes() > QUEUE_LOW)
+            && self.thread_running.load(Ordering::Acquire)
+            && !self.stop.load(Ordering::Acquire)
+        {
+            self.room.wait_for(state, RECHECK);
+        }
+        self.room_waiters.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Called by the loop after writing: wakes requests waiting for room.
+    pub(super) fn notify_room(&self) {
+        if self.room_waiters.load(Ordering::Acquire) > 0 {
+            self.room.notify_all();
+        }
     }
 }

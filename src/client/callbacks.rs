@@ -1,9 +1,10 @@
 //! The program's callbacks, as the client loop sees them.
 //!
 //! Each slot holds a shared Rust closure; the FFI layer wraps the C function
-//! pointer a program registers, so this layer never touches C types. The loop
-//! clones the closure it needs out of the lock (`Client::callbacks`) and calls it
-//! with no lock held, so a callback may call any client function, including the
+//! pointer a program registers, so this layer never touches C types. The slots
+//! live in one shared, copy-on-write `Arc<Callbacks>`: the loop takes a reference
+//! to it out of the lock, once per batch of notices and again only after a change,
+//! and calls the closures with no lock held, so a callback may call any client function, including the
 //! `*_callback_set` family, without deadlocking.
 
 use std::fmt;

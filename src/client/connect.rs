@@ -209,7 +209,7 @@ impl Client {
                     work.debug(|| line);
                 }
             }
-            conn.queue(connect)?;
+            conn.queue(&connect)?;
             state.conn = Some(conn);
             state.pump(&mut work);
             if !connecting {

@@ -1,11 +1,12 @@
 //! One live network connection: the socket, the bytes read but not yet decoded,
 //! and the bytes encoded but not yet written.
 //!
-//! Reads go into one large buffer and every whole packet in it is decoded, so a
-//! burst of small packets costs one `read`, not several per packet. Writes send
-//! everything queued with one `sendmsg`. Each queued packet is remembered (its
-//! payload dropped once encoded) until its last byte is written, so the session
-//! can be told which packets went out (`Session::note_written`).
+//! Reads go into one large buffer (shared by the connections a thread reads)
+//! and every whole packet in it is decoded, so a burst of small packets costs
+//! one `read`, not several per packet. Writes send everything queued with one
+//! `sendmsg`. Each queued packet's kind is remembered (the packet itself is
+//! dropped once encoded) until its last byte is written, so the session can be
+//! told which packets went out (`Session::note_sent`).
 //!
 //! The byte stream is a `net::Transport`: plain TCP or a Unix socket, TLS, or
 //! either through a SOCKS5 proxy. Its handshakes run inside `read` and `flush`;
@@ -13,6 +14,7 @@
 //! as `NetError`, so the caller can log a TLS or proxy failure's reason before
 //! turning it into a `MOSQ_ERR_*` (`net_error`).
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::os::fd::RawFd;
@@ -21,9 +23,18 @@ use crate::error::Error;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
+use crate::session::Written;
 
-/// The read buffer's first size, and the size it returns to once empty.
+/// The size of each thread's shared read buffer: packets up to this size are
+/// read there; larger ones in the connection's own buffer.
 const READ_CHUNK: usize = 64 * 1024;
+/// A connection's leftover-bytes buffer is given back once empty if larger.
+const KEEP_CAPACITY: usize = 4 * 1024;
+
+thread_local! {
+    /// The read buffer shared by the connections this thread reads.
+    static SHARED_INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 /// Reads per `read_packets` call, so that a flood from the broker cannot keep
 /// the loop from writing and keeping time.
 const MAX_READS: usize = 16;
@@ -47,15 +58,17 @@ pub struct Connection {
     /// A non-blocking connect has not finished yet.
     connecting: bool,
     decoder: Decoder,
+    /// Undecoded bytes (the start of a packet) are `input[..in_len]`; empty and
+    /// holding no memory between bursts.
     input: Vec<u8>,
-    /// Undecoded bytes are `input[in_start..in_end]`.
-    in_start: usize,
-    in_end: usize,
+    in_len: usize,
+    /// The whole size of the packet `input` starts, once known (else 0).
+    need: usize,
     output: Vec<u8>,
     /// Bytes before this offset have been written.
     out_pos: usize,
-    /// Queued packets with the offset in `output` just past their last byte.
-    in_output: VecDeque<(usize, Packet)>,
+    /// Queued packets' kinds with the offset in `output` just past their last byte.
+    in_output: VecDeque<(usize, Written)>,
 }
 
 impl Connection {
@@ -66,9 +79,9 @@ impl Connection {
             stream,
             connecting,
             decoder,
-            input: vec![0; READ_CHUNK],
-            in_start: 0,
-            in_end: 0,
+            input: Vec::new(),
+            in_len: 0,
+            need: 0,
             output: Vec::new(),
             out_pos: 0,
             in_output: VecDeque::new(),
@@ -102,6 +115,11 @@ impl Connection {
         !self.connecting && self.stream.has_buffered_input()
     }
 
+    /// Bytes queued and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.output.len() - self.out_pos
+    }
+
     /// Completes a non-blocking connect once the socket is writable.
     pub fn finish_connect(&mut self) -> Result<(), NetError> {
         self.stream.finish_connect()?;
@@ -114,21 +132,19 @@ impl Connection {
         let _ = self.stream.set_nodelay(nodelay);
     }
 
-    /// Encodes `packet` after what is queued. The packet is kept, without its
-    /// payload, until written.
-    pub fn queue(&mut self, mut packet: Packet) -> Result<(), Error> {
-        encode(&packet, self.decoder.version, &mut self.output)?;
-        if let Packet::Publish(publish) = &mut packet {
-            publish.payload = Vec::new();
-        }
-        self.in_output.push_back((self.output.len(), packet));
+    /// Encodes `packet` after what is queued; its kind is kept until written.
+    pub fn queue(&mut self, packet: &Packet) -> Result<(), Error> {
+        encode(packet, self.decoder.version, &mut self.output)?;
+        self.in_output
+            .push_back((self.output.len(), Written::of(packet)));
         Ok(())
     }
 
-    /// Writes as much queued output as the socket takes now, and hands each packet
-    /// whose last byte went out to `written`, in order. A TLS or SOCKS5 transport
-    /// takes all of it (keeping what the socket refuses), and is flushed too.
-    pub fn flush(&mut self, mut written: impl FnMut(Packet)) -> Result<(), NetError> {
+    /// Writes as much queued output as the socket takes now, and hands the kind of
+    /// each packet whose last byte went out to `written`, in order. A TLS or
+    /// SOCKS5 transport takes all of it (keeping what the socket refuses), and is
+    /// flushed too.
+    pub fn flush(&mut self, mut written: impl FnMut(Written)) -> Result<(), NetError> {
         if self.connecting {
             return Ok(());
         }
@@ -146,8 +162,8 @@ impl Connection {
             if *end > self.out_pos {
                 break;
             }
-            if let Some((_, packet)) = self.in_output.pop_front() {
-                written(packet);
+            if let Some((_, kind)) = self.in_output.pop_front() {
+                written(kind);
             }
         }
         self.compact_output();
@@ -169,76 +185,92 @@ impl Connection {
 
     /// Reads what the socket has and hands every whole packet to `each`, which
     /// returns false to stop (the rest is then left unread).
+    ///
+    /// Reads go into a buffer shared by every connection this thread reads (the
+    /// bytes of a packet cut short by the end of a read are put in front of the
+    /// next read), so an idle connection holds no read buffer. A packet larger
+    /// than that buffer is gathered in the connection's own.
     pub fn read_packets(
         &mut self,
         mut each: impl FnMut(Packet) -> bool,
     ) -> Result<(), ReadFailure> {
+        let mut shared = SHARED_INPUT.take();
+        let result = self.read_with(&mut shared, &mut each);
+        if shared.len() <= 2 * READ_CHUNK {
+            SHARED_INPUT.set(shared);
+        }
+        result
+    }
+
+    fn read_with(
+        &mut self,
+        shared: &mut Vec<u8>,
+        each: &mut impl FnMut(Packet) -> bool,
+    ) -> Result<(), ReadFailure> {
         for _ in 0..MAX_READS {
-            self.make_room();
-            let room = self.input.len() - self.in_end;
-            let n = match self.stream.read(&mut self.input[self.in_end..]) {
-                Ok(Progress::Bytes(n)) => n,
-                Ok(Progress::WouldBlock) => return Ok(()),
-                Err(e) => return Err(ReadFailure::Io(e)),
-            };
-            self.in_end += n;
-            loop {
-                match self.decoder.decode(&self.input[self.in_start..self.in_end]) {
-                    Ok(Decoded::Packet { packet, consumed }) => {
-                        self.in_start += consumed;
-                        if !each(packet) {
-                            return Ok(());
-                        }
-                    }
-                    Ok(Decoded::NeedMore(more)) => {
-                        self.reserve(more);
-                        break;
-                    }
-                    Err(e) => return Err(ReadFailure::Decode(e)),
+            if self.need > READ_CHUNK {
+                // A large packet: read into our own buffer, which grows with what
+                // arrives, at most `RESERVE_AHEAD` ahead of it (a remaining
+                // length is only the broker's claim).
+                if self.input.len() == self.in_len {
+                    let ahead = room_ahead(self.need - self.in_len);
+                    self.input.resize(self.in_len + ahead, 0);
                 }
+                let room = self.input.len() - self.in_len;
+                let Some(n) = read(&mut self.stream, &mut self.input[self.in_len..])? else {
+                    return Ok(());
+                };
+                self.in_len += n;
+                if self.in_len >= self.need {
+                    let (at, need, stopped) =
+                        decode_all(&mut self.decoder, &self.input[..self.in_len], each)?;
+                    self.input.copy_within(at..self.in_len, 0);
+                    self.in_len -= at;
+                    self.input.truncate(self.in_len);
+                    self.need = need;
+                    if self.in_len == 0 {
+                        self.input = Vec::new();
+                    }
+                    if stopped {
+                        return Ok(());
+                    }
+                }
+                if n < room {
+                    return Ok(());
+                }
+                continue;
             }
+            // Otherwise: what is left of a packet, then the read, in the shared buffer.
+            let pending = self.in_len;
+            if shared.len() < pending + READ_CHUNK {
+                shared.resize(pending + READ_CHUNK, 0);
+            }
+            shared[..pending].copy_from_slice(&self.input[..pending]);
+            let room = shared.len() - pending;
+            let Some(n) = read(&mut self.stream, &mut shared[pending..])? else {
+                return Ok(());
+            };
+            let end = pending + n;
+            let (at, need, stopped) = decode_all(&mut self.decoder, &shared[..end], each)?;
+            self.keep(&shared[at..end], need);
             // A read that did not fill the room took everything there was.
-            if n < room {
+            if stopped || n < room {
                 return Ok(());
             }
         }
         Ok(())
     }
 
-    /// Moves undecoded bytes to the front, and gives back a big buffer once empty.
-    fn make_room(&mut self) {
-        if self.in_start == self.in_end {
-            self.in_start = 0;
-            self.in_end = 0;
-            if self.input.len() > 16 * READ_CHUNK {
-                self.input = vec![0; READ_CHUNK];
-            }
-        } else if self.in_end == self.input.len() && self.in_start > 0 {
-            self.input.copy_within(self.in_start..self.in_end, 0);
-            self.in_end -= self.in_start;
-            self.in_start = 0;
+    /// Keeps the undecoded start of a packet for the next read.
+    fn keep(&mut self, bytes: &[u8], need: usize) {
+        self.need = need;
+        self.in_len = bytes.len();
+        if bytes.is_empty() && self.input.capacity() > KEEP_CAPACITY {
+            self.input = Vec::new();
+            return;
         }
-        if self.in_end == self.input.len() {
-            self.input.resize(self.input.len() * 2, 0);
-        }
-    }
-
-    /// Makes room for up to `more` bytes beyond what the buffer has, so a large
-    /// packet arrives in few reads. At most `RESERVE_AHEAD` is made ahead of the
-    /// bytes themselves: a remaining length is only the broker's claim, and the
-    /// buffer grows with what actually arrives (`make_room`).
-    fn reserve(&mut self, more: usize) {
-        let needed = self.in_end - self.in_start + room_ahead(more);
-        if needed > self.input.len() - self.in_start {
-            if self.in_start > 0 {
-                self.input.copy_within(self.in_start..self.in_end, 0);
-                self.in_end -= self.in_start;
-                self.in_start = 0;
-            }
-            if needed > self.input.len() {
-                self.input.resize(needed, 0);
-            }
-        }
+        self.input.clear();
+        self.input.extend_from_slice(bytes);
     }
 
     /// Closes the socket both ways (after a TLS close_notify); the descriptor is
@@ -254,6 +286,38 @@ impl Connection {
 /// How much room to make for `more` announced bytes that have not arrived.
 fn room_ahead(more: usize) -> usize {
     more.min(RESERVE_AHEAD)
+}
+
+/// One read: the byte count, or `None` when the socket has nothing now.
+fn read(stream: &mut Transport, buf: &mut [u8]) -> Result<Option<usize>, ReadFailure> {
+    match stream.read(buf) {
+        Ok(Progress::Bytes(n)) => Ok(Some(n)),
+        Ok(Progress::WouldBlock) => Ok(None),
+        Err(e) => Err(ReadFailure::Io(e)),
+    }
+}
+
+/// Hands every whole packet at the start of `bytes` to `each`. Returns how many
+/// bytes they took, the size of the packet that follows if known (0 if not), and
+/// whether `each` asked to stop.
+fn decode_all(
+    decoder: &mut Decoder,
+    bytes: &[u8],
+    each: &mut impl FnMut(Packet) -> bool,
+) -> Result<(usize, usize, bool), ReadFailure> {
+    let mut at = 0;
+    loop {
+        match decoder.decode(&bytes[at..]) {
+            Ok(Decoded::Packet { packet, consumed }) => {
+                at += consumed;
+                if !each(packet) {
+                    return Ok((at, 0, true));
+                }
+            }
+            Ok(Decoded::NeedMore(more)) => return Ok((at, bytes.len() - at + more, false)),
+            Err(e) => return Err(ReadFailure::Decode(e)),
+        }
+    }
 }
 
 /// The `MOSQ_ERR_*` for a socket failure: a reset or closed peer is a lost

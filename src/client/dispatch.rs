@@ -35,11 +35,27 @@ pub struct Work {
     pub logging: bool,
 }
 
+/// A spare notice list kept by this thread up to this many entries, so that
+/// work done per message allocates no list.
+const SPARE_NOTICES_MAX: usize = 1024;
+
+thread_local! {
+    static SPARE_NOTICES: Cell<Vec<Notice>> = const { Cell::new(Vec::new()) };
+}
+
 impl Work {
     pub fn new(logging: bool) -> Self {
         Work {
-            notices: Vec::new(),
+            notices: SPARE_NOTICES.take(),
             logging,
+        }
+    }
+
+    /// Gives the (emptied) notice list back to this thread for the next `Work`.
+    fn recycle(mut self) {
+        self.notices.clear();
+        if self.notices.capacity() <= SPARE_NOTICES_MAX {
+            SPARE_NOTICES.set(self.notices);
         }
     }
 
@@ -89,15 +105,19 @@ impl Drop for InCallback {
 impl Client {
     /// Calls the callbacks for `work`'s notices, in order. Must be called with no
     /// client lock held.
-    pub fn dispatch(&self, work: Work) {
+    pub fn dispatch(&self, mut work: Work) {
         if work.notices.is_empty() {
+            work.recycle();
             return;
         }
         let _inside = InCallback::enter();
-        for notice in work.notices {
-            // Fetched per notice, so a callback that changes the callbacks is
-            // heard from the next notice on.
-            let cb = self.callbacks();
+        // Re-read only after a change, so a callback that changes the callbacks
+        // is heard from the next notice on, and a burst of notices costs one copy.
+        let (mut generation, mut cb) = self.callbacks_with_generation();
+        for notice in work.notices.drain(..) {
+            if self.callbacks_generation() != generation {
+                (generation, cb) = self.callbacks_with_generation();
+            }
             match notice {
                 Notice::Log { level, line } => {
                     if let Some(f) = &cb.on_log {
@@ -115,6 +135,7 @@ impl Client {
                 Notice::Event(event) => call_event(&cb, event),
             }
         }
+        work.recycle();
     }
 }
 

@@ -163,6 +163,7 @@ impl Client {
                 }
             }
         };
+        self.notify_room();
         // The callbacks (on_disconnect, on_log) must not change the errno a
         // `MOSQ_ERR_ERRNO` leaves for the program.
         let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
@@ -183,7 +184,7 @@ impl Client {
         let mut attempt = 0u32;
         loop {
             let error = loop {
-                if self.stop_requested() {
+                if self.stop_requested() && !self.draining() {
                     self.finish_on_stop();
                     return Ok(());
                 }
@@ -242,6 +243,29 @@ impl Client {
             delay
         };
         Duration::from_secs(secs.min(max))
+    }
+
+    /// After `loop_stop(mosq, false)`: whether the thread should go on because
+    /// the connection is up (or awaiting its CONNACK) and messages are still
+    /// queued or unacknowledged. Programs such as `mosquitto_pub -l` publish,
+    /// call `loop_stop(false)` and disconnect from `on_publish` once the last
+    /// message is acknowledged, as libmosquitto's join lets them.
+    fn draining(&self) -> bool {
+        if !self
+            .drain_on_stop
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return false;
+        }
+        let state = self.lock();
+        let (Some(conn), Some(session)) = (state.conn.as_ref(), state.session.as_ref()) else {
+            return false;
+        };
+        session.link() != crate::session::Link::Down
+            && (conn.wants_write()
+                || session.has_outgoing()
+                || session.in_flight_count() > 0
+                || session.waiting_count() > 0)
     }
 
     fn stop_requested(&self) -> bool {

@@ -12,6 +12,7 @@
 //!   closed and `on_disconnect` gets the error;
 //! - `collect_events`: the session's events become notices for the callbacks.
 
+use std::cell::Cell;
 use std::time::Instant;
 
 use super::connection::{net_error, ReadFailure};
@@ -21,7 +22,17 @@ use super::ClientState;
 use crate::error::{Error, Result};
 use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
-use crate::session::{reported_error, violation_text, Event, Link};
+use crate::session::{reported_error, violation_text, Event, Link, Written};
+
+/// Each thread keeps one list for the packets and one for the events it moves
+/// from a session, up to this many entries, so that moving them allocates
+/// nothing per message and an idle client holds no such list.
+const SPARE_MAX: usize = 1024;
+
+thread_local! {
+    static SPARE_PACKETS: Cell<Vec<Packet>> = const { Cell::new(Vec::new()) };
+    static SPARE_EVENTS: Cell<Vec<Event>> = const { Cell::new(Vec::new()) };
+}
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -37,7 +48,9 @@ impl ClientState {
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
         };
-        for mut packet in session.take_outgoing() {
+        let mut packets = SPARE_PACKETS.take();
+        session.take_outgoing_into(&mut packets);
+        for mut packet in packets.drain(..) {
             let qos0_mid = match &packet {
                 Packet::Publish(p) if p.qos == 0 => self.qos0_mids.pop_front(),
                 _ => None,
@@ -56,10 +69,13 @@ impl ClientState {
                     }
                 }
             }
-            if let Err(e) = conn.queue(packet) {
+            if let Err(e) = conn.queue(&packet) {
                 // The session checks sizes before queueing, so this is not expected.
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
+        }
+        if packets.capacity() <= SPARE_MAX {
+            SPARE_PACKETS.set(packets);
         }
     }
 
@@ -70,9 +86,9 @@ impl ClientState {
             return Ok(());
         };
         let mut closing = false;
-        conn.flush(|packet| {
-            session.note_written(&packet, now);
-            if matches!(packet, Packet::Disconnect(_)) && session.is_disconnecting() {
+        conn.flush(|written| {
+            session.note_sent(written, now);
+            if written == Written::Disconnect && session.is_disconnecting() {
                 closing = true;
             }
         })
@@ -177,7 +193,7 @@ impl ClientState {
         // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
         self.pump(work);
         if let (Some(conn), Some(session)) = (self.conn.as_mut(), self.session.as_mut()) {
-            let _ = conn.flush(|p| session.note_written(&p, Instant::now()));
+            let _ = conn.flush(|w| session.note_sent(w, Instant::now()));
         }
         self.log_failure(error, work);
         let reported = reported_error(error);
@@ -245,8 +261,13 @@ impl ClientState {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        let id = session.client_id().to_owned();
-        for event in session.take_events() {
+        let mut events = SPARE_EVENTS.take();
+        session.take_events_into(&mut events);
+        if events.is_empty() {
+            SPARE_EVENTS.set(events);
+            return;
+        }
+        for event in events.drain(..) {
             match event {
                 Event::Disconnected {
                     reason_code,
@@ -261,17 +282,22 @@ impl ClientState {
                     });
                 }
                 Event::UnknownPubRec { mid } => {
+                    let id = session.client_id();
                     work.log(MOSQ_LOG_WARNING, || {
                         format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
                 Event::Auth { reason_code, .. } => {
+                    let id = session.client_id();
                     work.log(MOSQ_LOG_NOTICE, || {
                         format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
                     });
                 }
                 other => work.notices.push(Notice::Event(other)),
             }
+        }
+        if events.capacity() <= SPARE_MAX {
+            SPARE_EVENTS.set(events);
         }
     }
 }

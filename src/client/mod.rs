@@ -18,9 +18,11 @@ pub mod options;
 pub mod thread;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::{Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::net::wakeup::Wakeup;
@@ -66,7 +68,13 @@ impl ClientState {
 #[derive(Debug)]
 pub struct Client {
     state: Mutex<ClientState>,
-    callbacks: Mutex<Callbacks>,
+    /// Shared with `dispatch` calls in progress; a change makes a new copy.
+    callbacks: Mutex<Arc<Callbacks>>,
+    /// Bumped at every change of `callbacks`, so the loop re-reads them only
+    /// after a change (see `dispatch`).
+    callbacks_generation: AtomicU64,
+    /// Whether a log callback is set (read on every request, so not under a lock).
+    log_set: AtomicBool,
     /// The program's `void *obj`, as an address: this layer only hands it back.
     userdata: AtomicUsize,
     /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
@@ -75,8 +83,16 @@ pub struct Client {
     thread: Mutex<Option<thread::LoopThread>>,
     /// `loop_stop` asked the loop thread to end.
     stop: AtomicBool,
+    /// ... after what is queued or in flight on a live connection is done
+    /// (`loop_stop(false)`).
+    drain_on_stop: AtomicBool,
     /// A `loop_start` thread is running the loop.
     thread_running: AtomicBool,
+    /// Signalled (with `state`'s lock) when the loop thread has written, for
+    /// requests waiting for the output queue to shrink (`actions::QUEUE_HIGH`).
+    room: Condvar,
+    /// How many requests wait on `room`.
+    room_waiters: AtomicUsize,
 }
 
 impl Client {
@@ -84,12 +100,17 @@ impl Client {
     pub fn new(client_id: Option<&[u8]>, clean_session: bool, userdata: usize) -> Result<Client> {
         Ok(Client {
             state: Mutex::new(ClientState::new(Options::new(client_id, clean_session)?)),
-            callbacks: Mutex::new(Callbacks::default()),
+            callbacks: Mutex::new(Arc::new(Callbacks::default())),
+            callbacks_generation: AtomicU64::new(0),
+            log_set: AtomicBool::new(false),
             userdata: AtomicUsize::new(userdata),
             wakeup: Wakeup::new().map_err(|_| Error::NoMem)?,
             thread: Mutex::new(None),
             stop: AtomicBool::new(false),
+            drain_on_stop: AtomicBool::new(false),
             thread_running: AtomicBool::new(false),
+            room: Condvar::new(),
+            room_waiters: AtomicUsize::new(0),
         })
     }
 
@@ -105,7 +126,7 @@ impl Client {
     ) -> Result<()> {
         let options = Options::new(client_id, clean_session)?;
         *self.state.lock() = ClientState::new(options);
-        *self.callbacks.lock() = Callbacks::default();
+        self.set_callbacks(|c| *c = Callbacks::default());
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
     }
@@ -123,17 +144,36 @@ impl Client {
     /// A copy of the callback slots, taken under the callback lock and used after it
     /// is released. Cloning costs one reference count per set slot.
     pub fn callbacks(&self) -> Callbacks {
-        self.callbacks.lock().clone()
+        Callbacks::clone(&self.callbacks.lock())
+    }
+
+    /// The callback slots (shared, not copied) with the generation they belong to.
+    pub(crate) fn callbacks_with_generation(&self) -> (u64, Arc<Callbacks>) {
+        let callbacks = self.callbacks.lock();
+        (
+            self.callbacks_generation.load(Ordering::Acquire),
+            Arc::clone(&callbacks),
+        )
+    }
+
+    /// The number of changes made to the callbacks so far.
+    pub(crate) fn callbacks_generation(&self) -> u64 {
+        self.callbacks_generation.load(Ordering::Acquire)
     }
 
     /// Changes callback slots under the callback lock.
     pub fn set_callbacks(&self, change: impl FnOnce(&mut Callbacks)) {
-        change(&mut self.callbacks.lock());
+        let mut shared = self.callbacks.lock();
+        let callbacks = Arc::make_mut(&mut shared);
+        change(callbacks);
+        self.log_set
+            .store(callbacks.on_log.is_some(), Ordering::Release);
+        self.callbacks_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Whether a log callback is set, so log lines are only formatted when wanted.
     pub fn logging(&self) -> bool {
-        self.callbacks.lock().on_log.is_some()
+        self.log_set.load(Ordering::Acquire)
     }
 
     pub fn userdata(&self) -> usize {
@@ -150,7 +190,6 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use std::sync::atomic::AtomicI32;
-    use std::sync::Arc;
 
     #[test]
     fn a_new_client_keeps_its_id_and_userdata() {

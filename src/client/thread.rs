@@ -2,7 +2,9 @@
 //!
 //! The thread runs `loop_forever`. `loop_stop` (both variants) sets a stop flag,
 //! wakes the thread from `poll` or from its wait between reconnect attempts, and
-//! joins it, so it returns promptly in every state. libmosquitto's
+//! joins it. `loop_stop(false)` first lets a live connection finish what it
+//! has queued or in flight (so a program may disconnect from `on_publish`, as
+//! `mosquitto_pub -l` does); otherwise it returns promptly in every state. libmosquitto's
 //! `loop_stop(false)` waits instead until the program has disconnected, and
 //! hangs while the thread is reconnecting; its `loop_stop(true)` cancels the
 //! thread. Here the thread writes what is already queued (a DISCONNECT just
@@ -43,6 +45,7 @@ impl Client {
             .spawn(move || {
                 let _ = client.loop_forever(-1, 1);
                 client.thread_running.store(false, Ordering::Release);
+                client.notify_room();
             });
         match spawned {
             Ok(handle) => {
@@ -60,11 +63,12 @@ impl Client {
     /// Stops the loop thread and waits for it; `Inval` if none runs. Called from
     /// the loop thread itself (inside a callback), it only asks the thread to
     /// end once the callback returns.
-    pub fn loop_stop(&self, _force: bool) -> Result<()> {
+    pub fn loop_stop(&self, force: bool) -> Result<()> {
         let mut slot = self.thread.lock();
         let Some(running) = slot.as_ref() else {
             return Err(Error::Inval);
         };
+        self.drain_on_stop.store(!force, Ordering::Release);
         self.stop.store(true, Ordering::Release);
         self.wakeup.signal();
         if running.id == thread::current().id() {

@@ -92,12 +92,12 @@ unsafe fn publish_with(
         }
         String::new()
     } else {
-        utf8::check(topic_bytes)?;
+        let text = utf8::check_str(topic_bytes)?;
         if !(0..=MAX_PAYLOAD as i64).contains(&i64::from(payloadlen)) {
             return Err(Error::PayloadSize);
         }
         topic::check_publish_syntax(topic_bytes)?;
-        String::from_utf8(topic_bytes.to_vec()).map_err(|_| Error::MalformedUtf8)?
+        text.to_owned()
     };
     let len = usize::try_from(payloadlen).map_err(|_| Error::PayloadSize)?;
     let payload = if len == 0 {

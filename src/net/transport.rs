@@ -81,7 +81,8 @@ pub struct Transport {
     connected: bool,
     /// Present until the proxy has opened the tunnel.
     socks: Option<Socks5Handshake>,
-    tls: Option<TlsSession>,
+    /// Boxed: a TLS session is large, and a plain connection should not pay for it.
+    tls: Option<Box<TlsSession>>,
     /// Plaintext written (without TLS) before the tunnel was open, or that the
     /// socket did not take yet.
     held: Vec<u8>,
@@ -97,10 +98,10 @@ impl Transport {
         blocking: bool,
     ) -> Result<(Transport, ConnectState), NetError> {
         let tls = match &plan.tls {
-            Some(config) => Some(TlsSession::new(
+            Some(config) => Some(Box::new(TlsSession::new(
                 config.clone(),
                 tls_config::server_name(to.host)?,
-            )?),
+            )?)),
             None => None,
         };
         let (stream, state, socks) = match &plan.socks5 {
@@ -217,20 +218,24 @@ impl Transport {
         if let Some(socks) = &self.socks {
             return !socks.output().is_empty();
         }
-        !self.held.is_empty() || self.tls.as_ref().is_some_and(TlsSession::wants_write)
+        !self.held.is_empty() || self.tls.as_deref().is_some_and(TlsSession::wants_write)
     }
 
     /// Whether the tunnel is open and the TLS handshake (if any) is complete.
     pub fn is_established(&self) -> bool {
         self.connected
             && self.socks.is_none()
-            && !self.tls.as_ref().is_some_and(TlsSession::is_handshaking)
+            && !self.tls.as_deref().is_some_and(TlsSession::is_handshaking)
     }
 
     /// Whether `read` has bytes without waiting for the socket (TLS plaintext
     /// decrypted but not yet read): the loop must not wait in `poll` then.
     pub fn has_buffered_input(&mut self) -> bool {
-        self.socks.is_none() && self.tls.as_mut().is_some_and(TlsSession::has_plaintext)
+        self.socks.is_none()
+            && self
+                .tls
+                .as_deref_mut()
+                .is_some_and(TlsSession::has_plaintext)
     }
 
     /// Whether this transport encrypts.

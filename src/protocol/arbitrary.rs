@@ -289,7 +289,7 @@ fn reason_only(version: ProtocolVersion, command: u8) -> impl Strategy<Value = R
 /// Any packet `version` has, with random contents.
 pub fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
     let every_version = prop_oneof![
-        connect(version).prop_map(Packet::Connect),
+        connect(version).prop_map(|c| Packet::Connect(Box::new(c))),
         connack(version).prop_map(Packet::ConnAck),
         publish(version).prop_map(Packet::Publish),
         ack(version, CMD_PUBACK).prop_map(Packet::PubAck),

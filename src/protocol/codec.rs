@@ -237,13 +237,29 @@ pub fn write_packet(
             return Err(Error::PayloadSize);
         }
     };
-    let mut header = Vec::with_capacity(5);
-    header.push(first_byte);
-    put_varint(&mut header, remaining_length)?;
-    let gap = 5 - header.len();
-    out.copy_within(start + 5.., start + header.len());
-    out.truncate(out.len() - gap);
-    out[start..start + header.len()].copy_from_slice(&header);
+    // The fixed header is built on the stack: this runs once per packet.
+    let mut header = [0u8; 5];
+    header[0] = first_byte;
+    let mut header_len = 1;
+    let mut rest = remaining_length;
+    loop {
+        let mut byte = (rest & 0x7F) as u8;
+        rest >>= 7;
+        if rest > 0 {
+            byte |= 0x80;
+        }
+        header[header_len] = byte;
+        header_len += 1;
+        if rest == 0 {
+            break;
+        }
+    }
+    let gap = 5 - header_len;
+    if gap > 0 {
+        out.copy_within(start + 5.., start + header_len);
+        out.truncate(out.len() - gap);
+    }
+    out[start..start + header_len].copy_from_slice(&header[..header_len]);
     out.extend_from_slice(payload);
     Ok(())
 }

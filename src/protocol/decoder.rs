@@ -66,7 +66,7 @@ impl Decoder {
 pub fn decode_body(header: &FixedHeader, body: &[u8], version: ProtocolVersion) -> Result<Packet> {
     let flags = header.flags;
     let packet = match header.command {
-        CMD_CONNECT => Packet::Connect(connect::read(flags, body, version)?),
+        CMD_CONNECT => Packet::Connect(Box::new(connect::read(flags, body, version)?)),
         CMD_CONNACK => Packet::ConnAck(connack::read(flags, body, version)?),
         CMD_PUBLISH => Packet::Publish(publish::read(flags, body, version)?),
         CMD_PUBACK => Packet::PubAck(ack::read(CMD_PUBACK, flags, body, version)?),

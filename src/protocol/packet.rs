@@ -124,7 +124,7 @@ pub struct ReasonOnly {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
-    Connect(Connect),
+    Connect(Box<Connect>),
     ConnAck(ConnAck),
     Publish(Publish),
     PubAck(Ack),

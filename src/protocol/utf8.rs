@@ -16,7 +16,9 @@ pub fn check_str(bytes: &[u8]) -> Result<&str> {
     // Rust's decoder already refuses overlongs, surrogates, truncated sequences
     // and code points above U+10FFFF; what is left are MQTT's extra bans.
     let text = std::str::from_utf8(bytes).map_err(|_| Error::MalformedUtf8)?;
-    if text.chars().all(is_allowed) {
+    // Printable ASCII, what nearly every topic is, is checked bytewise.
+    let printable_ascii = bytes.iter().all(|b| (0x20..0x7F).contains(b));
+    if printable_ascii || text.chars().all(is_allowed) {
         Ok(text)
     } else {
         Err(Error::MalformedUtf8)

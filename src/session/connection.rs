@@ -40,7 +40,7 @@ impl Session {
             0
         };
         self.aliases = IncomingAliases::new(alias_maximum);
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: self.config.protocol,
             clean_start: self.config.clean_start,
             keep_alive: self.config.keepalive,
@@ -49,7 +49,7 @@ impl Session {
             username: self.config.username.clone(),
             password: self.config.password.clone(),
             properties: self.connect_properties(),
-        })
+        }))
     }
 
     /// The socket closed, whatever the reason. Safe to call more than once.
@@ -173,7 +173,7 @@ mod tests {
 
     fn connect_of(session: &mut Session) -> Connect {
         match session.connect_packet(Instant::now()) {
-            Packet::Connect(connect) => connect,
+            Packet::Connect(connect) => *connect,
             other => panic!("expected CONNECT, got {other:?}"),
         }
     }

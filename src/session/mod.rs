@@ -11,6 +11,7 @@
 //! session.tick(now)?                   when next_deadline() has passed
 //! session.take_outgoing()              packets to write, in order
 //! session.note_written(&packet, now)   after each packet is fully written
+//!   (or note_sent(Written::of(&packet), now), keeping only its kind)
 //! session.take_events()                callbacks to call, in order
 //! session.decoding_failed(error)       when bytes do not decode to a packet
 //! session.connection_lost()            when the socket closes, for any reason
@@ -59,6 +60,25 @@ pub use violation::{disconnect_reason_for, reported_error, violation_text};
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
+
+/// What the session needs to know of a packet once it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// A QoS 0 PUBLISH: its `on_publish` is due.
+    Qos0Publish,
+    Disconnect,
+    Other,
+}
+
+impl Written {
+    pub fn of(packet: &Packet) -> Written {
+        match packet {
+            Packet::Publish(p) if p.qos == 0 => Written::Qos0Publish,
+            Packet::Disconnect(_) => Written::Disconnect,
+            _ => Written::Other,
+        }
+    }
+}
 
 /// Where the network connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,21 +227,36 @@ impl Session {
         std::mem::take(&mut self.events)
     }
 
+    /// As `take_outgoing`, appending to `out`: both buffers keep their memory,
+    /// so a busy connection allocates nothing per packet here.
+    pub fn take_outgoing_into(&mut self, out: &mut Vec<Packet>) {
+        out.append(&mut self.outbox);
+    }
+
+    /// As `take_events`, appending to `out`.
+    pub fn take_events_into(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.events);
+    }
+
     /// A packet from `take_outgoing` is fully written: it counts as traffic for
     /// keepalive, and a QoS 0 PUBLISH is then done.
     pub fn note_written(&mut self, packet: &Packet, now: Instant) {
+        self.note_sent(Written::of(packet), now);
+    }
+
+    /// As `note_written`, told only what `Written::of` the packet says, so the
+    /// client need not keep packets (and their payloads) until they are written.
+    pub fn note_sent(&mut self, written: Written, now: Instant) {
         if let Some(keepalive) = &mut self.keepalive {
             keepalive.note_sent(now);
         }
-        if let Packet::Publish(publish) = packet {
-            if publish.qos == 0 {
-                if let Some(mid) = self.unwritten_qos0.pop_front() {
-                    self.events.push(Event::Published {
-                        mid,
-                        reason_code: 0,
-                        properties: Vec::new(),
-                    });
-                }
+        if written == Written::Qos0Publish {
+            if let Some(mid) = self.unwritten_qos0.pop_front() {
+                self.events.push(Event::Published {
+                    mid,
+                    reason_code: 0,
+                    properties: Vec::new(),
+                });
             }
         }
     }
