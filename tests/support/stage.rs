@@ -563,10 +563,23 @@ pub fn require(path: &str, package: &str) {
     );
 }
 
-/// A port nothing listens on at the moment.
+/// A port nothing listens on at the moment, and never the same one twice in a test
+/// run: the probe's listener closes at once, so the kernel may offer its port again
+/// to the next probe, and a caller asking for several ports before binding any (a
+/// broker with four listeners) would get one port twice.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    static GIVEN: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    let given = GIVEN.get_or_init(Default::default);
+    // Ports already given stay bound here until a new one comes up.
+    let mut held = Vec::new();
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if given.lock().unwrap().insert(port) {
+            return port;
+        }
+        held.push(listener);
+    }
 }
 
 // ---------------------------------------------------------------------------------
