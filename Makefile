@@ -3,6 +3,10 @@
 #   make test     every test (installs what it needs first)
 #   make demo     build, start a local broker, run the C examples against it
 #   make fuzz     run each fuzz target for FUZZ_SECONDS (default 60)
+#   make test-valgrind  every C program and example under valgrind
+#   make test-asan      the C programs built with AddressSanitizer
+#   make test-tsan      the thread stress program under ThreadSanitizer (nightly)
+#   make soak     publish/receive with faults for SOAK_SECONDS (default 600), watching RSS
 #   make bench    compare speed and memory with Debian's libmosquitto
 #   make headers  regenerate include/*.h from src/ffi after changing the Rust definitions
 
@@ -36,6 +40,21 @@ bench:
 demo:
 	scripts/install-deps.sh demo
 	scripts/demo.sh
+
+# Resource safety (scripts/valgrind.sh, scripts/tsan.sh, scripts/soak.sh).
+.PHONY: test-valgrind test-asan test-tsan soak
+test-valgrind: deps
+	scripts/valgrind.sh
+
+test-asan: deps
+	SKEETER_C_SANITIZER=address SKEETER_FAULT_MESSAGES=1000 $(CARGO) test \
+	    --test c_programs --test client_broker --test threads_stress --test faults
+
+test-tsan: deps
+	scripts/tsan.sh
+
+soak: deps
+	scripts/soak.sh
 
 # make fuzz: each cargo-fuzz target for FUZZ_SECONDS (default 60); fails on a crash.
 fuzz:

@@ -178,6 +178,31 @@ impl Broker {
         }
     }
 
+    /// Stops the broker with SIGTERM, so that it writes its persistence file, and
+    /// waits for it (killing it after 10 s).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on our own child's PID; it has not been reaped yet.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + START_TIMEOUT;
+            while child.try_wait().unwrap().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// The process ID of the running broker.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Starts the broker again on the same port (killing it first if it runs).
     pub fn restart(&mut self) {
         self.stop();

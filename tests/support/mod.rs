@@ -4,5 +4,6 @@
 
 pub mod broker;
 pub mod fake_broker;
+pub mod fault_proxy;
 pub mod stage;
 pub mod tls;

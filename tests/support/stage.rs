@@ -109,7 +109,17 @@ impl Subject {
     /// A command running `program` on this library: its directory first in the
     /// loader's path, and its file in `SKEETER_EXPECTED_LIB` for the programs that
     /// check with dladdr themselves (`cbindings-tests/skeeter_test.h`).
+    ///
+    /// With `SKEETER_VALGRIND=1` (`make test-valgrind`), a program run on our
+    /// library runs under [`Subject::valgrind`] instead.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        if self.library_dir.is_some() && under_valgrind() {
+            return self.valgrind(Path::new(program.as_ref()));
+        }
+        self.plain_command(program)
+    }
+
+    fn plain_command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(program);
         if let Some(dir) = &self.library_dir {
             command.env("LD_LIBRARY_PATH", prepend_library_path(dir));
@@ -121,18 +131,40 @@ impl Subject {
     /// The same under valgrind, which exits 3 on any memory error or definite or
     /// indirect leak.
     pub fn valgrind(&self, program: &Path) -> Command {
+        // A program built with a sanitizer cannot run under valgrind; the
+        // sanitizer (with LeakSanitizer) does the checking then.
+        if c_sanitizer().is_some() {
+            return self.plain_command(program);
+        }
         require("/usr/bin/valgrind", "valgrind");
-        let mut command = self.command("valgrind");
-        command
-            .args([
-                "--leak-check=full",
-                "--errors-for-leak-kinds=definite,indirect",
-                "--error-exitcode=3",
-                "-q",
-            ])
-            .arg(program);
+        let mut command = self.plain_command("valgrind");
+        command.args([
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--error-exitcode=3",
+            "-q",
+        ]);
+        let suppressions = Path::new(MANIFEST_DIR).join("scripts/valgrind.supp");
+        if suppressions.is_file() {
+            command.arg(format!("--suppressions={}", suppressions.display()));
+        }
+        command.arg(program);
         command
     }
+}
+
+/// `SKEETER_C_SANITIZER` (`address`, as `make test-asan` sets it): every C and C++
+/// program is built with `-fsanitize=<it>`.
+pub fn c_sanitizer() -> Option<String> {
+    std::env::var("SKEETER_C_SANITIZER")
+        .ok()
+        .filter(|value| !value.is_empty())
+}
+
+/// True when `SKEETER_VALGRIND` is set (and not empty or `0`): programs on our
+/// library run under valgrind (see `scripts/valgrind.sh`).
+pub fn under_valgrind() -> bool {
+    std::env::var_os("SKEETER_VALGRIND").is_some_and(|value| !value.is_empty() && value != "0")
 }
 
 /// A command running `program` on the library under test.
@@ -234,6 +266,11 @@ impl Compile {
             "-Werror",
             "-g",
         ]);
+        if let Some(sanitizer) = c_sanitizer() {
+            command
+                .arg(format!("-fsanitize={sanitizer}"))
+                .arg("-fno-omit-frame-pointer");
+        }
         command.arg(format!("-I{}", source.parent().unwrap().display()));
         if let Some(include) = &headers.include_dir {
             command.arg(format!("-I{}", include.display()));
@@ -526,10 +563,23 @@ pub fn require(path: &str, package: &str) {
     );
 }
 
-/// A port nothing listens on at the moment.
+/// A port nothing listens on at the moment, and never the same one twice in a test
+/// run: the probe's listener closes at once, so the kernel may offer its port again
+/// to the next probe, and a caller asking for several ports before binding any (a
+/// broker with four listeners) would get one port twice.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    static GIVEN: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    let given = GIVEN.get_or_init(Default::default);
+    // Ports already given stay bound here until a new one comes up.
+    let mut held = Vec::new();
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if given.lock().unwrap().insert(port) {
+            return port;
+        }
+        held.push(listener);
+    }
 }
 
 // ---------------------------------------------------------------------------------
