@@ -12,7 +12,6 @@
 //!   closed and `on_disconnect` gets the error;
 //! - `collect_events`: the session's events become notices for the callbacks.
 
-use std::cell::Cell;
 use std::time::Instant;
 
 use super::connection::{net_error, ReadFailure};
@@ -22,17 +21,7 @@ use super::ClientState;
 use crate::error::{Error, Result};
 use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
-use crate::session::{reported_error, violation_text, Event, Link, Written};
-
-/// Each thread keeps one list for the packets and one for the events it moves
-/// from a session, up to this many entries, so that moving them allocates
-/// nothing per message and an idle client holds no such list.
-const SPARE_MAX: usize = 1024;
-
-thread_local! {
-    static SPARE_PACKETS: Cell<Vec<Packet>> = const { Cell::new(Vec::new()) };
-    static SPARE_EVENTS: Cell<Vec<Event>> = const { Cell::new(Vec::new()) };
-}
+use crate::session::{self, reported_error, violation_text, Event, Link, Written};
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -48,8 +37,10 @@ impl ClientState {
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
         };
-        let mut packets = SPARE_PACKETS.take();
-        session.take_outgoing_into(&mut packets);
+        if !session.has_outgoing() {
+            return;
+        }
+        let mut packets = session.take_outgoing();
         for mut packet in packets.drain(..) {
             let qos0_mid = match &packet {
                 Packet::Publish(p) if p.qos == 0 => self.qos0_mids.pop_front(),
@@ -74,9 +65,7 @@ impl ClientState {
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
         }
-        if packets.capacity() <= SPARE_MAX {
-            SPARE_PACKETS.set(packets);
-        }
+        session::recycle_outgoing(packets);
     }
 
     /// Writes what the socket takes now. The error is the socket's; the caller
@@ -261,12 +250,10 @@ impl ClientState {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        let mut events = SPARE_EVENTS.take();
-        session.take_events_into(&mut events);
-        if events.is_empty() {
-            SPARE_EVENTS.set(events);
+        if !session.has_events() {
             return;
         }
+        let mut events = session.take_events();
         for event in events.drain(..) {
             match event {
                 Event::Disconnected {
@@ -296,9 +283,7 @@ impl ClientState {
                 other => work.notices.push(Notice::Event(other)),
             }
         }
-        if events.capacity() <= SPARE_MAX {
-            SPARE_EVENTS.set(events);
-        }
+        session::recycle_events(events);
     }
 }
 

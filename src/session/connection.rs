@@ -19,7 +19,7 @@ use super::keepalive::Keepalive;
 use super::limits::BrokerLimits;
 use super::properties::{self as ids, int16, string};
 use super::violation::Violation;
-use super::{Link, Session};
+use super::{recycle_outgoing, Link, Session};
 use crate::error::Error;
 use crate::protocol::packet::{Ack, ConnAck, Connect, Packet};
 use crate::protocol::property::{Property, PropertyValue};
@@ -62,7 +62,7 @@ impl Session {
         self.link = Link::Down;
         self.disconnecting = false;
         self.keepalive = None;
-        self.outbox.clear();
+        recycle_outgoing(std::mem::take(&mut self.outbox));
         // QoS 0 messages not written are lost with the connection, unreported,
         // and so are SUBSCRIBE and UNSUBSCRIBE requests without their answer.
         self.unwritten_qos0.clear();
@@ -96,7 +96,7 @@ impl Session {
             return Err(Violation::protocol());
         }
         if connack.reason_code != 0 {
-            self.events.push(Event::ConnectRefused {
+            self.event(Event::ConnectRefused {
                 reason_code: connack.reason_code,
                 properties: connack.properties,
             });
@@ -132,7 +132,7 @@ impl Session {
         if !connack.session_present {
             self.incoming.clear();
         }
-        self.events.push(Event::Connected {
+        self.event(Event::Connected {
             session_present: connack.session_present,
             properties: connack.properties,
         });
@@ -155,7 +155,7 @@ impl Session {
                     properties: Vec::new(),
                 }),
             };
-            self.outbox.push(packet);
+            self.send(packet);
         }
     }
 }

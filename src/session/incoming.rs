@@ -98,20 +98,20 @@ impl Session {
 
         let packet_id = publish.packet_id;
         match publish.qos {
-            0 => self.events.push(Event::Message(publish)),
+            0 => self.event(Event::Message(publish)),
             1 => {
                 // QoS 1 is answered at once, so only the QoS 2 messages awaiting
                 // PUBREL hold places in our receive window.
                 self.check_receive_window()?;
-                self.events.push(Event::Message(publish));
-                self.outbox.push(Packet::PubAck(ack(packet_id, 0)));
+                self.event(Event::Message(publish));
+                self.send(Packet::PubAck(ack(packet_id, 0)));
             }
             _ => {
                 if !self.incoming.contains(packet_id) {
                     self.check_receive_window()?;
                     self.incoming.hold(publish);
                 }
-                self.outbox.push(Packet::PubRec(ack(packet_id, 0)));
+                self.send(Packet::PubRec(ack(packet_id, 0)));
             }
         }
         Ok(())
@@ -144,8 +144,8 @@ impl Session {
         match self.outgoing.awaiting(packet_id) {
             None => {
                 let reason = self.answer_reason(false);
-                self.outbox.push(Packet::PubRel(ack(packet_id, reason)));
-                self.events.push(Event::UnknownPubRec { mid: packet_id });
+                self.send(Packet::PubRel(ack(packet_id, reason)));
+                self.event(Event::UnknownPubRec { mid: packet_id });
             }
             Some(Awaiting::PubAck) => return Err(Violation::protocol()),
             Some(Awaiting::PubRec) if self.received_reason(pubrec.reason_code) >= 0x80 => {
@@ -154,11 +154,11 @@ impl Session {
             }
             Some(Awaiting::PubRec) => {
                 self.outgoing.mark_released(packet_id);
-                self.outbox.push(Packet::PubRel(ack(packet_id, 0)));
+                self.send(Packet::PubRel(ack(packet_id, 0)));
             }
             Some(Awaiting::PubComp) => {
                 // A repeated PUBREC: our PUBREL may have been lost.
-                self.outbox.push(Packet::PubRel(ack(packet_id, 0)));
+                self.send(Packet::PubRel(ack(packet_id, 0)));
             }
         }
         Ok(())
@@ -182,7 +182,7 @@ impl Session {
             return;
         }
         self.ids.release(answer.packet_id);
-        self.events.push(Event::Published {
+        self.event(Event::Published {
             mid: answer.packet_id,
             reason_code: self.received_reason(answer.reason_code),
             properties: answer.properties,
@@ -197,7 +197,7 @@ impl Session {
         self.outbox
             .push(Packet::PubComp(ack(pubrel.packet_id, reason)));
         if let Some(publish) = released {
-            self.events.push(Event::Message(publish));
+            self.event(Event::Message(publish));
         }
         Ok(())
     }
@@ -211,7 +211,7 @@ impl Session {
                 return Err(Violation::protocol());
             }
         }
-        self.events.push(Event::Subscribed {
+        self.event(Event::Subscribed {
             mid: suback.packet_id,
             granted_qos: suback.reason_codes.iter().map(|&c| i32::from(c)).collect(),
             properties: suback.properties,
@@ -228,7 +228,7 @@ impl Session {
                 return Err(Violation::protocol());
             }
         }
-        self.events.push(Event::Unsubscribed {
+        self.event(Event::Unsubscribed {
             mid: unsuback.packet_id,
             reason_codes: unsuback.reason_codes,
             properties: unsuback.properties,
@@ -251,7 +251,7 @@ impl Session {
             return Err(Violation::protocol());
         }
         self.connection_lost();
-        self.events.push(Event::Disconnected {
+        self.event(Event::Disconnected {
             reason_code: disconnect.reason_code,
             properties: disconnect.properties,
         });
@@ -262,7 +262,7 @@ impl Session {
         if !self.config.protocol.is_v5() || self.link == Link::Down {
             return Err(Violation::protocol());
         }
-        self.events.push(Event::Auth {
+        self.event(Event::Auth {
             reason_code: auth.reason_code,
             properties: auth.properties,
         });

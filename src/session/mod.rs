@@ -44,6 +44,7 @@ mod violation;
 #[cfg(test)]
 mod test_support;
 
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
@@ -57,6 +58,34 @@ pub use event::Event;
 pub use limits::BrokerLimits;
 pub use outgoing::MAX_PAYLOAD;
 pub use violation::{disconnect_reason_for, reported_error, violation_text};
+
+/// A list a thread keeps for the sessions it works on, up to this many entries.
+const SPARE_MAX: usize = 1024;
+
+thread_local! {
+    /// The outbox and event lists are lent by the thread for as long as they hold
+    /// something: a session takes one on its first packet or event and the client
+    /// gives it back after draining it (`recycle_outgoing`, `recycle_events`), so
+    /// an idle session holds no list and a busy one allocates none per message.
+    static SPARE_OUTBOX: Cell<Vec<Packet>> = const { Cell::new(Vec::new()) };
+    static SPARE_EVENTS: Cell<Vec<Event>> = const { Cell::new(Vec::new()) };
+}
+
+/// Gives a drained list from `take_outgoing` back to this thread.
+pub fn recycle_outgoing(mut list: Vec<Packet>) {
+    list.clear();
+    if (1..=SPARE_MAX).contains(&list.capacity()) {
+        SPARE_OUTBOX.set(list);
+    }
+}
+
+/// Gives a drained list from `take_events` back to this thread.
+pub fn recycle_events(mut list: Vec<Event>) {
+    list.clear();
+    if (1..=SPARE_MAX).contains(&list.capacity()) {
+        SPARE_EVENTS.set(list);
+    }
+}
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
@@ -222,20 +251,30 @@ impl Session {
         std::mem::take(&mut self.outbox)
     }
 
+    /// Whether events wait to be taken.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Events to report, in order.
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
 
-    /// As `take_outgoing`, appending to `out`: both buffers keep their memory,
-    /// so a busy connection allocates nothing per packet here.
-    pub fn take_outgoing_into(&mut self, out: &mut Vec<Packet>) {
-        out.append(&mut self.outbox);
+    /// Queues a packet to write, in a list lent by the thread (see `SPARE_OUTBOX`).
+    fn send(&mut self, packet: Packet) {
+        if self.outbox.capacity() == 0 {
+            self.outbox = SPARE_OUTBOX.take();
+        }
+        self.outbox.push(packet);
     }
 
-    /// As `take_events`, appending to `out`.
-    pub fn take_events_into(&mut self, out: &mut Vec<Event>) {
-        out.append(&mut self.events);
+    /// Records an event, in a list lent by the thread (see `SPARE_EVENTS`).
+    fn event(&mut self, event: Event) {
+        if self.events.capacity() == 0 {
+            self.events = SPARE_EVENTS.take();
+        }
+        self.events.push(event);
     }
 
     /// A packet from `take_outgoing` is fully written: it counts as traffic for
@@ -252,7 +291,7 @@ impl Session {
         }
         if written == Written::Qos0Publish {
             if let Some(mid) = self.unwritten_qos0.pop_front() {
-                self.events.push(Event::Published {
+                self.event(Event::Published {
                     mid,
                     reason_code: 0,
                     properties: Vec::new(),
@@ -287,7 +326,7 @@ impl Session {
 
     fn queue_disconnect_for_violation(&mut self, reason_code: u8) {
         if self.config.protocol.is_v5() && self.link != Link::Down {
-            self.outbox.push(Packet::Disconnect(ReasonOnly {
+            self.send(Packet::Disconnect(ReasonOnly {
                 reason_code,
                 properties: Vec::new(),
             }));
@@ -307,7 +346,7 @@ impl Session {
         match keepalive.check(now, may_ping) {
             KeepaliveCheck::Quiet => Ok(()),
             KeepaliveCheck::SendPing => {
-                self.outbox.push(Packet::PingReq);
+                self.send(Packet::PingReq);
                 Ok(())
             }
             KeepaliveCheck::TimedOut => Err(Error::Keepalive),
@@ -343,7 +382,7 @@ impl Session {
     fn release_outgoing(&mut self) {
         let window = self.send_window();
         for publish in self.outgoing.release(window) {
-            self.outbox.push(Packet::Publish(publish));
+            self.send(Packet::Publish(publish));
         }
     }
 }

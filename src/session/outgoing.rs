@@ -66,7 +66,7 @@ impl Session {
             }
             let mid = self.ids.allocate_unreserved()?;
             self.unwritten_qos0.push_back(mid);
-            self.outbox.push(Packet::Publish(Publish {
+            self.send(Packet::Publish(Publish {
                 dup: false,
                 qos,
                 retain,
@@ -124,7 +124,7 @@ impl Session {
         self.check_size(packet_size::subscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_suback.insert(packet_id, filters.len());
-        self.outbox.push(Packet::Subscribe(Subscribe {
+        self.send(Packet::Subscribe(Subscribe {
             packet_id,
             filters,
             properties,
@@ -147,7 +147,7 @@ impl Session {
         self.check_size(packet_size::unsubscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_unsuback.insert(packet_id, filters.len());
-        self.outbox.push(Packet::Unsubscribe(Unsubscribe {
+        self.send(Packet::Unsubscribe(Unsubscribe {
             packet_id,
             filters,
             properties,
@@ -165,7 +165,7 @@ impl Session {
             return Err(Error::NotSupported);
         }
         self.disconnecting = true;
-        self.outbox.push(Packet::Disconnect(ReasonOnly {
+        self.send(Packet::Disconnect(ReasonOnly {
             reason_code,
             properties,
         }));
