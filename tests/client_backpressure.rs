@@ -93,7 +93,7 @@ fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
         thread::spawn(move || {
             for _ in 0..MESSAGES {
                 client
-                    .publish("t".into(), vec![b'x'; SIZE], 0, false, vec![])
+                    .publish("t", &[b'x'; SIZE], 0, false, vec![])
                     .unwrap();
                 calls.fetch_add(1, Ordering::AcqRel);
             }
@@ -155,7 +155,7 @@ fn a_waiting_publisher_returns_when_the_loop_is_stopped() {
         thread::spawn(move || {
             for _ in 0..MESSAGES {
                 // After the loop stops, messages are only queued (never waited for).
-                let _ = client.publish("t".into(), vec![b'x'; SIZE], 0, false, vec![]);
+                let _ = client.publish("t", &[b'x'; SIZE], 0, false, vec![]);
             }
             done.store(true, Ordering::Release);
         })

@@ -115,9 +115,7 @@ fn qos1_publish_is_reported_on_puback() {
     let (client, seen) = client_with_recorder();
     connect(&client, &broker, 60);
     loop_until(&client, || seen.has("connect 0")).unwrap();
-    let accepted = client
-        .publish("t".into(), b"hi".to_vec(), 1, false, vec![])
-        .unwrap();
+    let accepted = client.publish("t", b"hi", 1, false, vec![]).unwrap();
     assert_eq!(accepted.mid, 1);
     loop_until(&client, || seen.has("publish 1")).unwrap();
     client.disconnect(0, vec![]).unwrap();
@@ -134,9 +132,7 @@ fn qos0_publish_is_written_at_once_and_reported() {
     let (client, seen) = client_with_recorder();
     connect(&client, &broker, 60);
     loop_until(&client, || seen.has("connect 0")).unwrap();
-    client
-        .publish("t".into(), b"x".to_vec(), 0, false, vec![])
-        .unwrap();
+    client.publish("t", b"x", 0, false, vec![]).unwrap();
     assert!(seen.has("publish 1"));
     broker.finish();
 }
@@ -249,9 +245,7 @@ fn a_lost_connection_is_made_again_and_unacknowledged_messages_resent() {
         assert!(Instant::now() < until);
         std::thread::sleep(Duration::from_millis(10));
     }
-    client
-        .publish("t".into(), b"hi".to_vec(), 1, false, vec![])
-        .unwrap();
+    client.publish("t", b"hi", 1, false, vec![]).unwrap();
     while !seen.has("publish 1") {
         assert!(Instant::now() < until, "{:?}", seen.all());
         std::thread::sleep(Duration::from_millis(10));

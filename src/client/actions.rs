@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use parking_lot::MutexGuard;
 
 use super::dispatch::{in_callback, Work};
+use super::log::MOSQ_LOG_ERR;
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
 use crate::protocol::property::Properties;
@@ -53,17 +54,39 @@ pub struct Accepted {
 }
 
 impl Client {
+    /// Publishes a copy of `topic` and `payload`. A QoS 0 message (without a log
+    /// callback, which wants to see the packet) is encoded straight into the
+    /// write buffer under the lock, never copied into a message of its own; a
+    /// QoS 1 or 2 one is kept until acknowledged.
     pub fn publish(
         &self,
-        topic: String,
-        payload: Vec<u8>,
+        topic: &str,
+        payload: &[u8],
         qos: u8,
         retain: bool,
         properties: Properties,
     ) -> Result<Accepted> {
-        self.request(|state| {
+        self.request(|state, work| {
+            if qos == 0 && !work.logging && state.conn.is_some() {
+                // What the session queued before goes out first.
+                state.pump(work);
+                let (Some(session), Some(conn)) = (state.session.as_mut(), state.conn.as_mut())
+                else {
+                    return Err(Error::NoConn);
+                };
+                let mid = session.publish_qos0_direct(topic, payload.len(), retain, &properties)?;
+                if let Err(e) = conn.queue_qos0(topic, payload, retain, &properties) {
+                    // The session checks sizes first, so this is not expected.
+                    work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
+                }
+                return Ok(Accepted {
+                    mid,
+                    connected: true,
+                });
+            }
             let session = state.session.as_mut().ok_or(Error::NoConn)?;
-            let mid = session.publish(topic, payload, qos, retain, properties)?;
+            let mid =
+                session.publish(topic.to_owned(), payload.to_vec(), qos, retain, properties)?;
             let connected = session.link() != Link::Down;
             if qos == 0 {
                 state.qos0_mids.push_back(mid);
@@ -74,11 +97,11 @@ impl Client {
 
     /// `filters` pairs each filter with its options byte (QoS in bits 0-1).
     pub fn subscribe(&self, filters: Vec<(String, u8)>, properties: Properties) -> Result<u16> {
-        self.request(|state| session_of(state)?.subscribe(filters, properties))
+        self.request(|state, _| session_of(state)?.subscribe(filters, properties))
     }
 
     pub fn unsubscribe(&self, filters: Vec<String>, properties: Properties) -> Result<u16> {
-        self.request(|state| session_of(state)?.unsubscribe(filters, properties))
+        self.request(|state, _| session_of(state)?.unsubscribe(filters, properties))
     }
 
     /// The session's protocol (or the configured one before any connect).
@@ -93,18 +116,23 @@ impl Client {
 
     /// Runs `make` on the session, then sends what it queued (see the module
     /// notes) and runs the callbacks that raised.
-    pub(super) fn request<T>(&self, make: impl FnOnce(&mut ClientState) -> Result<T>) -> Result<T> {
+    pub(super) fn request<T>(
+        &self,
+        make: impl FnOnce(&mut ClientState, &mut Work) -> Result<T>,
+    ) -> Result<T> {
         let mut work = Work::new(self.logging());
         let (result, wake) = {
             let mut state = self.lock();
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
                 && !in_callback();
-            let result = make(&mut state);
+            // Whether the loop may be asleep with nothing to write (`make` may
+            // queue output itself).
+            let was_idle = state.conn.as_ref().is_some_and(|c| !c.wants_write());
+            let result = make(&mut state, &mut work);
             let mut wake = false;
             if result.is_ok() {
-                if let Some(conn) = state.conn.as_ref() {
-                    let was_idle = !conn.wants_write();
+                if state.conn.is_some() {
                     state.pump(&mut work);
                     if direct {
                         // A failure here is the loop's to find and report.

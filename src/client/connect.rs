@@ -242,7 +242,7 @@ impl Client {
                 self.wakeup.signal();
                 Err(e)
             }
-            Ok(()) => self.request(|state| {
+            Ok(()) => self.request(|state, _| {
                 super::actions::session_of(state)?.disconnect(reason_code, properties)
             }),
         }

@@ -23,6 +23,8 @@ use crate::error::Error;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
+use crate::protocol::packets::publish;
+use crate::protocol::property::Property;
 use crate::session::Written;
 
 /// The size of each thread's shared read buffer: packets up to this size are
@@ -137,6 +139,33 @@ impl Connection {
         encode(packet, self.decoder.version, &mut self.output)?;
         self.in_output
             .push_back((self.output.len(), Written::of(packet)));
+        Ok(())
+    }
+
+    /// Encodes a QoS 0 PUBLISH straight from the caller's buffers after what is
+    /// queued (the message is never kept, so it is never copied but here).
+    pub fn queue_qos0(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retain: bool,
+        properties: &[Property],
+    ) -> Result<(), Error> {
+        publish::write_parts(
+            publish::Parts {
+                dup: false,
+                qos: 0,
+                retain,
+                topic,
+                packet_id: 0,
+                properties,
+                payload,
+            },
+            self.decoder.version,
+            &mut self.output,
+        )?;
+        self.in_output
+            .push_back((self.output.len(), Written::Qos0Publish));
         Ok(())
     }
 

@@ -90,24 +90,24 @@ unsafe fn publish_with(
         if !(client.protocol_is_v5() && alias) {
             return Err(Error::Inval);
         }
-        String::new()
+        ""
     } else {
         let text = utf8::check_str(topic_bytes)?;
         if !(0..=MAX_PAYLOAD as i64).contains(&i64::from(payloadlen)) {
             return Err(Error::PayloadSize);
         }
         topic::check_publish_syntax(topic_bytes)?;
-        text.to_owned()
+        text
     };
     let len = usize::try_from(payloadlen).map_err(|_| Error::PayloadSize)?;
-    let payload = if len == 0 {
-        Vec::new()
+    let payload: &[u8] = if len == 0 {
+        &[]
     } else if payload.is_null() {
         // libmosquitto reads through the NULL and crashes; refuse instead.
         return Err(Error::Inval);
     } else {
         // SAFETY: the caller promises `payloadlen` readable bytes at `payload`.
-        unsafe { std::slice::from_raw_parts(payload.cast::<u8>(), len) }.to_vec()
+        unsafe { std::slice::from_raw_parts(payload.cast::<u8>(), len) }
     };
     let accepted = client.publish(topic_name, payload, qos, retain, properties)?;
     // SAFETY: `mid` is NULL or writable.

@@ -32,40 +32,9 @@ impl Session {
         retain: bool,
         properties: Properties,
     ) -> Result<u16> {
-        let protocol = self.config.protocol;
-        if qos > 2 {
-            return Err(Error::Inval);
-        }
-        if !protocol.is_v5() && !properties.is_empty() {
-            return Err(Error::NotSupported);
-        }
-        // An empty topic is only allowed when an MQTT 5 Topic Alias names it.
-        if topic.is_empty() && !(protocol.is_v5() && ids::contains(&properties, ids::TOPIC_ALIAS)) {
-            return Err(Error::Inval);
-        }
-        if qos > self.limits.maximum_qos {
-            return Err(Error::QosNotSupported);
-        }
-        if retain && !self.limits.retain_available {
-            return Err(Error::RetainNotSupported);
-        }
-        if payload.len() > MAX_PAYLOAD {
-            return Err(Error::PayloadSize);
-        }
-        self.check_size(packet_size::publish(
-            protocol,
-            &topic,
-            payload.len(),
-            qos,
-            &properties,
-        ))?;
-
+        self.check_publish(&topic, payload.len(), qos, retain, &properties)?;
         if qos == 0 {
-            if self.link == Link::Down {
-                return Err(Error::NoConn);
-            }
-            let mid = self.ids.allocate_unreserved()?;
-            self.unwritten_qos0.push_back(mid);
+            let mid = self.accept_qos0()?;
             self.send(Packet::Publish(Publish {
                 dup: false,
                 qos,
@@ -91,6 +60,68 @@ impl Session {
         if self.link == Link::Up {
             self.release_outgoing();
         }
+        Ok(mid)
+    }
+
+    /// Accepts a QoS 0 message that the caller encodes itself, straight from its
+    /// own buffers, after everything `take_outgoing` hands out: the checks of
+    /// `publish`, and the mid. Report it written with
+    /// `note_sent(Written::Qos0Publish)`, as for one from `publish`.
+    pub fn publish_qos0_direct(
+        &mut self,
+        topic: &str,
+        payload_len: usize,
+        retain: bool,
+        properties: &Properties,
+    ) -> Result<u16> {
+        self.check_publish(topic, payload_len, 0, retain, properties)?;
+        self.accept_qos0()
+    }
+
+    fn check_publish(
+        &self,
+        topic: &str,
+        payload_len: usize,
+        qos: u8,
+        retain: bool,
+        properties: &Properties,
+    ) -> Result<()> {
+        let protocol = self.config.protocol;
+        if qos > 2 {
+            return Err(Error::Inval);
+        }
+        if !protocol.is_v5() && !properties.is_empty() {
+            return Err(Error::NotSupported);
+        }
+        // An empty topic is only allowed when an MQTT 5 Topic Alias names it.
+        if topic.is_empty() && !(protocol.is_v5() && ids::contains(properties, ids::TOPIC_ALIAS)) {
+            return Err(Error::Inval);
+        }
+        if qos > self.limits.maximum_qos {
+            return Err(Error::QosNotSupported);
+        }
+        if retain && !self.limits.retain_available {
+            return Err(Error::RetainNotSupported);
+        }
+        if payload_len > MAX_PAYLOAD {
+            return Err(Error::PayloadSize);
+        }
+        self.check_size(packet_size::publish(
+            protocol,
+            topic,
+            payload_len,
+            qos,
+            properties,
+        ))
+    }
+
+    /// The mid of a QoS 0 message, which waits to be written.
+    fn accept_qos0(&mut self) -> Result<u16> {
+        if self.link == Link::Down {
+            return Err(Error::NoConn);
+        }
+        let mid = self.ids.allocate_unreserved()?;
+        self.unwritten_qos0.push_back(mid);
         Ok(mid)
     }
 

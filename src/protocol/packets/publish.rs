@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
+use crate::protocol::property::Property;
 use crate::protocol::property_codec::{read_properties_at, write_properties_at};
 
 const RETAIN: u8 = 0x01;
@@ -41,6 +42,36 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish>
 }
 
 pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
+    write_parts(
+        Parts {
+            dup: publish.dup,
+            qos: publish.qos,
+            retain: publish.retain,
+            topic: &publish.topic,
+            packet_id: publish.packet_id,
+            properties: &publish.properties,
+            payload: &publish.payload,
+        },
+        version,
+        out,
+    )
+}
+
+/// A PUBLISH to encode, borrowed from wherever its parts are (the caller's
+/// buffers for a QoS 0 message, which is never kept).
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    pub dup: bool,
+    pub qos: u8,
+    pub retain: bool,
+    pub topic: &'a str,
+    pub packet_id: u16,
+    pub properties: &'a [Property],
+    pub payload: &'a [u8],
+}
+
+/// As `write`, from borrowed parts.
+pub fn write_parts(publish: Parts<'_>, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
     if publish.qos > 2 || (publish.qos > 0 && publish.packet_id == 0) {
         return Err(Error::Inval);
     }
@@ -51,18 +82,41 @@ pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> 
     if publish.retain {
         first_byte |= RETAIN;
     }
+    if publish.properties.is_empty() && publish.topic.len() <= 0xFFFF {
+        // The common case, written in one pass: the length is known up front.
+        let id_len = if publish.qos > 0 { 2 } else { 0 };
+        // MQTT 5: an empty property section is its length, 0.
+        let properties_len = usize::from(version.is_v5());
+        let remaining = 2 + publish.topic.len() + id_len + properties_len + publish.payload.len();
+        if remaining > codec::MAX_REMAINING_LENGTH as usize {
+            return Err(Error::PayloadSize);
+        }
+        out.reserve(5 + remaining);
+        out.push(first_byte);
+        codec::put_varint(out, remaining as u32)?;
+        codec::put_u16(out, publish.topic.len() as u16);
+        out.extend_from_slice(publish.topic.as_bytes());
+        if publish.qos > 0 {
+            codec::put_u16(out, publish.packet_id);
+        }
+        if version.is_v5() {
+            out.push(0);
+        }
+        out.extend_from_slice(publish.payload);
+        return Ok(());
+    }
     codec::write_packet(
         out,
         first_byte,
         |out| {
-            codec::put_string(out, &publish.topic)?;
+            codec::put_string(out, publish.topic)?;
             if publish.qos > 0 {
                 codec::put_u16(out, publish.packet_id);
             }
-            write_properties_at(out, &publish.properties, version)?;
+            write_properties_at(out, publish.properties, version)?;
             Ok(())
         },
-        &publish.payload,
+        publish.payload,
     )
 }
 
