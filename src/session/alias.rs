@@ -1,21 +1,20 @@
 //! Topic aliases the broker sets on PUBLISH towards us (MQTT 5). They last for one
 //! network connection and are bounded by the Topic Alias Maximum we sent in CONNECT.
 
-use std::collections::HashMap;
-
+use super::id_map::IdMap;
 use super::violation::Violation;
 
 #[derive(Debug, Default)]
 pub struct IncomingAliases {
     maximum: u16,
-    topics: HashMap<u16, String>,
+    topics: IdMap<String>,
 }
 
 impl IncomingAliases {
     pub fn new(maximum: u16) -> Self {
         IncomingAliases {
             maximum,
-            topics: HashMap::new(),
+            topics: IdMap::default(),
         }
     }
 
@@ -34,11 +33,7 @@ impl IncomingAliases {
         }
         if topic.is_empty() {
             // An alias that was never set is a protocol error (MQTT 5, 3.3.4).
-            return self
-                .topics
-                .get(&alias)
-                .cloned()
-                .ok_or(Violation::protocol());
+            return self.topics.get(alias).cloned().ok_or(Violation::protocol());
         }
         self.topics.insert(alias, topic.clone());
         Ok(topic)

@@ -68,8 +68,8 @@ impl Session {
         self.unwritten_qos0.clear();
         for (id, _) in self
             .awaiting_suback
-            .drain()
-            .chain(self.awaiting_unsuback.drain())
+            .take_all()
+            .chain(self.awaiting_unsuback.take_all())
         {
             self.ids.release(id);
         }

@@ -204,7 +204,7 @@ impl Session {
 
     fn handle_suback(&mut self, suback: SubAck) -> Result<(), Violation> {
         self.require_up()?;
-        if let Some(filters) = self.awaiting_suback.remove(&suback.packet_id) {
+        if let Some(filters) = self.awaiting_suback.remove(suback.packet_id) {
             self.ids.release(suback.packet_id);
             // One code per filter: a callback may index them by its own filters.
             if suback.reason_codes.len() != filters {
@@ -221,7 +221,7 @@ impl Session {
 
     fn handle_unsuback(&mut self, unsuback: UnsubAck) -> Result<(), Violation> {
         self.require_up()?;
-        if let Some(filters) = self.awaiting_unsuback.remove(&unsuback.packet_id) {
+        if let Some(filters) = self.awaiting_unsuback.remove(unsuback.packet_id) {
             self.ids.release(unsuback.packet_id);
             // MQTT 5 has one reason code per filter; earlier versions have none.
             if self.config.protocol.is_v5() && unsuback.reason_codes.len() != filters {

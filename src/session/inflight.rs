@@ -9,8 +9,9 @@
 //! come yet. Their count is what the broker has in flight towards us, bounded by
 //! our Receive Maximum.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
+use super::id_map::IdMap;
 use crate::protocol::packet::Publish;
 
 /// The answer an in-flight message waits for, named after its packet.
@@ -129,25 +130,23 @@ impl OutgoingQueue {
 
 #[derive(Debug, Default)]
 pub struct IncomingQos2 {
-    awaiting_pubrel: HashMap<u16, Publish>,
+    awaiting_pubrel: IdMap<Publish>,
 }
 
 impl IncomingQos2 {
     pub fn contains(&self, id: u16) -> bool {
-        self.awaiting_pubrel.contains_key(&id)
+        self.awaiting_pubrel.contains(id)
     }
 
     /// Holds a message until its PUBREL. A repeat of one already held changes
     /// nothing: it is the same message sent again.
     pub fn hold(&mut self, publish: Publish) {
-        self.awaiting_pubrel
-            .entry(publish.packet_id)
-            .or_insert(publish);
+        self.awaiting_pubrel.insert_new(publish.packet_id, publish);
     }
 
     /// The message `id` released by PUBREL, if we held it.
     pub fn release(&mut self, id: u16) -> Option<Publish> {
-        self.awaiting_pubrel.remove(&id)
+        self.awaiting_pubrel.remove(id)
     }
 
     pub fn len(&self) -> usize {

@@ -31,6 +31,7 @@ mod alias;
 mod config;
 mod connection;
 mod event;
+mod id_map;
 mod incoming;
 mod inflight;
 mod keepalive;
@@ -45,10 +46,11 @@ mod violation;
 mod test_support;
 
 use std::cell::Cell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use alias::IncomingAliases;
+use id_map::IdMap;
 use inflight::{IncomingQos2, OutgoingQueue};
 use keepalive::{Keepalive, KeepaliveCheck};
 use packet_ids::PacketIds;
@@ -138,8 +140,8 @@ pub struct Session {
     aliases: IncomingAliases,
     /// SUBSCRIBE and UNSUBSCRIBE packets sent and not yet answered: packet
     /// identifier and number of filters, which the answer must match.
-    awaiting_suback: HashMap<u16, usize>,
-    awaiting_unsuback: HashMap<u16, usize>,
+    awaiting_suback: IdMap<usize>,
+    awaiting_unsuback: IdMap<usize>,
     /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
     /// their `Published` event fires when `note_written` sees them go.
     unwritten_qos0: VecDeque<u16>,
@@ -160,8 +162,8 @@ impl Session {
             outgoing: OutgoingQueue::default(),
             incoming: IncomingQos2::default(),
             aliases: IncomingAliases::default(),
-            awaiting_suback: HashMap::new(),
-            awaiting_unsuback: HashMap::new(),
+            awaiting_suback: IdMap::default(),
+            awaiting_unsuback: IdMap::default(),
             unwritten_qos0: VecDeque::new(),
             outbox: Vec::new(),
             events: Vec::new(),

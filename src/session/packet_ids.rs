@@ -1,21 +1,21 @@
 //! Packet identifiers (the `mid` of the C API): 1 to 65535, never 0, and never one
 //! that a PUBLISH, SUBSCRIBE or UNSUBSCRIBE still waiting for its answer holds.
 
-use std::collections::HashSet;
+use super::id_map::IdMap;
 
 use crate::error::{Error, Result};
 
 #[derive(Debug, Default)]
 pub struct PacketIds {
     last: u16,
-    in_use: HashSet<u16>,
+    in_use: IdMap<()>,
 }
 
 impl PacketIds {
     /// Reserves the next free identifier until `release`.
     pub fn allocate(&mut self) -> Result<u16> {
         let id = self.next_free()?;
-        self.in_use.insert(id);
+        self.in_use.insert(id, ());
         Ok(id)
     }
 
@@ -26,12 +26,12 @@ impl PacketIds {
     }
 
     pub fn release(&mut self, id: u16) {
-        self.in_use.remove(&id);
+        self.in_use.remove(id);
     }
 
     #[cfg(test)]
     pub fn is_in_use(&self, id: u16) -> bool {
-        self.in_use.contains(&id)
+        self.in_use.contains(id)
     }
 
     fn next_free(&mut self) -> Result<u16> {
@@ -42,7 +42,7 @@ impl PacketIds {
         }
         loop {
             self.last = self.last.wrapping_add(1);
-            if self.last != 0 && !self.in_use.contains(&self.last) {
+            if self.last != 0 && !self.in_use.contains(self.last) {
                 return Ok(self.last);
             }
         }
