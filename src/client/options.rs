@@ -54,6 +54,70 @@ pub struct TlsSettings {
     pub key_password: Option<crate::net::tls_keys::KeyPassword>,
 }
 
+/// The settings of a client that calls no `mosquitto_tls_*` function.
+static NO_TLS: TlsSettings = TlsSettings {
+    cafile: None,
+    capath: None,
+    certfile: None,
+    keyfile: None,
+    insecure: false,
+    cert_reqs: 1,
+    version: None,
+    ciphers: None,
+    psk: None,
+    psk_identity: None,
+    alpn: None,
+    ocsp_required: false,
+    use_os_certs: false,
+    key_password: None,
+};
+
+/// Settings few clients make, kept out of line: no memory until first changed
+/// (through `DerefMut`), reading as their defaults until then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rare<T: RareDefault>(Option<Box<T>>);
+
+/// The value a `Rare` reads as before it is changed.
+pub trait RareDefault: Clone + 'static {
+    fn default_ref() -> &'static Self;
+}
+
+impl RareDefault for TlsSettings {
+    fn default_ref() -> &'static Self {
+        &NO_TLS
+    }
+}
+
+impl<T: RareDefault> Rare<T> {
+    /// The defaults, holding no memory.
+    pub const fn new() -> Self {
+        Rare(None)
+    }
+}
+
+impl<T: RareDefault> Default for Rare<T> {
+    fn default() -> Self {
+        Rare::new()
+    }
+}
+
+impl<T: RareDefault> std::ops::Deref for Rare<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(value) => value,
+            None => T::default_ref(),
+        }
+    }
+}
+
+impl<T: RareDefault> std::ops::DerefMut for Rare<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0
+            .get_or_insert_with(|| Box::new(T::default_ref().clone()))
+    }
+}
+
 impl TlsSettings {
     /// Whether a connect should use TLS at all.
     pub fn enabled(&self) -> bool {
@@ -83,7 +147,8 @@ pub struct Options {
     /// The program runs its own threads around this client (`mosquitto_threaded_set`).
     pub threaded: bool,
     pub socks5: Option<Socks5>,
-    pub tls: TlsSettings,
+    /// Boxed when first set: most clients use no TLS.
+    pub tls: Rare<TlsSettings>,
 }
 
 impl Options {
@@ -117,10 +182,7 @@ impl Options {
             bind_address: None,
             threaded: false,
             socks5: None,
-            tls: TlsSettings {
-                cert_reqs: 1,
-                ..TlsSettings::default()
-            },
+            tls: Rare::new(),
         })
     }
 

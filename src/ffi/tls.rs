@@ -242,7 +242,7 @@ mod tests {
         }
 
         fn tls(&self) -> TlsSettings {
-            unsafe { &(*self.0).client }.lock().options.tls.clone()
+            TlsSettings::clone(&unsafe { &(*self.0).client }.lock().options.tls)
         }
     }
 
