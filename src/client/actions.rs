@@ -131,22 +131,20 @@ impl Client {
             let was_idle = state.conn.as_ref().is_some_and(|c| !c.wants_write());
             let result = make(&mut state, &mut work);
             let mut wake = false;
-            if result.is_ok() {
-                if state.conn.is_some() {
-                    state.pump(&mut work);
-                    if direct {
-                        // A failure here is the loop's to find and report.
-                        let _ = state.write_out(Instant::now(), &mut work);
-                        state.collect_events(&mut work);
-                    } else {
-                        wake = was_idle && state.conn.as_ref().is_some_and(|c| c.wants_write());
-                        if self.must_wait_for_room(&state) {
-                            if wake {
-                                self.wakeup.signal();
-                                wake = false;
-                            }
-                            self.wait_for_room(&mut state);
+            if result.is_ok() && state.conn.is_some() {
+                state.pump(&mut work);
+                if direct {
+                    // A failure here is the loop's to find and report.
+                    let _ = state.write_out(Instant::now(), &mut work);
+                    state.collect_events(&mut work);
+                } else {
+                    wake = was_idle && state.conn.as_ref().is_some_and(|c| c.wants_write());
+                    if self.must_wait_for_room(&state) {
+                        if wake {
+                            self.wakeup.signal();
+                            wake = false;
                         }
+                        self.wait_for_room(&mut state);
                     }
                 }
             }

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+// Boxed on purpose: `None` is 8 bytes where an empty `HashMap` is 48.
+#[allow(clippy::box_collection)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdMap<V>(Option<Box<HashMap<u16, V>>>);
 
@@ -59,7 +61,8 @@ mod tests {
     fn an_empty_map_holds_no_memory_and_answers_like_an_empty_one() {
         let mut map: IdMap<u8> = IdMap::default();
         assert_eq!(std::mem::size_of_val(&map), 8);
-        assert_eq!((map.len(), map.get(1), map.remove(1)), (0, None, None));
+        assert_eq!((map.len(), map.get(1)), (0, None));
+        assert_eq!(map.remove(1), None);
         assert!(!map.contains(1));
         map.insert(1, 10);
         map.insert_new(1, 11);
