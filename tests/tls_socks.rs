@@ -22,7 +22,10 @@ use mosquitto::net::tls_error::{KeyProblem, TlsError};
 use mosquitto::net::tls_keys::KeyPassword;
 use mosquitto::net::{NetError, Progress, Transport, TransportPlan};
 use support::broker::Broker;
-use support::stage::{against_debian, c_program, free_port, run, subject_command, Output};
+use support::stage::{
+    against_debian, c_program, free_port, run, scratch_root, subject, subject_command, Compile,
+    Output,
+};
 use support::tls::{cert_file, Socks};
 
 const CONNACK_ACCEPTED: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -889,4 +892,47 @@ fn loop_start_reconnects_with_a_new_tls_session_directly_and_through_socks5() {
         w._broker.restart();
         program.finish(PROGRAM_TIMEOUT).assert_passed();
     }
+}
+
+// ---------------------------------------------------------------------------------
+// examples-c/tls.c, the example a user copies for a verified TLS connection.
+
+/// Builds examples-c/tls.c once and runs it against `localhost:port` with the CA.
+fn run_tls_example(port: u16) -> Output {
+    static PROGRAM: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let program = PROGRAM.get_or_init(|| {
+        let program = scratch_root().join("example-tls");
+        let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-c/tls.c");
+        Compile::c(source, subject())
+            .link(subject())
+            .build(&program);
+        program
+    });
+    let port = port.to_string();
+    let cafile = cert_file("ca.pem");
+    let mut command = subject_command(program);
+    command.args(["localhost", &port, &cafile]);
+    run(&mut command, PROGRAM_TIMEOUT)
+}
+
+#[test]
+fn the_tls_example_makes_a_verified_connection_and_a_round_trip() {
+    let w = &world();
+    let output = run_tls_example(w.good_port);
+    output.assert_success("examples-c/tls.c");
+    assert!(
+        output.stdout.contains("demo/tls hello over TLS"),
+        "the message did not come back:\n{output}"
+    );
+}
+
+#[test]
+fn the_tls_example_refuses_a_broker_whose_name_does_not_match() {
+    let w = &world();
+    let output = run_tls_example(w.wrong_name_port);
+    assert!(
+        !output.status.success(),
+        "a wrong name was accepted:\n{output}"
+    );
+    assert!(!output.stdout.contains("hello over TLS"), "{output}");
 }

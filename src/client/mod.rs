@@ -5,6 +5,7 @@
 //! Locks: `state` guards everything about the connection and settings;
 //! `callbacks` is separate so a callback being set never waits for I/O, and
 //! neither lock is held while a callback runs.
+#![deny(unsafe_code)]
 
 pub mod actions;
 pub mod callbacks;

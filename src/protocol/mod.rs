@@ -1,5 +1,6 @@
 //! The MQTT packet codec for protocol levels 3, 4 and 5: pure functions over bytes,
 //! with no sockets, clocks or threads.
+#![deny(unsafe_code)]
 
 #[cfg(test)]
 mod arbitrary;
