@@ -9,6 +9,7 @@
 # supplies them. SKEETER_STRESS_SECONDS (default 5) sets the racing phase.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/stage.sh
 
 seconds="${SKEETER_STRESS_SECONDS:-5}"
 target=x86_64-unknown-linux-gnu
@@ -22,25 +23,12 @@ rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
 RUSTFLAGS="-Zsanitizer=thread" cargo +nightly build -Zbuild-std --target "$target" \
     --target-dir target/tsan
 
-stage=$(mktemp -d)
-broker=""
-cleanup() { [ -n "$broker" ] && kill "$broker" 2>/dev/null; rm -rf "$stage"; }
-trap cleanup EXIT
-cp "target/tsan/$target/debug/libmosquitto.so" "$stage/libmosquitto.so.1"
-ln -s libmosquitto.so.1 "$stage/libmosquitto.so"
+stage_library "target/tsan/$target/debug/libmosquitto.so"
 gcc -std=c11 -D_GNU_SOURCE -g -fsanitize=thread -Iinclude \
     cbindings-tests/stress/threads.c cbindings-tests/stress/tsan_shim.c \
     -L"$stage" -lmosquitto -lpthread -ldl -Wl,-rpath,"$stage" -o "$stage/threads"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$stage/broker.conf"
-[ "$(id -u)" = 0 ] && echo "user root" >> "$stage/broker.conf"
-/usr/sbin/mosquitto -c "$stage/broker.conf" > "$stage/broker.log" 2>&1 &
-broker=$!
-for _ in $(seq 50); do
-  (echo > /dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
-  sleep 0.1
-done
+start_broker
 
 export TSAN_OPTIONS="exitcode=66 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 export SKEETER_EXPECTED_LIB="$stage/libmosquitto.so.1"

@@ -9,6 +9,7 @@
 # ever needed, go in scripts/valgrind.supp, each with the reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/stage.sh
 
 command -v valgrind >/dev/null || { echo "valgrind is missing: scripts/install-deps.sh test" >&2; exit 1; }
 
@@ -22,25 +23,12 @@ cargo test --test c_programs --test client_broker --test threads_stress --test f
 
 echo "== C examples under valgrind"
 cargo build
-stage=$(mktemp -d)
-broker=""
-cleanup() { [ -n "$broker" ] && kill "$broker" 2>/dev/null; rm -rf "$stage"; }
-trap cleanup EXIT
-cp target/debug/libmosquitto.so "$stage/libmosquitto.so.1"
-ln -s libmosquitto.so.1 "$stage/libmosquitto.so"
+stage_library target/debug/libmosquitto.so
 for example in pub sub threaded request_response; do
   gcc -Wall -g -Iinclude "examples-c/$example.c" -L"$stage" -lmosquitto -lpthread \
       -Wl,-rpath,"$stage" -o "$stage/$example"
 done
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$stage/broker.conf"
-[ "$(id -u)" = 0 ] && echo "user root" >> "$stage/broker.conf"
-/usr/sbin/mosquitto -c "$stage/broker.conf" > "$stage/broker.log" 2>&1 &
-broker=$!
-for _ in $(seq 50); do
-  (echo > /dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
-  sleep 0.1
-done
+start_broker
 vg=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 -q)
 [ -f scripts/valgrind.supp ] && vg+=(--suppressions=scripts/valgrind.supp)
 

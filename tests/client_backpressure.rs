@@ -65,6 +65,22 @@ fn queued(client: &Client) -> usize {
     client.lock().conn.as_ref().map_or(0, |c| c.queued_bytes())
 }
 
+/// Connects `client` to the broker on `port` and starts its loop thread.
+fn start(client: &Arc<Client>, port: u16) {
+    let target = Target::new("127.0.0.1".into(), i32::from(port), 60, None).unwrap();
+    client.connect(target, true).unwrap();
+    client.loop_start().unwrap();
+}
+
+/// Polls `done` until it holds; fails with `what` after `seconds`.
+fn wait_until(seconds: u64, what: &str, done: impl Fn() -> bool) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    while !done() {
+        assert!(Instant::now() < until, "{what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[test]
 fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
     let broker = StalledBroker::start();
@@ -78,14 +94,8 @@ fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
             p.fetch_add(1, Ordering::AcqRel);
         }));
     });
-    let target = Target::new("127.0.0.1".into(), i32::from(broker.port), 60, None).unwrap();
-    client.connect(target, true).unwrap();
-    client.loop_start().unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    while !connected.load(Ordering::Acquire) {
-        assert!(Instant::now() < until, "no CONNACK");
-        thread::sleep(Duration::from_millis(5));
-    }
+    start(&client, broker.port);
+    wait_until(5, "no CONNACK", || connected.load(Ordering::Acquire));
 
     let calls = Arc::new(AtomicUsize::new(0));
     let publisher = {
@@ -120,11 +130,9 @@ fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
     // Once the broker reads, every publish returns and every message is written.
     broker.read_all.store(true, Ordering::Release);
     publisher.join().unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    while published.load(Ordering::Acquire) < MESSAGES {
-        assert!(Instant::now() < until, "not all messages were written");
-        thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(10, "not all messages were written", || {
+        published.load(Ordering::Acquire) >= MESSAGES
+    });
     client.disconnect(0, vec![]).unwrap();
     client.loop_stop(false).unwrap();
     let received = broker.reader.join().unwrap();
@@ -141,14 +149,8 @@ fn a_waiting_publisher_returns_when_the_loop_is_stopped() {
     client.set_callbacks(|cb| {
         cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
     });
-    let target = Target::new("127.0.0.1".into(), i32::from(broker.port), 60, None).unwrap();
-    client.connect(target, true).unwrap();
-    client.loop_start().unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    while !connected.load(Ordering::Acquire) {
-        assert!(Instant::now() < until, "no CONNACK");
-        thread::sleep(Duration::from_millis(5));
-    }
+    start(&client, broker.port);
+    wait_until(5, "no CONNACK", || connected.load(Ordering::Acquire));
     let done = Arc::new(AtomicBool::new(false));
     let publisher = {
         let (client, done) = (client.clone(), done.clone());

@@ -307,6 +307,16 @@ impl Answer {
         );
     }
 
+    /// The library refused what the broker sent: it ended the connection with `rc`,
+    /// logged why, delivered no message, and closed without a normal DISCONNECT
+    /// (over MQTT 5, at most one with `reason`).
+    fn assert_refused(&self, rc: i32, reason: u8) {
+        self.assert_ended_with(rc);
+        self.assert_error_logged();
+        self.assert_no_message();
+        self.assert_closed_without_a_normal_disconnect(reason);
+    }
+
     fn is_v5(&self) -> bool {
         self.has_line("arg v=5")
     }
@@ -351,10 +361,7 @@ fn after_connack_v5(bytes: &[u8], args: &[&str]) -> Answer {
 #[test]
 fn a_remaining_length_of_five_bytes_is_a_protocol_error() {
     let answer = after_connack(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01], &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x81);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x81);
 }
 
 #[test]
@@ -403,29 +410,20 @@ fn a_stream_cut_in_the_middle_of_a_packet_is_a_lost_connection() {
 #[test]
 fn a_publish_with_qos_3_is_a_protocol_error() {
     let answer = after_connack(&publish(0x36, b"hostile/t", Some(1), b"x"), &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x81);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x81);
 }
 
 #[test]
 fn a_qos_1_publish_with_packet_identifier_0_is_a_protocol_error() {
     let answer = after_connack(&publish(0x32, b"hostile/t", Some(0), b"x"), &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x82);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x82);
 }
 
 #[test]
 fn a_topic_length_past_the_end_of_the_packet_is_a_protocol_error() {
     // The topic claims 16 bytes; the packet holds 3.
     let answer = after_connack(&[0x30, 0x05, 0x00, 0x10, b'a', b'b', b'c'], &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x81);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x81);
 }
 
 #[test]
@@ -442,19 +440,13 @@ fn a_property_length_past_the_end_of_the_packet_is_a_protocol_error() {
     let mut body = string(b"hostile/t");
     body.extend_from_slice(&[0x0a, 0x01, 0x00]);
     let answer = after_connack_v5(&mqtt(0x30, &body), &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x81);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x81);
 }
 
 #[test]
 fn invalid_utf8_in_a_publish_topic_is_malformed_utf8() {
     let answer = after_connack(&publish(0x30, b"hostile/\xc3\x28", None, b"x"), &[]);
-    answer.assert_ended_with(MOSQ_ERR_MALFORMED_UTF8);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x81);
+    answer.assert_refused(MOSQ_ERR_MALFORMED_UTF8, 0x81);
 }
 
 #[test]
@@ -465,10 +457,7 @@ fn a_wildcard_in_a_publish_topic_is_a_protocol_error() {
         return;
     }
     let answer = after_connack(&publish(0x30, b"hostile/#", None, b"x"), &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x82);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x82);
 }
 
 #[test]
@@ -690,10 +679,7 @@ fn a_property_not_allowed_on_publish_is_a_protocol_error() {
     // Session Expiry Interval (0x11) belongs to CONNECT, CONNACK and DISCONNECT.
     let bad = publish_v5(b"hostile/t", &[0x11, 0, 0, 0, 10], b"x");
     let answer = after_connack_v5(&bad, &[]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x82);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x82);
 }
 
 #[test]
@@ -701,20 +687,14 @@ fn a_property_given_twice_is_a_duplicate_property() {
     // Payload Format Indicator (0x01), twice.
     let bad = publish_v5(b"hostile/t", &[0x01, 0x00, 0x01, 0x00], b"x");
     let answer = after_connack_v5(&bad, &[]);
-    answer.assert_ended_with(MOSQ_ERR_DUPLICATE_PROPERTY);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x82);
+    answer.assert_refused(MOSQ_ERR_DUPLICATE_PROPERTY, 0x82);
 }
 
 #[test]
 fn a_topic_alias_of_0_is_a_protocol_error() {
     let bad = publish_v5(b"hostile/t", &[0x23, 0x00, 0x00], b"x");
     let answer = after_connack_v5(&bad, &["aliasmax=2"]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x94);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x94);
 }
 
 #[test]
@@ -726,20 +706,14 @@ fn a_topic_alias_above_the_clients_maximum_is_a_protocol_error() {
     }
     let bad = publish_v5(b"hostile/t", &[0x23, 0x00, 0x03], b"x");
     let answer = after_connack_v5(&bad, &["aliasmax=2"]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x94);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x94);
 }
 
 #[test]
 fn an_unknown_topic_alias_with_an_empty_topic_is_a_protocol_error() {
     let bad = publish_v5(b"", &[0x23, 0x00, 0x01], b"x");
     let answer = after_connack_v5(&bad, &["aliasmax=2"]);
-    answer.assert_ended_with(MOSQ_ERR_PROTOCOL);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x82);
+    answer.assert_refused(MOSQ_ERR_PROTOCOL, 0x82);
 }
 
 #[test]
@@ -751,10 +725,7 @@ fn a_packet_above_the_clients_maximum_packet_size_is_refused() {
     }
     let big = publish_v5(b"hostile/t", &[], &[b'x'; 200]);
     let answer = after_connack_v5(&big, &["maxpacket=128"]);
-    answer.assert_ended_with(MOSQ_ERR_OVERSIZE_PACKET);
-    answer.assert_error_logged();
-    answer.assert_no_message();
-    answer.assert_closed_without_a_normal_disconnect(0x95);
+    answer.assert_refused(MOSQ_ERR_OVERSIZE_PACKET, 0x95);
 }
 
 // ---------------------------------------------------------------------------------

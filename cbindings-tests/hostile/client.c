@@ -38,8 +38,6 @@
  *
  *   client PORT [OPTION...]
  */
-#include <dlfcn.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,32 +49,10 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "../client/check.h"
+
 static int connects = 0, connect_rc = -1, disconnects = 0;
 static int messages = 0, published = 0;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void print_loaded(void)
-{
-	Dl_info info;
-	char path[PATH_MAX];
-	void *symbol = dlsym(RTLD_DEFAULT, "mosquitto_lib_version");
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if(!symbol || !dladdr(symbol, &info) || !info.dli_fname){
-		printf("loaded: (no libmosquitto found)\n");
-		return;
-	}
-	if(!realpath(info.dli_fname, path)){
-		snprintf(path, sizeof(path), "%s", info.dli_fname);
-	}
-	printf("loaded: %s\n", path);
-}
 
 static const char *level_name(int level)
 {
@@ -192,7 +168,7 @@ static int loop_error = 0;
 
 /* Runs mosquitto_loop until *value >= at_least (never, with value NULL), a loop
  * error, or the deadline. Returns false on error or deadline. */
-static bool loop_until(struct mosquitto *mosq, const int *value, int at_least, double deadline)
+static bool loop_to_deadline(struct mosquitto *mosq, const int *value, int at_least, double deadline)
 {
 	while(!value || *value < at_least){
 		int rc;
@@ -287,12 +263,12 @@ int main(int argc, char *argv[])
 	if(rc != MOSQ_ERR_SUCCESS) goto end;
 
 	if(!strcmp(until, "end")){
-		loop_until(mosq, NULL, 0, deadline);
+		loop_to_deadline(mosq, NULL, 0, deadline);
 		goto end;
 	}
 
 	/* Connected: subscribe and publish as asked. */
-	if(!loop_until(mosq, &connects, 1, deadline)) goto end;
+	if(!loop_to_deadline(mosq, &connects, 1, deadline)) goto end;
 	if(subs > 0){
 		char *topics[8] = {"hostile/0", "hostile/1", "hostile/2", "hostile/3",
 			"hostile/4", "hostile/5", "hostile/6", "hostile/7"};
@@ -314,16 +290,16 @@ int main(int argc, char *argv[])
 	}
 
 	if(!strcmp(until, "message")){
-		if(!loop_until(mosq, &messages, 1, deadline)) goto end;
+		if(!loop_to_deadline(mosq, &messages, 1, deadline)) goto end;
 	}else if(!strcmp(until, "published")){
-		if(!loop_until(mosq, &published, published_ok, deadline)) goto end;
+		if(!loop_to_deadline(mosq, &published, published_ok, deadline)) goto end;
 	}
 	if(!loop_for(mosq, linger, deadline)) goto end;
 
 	/* The client ends the connection. */
 	rc = mosquitto_disconnect(mosq);
 	printf("disconnect rc %d\n", rc);
-	loop_until(mosq, &disconnects, 1, now() + 5);
+	loop_to_deadline(mosq, &disconnects, 1, now() + 5);
 
 end:
 	printf("elapsed %.2f\n", now() - start);

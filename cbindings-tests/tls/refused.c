@@ -15,7 +15,7 @@
  * the thread ends on the error, seen through on_disconnect or the log). Exits 0
  * once a failure was seen and on_connect was never called.
  */
-#include "../client/check.h"
+#include "args.h"
 
 static int connected = 0, disconnected = 0, disconnect_rc = -1, errors_logged = 0;
 
@@ -44,44 +44,22 @@ static void on_log(struct mosquitto *mosq, void *userdata, int level, const char
 int main(int argc, char *argv[])
 {
 	struct mosquitto *mosq;
-	const char *mode, *host, *cafile = NULL, *cert = NULL, *key = NULL;
-	const char *socks_user = NULL, *socks_pass = NULL;
-	int port, socks_port = 0, rc = MOSQ_ERR_SUCCESS, err = 0;
-	bool insecure = false;
+	struct tls_args args;
+	int rc = MOSQ_ERR_SUCCESS, err = 0;
 	double deadline;
 
 	print_loaded();
-	if(argc < 4) return 2;
-	mode = argv[1];
-	host = argv[2];
-	port = atoi(argv[3]);
-	for(int i = 4; i < argc; i++){
-		if(!strcmp(argv[i], "--insecure")){ insecure = true; continue; }
-		if(i + 1 >= argc) return 2;
-		if(!strcmp(argv[i], "--cafile")) cafile = argv[++i];
-		else if(!strcmp(argv[i], "--cert")) cert = argv[++i];
-		else if(!strcmp(argv[i], "--key")) key = argv[++i];
-		else if(!strcmp(argv[i], "--socks")) socks_port = atoi(argv[++i]);
-		else if(!strcmp(argv[i], "--socks-user")) socks_user = argv[++i];
-		else if(!strcmp(argv[i], "--socks-pass")) socks_pass = argv[++i];
-		else return 2;
-	}
+	if(!parse_tls_args(argc, argv, &args)) return 2;
 
 	mosquitto_lib_init();
 	mosq = mosquitto_new(NULL, true, NULL);
 	mosquitto_connect_callback_set(mosq, on_connect);
 	mosquitto_disconnect_callback_set(mosq, on_disconnect);
 	mosquitto_log_callback_set(mosq, on_log);
-	if(cafile){
-		CHECK_RC(mosquitto_tls_set(mosq, cafile, NULL, cert, key, NULL), MOSQ_ERR_SUCCESS);
-		if(insecure) CHECK_RC(mosquitto_tls_insecure_set(mosq, true), MOSQ_ERR_SUCCESS);
-	}
-	if(socks_port){
-		CHECK_RC(mosquitto_socks5_set(mosq, "127.0.0.1", socks_port, socks_user, socks_pass), MOSQ_ERR_SUCCESS);
-	}
+	apply_tls_args(mosq, &args);
 
-	if(!strcmp(mode, "start")){
-		rc = mosquitto_connect_async(mosq, host, port, 60);
+	if(!strcmp(args.mode, "start")){
+		rc = mosquitto_connect_async(mosq, args.host, args.port, 60);
 		printf("connect: %d\n", rc);
 		if(rc == MOSQ_ERR_SUCCESS){
 			CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
@@ -91,9 +69,9 @@ int main(int argc, char *argv[])
 			mosquitto_loop_stop(mosq, true);
 		}
 	}else{
-		rc = mosquitto_connect(mosq, host, port, 60);
+		rc = mosquitto_connect(mosq, args.host, args.port, 60);
 		printf("connect: %d\n", rc);
-		if(rc == MOSQ_ERR_SUCCESS && !strcmp(mode, "forever")){
+		if(rc == MOSQ_ERR_SUCCESS && !strcmp(args.mode, "forever")){
 			rc = mosquitto_loop_forever(mosq, 100, 1);
 			err = errno;
 		}else if(rc == MOSQ_ERR_SUCCESS){

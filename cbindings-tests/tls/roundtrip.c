@@ -12,7 +12,7 @@
  */
 #include <poll.h>
 
-#include "../client/check.h"
+#include "args.h"
 
 static char topic[64];
 static int connected = 0, received = 0, published = 0, disconnected = 0;
@@ -99,27 +99,10 @@ static void own_poll_loop(struct mosquitto *mosq)
 int main(int argc, char *argv[])
 {
 	struct mosquitto *mosq;
-	const char *mode, *host, *cafile = NULL, *cert = NULL, *key = NULL;
-	const char *socks_user = NULL, *socks_pass = NULL;
-	int port, socks_port = 0;
-	bool insecure = false;
+	struct tls_args args;
 
 	print_loaded();
-	if(argc < 4) return 2;
-	mode = argv[1];
-	host = argv[2];
-	port = atoi(argv[3]);
-	for(int i = 4; i < argc; i++){
-		if(!strcmp(argv[i], "--insecure")){ insecure = true; continue; }
-		if(i + 1 >= argc) return 2;
-		if(!strcmp(argv[i], "--cafile")) cafile = argv[++i];
-		else if(!strcmp(argv[i], "--cert")) cert = argv[++i];
-		else if(!strcmp(argv[i], "--key")) key = argv[++i];
-		else if(!strcmp(argv[i], "--socks")) socks_port = atoi(argv[++i]);
-		else if(!strcmp(argv[i], "--socks-user")) socks_user = argv[++i];
-		else if(!strcmp(argv[i], "--socks-pass")) socks_pass = argv[++i];
-		else return 2;
-	}
+	if(!parse_tls_args(argc, argv, &args)) return 2;
 	snprintf(topic, sizeof(topic), "skeeter/tls/%d", (int)getpid());
 
 	mosquitto_lib_init();
@@ -130,26 +113,20 @@ int main(int argc, char *argv[])
 	mosquitto_message_callback_set(mosq, on_message);
 	mosquitto_disconnect_callback_set(mosq, on_disconnect);
 	mosquitto_log_callback_set(mosq, on_log);
-	if(cafile){
-		CHECK_RC(mosquitto_tls_set(mosq, cafile, NULL, cert, key, NULL), MOSQ_ERR_SUCCESS);
-		if(insecure) CHECK_RC(mosquitto_tls_insecure_set(mosq, true), MOSQ_ERR_SUCCESS);
-	}
-	if(socks_port){
-		CHECK_RC(mosquitto_socks5_set(mosq, "127.0.0.1", socks_port, socks_user, socks_pass), MOSQ_ERR_SUCCESS);
-	}
+	apply_tls_args(mosq, &args);
 
-	if(!strcmp(mode, "start")){
-		CHECK_RC(mosquitto_connect_async(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
+	if(!strcmp(args.mode, "start")){
+		CHECK_RC(mosquitto_connect_async(mosq, args.host, args.port, 60), MOSQ_ERR_SUCCESS);
 		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
 		CHECK(wait_for(&disconnected, 1, 20), "no disconnect within 20 s");
 		CHECK_RC(mosquitto_loop_stop(mosq, false), MOSQ_ERR_SUCCESS);
 	}else{
-		CHECK_RC(mosquitto_connect(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
-		if(!strcmp(mode, "forever")){
+		CHECK_RC(mosquitto_connect(mosq, args.host, args.port, 60), MOSQ_ERR_SUCCESS);
+		if(!strcmp(args.mode, "forever")){
 			CHECK_RC(mosquitto_loop_forever(mosq, -1, 1), MOSQ_ERR_SUCCESS);
-		}else if(!strcmp(mode, "loop")){
+		}else if(!strcmp(args.mode, "loop")){
 			CHECK(loop_until(mosq, &disconnected, 1, 20), "no disconnect within 20 s");
-		}else if(!strcmp(mode, "poll")){
+		}else if(!strcmp(args.mode, "poll")){
 			own_poll_loop(mosq);
 		}else{
 			return 2;

@@ -3,6 +3,7 @@
 //! error code.
 
 use std::os::raw::{c_char, c_int, c_void};
+use std::ptr::null;
 
 use super::boundary::guard;
 use super::client::{c_bytes, client_of};
@@ -59,6 +60,21 @@ fn filter_string(filter: Option<&[u8]>) -> Result<String> {
     }
     utf8::check(filter)?;
     String::from_utf8(filter.to_vec()).map_err(|_| Error::MalformedUtf8)
+}
+
+/// The `count` string pointers at `array`, for the `*_multiple` calls; `None`
+/// for a NULL array or a count that is not positive.
+///
+/// # Safety
+/// `array` is NULL or points to `count` pointers.
+unsafe fn string_array<'a>(array: *const *mut c_char, count: c_int) -> Option<&'a [*const c_char]> {
+    let count = usize::try_from(count).ok().filter(|&n| n > 0)?;
+    if array.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL, with `count` pointers per the caller; `*mut` and `*const`
+    // pointers have the same layout.
+    Some(unsafe { std::slice::from_raw_parts(array.cast::<*const c_char>(), count) })
 }
 
 /// # Safety
@@ -135,21 +151,9 @@ pub unsafe extern "C" fn mosquitto_publish(
     qos: c_int,
     retain: bool,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let result = unsafe {
-            publish_with(
-                mosq,
-                mid,
-                topic,
-                payloadlen,
-                payload,
-                qos,
-                retain,
-                std::ptr::null(),
-            )
-        };
-        crate::error::code_of(result)
+    // SAFETY: forwarded under the same contract.
+    guard(|| unsafe {
+        mosquitto_publish_v5(mosq, mid, topic, payloadlen, payload, qos, retain, null())
     })
 }
 
@@ -226,7 +230,7 @@ pub unsafe extern "C" fn mosquitto_subscribe(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded from the caller.
-        let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, 0, std::ptr::null()) };
+        let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, 0, null()) };
         crate::error::code_of(result)
     })
 }
@@ -261,19 +265,15 @@ pub unsafe extern "C" fn mosquitto_subscribe_multiple(
     properties: *const mosquitto_property,
 ) -> c_int {
     guard(|| {
-        let Ok(count) = usize::try_from(sub_count) else {
-            return Error::Inval.code();
-        };
-        if mosq.is_null() || count == 0 || sub.is_null() {
+        if mosq.is_null() {
             return Error::Inval.code();
         }
         // SAFETY: the caller passes `sub_count` string pointers at `sub`.
-        let subs: Vec<*const c_char> = unsafe { std::slice::from_raw_parts(sub, count) }
-            .iter()
-            .map(|p| p.cast_const())
-            .collect();
+        let Some(subs) = (unsafe { string_array(sub, sub_count) }) else {
+            return Error::Inval.code();
+        };
         // SAFETY: forwarded from the caller.
-        let result = unsafe { subscribe_with(mosq, mid, &subs, qos, options, properties) };
+        let result = unsafe { subscribe_with(mosq, mid, subs, qos, options, properties) };
         crate::error::code_of(result)
     })
 }
@@ -314,7 +314,7 @@ pub unsafe extern "C" fn mosquitto_unsubscribe(
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded from the caller.
-        let result = unsafe { unsubscribe_with(mosq, mid, &[sub], std::ptr::null()) };
+        let result = unsafe { unsubscribe_with(mosq, mid, &[sub], null()) };
         crate::error::code_of(result)
     })
 }
@@ -344,19 +344,15 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_multiple(
     properties: *const mosquitto_property,
 ) -> c_int {
     guard(|| {
-        let Ok(count) = usize::try_from(sub_count) else {
-            return Error::Inval.code();
-        };
-        if mosq.is_null() || count == 0 || sub.is_null() {
+        if mosq.is_null() {
             return Error::Inval.code();
         }
         // SAFETY: the caller passes `sub_count` string pointers at `sub`.
-        let subs: Vec<*const c_char> = unsafe { std::slice::from_raw_parts(sub, count) }
-            .iter()
-            .map(|p| p.cast_const())
-            .collect();
+        let Some(subs) = (unsafe { string_array(sub, sub_count) }) else {
+            return Error::Inval.code();
+        };
         // SAFETY: forwarded from the caller.
-        let result = unsafe { unsubscribe_with(mosq, mid, &subs, properties) };
+        let result = unsafe { unsubscribe_with(mosq, mid, subs, properties) };
         crate::error::code_of(result)
     })
 }

@@ -1,6 +1,7 @@
 //! Connecting, reconnecting and disconnecting.
 
 use std::os::raw::{c_char, c_int};
+use std::ptr::null;
 
 use super::boundary::guard;
 use super::client::{c_bytes, client_of};
@@ -73,18 +74,8 @@ pub unsafe extern "C" fn mosquitto_connect(
     port: c_int,
     keepalive: c_int,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe {
-        connect_with(
-            mosq,
-            host,
-            port,
-            keepalive,
-            std::ptr::null(),
-            std::ptr::null(),
-            true,
-        )
-    })
+    // SAFETY: forwarded under the same contract.
+    guard(|| unsafe { mosquitto_connect_bind(mosq, host, port, keepalive, null()) })
 }
 
 /// As `mosquitto_connect`, binding the socket to `bind_address` (NULL: none)
@@ -97,17 +88,9 @@ pub unsafe extern "C" fn mosquitto_connect_bind(
     keepalive: c_int,
     bind_address: *const c_char,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
+    // SAFETY: forwarded under the same contract.
     guard(|| unsafe {
-        connect_with(
-            mosq,
-            host,
-            port,
-            keepalive,
-            bind_address,
-            std::ptr::null(),
-            true,
-        )
+        mosquitto_connect_bind_v5(mosq, host, port, keepalive, bind_address, null())
     })
 }
 
@@ -135,18 +118,8 @@ pub unsafe extern "C" fn mosquitto_connect_async(
     port: c_int,
     keepalive: c_int,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe {
-        connect_with(
-            mosq,
-            host,
-            port,
-            keepalive,
-            std::ptr::null(),
-            std::ptr::null(),
-            false,
-        )
-    })
+    // SAFETY: forwarded under the same contract.
+    guard(|| unsafe { mosquitto_connect_bind_async(mosq, host, port, keepalive, null()) })
 }
 
 /// As `mosquitto_connect_async`, binding to `bind_address` (NULL: none) first.
@@ -159,17 +132,7 @@ pub unsafe extern "C" fn mosquitto_connect_bind_async(
     bind_address: *const c_char,
 ) -> c_int {
     // SAFETY: forwarded from the caller.
-    guard(|| unsafe {
-        connect_with(
-            mosq,
-            host,
-            port,
-            keepalive,
-            bind_address,
-            std::ptr::null(),
-            false,
-        )
-    })
+    guard(|| unsafe { connect_with(mosq, host, port, keepalive, bind_address, null(), false) })
 }
 
 /// Not supported: returns `MOSQ_ERR_NOT_SUPPORTED`, as libmosquitto built
@@ -209,7 +172,7 @@ pub unsafe extern "C" fn mosquitto_reconnect_async(mosq: *mut mosquitto) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_disconnect(mosq: *mut mosquitto) -> c_int {
     // SAFETY: forwarded from the caller.
-    guard(|| unsafe { disconnect_with(mosq, 0, std::ptr::null()) })
+    guard(|| unsafe { disconnect_with(mosq, 0, null()) })
 }
 
 /// As `mosquitto_disconnect`, with an MQTT 5 reason code (0..=255) and

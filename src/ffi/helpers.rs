@@ -41,54 +41,39 @@ unsafe fn configure(
     will: *const libmosquitto_will,
     tls: *const libmosquitto_tls,
 ) -> c_int {
-    // SAFETY: `will` is NULL or points to the caller's struct.
-    if let Some(will) = unsafe { will.as_ref() } {
-        // SAFETY: the struct's fields are forwarded under `mosquitto_will_set`'s contract.
-        let rc = unsafe {
-            mosquitto_will_set(
-                mosq,
-                will.topic,
-                will.payloadlen,
-                will.payload,
-                will.qos,
-                will.retain,
-            )
-        };
-        if rc != SUCCESS {
-            return rc;
+    // `Err` carries the first failing call's code.
+    let ok = |rc: c_int| if rc == SUCCESS { Ok(()) } else { Err(rc) };
+    let steps = || -> std::result::Result<(), c_int> {
+        // SAFETY: `will` is NULL or points to the caller's struct.
+        if let Some(w) = unsafe { will.as_ref() } {
+            // SAFETY: the struct's fields are forwarded under `mosquitto_will_set`'s contract.
+            ok(unsafe {
+                mosquitto_will_set(mosq, w.topic, w.payloadlen, w.payload, w.qos, w.retain)
+            })?;
         }
-    }
-    if !username.is_null() {
-        // SAFETY: forwarded under `mosquitto_username_pw_set`'s contract.
-        let rc = unsafe { mosquitto_username_pw_set(mosq, username, password) };
-        if rc != SUCCESS {
-            return rc;
+        if !username.is_null() {
+            // SAFETY: forwarded under `mosquitto_username_pw_set`'s contract.
+            ok(unsafe { mosquitto_username_pw_set(mosq, username, password) })?;
         }
-    }
-    // SAFETY: `tls` is NULL or points to the caller's struct.
-    if let Some(tls) = unsafe { tls.as_ref() } {
-        // SAFETY: the struct's fields are forwarded under the two calls' contracts.
-        let rc = unsafe {
-            mosquitto_tls_set(
-                mosq,
-                tls.cafile,
-                tls.capath,
-                tls.certfile,
-                tls.keyfile,
-                tls.pw_callback,
-            )
-        };
-        if rc != SUCCESS {
-            return rc;
+        // SAFETY: `tls` is NULL or points to the caller's struct.
+        if let Some(t) = unsafe { tls.as_ref() } {
+            // SAFETY: the struct's fields are forwarded under the two calls' contracts.
+            ok(unsafe {
+                mosquitto_tls_set(
+                    mosq,
+                    t.cafile,
+                    t.capath,
+                    t.certfile,
+                    t.keyfile,
+                    t.pw_callback,
+                )
+            })?;
+            // SAFETY: as above.
+            ok(unsafe { mosquitto_tls_opts_set(mosq, t.cert_reqs, t.tls_version, t.ciphers) })?;
         }
-        // SAFETY: as above.
-        let rc =
-            unsafe { mosquitto_tls_opts_set(mosq, tls.cert_reqs, tls.tls_version, tls.ciphers) };
-        if rc != SUCCESS {
-            return rc;
-        }
-    }
-    SUCCESS
+        Ok(())
+    };
+    steps().err().unwrap_or(SUCCESS)
 }
 
 /// Subscribes to `topic` and calls `callback` for each message received, on the

@@ -25,6 +25,8 @@ pub mod options;
 pub mod property;
 pub mod proxy;
 pub mod strings;
+#[cfg(test)]
+mod test_handle;
 pub mod tls;
 pub mod topic;
 pub mod utf8;

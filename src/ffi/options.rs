@@ -26,6 +26,18 @@ unsafe fn with_client(
     }
 }
 
+/// Runs `change` on the client's options; `MOSQ_ERR_INVAL` for a NULL handle.
+///
+/// # Safety
+/// `mosq` is NULL or a live handle.
+unsafe fn with_options(
+    mosq: *mut mosquitto,
+    change: impl FnOnce(&mut crate::client::Options) -> Result<()>,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { with_client(mosq, |c| c.with_options(change)) }
+}
+
 /// The option an `enum mosq_opt_t` argument names, if it names one. C may pass
 /// any int, so the value is checked before it becomes a Rust enum.
 fn option_named(value: mosq_opt_arg) -> Option<mosq_opt_t> {
@@ -137,8 +149,8 @@ pub unsafe extern "C" fn mosquitto_will_clear(mosq: *mut mosquitto) -> c_int {
     guard(|| {
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe {
-            with_client(mosq, |c| {
-                c.with_options(|o| o.clear_will());
+            with_options(mosq, |o| {
+                o.clear_will();
                 Ok(())
             })
         }
@@ -162,11 +174,7 @@ pub unsafe extern "C" fn mosquitto_username_pw_set(
         // SAFETY: `username` and `password` are NULL or C strings.
         let (username, password) = unsafe { (c_bytes(username), c_bytes(password)) };
         // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |c| {
-                c.with_options(|o| o.set_credentials(username, password))
-            })
-        }
+        unsafe { with_options(mosq, |o| o.set_credentials(username, password)) }
     })
 }
 
@@ -217,27 +225,25 @@ pub unsafe extern "C" fn mosquitto_int_option(
     guard(|| {
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe {
-            with_client(mosq, |c| {
-                c.with_options(|o| match option_named(option) {
-                    Some(MOSQ_OPT_PROTOCOL_VERSION) => o.set_protocol_level(value),
-                    Some(MOSQ_OPT_RECEIVE_MAXIMUM) => o.set_receive_maximum(value),
-                    Some(MOSQ_OPT_SEND_MAXIMUM) => o.set_send_maximum(value),
-                    Some(MOSQ_OPT_TCP_NODELAY) => {
-                        o.tcp_nodelay = value != 0;
-                        Ok(())
-                    }
-                    Some(MOSQ_OPT_TLS_OCSP_REQUIRED) if value != 0 => Err(Error::NotSupported),
-                    Some(MOSQ_OPT_TLS_OCSP_REQUIRED) => {
-                        o.tls.ocsp_required = false;
-                        Ok(())
-                    }
-                    Some(MOSQ_OPT_TLS_USE_OS_CERTS) => {
-                        o.tls.use_os_certs = value != 0;
-                        Ok(())
-                    }
-                    Some(MOSQ_OPT_SSL_CTX_WITH_DEFAULTS) => Err(Error::NotSupported),
-                    _ => Err(Error::Inval),
-                })
+            with_options(mosq, |o| match option_named(option) {
+                Some(MOSQ_OPT_PROTOCOL_VERSION) => o.set_protocol_level(value),
+                Some(MOSQ_OPT_RECEIVE_MAXIMUM) => o.set_receive_maximum(value),
+                Some(MOSQ_OPT_SEND_MAXIMUM) => o.set_send_maximum(value),
+                Some(MOSQ_OPT_TCP_NODELAY) => {
+                    o.tcp_nodelay = value != 0;
+                    Ok(())
+                }
+                Some(MOSQ_OPT_TLS_OCSP_REQUIRED) if value != 0 => Err(Error::NotSupported),
+                Some(MOSQ_OPT_TLS_OCSP_REQUIRED) => {
+                    o.tls.ocsp_required = false;
+                    Ok(())
+                }
+                Some(MOSQ_OPT_TLS_USE_OS_CERTS) => {
+                    o.tls.use_os_certs = value != 0;
+                    Ok(())
+                }
+                Some(MOSQ_OPT_SSL_CTX_WITH_DEFAULTS) => Err(Error::NotSupported),
+                _ => Err(Error::Inval),
             })
         }
     })
@@ -264,28 +270,24 @@ pub unsafe extern "C" fn mosquitto_string_option(
         let value = unsafe { c_bytes(value) }.map(|v| String::from_utf8_lossy(v).into_owned());
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe {
-            with_client(mosq, |c| {
-                c.with_options(|o| match option_named(option) {
-                    Some(MOSQ_OPT_BIND_ADDRESS) => {
-                        o.bind_address = value;
-                        Ok(())
-                    }
-                    Some(MOSQ_OPT_TLS_ALPN) => {
-                        o.tls.alpn = Some(value.ok_or(Error::Inval)?);
-                        Ok(())
-                    }
-                    Some(MOSQ_OPT_TLS_KEYFORM) => match value.as_deref() {
-                        Some(form) if form.eq_ignore_ascii_case("pem") => Ok(()),
-                        Some(form) if form.eq_ignore_ascii_case("engine") => {
-                            Err(Error::NotSupported)
-                        }
-                        _ => Err(Error::Inval),
-                    },
-                    Some(MOSQ_OPT_TLS_ENGINE | MOSQ_OPT_TLS_ENGINE_KPASS_SHA1) => {
-                        Err(Error::NotSupported)
-                    }
+            with_options(mosq, |o| match option_named(option) {
+                Some(MOSQ_OPT_BIND_ADDRESS) => {
+                    o.bind_address = value;
+                    Ok(())
+                }
+                Some(MOSQ_OPT_TLS_ALPN) => {
+                    o.tls.alpn = Some(value.ok_or(Error::Inval)?);
+                    Ok(())
+                }
+                Some(MOSQ_OPT_TLS_KEYFORM) => match value.as_deref() {
+                    Some(form) if form.eq_ignore_ascii_case("pem") => Ok(()),
+                    Some(form) if form.eq_ignore_ascii_case("engine") => Err(Error::NotSupported),
                     _ => Err(Error::Inval),
-                })
+                },
+                Some(MOSQ_OPT_TLS_ENGINE | MOSQ_OPT_TLS_ENGINE_KPASS_SHA1) => {
+                    Err(Error::NotSupported)
+                }
+                _ => Err(Error::Inval),
             })
         }
     })
@@ -326,14 +328,12 @@ pub unsafe extern "C" fn mosquitto_reconnect_delay_set(
     guard(|| {
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe {
-            with_client(mosq, |c| {
-                c.with_options(|o| {
-                    o.set_reconnect_delay(
-                        reconnect_delay,
-                        reconnect_delay_max,
-                        reconnect_exponential_backoff,
-                    )
-                });
+            with_options(mosq, |o| {
+                o.set_reconnect_delay(
+                    reconnect_delay,
+                    reconnect_delay_max,
+                    reconnect_exponential_backoff,
+                );
                 Ok(())
             })
         }
@@ -367,32 +367,13 @@ pub unsafe extern "C" fn mosquitto_message_retry_set(mosq: *mut mosquitto, messa
 
 #[cfg(test)]
 mod tests {
-    use super::super::client::{mosquitto_destroy, mosquitto_new};
     use super::super::property::mosquitto_property_add_byte;
+    use super::super::test_handle::Handle;
     use super::*;
     use crate::protocol::packet::ProtocolVersion;
 
     const OK: c_int = crate::error::SUCCESS;
     const INVAL: c_int = Error::Inval as c_int;
-
-    /// A fresh handle, destroyed when dropped.
-    struct Handle(*mut mosquitto);
-
-    impl Handle {
-        fn new() -> Handle {
-            Handle(unsafe { mosquitto_new(c"opts".as_ptr(), true, std::ptr::null_mut()) })
-        }
-
-        fn options(&self) -> crate::client::Options {
-            unsafe { &(*self.0).client }.lock().options.clone()
-        }
-    }
-
-    impl Drop for Handle {
-        fn drop(&mut self) {
-            unsafe { mosquitto_destroy(self.0) };
-        }
-    }
 
     fn will(
         h: &Handle,

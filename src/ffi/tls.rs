@@ -227,30 +227,12 @@ pub unsafe extern "C" fn mosquitto_ssl_get(mosq: *mut mosquitto) -> *mut c_void 
 
 #[cfg(test)]
 mod tests {
-    use super::super::client::{mosquitto_destroy, mosquitto_new};
+    use super::super::test_handle::Handle;
     use super::*;
     use std::ffi::CString;
 
     const OK: c_int = crate::error::SUCCESS;
     const INVAL: c_int = Error::Inval as c_int;
-
-    struct Handle(*mut mosquitto);
-
-    impl Handle {
-        fn new() -> Handle {
-            Handle(unsafe { mosquitto_new(c"tls".as_ptr(), true, std::ptr::null_mut()) })
-        }
-
-        fn tls(&self) -> TlsSettings {
-            TlsSettings::clone(&unsafe { &(*self.0).client }.lock().options.tls)
-        }
-    }
-
-    impl Drop for Handle {
-        fn drop(&mut self) {
-            unsafe { mosquitto_destroy(self.0) };
-        }
-    }
 
     /// A readable file for the file checks (its content is only read at connect).
     fn existing_file() -> CString {
@@ -281,7 +263,7 @@ mod tests {
                 OK
             );
         }
-        let tls = h.tls();
+        let tls = h.options().tls;
         assert!(tls.enabled());
         assert_eq!(tls.cafile.as_deref(), file.to_str().ok());
         assert!(tls.certfile.is_some() && tls.keyfile.is_some());
@@ -302,7 +284,7 @@ mod tests {
                 mosquitto_tls_set(h.0, missing.as_ptr(), null, null, null, None),
                 INVAL
             );
-            assert!(!h.tls().enabled());
+            assert!(!h.options().tls.enabled());
             assert_eq!(
                 mosquitto_tls_set(
                     h.0,
@@ -348,7 +330,7 @@ mod tests {
                 Some(password_callback),
             );
         }
-        let password = h.tls().key_password.unwrap();
+        let password = h.options().tls.key_password.clone().unwrap();
         assert_eq!(password.ask().as_deref(), Some(&b"secret"[..]));
     }
 
@@ -361,12 +343,12 @@ mod tests {
                 mosquitto_tls_opts_set(h.0, 1, c"tlsv1.3".as_ptr(), null),
                 OK
             );
-            assert_eq!(h.tls().version.as_deref(), Some("tlsv1.3"));
+            assert_eq!(h.options().tls.version.as_deref(), Some("tlsv1.3"));
             assert_eq!(
                 mosquitto_tls_opts_set(h.0, 1, c"TLSv1.2".as_ptr(), null),
                 OK
             );
-            assert_eq!(h.tls().version.as_deref(), Some("tlsv1.2"));
+            assert_eq!(h.options().tls.version.as_deref(), Some("tlsv1.2"));
             for old in [c"tlsv1.1", c"tlsv1", c"sslv3", c"x"] {
                 assert_eq!(mosquitto_tls_opts_set(h.0, 1, old.as_ptr(), null), INVAL);
             }
@@ -379,7 +361,7 @@ mod tests {
                 INVAL
             );
         }
-        let tls = h.tls();
+        let tls = h.options().tls;
         assert_eq!(tls.cert_reqs, 0);
         assert_eq!(tls.version.as_deref(), Some("tlsv1.2"));
         assert_eq!(tls.ciphers.as_deref(), Some("ECDHE-RSA-AES128-GCM-SHA256"));
@@ -391,7 +373,7 @@ mod tests {
         let null = std::ptr::null();
         unsafe {
             assert_eq!(mosquitto_tls_insecure_set(h.0, true), OK);
-            assert!(h.tls().insecure);
+            assert!(h.options().tls.insecure);
             assert_eq!(
                 mosquitto_tls_insecure_set(std::ptr::null_mut(), true),
                 INVAL
