@@ -134,7 +134,7 @@ impl Client {
         };
         // Without the lock: reading the key may call the program's pw_callback,
         // which may call the API.
-        let plan = match TransportPlan::from_settings(&tls, socks5.as_ref()) {
+        let plan = match TransportPlan::from_settings(&tls, socks5.as_deref()) {
             Ok((plan, warnings)) => {
                 for line in warnings {
                     work.log(MOSQ_LOG_WARNING, || line);

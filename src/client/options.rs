@@ -136,7 +136,8 @@ pub struct Options {
     pub keepalive: u16,
     pub username: Option<String>,
     pub password: Option<Vec<u8>>,
-    pub will: Option<Will>,
+    /// Boxed: most clients set no will.
+    pub will: Option<Box<Will>>,
     pub reconnect: ReconnectDelay,
     /// How many outgoing QoS 1 and 2 messages may be unacknowledged at once.
     pub send_maximum: u16,
@@ -146,7 +147,8 @@ pub struct Options {
     pub bind_address: Option<String>,
     /// The program runs its own threads around this client (`mosquitto_threaded_set`).
     pub threaded: bool,
-    pub socks5: Option<Socks5>,
+    /// Boxed: most clients use no proxy.
+    pub socks5: Option<Box<Socks5>>,
     /// Boxed when first set: most clients use no TLS.
     pub tls: Rare<TlsSettings>,
 }
@@ -213,13 +215,13 @@ impl Options {
             }
             property::check_all(CMD_WILL, &properties)?;
         }
-        self.will = Some(Will {
+        self.will = Some(Box::new(Will {
             topic,
             payload: payload.to_vec(),
             qos,
             retain,
             properties,
-        });
+        }));
         Ok(())
     }
 

@@ -55,7 +55,7 @@ pub unsafe extern "C" fn mosquitto_socks5_set(
             username: username.map(text),
             password: username.and(password).map(text),
         };
-        client.with_options(|o| o.socks5 = Some(proxy));
+        client.with_options(|o| o.socks5 = Some(Box::new(proxy)));
         SUCCESS
     })
 }

@@ -15,7 +15,8 @@ pub struct Config {
     pub keepalive: u16,
     pub username: Option<String>,
     pub password: Option<Vec<u8>>,
-    pub will: Option<Will>,
+    /// Boxed: most clients set no will.
+    pub will: Option<Box<Will>>,
     /// `MOSQ_OPT_SEND_MAXIMUM` / `max_inflight_messages`: QoS 1 and 2 messages we
     /// allow in flight at once. 0 means no limit of our own (the broker's Receive
     /// Maximum still applies).

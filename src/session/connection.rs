@@ -45,7 +45,7 @@ impl Session {
             clean_start: self.config.clean_start,
             keep_alive: self.config.keepalive,
             client_id: self.client_id().to_owned(),
-            will: self.config.will.clone(),
+            will: self.config.will.as_deref().cloned(),
             username: self.config.username.clone(),
             password: self.config.password.clone(),
             properties: self.connect_properties(),
@@ -201,7 +201,7 @@ mod tests {
             keepalive: 30,
             username: Some("user".into()),
             password: Some(b"secret".to_vec()),
-            will: Some(will.clone()),
+            will: Some(Box::new(will.clone())),
             ..v311()
         });
         let connect = connect_of(&mut session);
