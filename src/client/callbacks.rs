@@ -1,11 +1,11 @@
 //! The program's callbacks, as the client loop sees them.
 //!
 //! Each slot holds a shared Rust closure; the FFI layer wraps the C function
-//! pointer a program registers, so this layer never touches C types. The slots
-//! live in one shared, copy-on-write `Arc<Callbacks>`: the loop takes a reference
-//! to it out of the lock, once per batch of notices and again only after a change,
-//! and calls the closures with no lock held, so a callback may call any client function, including the
-//! `*_callback_set` family, without deadlocking.
+//! pointer a program registers, so this layer never touches C types. A client
+//! stores only the set slots (`CallbackSlots`); the loop unpacks a copy of them
+//! out of the lock, once per batch of notices and again only after a change, and
+//! calls the closures with no lock held, so a callback may call any client
+//! function, including the `*_callback_set` family, without deadlocking.
 
 use std::fmt;
 use std::sync::Arc;
@@ -84,5 +84,70 @@ impl fmt::Debug for Callbacks {
             .field("on_unsubscribe_v5", &set(self.on_unsubscribe_v5.is_some()))
             .field("on_log", &set(self.on_log.is_some()))
             .finish()
+    }
+}
+
+macro_rules! slots {
+    ($($field:ident: $kind:ident($ty:ty),)*) => {
+        /// One set callback slot.
+        #[derive(Clone)]
+        enum Slot {
+            $($kind($ty),)*
+        }
+
+        /// How a client stores its callbacks: only the set slots, out of line
+        /// (nothing at all while none is set), so an idle client with one
+        /// callback holds one small allocation instead of the whole table.
+        #[derive(Clone, Default)]
+        pub struct CallbackSlots(Option<Box<[Slot]>>);
+
+        impl CallbackSlots {
+            /// Keeps the set slots of `callbacks`.
+            pub fn pack(callbacks: &Callbacks) -> CallbackSlots {
+                let mut set = Vec::new();
+                $(if let Some(f) = &callbacks.$field {
+                    set.push(Slot::$kind(Arc::clone(f)));
+                })*
+                if set.is_empty() {
+                    CallbackSlots(None)
+                } else {
+                    CallbackSlots(Some(set.into_boxed_slice()))
+                }
+            }
+
+            /// The whole table: one reference count per set slot.
+            pub fn unpack(&self) -> Callbacks {
+                let mut callbacks = Callbacks::default();
+                for slot in self.0.iter().flat_map(|slots| slots.iter()) {
+                    match slot {
+                        $(Slot::$kind(f) => callbacks.$field = Some(Arc::clone(f)),)*
+                    }
+                }
+                callbacks
+            }
+        }
+    };
+}
+
+slots! {
+    on_connect: Connect(OnConnect),
+    on_connect_with_flags: ConnectWithFlags(OnConnectWithFlags),
+    on_connect_v5: ConnectV5(OnConnectV5),
+    on_disconnect: Disconnect(OnDisconnect),
+    on_disconnect_v5: DisconnectV5(OnDisconnectV5),
+    on_publish: Publish(OnPublish),
+    on_publish_v5: PublishV5(OnPublishV5),
+    on_message: Message(OnMessage),
+    on_message_v5: MessageV5(OnMessage),
+    on_subscribe: Subscribe(OnSubscribe),
+    on_subscribe_v5: SubscribeV5(OnSubscribeV5),
+    on_unsubscribe: Unsubscribe(OnUnsubscribe),
+    on_unsubscribe_v5: UnsubscribeV5(OnUnsubscribeV5),
+    on_log: Log(OnLog),
+}
+
+impl fmt::Debug for CallbackSlots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.unpack().fmt(f)
     }
 }

@@ -21,8 +21,6 @@ pub mod thread;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use std::sync::Arc;
-
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
@@ -69,8 +67,8 @@ impl ClientState {
 #[derive(Debug)]
 pub struct Client {
     state: Mutex<ClientState>,
-    /// Shared with `dispatch` calls in progress; a change makes a new copy.
-    callbacks: Mutex<Arc<Callbacks>>,
+    /// Only the set slots; `dispatch` works on an unpacked copy.
+    callbacks: Mutex<callbacks::CallbackSlots>,
     /// Bumped at every change of `callbacks`, so the loop re-reads them only
     /// after a change (see `dispatch`).
     callbacks_generation: AtomicU64,
@@ -101,7 +99,7 @@ impl Client {
     pub fn new(client_id: Option<&[u8]>, clean_session: bool, userdata: usize) -> Result<Client> {
         Ok(Client {
             state: Mutex::new(ClientState::new(Options::new(client_id, clean_session)?)),
-            callbacks: Mutex::new(Arc::new(Callbacks::default())),
+            callbacks: Mutex::new(callbacks::CallbackSlots::default()),
             callbacks_generation: AtomicU64::new(0),
             log_set: AtomicBool::new(false),
             userdata: AtomicUsize::new(userdata),
@@ -151,15 +149,15 @@ impl Client {
     /// A copy of the callback slots, taken under the callback lock and used after it
     /// is released. Cloning costs one reference count per set slot.
     pub fn callbacks(&self) -> Callbacks {
-        Callbacks::clone(&self.callbacks.lock())
+        self.callbacks.lock().unpack()
     }
 
-    /// The callback slots (shared, not copied) with the generation they belong to.
-    pub(crate) fn callbacks_with_generation(&self) -> (u64, Arc<Callbacks>) {
+    /// A copy of the callback slots with the generation they belong to.
+    pub(crate) fn callbacks_with_generation(&self) -> (u64, Callbacks) {
         let callbacks = self.callbacks.lock();
         (
             self.callbacks_generation.load(Ordering::Acquire),
-            Arc::clone(&callbacks),
+            callbacks.unpack(),
         )
     }
 
@@ -170,9 +168,10 @@ impl Client {
 
     /// Changes callback slots under the callback lock.
     pub fn set_callbacks(&self, change: impl FnOnce(&mut Callbacks)) {
-        let mut shared = self.callbacks.lock();
-        let callbacks = Arc::make_mut(&mut shared);
-        change(callbacks);
+        let mut slots = self.callbacks.lock();
+        let mut callbacks = slots.unpack();
+        change(&mut callbacks);
+        *slots = callbacks::CallbackSlots::pack(&callbacks);
         self.log_set
             .store(callbacks.on_log.is_some(), Ordering::Release);
         self.callbacks_generation.fetch_add(1, Ordering::AcqRel);
@@ -197,6 +196,7 @@ mod tests {
     use super::*;
     use crate::error::Error;
     use std::sync::atomic::AtomicI32;
+    use std::sync::Arc;
 
     #[test]
     fn a_new_client_keeps_its_id_and_userdata() {
