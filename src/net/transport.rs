@@ -79,8 +79,9 @@ pub struct Transport {
     stream: Stream,
     /// False while a non-blocking connect is still in progress.
     connected: bool,
-    /// Present until the proxy has opened the tunnel.
-    socks: Option<Socks5Handshake>,
+    /// Present until the proxy has opened the tunnel; boxed, as most clients use
+    /// no proxy and the tunnel is open before the connection idles.
+    socks: Option<Box<Socks5Handshake>>,
     /// Boxed: a TLS session is large, and a plain connection should not pay for it.
     tls: Option<Box<TlsSession>>,
     /// Plaintext written (without TLS) before the tunnel was open, or that the
@@ -118,7 +119,7 @@ impl Transport {
                     bind_address: to.bind_address,
                 };
                 let (stream, state) = Stream::connect(via, blocking)?;
-                (stream, state, Some(handshake))
+                (stream, state, Some(Box::new(handshake)))
             }
             None => {
                 let (stream, state) = Stream::connect(to, blocking)?;
