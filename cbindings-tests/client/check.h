@@ -114,6 +114,47 @@ static inline bool loop_until(struct mosquitto *mosq, const int *value, int at_l
 	return true;
 }
 
+/* The counters most programs wait on, and the callbacks that bump them. A program
+ * that needs more from a callback writes its own and bumps the same counter. */
+__attribute__((unused)) static int connected = 0, subscribed = 0, published = 0;
+
+/* on_connect: a refused connection fails the check; counts CONNACKs in `connected`. */
+__attribute__((unused)) static void count_connect(struct mosquitto *mosq, void *userdata, int rc)
+{
+	(void)mosq; (void)userdata;
+	CHECK(rc == 0, "on_connect rc %d", rc);
+	bump(&connected);
+}
+
+/* on_subscribe: counts SUBACKs in `subscribed`. */
+__attribute__((unused)) static void count_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted)
+{
+	(void)mosq; (void)userdata; (void)mid; (void)count; (void)granted;
+	bump(&subscribed);
+}
+
+/* on_publish: counts completed publishes in `published`. */
+__attribute__((unused)) static void count_publish(struct mosquitto *mosq, void *userdata, int mid)
+{
+	(void)mosq; (void)userdata; (void)mid;
+	bump(&published);
+}
+
+/* A clean-session client on 127.0.0.1:port with the counting callbacks and
+ * on_message, connected (keepalive 60) and running under loop_start. */
+__attribute__((unused)) static struct mosquitto *start_client(int port,
+		void (*on_message)(struct mosquitto *, void *, const struct mosquitto_message *))
+{
+	struct mosquitto *mosq = mosquitto_new(NULL, true, NULL);
+	mosquitto_connect_callback_set(mosq, count_connect);
+	mosquitto_subscribe_callback_set(mosq, count_subscribe);
+	mosquitto_publish_callback_set(mosq, count_publish);
+	mosquitto_message_callback_set(mosq, on_message);
+	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+	CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+	return mosq;
+}
+
 /* Prints the verdict and returns the exit status. */
 static inline int finish(void)
 {

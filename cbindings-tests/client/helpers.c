@@ -10,7 +10,7 @@
 
 #include <pthread.h>
 
-static int published = 0, calls = 0, live_done = 0;
+static int calls = 0, live_done = 0;
 static struct mosquitto *live_pub;
 static char live_topic[80];
 
@@ -24,12 +24,6 @@ static void *publish_live(void *arg)
 		usleep(100 * 1000);
 	}
 	return NULL;
-}
-
-static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
-{
-	(void)mosq; (void)userdata; (void)mid;
-	bump(&published);
 }
 
 static int on_each(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
@@ -56,7 +50,7 @@ int main(int argc, char *argv[])
 	mosquitto_lib_init();
 
 	pub = mosquitto_new(NULL, true, NULL);
-	mosquitto_publish_callback_set(pub, on_publish);
+	mosquitto_publish_callback_set(pub, count_publish);
 	CHECK_RC(mosquitto_connect(pub, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
 	for(int i = 0; i < 3; i++){
 		snprintf(topic, sizeof(topic), "%s/%d", base, i);

@@ -9,7 +9,7 @@
 #include "check.h"
 
 static char topic[64];
-static int connected = 0, subscribed = 0, received = 0, published = 0, disconnected = 0;
+static int received = 0, disconnected = 0;
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 {
@@ -28,12 +28,6 @@ static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int co
 		int len = snprintf(payload, sizeof(payload), "q%d", qos);
 		CHECK_RC(mosquitto_publish(mosq, NULL, topic, len, payload, qos, false), MOSQ_ERR_SUCCESS);
 	}
-}
-
-static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
-{
-	(void)mosq; (void)userdata; (void)mid;
-	bump(&published);
 }
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
@@ -63,7 +57,7 @@ int main(int argc, char *argv[])
 	mosq = mosquitto_new(NULL, true, NULL);
 	mosquitto_connect_callback_set(mosq, on_connect);
 	mosquitto_subscribe_callback_set(mosq, on_subscribe);
-	mosquitto_publish_callback_set(mosq, on_publish);
+	mosquitto_publish_callback_set(mosq, count_publish);
 	mosquitto_message_callback_set(mosq, on_message);
 	mosquitto_disconnect_callback_set(mosq, on_disconnect);
 	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", atoi(argv[1]), 60), MOSQ_ERR_SUCCESS);

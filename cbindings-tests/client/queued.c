@@ -5,26 +5,7 @@
  */
 #include "check.h"
 
-static int connected = 0, subscribed = 0, received = 0, published = 0;
-
-static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
-{
-	(void)mosq; (void)userdata;
-	CHECK(rc == 0, "on_connect rc %d", rc);
-	bump(&connected);
-}
-
-static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted)
-{
-	(void)mosq; (void)userdata; (void)mid; (void)count; (void)granted;
-	bump(&subscribed);
-}
-
-static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
-{
-	(void)mosq; (void)userdata; (void)mid;
-	bump(&published);
-}
+static int received = 0;
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
 {
@@ -51,8 +32,8 @@ int main(int argc, char *argv[])
 	mosquitto_lib_init();
 
 	sub = mosquitto_new(NULL, true, NULL);
-	mosquitto_connect_callback_set(sub, on_connect);
-	mosquitto_subscribe_callback_set(sub, on_subscribe);
+	mosquitto_connect_callback_set(sub, count_connect);
+	mosquitto_subscribe_callback_set(sub, count_subscribe);
 	mosquitto_message_callback_set(sub, on_message);
 	CHECK_RC(mosquitto_connect(sub, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
 	CHECK_RC(mosquitto_subscribe(sub, NULL, topic, 2), MOSQ_ERR_SUCCESS);
@@ -60,7 +41,7 @@ int main(int argc, char *argv[])
 	CHECK(wait_for(&subscribed, 1, 20), "subscriber not ready");
 
 	pub = mosquitto_new(NULL, true, NULL);
-	mosquitto_publish_callback_set(pub, on_publish);
+	mosquitto_publish_callback_set(pub, count_publish);
 	CHECK_RC(mosquitto_connect_async(pub, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
 	for(int i = 0; i < 10; i++){
 		char payload[8];

@@ -11,7 +11,7 @@
 #include "check.h"
 
 static char topic[64];
-static int connected = 0, subscribed = 0, received = 0, second_handler = 0, disconnected = 0, replaced_disconnect = 0;
+static int received = 0, second_handler = 0, disconnected = 0, replaced_disconnect = 0;
 
 static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
 {

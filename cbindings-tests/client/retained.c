@@ -6,28 +6,9 @@
  */
 #include "check.h"
 
-static int connected = 0, subscribed = 0, published = 0, received = 0;
+static int received = 0;
 static int last_retain = -1;
 static char last_payload[64];
-
-static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
-{
-	(void)mosq; (void)userdata;
-	CHECK(rc == 0, "on_connect rc %d", rc);
-	bump(&connected);
-}
-
-static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted)
-{
-	(void)mosq; (void)userdata; (void)mid; (void)count; (void)granted;
-	bump(&subscribed);
-}
-
-static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
-{
-	(void)mosq; (void)userdata; (void)mid;
-	bump(&published);
-}
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
 {
@@ -35,18 +16,6 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 	snprintf(last_payload, sizeof(last_payload), "%.*s", msg->payloadlen, (char *)msg->payload);
 	set(&last_retain, msg->retain);
 	bump(&received);
-}
-
-static struct mosquitto *client(int port)
-{
-	struct mosquitto *mosq = mosquitto_new(NULL, true, NULL);
-	mosquitto_connect_callback_set(mosq, on_connect);
-	mosquitto_subscribe_callback_set(mosq, on_subscribe);
-	mosquitto_publish_callback_set(mosq, on_publish);
-	mosquitto_message_callback_set(mosq, on_message);
-	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
-	CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
-	return mosq;
 }
 
 int main(int argc, char *argv[])
@@ -61,13 +30,13 @@ int main(int argc, char *argv[])
 	snprintf(topic, sizeof(topic), "skeeter/retained/%d", (int)getpid());
 	mosquitto_lib_init();
 
-	pub = client(port);
+	pub = start_client(port, on_message);
 	CHECK(wait_for(&connected, 1, 20), "publisher not connected");
 	CHECK_RC(mosquitto_publish(pub, NULL, topic, 4, "kept", 1, true), MOSQ_ERR_SUCCESS);
 	CHECK(wait_for(&published, 1, 20), "no on_publish for the retained message");
 
 	/* A new subscriber gets it at once, flagged retained. */
-	sub = client(port);
+	sub = start_client(port, on_message);
 	CHECK(wait_for(&connected, 2, 20), "subscriber not connected");
 	CHECK_RC(mosquitto_subscribe(sub, NULL, topic, 1), MOSQ_ERR_SUCCESS);
 	CHECK(wait_for(&received, 1, 20), "no retained message");

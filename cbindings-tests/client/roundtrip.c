@@ -21,9 +21,9 @@
 static char base[64];
 static int sent_mids[TOTAL];
 static int published_mids[TOTAL];
-static int sent = 0, published = 0, received = 0;
+static int sent = 0, received = 0;
 static int next_for_qos[3] = {0, 0, 0};
-static int connected = 0, disconnected = 0, disconnect_rc = -1;
+static int disconnected = 0, disconnect_rc = -1;
 
 static int index_of_mid(int mid)
 {

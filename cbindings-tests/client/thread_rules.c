@@ -23,8 +23,8 @@
 
 static struct mosquitto *mosq;
 static char topic[64];
-static int connected = 0, disconnected = 0, disconnect_rc = -1, published = 0;
-static int subscribed = 0, received = 0, stop_rc = -1, stop_called = 0, quit = 0;
+static int disconnected = 0, disconnect_rc = -1;
+static int received = 0, stop_rc = -1, stop_called = 0, quit = 0;
 
 static void on_connect(struct mosquitto *m, void *userdata, int rc)
 {

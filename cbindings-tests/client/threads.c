@@ -13,27 +13,8 @@
 
 static struct mosquitto *pub;
 static char topic[64];
-static int connected = 0, subscribed = 0, received = 0, published = 0;
+static int received = 0;
 static int next_seq[THREADS];
-
-static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
-{
-	(void)mosq; (void)userdata;
-	CHECK(rc == 0, "on_connect rc %d", rc);
-	bump(&connected);
-}
-
-static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted)
-{
-	(void)mosq; (void)userdata; (void)mid; (void)count; (void)granted;
-	bump(&subscribed);
-}
-
-static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
-{
-	(void)mosq; (void)userdata; (void)mid;
-	bump(&published);
-}
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
 {
@@ -60,18 +41,6 @@ static void *publisher(void *arg)
 	return NULL;
 }
 
-static struct mosquitto *client(int port)
-{
-	struct mosquitto *mosq = mosquitto_new(NULL, true, NULL);
-	mosquitto_connect_callback_set(mosq, on_connect);
-	mosquitto_subscribe_callback_set(mosq, on_subscribe);
-	mosquitto_publish_callback_set(mosq, on_publish);
-	mosquitto_message_callback_set(mosq, on_message);
-	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
-	CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
-	return mosq;
-}
-
 int main(int argc, char *argv[])
 {
 	struct mosquitto *sub;
@@ -83,8 +52,8 @@ int main(int argc, char *argv[])
 	port = atoi(argv[1]);
 	snprintf(topic, sizeof(topic), "skeeter/threads/%d", (int)getpid());
 	mosquitto_lib_init();
-	sub = client(port);
-	pub = client(port);
+	sub = start_client(port, on_message);
+	pub = start_client(port, on_message);
 	CHECK(wait_for(&connected, 2, 20), "not connected");
 	CHECK_RC(mosquitto_subscribe(sub, NULL, topic, 1), MOSQ_ERR_SUCCESS);
 	CHECK(wait_for(&subscribed, 1, 20), "not subscribed");

@@ -10,7 +10,7 @@
 #include "check.h"
 
 static char request_topic[64], response_topic[64];
-static int connected = 0, subscribed = 0, requests = 0, responses = 0, published = 0;
+static int requests = 0, responses = 0;
 static const char correlation[] = {'i', 'd', 0, 7};  /* binary, with a NUL inside */
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc, int flags, const mosquitto_property *props)

@@ -13,7 +13,7 @@
 
 #include "check.h"
 
-static int connected = 0, subscribed = 0, received = 0;
+static int received = 0;
 static char will_topic[64];
 static char got_payload[64];
 static int got_qos = -1;
@@ -48,19 +48,6 @@ static void run_child(int port, bool v5, int ready_fd)
 	if(mosquitto_connect(mosq, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS) _exit(5);
 	mosquitto_loop_forever(mosq, -1, 1);
 	_exit(6);
-}
-
-static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
-{
-	(void)mosq; (void)userdata;
-	CHECK(rc == 0, "on_connect rc %d", rc);
-	bump(&connected);
-}
-
-static void on_subscribe(struct mosquitto *mosq, void *userdata, int mid, int count, const int *granted)
-{
-	(void)mosq; (void)userdata; (void)mid; (void)count; (void)granted;
-	bump(&subscribed);
 }
 
 static void on_message(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg, const mosquitto_property *props)
@@ -106,8 +93,8 @@ int main(int argc, char *argv[])
 	mosquitto_lib_init();
 	watcher = mosquitto_new(NULL, true, NULL);
 	mosquitto_int_option(watcher, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-	mosquitto_connect_callback_set(watcher, on_connect);
-	mosquitto_subscribe_callback_set(watcher, on_subscribe);
+	mosquitto_connect_callback_set(watcher, count_connect);
+	mosquitto_subscribe_callback_set(watcher, count_subscribe);
 	mosquitto_message_v5_callback_set(watcher, on_message);
 	CHECK_RC(mosquitto_connect(watcher, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
 	CHECK_RC(mosquitto_loop_start(watcher), MOSQ_ERR_SUCCESS);
