@@ -36,7 +36,7 @@ static unsigned char *seen[3];
 static int next_first[3];
 /* Shared counters (atomics). */
 static int received[3], duplicates[3], out_of_order[3], wrong_qos = 0;
-static int distinct = 0, milestone = 0, acked = 0, published = 0;
+static int distinct = 0, milestone = 0, acked = 0;
 static int pub_connects = 0, sub_connects = 0, sub_ready = 0;
 static int pub_disconnects = 0, sub_disconnects = 0, publish_errors = 0;
 /* 1 while connected (set by on_connect, cleared by on_disconnect). */

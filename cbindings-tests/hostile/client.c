@@ -52,7 +52,7 @@
 #include "../client/check.h"
 
 static int connects = 0, connect_rc = -1, disconnects = 0;
-static int messages = 0, published = 0;
+static int messages = 0;
 
 static const char *level_name(int level)
 {

@@ -9,7 +9,7 @@
 #include "../client/check.h"
 
 static char topic[64];
-static int connected = 0, received = 0;
+static int received = 0;
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 {

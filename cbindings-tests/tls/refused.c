@@ -17,7 +17,7 @@
  */
 #include "args.h"
 
-static int connected = 0, disconnected = 0, disconnect_rc = -1, errors_logged = 0;
+static int disconnected = 0, disconnect_rc = -1, errors_logged = 0;
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 {

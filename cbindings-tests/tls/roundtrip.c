@@ -15,7 +15,7 @@
 #include "args.h"
 
 static char topic[64];
-static int connected = 0, received = 0, published = 0, disconnected = 0;
+static int received = 0, disconnected = 0;
 
 static void on_connect(struct mosquitto *mosq, void *userdata, int rc)
 {
