@@ -65,28 +65,42 @@ pub(crate) fn with_c_message<T>(
     publish: &Publish,
     f: impl FnOnce(*const mosquitto_message) -> T,
 ) -> T {
-    let mut topic = Vec::with_capacity(publish.topic.len() + 1);
-    topic.extend_from_slice(publish.topic.as_bytes());
-    topic.push(0);
-    let mut payload = Vec::new();
-    if !publish.payload.is_empty() {
-        payload.reserve_exact(publish.payload.len() + 1);
-        payload.extend_from_slice(&publish.payload);
-        payload.push(0);
-    }
+    // Topic and payload, each followed by a NUL, in one buffer the thread reuses
+    // from message to message, so receiving allocates nothing here. A callback
+    // that runs a loop itself finds the buffer taken and uses one of its own.
+    let mut text = MESSAGE_TEXT.take();
+    text.clear();
+    text.extend_from_slice(publish.topic.as_bytes());
+    text.push(0);
+    let payload_at = text.len();
+    text.extend_from_slice(&publish.payload);
+    text.push(0);
+    let base = text.as_mut_ptr();
     let message = mosquitto_message {
         mid: c_int::from(publish.packet_id),
-        topic: topic.as_mut_ptr().cast(),
-        payload: if payload.is_empty() {
+        topic: base.cast(),
+        payload: if publish.payload.is_empty() {
             std::ptr::null_mut()
         } else {
-            payload.as_mut_ptr().cast()
+            // SAFETY: `payload_at` is within `text`, which outlives the call below.
+            unsafe { base.add(payload_at) }.cast()
         },
         payloadlen: publish.payload.len() as c_int,
         qos: c_int::from(publish.qos),
         retain: publish.retain,
     };
-    f(&message)
+    let result = f(&message);
+    if text.capacity() <= MESSAGE_TEXT_KEEP {
+        MESSAGE_TEXT.set(text);
+    }
+    result
+}
+
+/// The largest message buffer a thread keeps between messages.
+const MESSAGE_TEXT_KEEP: usize = 64 * 1024;
+
+thread_local! {
+    static MESSAGE_TEXT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Sets the function called when the broker answers a connect (CONNACK).
