@@ -97,9 +97,11 @@ macro_rules! slots {
 
         /// How a client stores its callbacks: only the set slots, out of line
         /// (nothing at all while none is set), so an idle client with one
-        /// callback holds one small allocation instead of the whole table.
+        /// callback holds one small allocation instead of the whole table. The
+        /// slots are shared, so the loop's copy for a batch of notices costs one
+        /// reference count however many are set.
         #[derive(Clone, Default)]
-        pub struct CallbackSlots(Option<Box<[Slot]>>);
+        pub struct CallbackSlots(Option<Arc<[Slot]>>);
 
         impl CallbackSlots {
             /// Keeps the set slots of `callbacks`.
@@ -111,20 +113,35 @@ macro_rules! slots {
                 if set.is_empty() {
                     CallbackSlots(None)
                 } else {
-                    CallbackSlots(Some(set.into_boxed_slice()))
+                    CallbackSlots(Some(Arc::from(set)))
                 }
             }
 
             /// The whole table: one reference count per set slot.
             pub fn unpack(&self) -> Callbacks {
                 let mut callbacks = Callbacks::default();
-                for slot in self.0.iter().flat_map(|slots| slots.iter()) {
+                for slot in self.slots() {
                     match slot {
                         $(Slot::$kind(f) => callbacks.$field = Some(Arc::clone(f)),)*
                     }
                 }
                 callbacks
             }
+
+            fn slots(&self) -> &[Slot] {
+                self.0.as_deref().unwrap_or(&[])
+            }
+
+            $(
+                /// The slot, if set (a scan of the few set slots).
+                pub fn $field(&self) -> Option<&$ty> {
+                    self.slots().iter().find_map(|slot| match slot {
+                        Slot::$kind(f) => Some(f),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    })
+                }
+            )*
         }
     };
 }

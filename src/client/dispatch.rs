@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 
+use super::callbacks::CallbackSlots;
 use super::log::MOSQ_LOG_DEBUG;
 use super::Client;
 use crate::protocol::property::Properties;
@@ -120,15 +121,15 @@ impl Client {
             }
             match notice {
                 Notice::Log { level, line } => {
-                    if let Some(f) = &cb.on_log {
+                    if let Some(f) = cb.on_log() {
                         f(level, &line);
                     }
                 }
                 Notice::Disconnect { rc, properties } => {
-                    if let Some(f) = &cb.on_disconnect {
+                    if let Some(f) = cb.on_disconnect() {
                         f(rc);
                     }
-                    if let Some(f) = &cb.on_disconnect_v5 {
+                    if let Some(f) = cb.on_disconnect_v5() {
                         f(rc, &properties);
                     }
                 }
@@ -139,7 +140,7 @@ impl Client {
     }
 }
 
-fn call_event(cb: &super::Callbacks, event: Event) {
+fn call_event(cb: &CallbackSlots, event: Event) {
     match event {
         Event::Connected {
             session_present,
@@ -150,10 +151,10 @@ fn call_event(cb: &super::Callbacks, event: Event) {
             properties,
         } => connected(cb, i32::from(reason_code), 0, &properties),
         Event::Message(publish) => {
-            if let Some(f) = &cb.on_message {
+            if let Some(f) = cb.on_message() {
                 f(&publish);
             }
-            if let Some(f) = &cb.on_message_v5 {
+            if let Some(f) = cb.on_message_v5() {
                 f(&publish);
             }
         }
@@ -162,10 +163,10 @@ fn call_event(cb: &super::Callbacks, event: Event) {
             reason_code,
             properties,
         } => {
-            if let Some(f) = &cb.on_publish {
+            if let Some(f) = cb.on_publish() {
                 f(i32::from(mid));
             }
-            if let Some(f) = &cb.on_publish_v5 {
+            if let Some(f) = cb.on_publish_v5() {
                 f(i32::from(mid), i32::from(reason_code), &properties);
             }
         }
@@ -174,20 +175,20 @@ fn call_event(cb: &super::Callbacks, event: Event) {
             granted_qos,
             properties,
         } => {
-            if let Some(f) = &cb.on_subscribe {
+            if let Some(f) = cb.on_subscribe() {
                 f(i32::from(mid), &granted_qos);
             }
-            if let Some(f) = &cb.on_subscribe_v5 {
+            if let Some(f) = cb.on_subscribe_v5() {
                 f(i32::from(mid), &granted_qos, &properties);
             }
         }
         Event::Unsubscribed {
             mid, properties, ..
         } => {
-            if let Some(f) = &cb.on_unsubscribe {
+            if let Some(f) = cb.on_unsubscribe() {
                 f(i32::from(mid));
             }
-            if let Some(f) = &cb.on_unsubscribe_v5 {
+            if let Some(f) = cb.on_unsubscribe_v5() {
                 f(i32::from(mid), &properties);
             }
         }
@@ -198,14 +199,14 @@ fn call_event(cb: &super::Callbacks, event: Event) {
     }
 }
 
-fn connected(cb: &super::Callbacks, rc: i32, flags: i32, properties: &Properties) {
-    if let Some(f) = &cb.on_connect {
+fn connected(cb: &CallbackSlots, rc: i32, flags: i32, properties: &Properties) {
+    if let Some(f) = cb.on_connect() {
         f(rc);
     }
-    if let Some(f) = &cb.on_connect_with_flags {
+    if let Some(f) = cb.on_connect_with_flags() {
         f(rc, flags);
     }
-    if let Some(f) = &cb.on_connect_v5 {
+    if let Some(f) = cb.on_connect_v5() {
         f(rc, flags, properties);
     }
 }

@@ -153,11 +153,11 @@ impl Client {
     }
 
     /// A copy of the callback slots with the generation they belong to.
-    pub(crate) fn callbacks_with_generation(&self) -> (u64, Callbacks) {
+    pub(crate) fn callbacks_with_generation(&self) -> (u64, callbacks::CallbackSlots) {
         let callbacks = self.callbacks.lock();
         (
             self.callbacks_generation.load(Ordering::Acquire),
-            callbacks.unpack(),
+            callbacks.clone(),
         )
     }
 

@@ -137,10 +137,13 @@ impl Stream {
     /// system call. Never raises SIGPIPE: a closed peer is an `EPIPE` error.
     pub fn write(&self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         loop {
-            match self
-                .socket
-                .send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL)
-            {
+            // One buffer (the usual case) goes by `send`, which spares the
+            // kernel copying an iovec array in: measurably cheaper per message.
+            let sent = match bufs {
+                [one] => self.socket.send_with_flags(one, libc::MSG_NOSIGNAL),
+                _ => self.socket.send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL),
+            };
+            match sent {
                 Ok(n) => return Ok(Progress::Bytes(n)),
                 Err(e) => match would_block_or_retry(e)? {
                     Some(progress) => return Ok(progress),
