@@ -27,6 +27,8 @@ use crate::protocol::packets::publish;
 use crate::protocol::property::Property;
 use crate::session::Written;
 
+use super::unlocked_write::{self, UnlockedWrite};
+
 /// The size of each thread's shared read buffer: packets up to this size are
 /// read there; larger ones in the connection's own buffer.
 const READ_CHUNK: usize = 64 * 1024;
@@ -70,8 +72,18 @@ pub struct Connection {
     /// Bytes before this offset have been written.
     out_pos: usize,
     /// Queued packets' kinds with the offset in `output` just past their last byte.
+    /// While an unlocked write runs, the first of them end in its batch instead.
     in_output: VecDeque<(usize, Written)>,
+    /// An unlocked write has this connection's earlier output: nothing else may
+    /// be written until it is finished.
+    writing: bool,
+    /// Tells this connection from a later one (an unlocked write may finish
+    /// after a reconnect).
+    serial: u32,
 }
+
+/// Serial numbers for connections.
+static NEXT_SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Connection {
     pub fn new(stream: Transport, connecting: bool, version: ProtocolVersion, limit: u32) -> Self {
@@ -87,6 +99,8 @@ impl Connection {
             output: Vec::new(),
             out_pos: 0,
             in_output: VecDeque::new(),
+            writing: false,
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -102,7 +116,10 @@ impl Connection {
     /// and SOCKS5 records the transport holds. While a handshake waits for the
     /// broker, packets already handed to the transport do not count.
     pub fn wants_write(&self) -> bool {
-        self.connecting || self.out_pos < self.output.len() || self.stream.wants_write()
+        self.connecting
+            || self.writing
+            || self.out_pos < self.output.len()
+            || self.stream.wants_write()
     }
 
     /// Whether the transport has not yet opened the SOCKS5 tunnel or finished
@@ -174,7 +191,8 @@ impl Connection {
     /// SOCKS5 transport takes all of it (keeping what the socket refuses), and is
     /// flushed too.
     pub fn flush(&mut self, mut written: impl FnMut(Written)) -> Result<(), NetError> {
-        if self.connecting {
+        if self.connecting || self.writing {
+            // An unlocked write has earlier bytes: these go after them.
             return Ok(());
         }
         while self.out_pos < self.output.len() {
@@ -197,6 +215,77 @@ impl Connection {
         }
         self.compact_output();
         Ok(())
+    }
+
+    /// Takes the queued output for writing without the lock, when at least
+    /// `min` bytes are queued, they go straight to the socket (no TLS, proxy
+    /// tunnel open) and no other unlocked write runs. The connection's buffer is
+    /// left empty for other threads to queue into. Give the batch back to
+    /// `finish_output`.
+    pub fn take_output(&mut self, min: usize) -> Option<UnlockedWrite> {
+        if self.writing || self.connecting || self.queued_bytes() < min {
+            return None;
+        }
+        // Without a second descriptor (out of them), the write is made locked.
+        let stream = self.stream.plain_stream()?.try_clone().ok()?;
+        self.writing = true;
+        let bytes = std::mem::replace(&mut self.output, unlocked_write::take_spare());
+        let pos = std::mem::replace(&mut self.out_pos, 0);
+        Some(UnlockedWrite::new(
+            stream,
+            bytes,
+            pos,
+            self.serial,
+            self.in_output.len(),
+        ))
+    }
+
+    /// Whether `batch` was taken from this connection.
+    pub fn owns(&self, batch: &UnlockedWrite) -> bool {
+        self.writing && batch.serial == self.serial
+    }
+
+    /// Ends an unlocked write taken from this connection (`owns`): reports each
+    /// packet whose last byte went out to `written`, in order, and puts what the
+    /// socket did not take back in front of what was queued meanwhile.
+    pub fn finish_output(&mut self, batch: UnlockedWrite, mut written: impl FnMut(Written)) {
+        let UnlockedWrite {
+            mut bytes,
+            pos,
+            mut packets,
+            ..
+        } = batch;
+        self.writing = false;
+        while packets > 0 {
+            match self.in_output.front() {
+                Some((end, _)) if *end <= pos => {}
+                _ => break,
+            }
+            if let Some((_, kind)) = self.in_output.pop_front() {
+                written(kind);
+            }
+            packets -= 1;
+        }
+        if pos == bytes.len() {
+            unlocked_write::keep_spare(bytes);
+            return;
+        }
+        // Rare: the socket is full. The batch's rest goes first again.
+        // Nothing was written meanwhile (`flush` waits for the batch).
+        debug_assert_eq!(self.out_pos, 0);
+        let rest = bytes.len() - pos;
+        for (i, (end, _)) in self.in_output.iter_mut().enumerate() {
+            if i < packets {
+                *end -= pos;
+            } else {
+                *end += rest;
+            }
+        }
+        bytes.drain(..pos);
+        bytes.extend_from_slice(&self.output);
+        let newer = std::mem::replace(&mut self.output, bytes);
+        self.out_pos = 0;
+        unlocked_write::keep_spare(newer);
     }
 
     fn compact_output(&mut self) {
@@ -361,6 +450,102 @@ pub fn net_error(e: NetError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::socket::Endpoint;
+    use crate::net::TransportPlan;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+
+    /// A plain connection to a local listener, and the listener's end of it.
+    fn connected() -> (Connection, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = Endpoint {
+            host: "127.0.0.1",
+            port: listener.local_addr().unwrap().port(),
+            bind_address: None,
+        };
+        let (t, _) = Transport::connect(to, &TransportPlan::default(), true).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        (Connection::new(t, false, ProtocolVersion::V311, 0), peer)
+    }
+
+    fn qos0(conn: &mut Connection, payload: &[u8]) {
+        conn.queue_qos0("t", payload, false, &[]).unwrap();
+    }
+
+    fn read_exactly(peer: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut got = vec![0u8; n];
+        peer.read_exact(&mut got).unwrap();
+        got
+    }
+
+    #[test]
+    fn small_output_is_not_taken_for_an_unlocked_write() {
+        let (mut conn, _peer) = connected();
+        qos0(&mut conn, b"x");
+        assert!(conn.take_output(1024).is_none());
+        assert!(conn.take_output(1).is_some());
+    }
+
+    #[test]
+    fn output_queued_during_an_unlocked_write_follows_the_batch() {
+        let (mut conn, mut peer) = connected();
+        qos0(&mut conn, b"first");
+        let mut batch = conn.take_output(1).unwrap();
+        assert!(conn.owns(&batch) && conn.wants_write());
+        assert!(
+            conn.take_output(1).is_none(),
+            "one unlocked write at a time"
+        );
+        // Queued meanwhile, and not written by a flush: it must wait for the batch.
+        qos0(&mut conn, b"second");
+        let mut reported = Vec::new();
+        conn.flush(|w| reported.push(w)).unwrap();
+        assert!(reported.is_empty());
+        batch.send().unwrap();
+        assert!(batch.is_done());
+        conn.finish_output(batch, |w| reported.push(w));
+        assert_eq!(reported, [Written::Qos0Publish]);
+        conn.flush(|w| reported.push(w)).unwrap();
+        assert_eq!(reported, [Written::Qos0Publish, Written::Qos0Publish]);
+        let wire = read_exactly(&mut peer, 2 * (2 + 3) + 5 + 6);
+        assert_eq!(&wire[5..10], b"first");
+        assert_eq!(&wire[15..], b"second");
+        assert!(!conn.wants_write());
+    }
+
+    #[test]
+    fn what_an_unlocked_write_left_goes_back_in_front() {
+        let (mut conn, mut peer) = connected();
+        qos0(&mut conn, b"aaaa");
+        qos0(&mut conn, b"bbbb");
+        let mut batch = conn.take_output(1).unwrap();
+        qos0(&mut conn, b"cccc");
+        // As if the socket took the first packet and two bytes of the second.
+        let first = 2 + 3 + 4;
+        let sent = batch.bytes[..first + 2].to_vec();
+        batch.pos = first + 2;
+        let mut reported = Vec::new();
+        conn.finish_output(batch, |w| reported.push(w));
+        assert_eq!(reported, [Written::Qos0Publish]);
+        assert_eq!(conn.queued_bytes(), 2 * first - 2);
+        conn.flush(|w| reported.push(w)).unwrap();
+        assert_eq!(reported.len(), 3, "each packet reported once, in order");
+        let mut wire = sent;
+        wire.extend(read_exactly(&mut peer, 2 * first - 2));
+        let payloads: Vec<&[u8]> = wire.chunks(first).map(|p| &p[5..]).collect();
+        assert_eq!(payloads, [b"aaaa", b"bbbb", b"cccc"]);
+    }
+
+    #[test]
+    fn a_batch_from_a_closed_connection_is_not_owned_by_the_next() {
+        let (mut old, _peer) = connected();
+        qos0(&mut old, b"x");
+        let batch = old.take_output(1).unwrap();
+        let (mut new, _peer2) = connected();
+        assert!(!new.owns(&batch));
+        qos0(&mut new, b"y");
+        assert!(new.take_output(1).is_some());
+    }
 
     #[test]
     fn an_announced_length_reserves_at_most_a_megabyte_ahead() {

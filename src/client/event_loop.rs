@@ -134,6 +134,7 @@ impl Client {
 
     fn service(&self, pass: Pass) -> Result<()> {
         let mut work = Work::new(self.logging());
+        let mut batch = None;
         let result = {
             let mut state = self.lock();
             let now = Instant::now();
@@ -155,13 +156,26 @@ impl Client {
                         result = state.tick(now, &mut work);
                     }
                     if result.is_ok() && state.conn.is_some() {
-                        state.pump(&mut work);
-                        result = state.write_or_fail(now, &mut work);
+                        // A large batch is written below, without the lock.
+                        batch = state.take_output(&mut work);
+                        if batch.is_none() {
+                            result = state.write_or_fail(now, &mut work);
+                        }
                     }
                     state.collect_events(&mut work);
                     result
                 }
             }
+        };
+        let result = match batch {
+            Some(mut batch) => {
+                let sent = batch.send();
+                let mut state = self.lock();
+                let finished = state.finish_output(batch, sent, Instant::now(), &mut work);
+                state.collect_events(&mut work);
+                result.and(finished)
+            }
+            None => result,
         };
         self.notify_room();
         // The callbacks (on_disconnect, on_log) must not change the errno a

@@ -17,11 +17,25 @@ use std::time::Instant;
 use super::connection::{net_error, ReadFailure};
 use super::dispatch::{Notice, Work};
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
+use super::unlocked_write::{UnlockedWrite, UNLOCKED_WRITE_MIN};
 use super::ClientState;
 use crate::error::{Error, Result};
 use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
 use crate::session::{self, reported_error, violation_text, Event, Link, Written};
+
+/// Tells the session a packet went out; a DISCONNECT of ours closes the connection.
+fn note_written(
+    session: &mut session::Session,
+    written: Written,
+    now: Instant,
+    closing: &mut bool,
+) {
+    session.note_sent(written, now);
+    if written == Written::Disconnect && session.is_disconnecting() {
+        *closing = true;
+    }
+}
 
 impl ClientState {
     /// The client id as the log shows it.
@@ -75,13 +89,45 @@ impl ClientState {
             return Ok(());
         };
         let mut closing = false;
-        conn.flush(|written| {
-            session.note_sent(written, now);
-            if written == Written::Disconnect && session.is_disconnecting() {
-                closing = true;
-            }
-        })
-        .map_err(|e| net_failure(e, work))?;
+        conn.flush(|written| note_written(session, written, now, &mut closing))
+            .map_err(|e| net_failure(e, work))?;
+        if closing {
+            self.close(0, Vec::new(), work);
+        }
+        Ok(())
+    }
+
+    /// Takes a large batch of queued output to write without the lock (see
+    /// `unlocked_write`), after encoding what the session queued.
+    pub fn take_output(&mut self, work: &mut Work) -> Option<UnlockedWrite> {
+        self.pump(work);
+        self.conn.as_mut()?.take_output(UNLOCKED_WRITE_MIN)
+    }
+
+    /// Ends an unlocked write: what was written is reported as `write_out`
+    /// reports it, and `sent`'s failure ends the connection. A batch from a
+    /// connection that has since been closed is dropped.
+    pub fn finish_output(
+        &mut self,
+        batch: UnlockedWrite,
+        sent: std::result::Result<(), NetError>,
+        now: Instant,
+        work: &mut Work,
+    ) -> Result<()> {
+        let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
+            return Ok(());
+        };
+        if !conn.owns(&batch) {
+            return Ok(());
+        }
+        let mut closing = false;
+        conn.finish_output(batch, |written| {
+            note_written(session, written, now, &mut closing);
+        });
+        if let Err(e) = sent {
+            let error = net_failure(e, work);
+            return self.fail(error, work);
+        }
         if closing {
             self.close(0, Vec::new(), work);
         }

@@ -17,6 +17,7 @@ pub mod io;
 pub mod log;
 pub mod options;
 pub mod thread;
+pub mod unlocked_write;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

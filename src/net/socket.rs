@@ -141,7 +141,9 @@ impl Stream {
             // kernel copying an iovec array in: measurably cheaper per message.
             let sent = match bufs {
                 [one] => self.socket.send_with_flags(one, libc::MSG_NOSIGNAL),
-                _ => self.socket.send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL),
+                _ => self
+                    .socket
+                    .send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL),
             };
             match sent {
                 Ok(n) => return Ok(Progress::Bytes(n)),
@@ -151,6 +153,15 @@ impl Stream {
                 },
             }
         }
+    }
+
+    /// A second descriptor for the same socket, so a write made without the
+    /// client lock stays safe if another thread closes the connection meanwhile
+    /// (the write then fails with `EPIPE` instead of reaching a reused number).
+    pub fn try_clone(&self) -> Result<Stream, NetError> {
+        Ok(Stream {
+            socket: self.socket.try_clone()?,
+        })
     }
 
     /// Ends both directions, so a peer (or our own loop) sees the close at once.

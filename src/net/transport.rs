@@ -190,6 +190,13 @@ impl Transport {
         Ok(Progress::Bytes(total))
     }
 
+    /// The socket itself, when bytes written to it go straight to the broker: no
+    /// TLS, the proxy's tunnel open (or none), nothing held back.
+    pub fn plain_stream(&self) -> Option<&Stream> {
+        (self.connected && self.tls.is_none() && self.socks.is_none() && self.held.is_empty())
+            .then_some(&self.stream)
+    }
+
     /// Writes what the transport holds (SOCKS5 requests, TLS records, held
     /// plaintext) until the socket would block.
     pub fn flush(&mut self) -> Result<(), NetError> {
