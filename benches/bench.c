@@ -6,6 +6,7 @@
  *   bench recv -p PORT -s SIZE -n COUNT          (against benches/source)
  *   bench rtt  -p PORT -q QOS -n COUNT           (against a real broker)
  *   bench idle -p PORT -n CLIENTS                (against benches/sink)
+ *   bench floor -p PORT -s SIZE -n COUNT         (no library: one write() per message)
  *   bench which                                  (only report the library)
  * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
  *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere)
@@ -19,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -567,10 +570,68 @@ static int run_idle(const struct opts *o)
 	return 0;
 }
 
+/* The floor for publishing "written at once": no library, one write() per
+ * pre-encoded QoS 0 PUBLISH to the sink, as fast as the socket takes them. A
+ * library that writes each message at once cannot beat this; the table shows it
+ * for scale (both columns run this same code). */
+static int run_floor(const struct opts *o)
+{
+	static const unsigned char connect_packet[] = {
+		0x10, 16, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 4, 'f', 'l', 'o', 'r'};
+	const char *topic = "bench/pub";
+	size_t tlen = strlen(topic), body = 2 + tlen + (size_t)o->size, hdr = 1;
+	unsigned char *frame, connack[4];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	char port[16];
+	double t0, c0, t1, c1;
+	int fd;
+
+	for (size_t rest = body; rest; rest >>= 7)
+		hdr++;
+	frame = malloc(hdr + body);
+	if (!frame)
+		die(1, "out of memory");
+	frame[0] = 0x30;
+	for (size_t rest = body, i = 1; i < hdr; i++, rest >>= 7)
+		frame[i] = (unsigned char)((rest & 127) | (i + 1 < hdr ? 128 : 0));
+	frame[hdr] = 0;
+	frame[hdr + 1] = (unsigned char)tlen;
+	memcpy(frame + hdr + 2, topic, tlen);
+	memset(frame + hdr + 2 + tlen, 'x', (size_t)o->size);
+
+	snprintf(port, sizeof port, "%d", o->port);
+	if (getaddrinfo(o->host, port, &hints, &ai))
+		die(1, "cannot resolve %s", o->host);
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen))
+		die(1, "connect: %s", strerror(errno));
+	freeaddrinfo(ai);
+	if (write(fd, connect_packet, sizeof connect_packet) != (ssize_t)sizeof connect_packet ||
+	    read(fd, connack, sizeof connack) != (ssize_t)sizeof connack)
+		die(1, "no CONNACK");
+
+	t0 = now();
+	c0 = cpu_seconds();
+	for (long i = 0; i < o->count; i++) {
+		if (write(fd, frame, hdr + body) != (ssize_t)(hdr + body))
+			die(1, "write: %s", strerror(errno));
+		if ((i & 1023) == 0)
+			check_deadline("writing");
+	}
+	t1 = now();
+	c1 = cpu_seconds();
+	printf("RESULT cmd=floor msgs=%ld secs=%.6f rate=%.1f cpu_us=%.4f maxrss_kb=%ld\n", o->count,
+	       t1 - t0, (double)o->count / (t1 - t0), (c1 - c0) * 1e6 / (double)o->count, maxrss_kb());
+	fflush(stdout);
+	close(fd);
+	free(frame);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench pub|recv|rtt|idle -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
+		"usage: bench pub|recv|rtt|idle|floor -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
 		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n");
 	exit(2);
 }
@@ -627,6 +688,8 @@ int main(int argc, char **argv)
 		rc = run_rtt(&o);
 	else if (!strcmp(o.cmd, "idle"))
 		rc = run_idle(&o);
+	else if (!strcmp(o.cmd, "floor"))
+		rc = run_floor(&o);
 	else
 		usage();
 	mosquitto_lib_cleanup();

@@ -152,6 +152,8 @@ for tgt in sink broker; do
 		n=$N0; [ $sz = 1024 ] && n=$N0K
 		lbl=${sz}B; [ $sz = 1024 ] && lbl=1KiB
 		add "pub q0 $lbl $tgt loop" "pub -p @${tgt^^}@ -q 0 -s $sz -n $n -m loop" "$RATE"
+		[ $tgt = sink ] &&
+			add "pub q0 $lbl $tgt loop each" "pub -p @SINK@ -q 0 -s $sz -n $n -m loop -b 1" "$RATE"
 		add "pub q0 $lbl $tgt loop_start" "pub -p @${tgt^^}@ -q 0 -s $sz -n $n -m start" "$RATE"
 	done
 	for q in 1 2; do
@@ -160,6 +162,7 @@ for tgt in sink broker; do
 		add "pub q$q 16B $tgt window 1000" "pub -p @${tgt^^}@ -q $q -s 16 -n $n -m loop -w 1000" "$RATE"
 	done
 done
+add "floor: write() per q0 16B, no library" "floor -p @SINK@ -s 16 -n $N0" "$RATE"
 add "recv q0 16B source" "recv -p @SOURCE@ -s 16 -n $NR" "$RATE"
 add "recv q0 1KiB source" "recv -p @SOURCE@ -s 1024 -n $NRK" "$RATE"
 add "rtt q0 broker" "rtt -p @BROKER@ -q 0 -n $NRTT" "p50_us:p50:us:lo p99_us:p99:us:lo"
