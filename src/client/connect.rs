@@ -26,7 +26,7 @@ use crate::net::socket::{ConnectState, Endpoint};
 use crate::net::{Transport, TransportPlan};
 use crate::protocol::packet::ProtocolVersion;
 use crate::protocol::property::Properties;
-use crate::session::{Config, Session};
+use crate::session::Session;
 
 /// Where and how to connect, as the last connect call gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,29 +165,16 @@ impl Client {
             }
         };
         {
-            let mut state = self.lock();
+            let mut guard = self.lock();
+            let state = &mut *guard;
             let options = &mut state.options;
             if options.client_id.is_none() && options.protocol == ProtocolVersion::V31 {
                 options.client_id = Some(random_client_id());
             }
-            let config = Config {
-                protocol: options.protocol,
-                client_id: options.client_id.clone(),
-                clean_start: options.clean_session,
-                keepalive: target.keepalive,
-                username: options.username.clone(),
-                password: options.password.clone(),
-                will: options.will.clone(),
-                send_maximum: options.send_maximum,
-                receive_maximum: options.receive_maximum,
-                connect_properties: target.properties.clone(),
-            };
+            let config = options.connect_config(target.keepalive, &target.properties);
             let nodelay = options.tcp_nodelay;
-            let session = state
-                .session
-                .get_or_insert_with(|| Session::new(config.clone()));
-            *session.config_mut() = config;
-            let connect = session.connect_packet(Instant::now());
+            let session = state.session.get_or_insert_with(|| Session::new(&config));
+            let connect = session.connect_packet(&config, Instant::now());
             let limit = session.incoming_packet_limit().unwrap_or(0);
             let mut connecting = connect_state == ConnectState::InProgress;
             let mut conn = Connection::new(stream, connecting, session.protocol(), limit);
@@ -205,7 +192,7 @@ impl Client {
             }
             conn.set_nodelay(nodelay);
             if work.logging {
-                for line in super::log::sending(session.client_id(), &connect) {
+                for line in super::log::sending(session.client_id(config.client_id), &connect) {
                     work.debug(|| line);
                 }
             }

@@ -3,8 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{ProtocolVersion, Will};
-use crate::protocol::property::{self, Properties};
+use crate::protocol::property::{self, Properties, Property};
 use crate::protocol::{topic, utf8};
+use crate::session::Config;
 
 /// `CMD_WILL`: the pseudo-command property checks use for will properties.
 const CMD_WILL: i32 = 0x100;
@@ -186,6 +187,23 @@ impl Options {
             socks5: None,
             tls: Rare::new(),
         })
+    }
+
+    /// The CONNECT settings, lent to the session at each connect, with the
+    /// keepalive and MQTT 5 properties of the connect call.
+    pub fn connect_config<'a>(&'a self, keepalive: u16, properties: &'a [Property]) -> Config<'a> {
+        Config {
+            protocol: self.protocol,
+            client_id: self.client_id.as_deref(),
+            clean_start: self.clean_session,
+            keepalive,
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+            will: self.will.as_deref(),
+            send_maximum: self.send_maximum,
+            receive_maximum: self.receive_maximum,
+            connect_properties: properties,
+        }
     }
 
     /// Sets the will. The caller has checked the payload length (at most
