@@ -15,11 +15,11 @@
 //! turning it into a `MOSQ_ERR_*` (`net_error`).
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::os::fd::RawFd;
 
 use crate::error::Error;
+use crate::lazy_queue::LazyQueue;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
@@ -70,7 +70,7 @@ pub struct Connection {
     /// Bytes before this offset have been written.
     out_pos: usize,
     /// Queued packets' kinds with the offset in `output` just past their last byte.
-    in_output: VecDeque<(usize, Written)>,
+    in_output: LazyQueue<(usize, Written)>,
 }
 
 impl Connection {
@@ -86,7 +86,7 @@ impl Connection {
             need: 0,
             output: Vec::new(),
             out_pos: 0,
-            in_output: VecDeque::new(),
+            in_output: LazyQueue::new(),
         }
     }
 
@@ -205,7 +205,7 @@ impl Connection {
             self.out_pos = 0;
         } else if self.out_pos >= COMPACT_AT {
             self.output.drain(..self.out_pos);
-            for (end, _) in &mut self.in_output {
+            for (end, _) in self.in_output.iter_mut() {
                 *end -= self.out_pos;
             }
             self.out_pos = 0;

@@ -18,12 +18,12 @@ pub mod log;
 pub mod options;
 pub mod thread;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
+use crate::lazy_queue::LazyQueue;
 use crate::net::wakeup::Wakeup;
 use crate::session::Session;
 pub use callbacks::Callbacks;
@@ -48,7 +48,7 @@ pub struct ClientState {
     pub disconnect_requested: bool,
     /// The mids of QoS 0 messages queued in the session and not yet encoded,
     /// in order: their PUBLISH carries no id, but the log line shows it.
-    pub qos0_mids: VecDeque<u16>,
+    pub qos0_mids: LazyQueue<u16>,
 }
 
 impl ClientState {
@@ -59,7 +59,7 @@ impl ClientState {
             conn: None,
             target: None,
             disconnect_requested: false,
-            qos0_mids: VecDeque::new(),
+            qos0_mids: LazyQueue::new(),
         }
     }
 }

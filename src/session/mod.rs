@@ -46,7 +46,6 @@ mod violation;
 mod test_support;
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use alias::IncomingAliases;
@@ -91,6 +90,7 @@ pub fn recycle_events(mut list: Vec<Event>) {
 }
 
 use crate::error::{Error, Result};
+use crate::lazy_queue::LazyQueue;
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
 
 /// What the session needs to know of a packet once it is written.
@@ -148,7 +148,7 @@ pub struct Session {
     awaiting_unsuback: IdMap<usize>,
     /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
     /// their `Published` event fires when `note_written` sees them go.
-    unwritten_qos0: VecDeque<u16>,
+    unwritten_qos0: LazyQueue<u16>,
     outbox: Vec<Packet>,
     events: Vec<Event>,
 }
@@ -169,7 +169,7 @@ impl Session {
             aliases: IncomingAliases::default(),
             awaiting_suback: IdMap::default(),
             awaiting_unsuback: IdMap::default(),
-            unwritten_qos0: VecDeque::new(),
+            unwritten_qos0: LazyQueue::new(),
             outbox: Vec::new(),
             events: Vec::new(),
         }
