@@ -202,6 +202,11 @@ impl Client {
             if !connecting {
                 // The loop reports a failure here on its next turn.
                 let _ = state.write_out(Instant::now(), &mut work);
+                // Until CONNACK there is usually nothing more to write: a client
+                // connecting many connections hands each one's memory to the next.
+                if let Some(conn) = state.conn.as_mut() {
+                    conn.release_write_buffers();
+                }
             }
         }
         // A loop waiting elsewhere (or between reconnect attempts) picks up the
