@@ -78,8 +78,9 @@ pub struct Client {
     userdata: AtomicUsize,
     /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
     wakeup: Wakeup,
-    /// The `loop_start` thread, if one was started and not yet joined.
-    thread: Mutex<Option<thread::LoopThread>>,
+    /// The `loop_start` thread, if one was started and not yet joined. Boxed:
+    /// most clients, each run by a program's own loop, never start one.
+    thread: Mutex<Option<Box<thread::LoopThread>>>,
     /// `loop_stop` asked the loop thread to end.
     stop: AtomicBool,
     /// ... after what is queued or in flight on a live connection is done

@@ -130,13 +130,15 @@ impl TlsSettings {
 pub struct Options {
     /// `None`: send an empty client id and let the broker assign one (MQTT 3.1.1
     /// and 5; an MQTT 3.1 connect without an id fails with `Error::Protocol`).
-    pub client_id: Option<String>,
+    /// The strings are boxed slices, 16 bytes each inline where a `String` takes
+    /// 24: they never grow.
+    pub client_id: Option<Box<str>>,
     pub clean_session: bool,
     pub protocol: ProtocolVersion,
     /// Seconds; set by each connect call.
     pub keepalive: u16,
-    pub username: Option<String>,
-    pub password: Option<Vec<u8>>,
+    pub username: Option<Box<str>>,
+    pub password: Option<Box<[u8]>>,
     /// Boxed: most clients set no will.
     pub will: Option<Box<Will>>,
     pub reconnect: ReconnectDelay,
@@ -145,7 +147,7 @@ pub struct Options {
     /// The Receive Maximum announced to an MQTT 5 broker.
     pub receive_maximum: u16,
     pub tcp_nodelay: bool,
-    pub bind_address: Option<String>,
+    pub bind_address: Option<Box<str>>,
     /// The program runs its own threads around this client (`mosquitto_threaded_set`).
     pub threaded: bool,
     /// Boxed: most clients use no proxy.
@@ -164,7 +166,7 @@ impl Options {
             None if !clean_session => return Err(Error::Inval),
             None => None,
             Some([]) => return Err(Error::Inval),
-            Some(id) => Some(mqtt_string(id)?),
+            Some(id) => Some(mqtt_string(id)?.into()),
         };
         Ok(Options {
             client_id,
@@ -267,9 +269,9 @@ impl Options {
             if name.len() > MAX_STRING {
                 return Err(Error::Inval);
             }
-            self.username = Some(mqtt_string(name)?);
+            self.username = Some(mqtt_string(name)?.into());
         }
-        self.password = password.map(<[u8]>::to_vec);
+        self.password = password.map(Box::from);
         Ok(())
     }
 

@@ -105,7 +105,7 @@ impl Session {
                 if !self.sent_empty_id {
                     return Err(Violation::protocol());
                 }
-                self.assigned_client_id = Some(assigned.to_owned());
+                self.assigned_client_id = Some(assigned.into());
             }
             if let Some(seconds) = int16(&connack.properties, ids::SERVER_KEEP_ALIVE)? {
                 if let Some(keepalive) = &mut self.keepalive {

@@ -131,7 +131,7 @@ pub struct Session {
     sent_empty_id: bool,
     /// The identifier an MQTT 5 broker assigned when we sent none; reused on
     /// reconnect so the session can resume.
-    assigned_client_id: Option<String>,
+    assigned_client_id: Option<Box<str>>,
     link: Link,
     /// Set by `disconnect`: keepalive stops, the client closes after writing.
     disconnecting: bool,
