@@ -10,6 +10,8 @@ pub mod client;
 pub mod error;
 pub mod ffi;
 /// cbindgen:ignore
+pub mod lazy_queue;
+/// cbindgen:ignore
 pub mod net;
 /// cbindgen:ignore
 pub mod protocol;

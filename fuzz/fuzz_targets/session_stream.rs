@@ -22,6 +22,8 @@ use mosquitto::session::{Config, Session};
 const MAX_BUFFER: usize = 1 << 20;
 
 struct Driver {
+    /// The settings the client would lend the session at each connect.
+    config: Config<'static>,
     session: Session,
     decoder: Decoder,
     buffer: Vec<u8>,
@@ -55,7 +57,7 @@ impl Driver {
 
     fn connect(&mut self) {
         self.lose_connection();
-        let connect = self.session.connect_packet(self.now);
+        let connect = self.session.connect_packet(&self.config, self.now);
         let mut bytes = Vec::new();
         encode(&connect, self.session.protocol(), &mut bytes).expect("CONNECT encodes");
         self.decoder.max_packet_size = self.session.incoming_packet_limit().unwrap_or(0);
@@ -107,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let config = Config {
         protocol,
-        client_id: Some("fuzz".into()),
+        client_id: Some("fuzz"),
         clean_start: setup & 0x04 != 0,
         keepalive: if setup & 0x08 != 0 { 0 } else { 5 },
         send_maximum: u16::from(setup >> 4),
@@ -115,7 +117,8 @@ fuzz_target!(|data: &[u8]| {
         ..Config::default()
     };
     let mut driver = Driver {
-        session: Session::new(config),
+        config,
+        session: Session::new(&config),
         decoder: Decoder::new(protocol),
         buffer: Vec::new(),
         now: Instant::now(),

@@ -15,11 +15,11 @@
 //! turning it into a `MOSQ_ERR_*` (`net_error`).
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::os::fd::RawFd;
 
 use crate::error::Error;
+use crate::lazy_queue::LazyQueue;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
@@ -73,7 +73,7 @@ pub struct Connection {
     out_pos: usize,
     /// Queued packets' kinds with the offset in `output` just past their last byte.
     /// While an unlocked write runs, the first of them end in its batch instead.
-    in_output: VecDeque<(usize, Written)>,
+    in_output: LazyQueue<(usize, Written)>,
     /// An unlocked write has this connection's earlier output: nothing else may
     /// be written until it is finished.
     writing: bool,
@@ -98,7 +98,7 @@ impl Connection {
             need: 0,
             output: Vec::new(),
             out_pos: 0,
-            in_output: VecDeque::new(),
+            in_output: LazyQueue::new(),
             writing: false,
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
@@ -294,7 +294,7 @@ impl Connection {
             self.out_pos = 0;
         } else if self.out_pos >= COMPACT_AT {
             self.output.drain(..self.out_pos);
-            for (end, _) in &mut self.in_output {
+            for (end, _) in self.in_output.iter_mut() {
                 *end -= self.out_pos;
             }
             self.out_pos = 0;
@@ -308,16 +308,39 @@ impl Connection {
     /// bytes of a packet cut short by the end of a read are put in front of the
     /// next read), so an idle connection holds no read buffer. A packet larger
     /// than that buffer is gathered in the connection's own.
+    ///
+    /// After a CONNACK or a PINGRESP, a connection with nothing left to write
+    /// gives its write buffers back (`release_write_buffers`).
     pub fn read_packets(
         &mut self,
         mut each: impl FnMut(Packet) -> bool,
     ) -> Result<(), ReadFailure> {
+        let mut settled = false;
+        let mut each = |packet: Packet| {
+            settled |= matches!(packet, Packet::ConnAck(_) | Packet::PingResp);
+            each(packet)
+        };
         let mut shared = SHARED_INPUT.take();
         let result = self.read_with(&mut shared, &mut each);
         if shared.len() <= 2 * READ_CHUNK {
             SHARED_INPUT.set(shared);
         }
+        if settled {
+            self.release_write_buffers();
+        }
         result
+    }
+
+    /// Gives the write buffers back if everything queued is written. Called when
+    /// the connection is likely to be idle (CONNECT written, CONNACK read, a
+    /// keepalive exchange done), so a connected client that sends nothing holds
+    /// no write buffer; a busy one seldom reaches these points and keeps its buffers.
+    pub fn release_write_buffers(&mut self) {
+        if !self.writing && self.out_pos == self.output.len() && self.in_output.is_empty() {
+            self.output = Vec::new();
+            self.out_pos = 0;
+            self.in_output.release();
+        }
     }
 
     fn read_with(
@@ -553,5 +576,44 @@ mod tests {
         assert_eq!(room_ahead(RESERVE_AHEAD), RESERVE_AHEAD);
         // MQTT's largest remaining length: 256 MiB claimed, 1 MiB made room for.
         assert_eq!(room_ahead(268_435_455), 1024 * 1024);
+    }
+
+    #[test]
+    fn a_keepalive_exchange_gives_the_write_buffers_back() {
+        use crate::net::socket::{Endpoint, Stream};
+        use std::io::{Read, Write};
+        use std::os::unix::net::UnixListener;
+
+        let path = std::env::temp_dir().join(format!("skeeter-idle-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path).unwrap();
+        let endpoint = Endpoint {
+            host: path.to_str().unwrap(),
+            port: 0,
+            bind_address: None,
+        };
+        let (stream, _) = Stream::connect(endpoint, true).unwrap();
+        let (mut broker, _) = listener.accept().unwrap();
+        let _ = std::fs::remove_file(&path);
+        let mut conn = Connection::new(Transport::plain(stream), false, ProtocolVersion::V311, 0);
+
+        conn.queue(&Packet::PingReq).unwrap();
+        conn.flush(|_| {}).unwrap();
+        let mut pingreq = [0u8; 2];
+        broker.read_exact(&mut pingreq).unwrap();
+        assert!(conn.output.capacity() > 0);
+
+        broker.write_all(&[0xd0, 0x00]).unwrap();
+        let mut got = Vec::new();
+        while got.is_empty() {
+            conn.read_packets(|p| {
+                got.push(p);
+                true
+            })
+            .unwrap();
+        }
+        assert_eq!(got, vec![Packet::PingResp]);
+        assert_eq!(conn.output.capacity(), 0);
+        assert_eq!(conn.in_output, LazyQueue::new());
     }
 }

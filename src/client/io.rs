@@ -40,10 +40,11 @@ fn note_written(
 impl ClientState {
     /// The client id as the log shows it.
     fn log_id(&self) -> String {
-        self.session
-            .as_ref()
-            .map(|s| s.client_id().to_owned())
-            .unwrap_or_default()
+        let ours = self.options.client_id.as_deref();
+        match &self.session {
+            Some(session) => session.client_id(ours).to_owned(),
+            None => String::new(),
+        }
     }
 
     /// Encodes the session's outgoing packets into the connection's write buffer.
@@ -54,6 +55,7 @@ impl ClientState {
         if !session.has_outgoing() {
             return;
         }
+        let id = self.options.client_id.as_deref();
         let mut packets = session.take_outgoing();
         for mut packet in packets.drain(..) {
             let qos0_mid = match &packet {
@@ -65,7 +67,7 @@ impl ClientState {
                 if let (Some(mid), Packet::Publish(p)) = (qos0_mid, &mut packet) {
                     p.packet_id = mid;
                 }
-                for line in log::sending(session.client_id(), &packet) {
+                for line in log::sending(session.client_id(id), &packet) {
                     work.debug(|| line);
                 }
                 if let Packet::Publish(p) = &mut packet {
@@ -147,13 +149,14 @@ impl ClientState {
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return Ok(());
         };
+        let id = self.options.client_id.as_deref();
         let mut handling_error = None;
         let read = conn.read_packets(|packet| {
             let connack_code = match &packet {
                 Packet::ConnAck(c) => Some(c.reason_code),
                 other => {
                     if work.logging {
-                        let line = log::received(session.client_id(), other);
+                        let line = log::received(session.client_id(id), other);
                         work.debug(|| line);
                     }
                     None
@@ -168,7 +171,7 @@ impl ClientState {
                         reason_code,
                         properties: Vec::new(),
                     });
-                    let line = log::received(session.client_id(), &connack);
+                    let line = log::received(session.client_id(id), &connack);
                     work.debug(|| line);
                 }
             }
@@ -299,6 +302,7 @@ impl ClientState {
         if !session.has_events() {
             return;
         }
+        let ours = self.options.client_id.as_deref();
         let mut events = session.take_events();
         for event in events.drain(..) {
             match event {
@@ -315,13 +319,13 @@ impl ClientState {
                     });
                 }
                 Event::UnknownPubRec { mid } => {
-                    let id = session.client_id();
+                    let id = session.client_id(ours);
                     work.log(MOSQ_LOG_WARNING, || {
                         format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
                 Event::Auth { reason_code, .. } => {
-                    let id = session.client_id();
+                    let id = session.client_id(ours);
                     work.log(MOSQ_LOG_NOTICE, || {
                         format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
                     });

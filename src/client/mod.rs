@@ -19,12 +19,12 @@ pub mod options;
 pub mod thread;
 pub mod unlocked_write;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
+use crate::lazy_queue::LazyQueue;
 use crate::net::wakeup::Wakeup;
 use crate::session::Session;
 pub use callbacks::Callbacks;
@@ -49,7 +49,7 @@ pub struct ClientState {
     pub disconnect_requested: bool,
     /// The mids of QoS 0 messages queued in the session and not yet encoded,
     /// in order: their PUBLISH carries no id, but the log line shows it.
-    pub qos0_mids: VecDeque<u16>,
+    pub qos0_mids: LazyQueue<u16>,
 }
 
 impl ClientState {
@@ -60,7 +60,7 @@ impl ClientState {
             conn: None,
             target: None,
             disconnect_requested: false,
-            qos0_mids: VecDeque::new(),
+            qos0_mids: LazyQueue::new(),
         }
     }
 }
@@ -79,8 +79,9 @@ pub struct Client {
     userdata: AtomicUsize,
     /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
     wakeup: Wakeup,
-    /// The `loop_start` thread, if one was started and not yet joined.
-    thread: Mutex<Option<thread::LoopThread>>,
+    /// The `loop_start` thread, if one was started and not yet joined. Boxed:
+    /// most clients, each run by a program's own loop, never start one.
+    thread: Mutex<Option<Box<thread::LoopThread>>>,
     /// `loop_stop` asked the loop thread to end.
     stop: AtomicBool,
     /// ... after what is queued or in flight on a live connection is done

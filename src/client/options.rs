@@ -3,8 +3,9 @@
 
 use crate::error::{Error, Result};
 use crate::protocol::packet::{ProtocolVersion, Will};
-use crate::protocol::property::{self, Properties};
+use crate::protocol::property::{self, Properties, Property};
 use crate::protocol::{topic, utf8};
+use crate::session::Config;
 
 /// `CMD_WILL`: the pseudo-command property checks use for will properties.
 const CMD_WILL: i32 = 0x100;
@@ -129,13 +130,15 @@ impl TlsSettings {
 pub struct Options {
     /// `None`: send an empty client id and let the broker assign one (MQTT 3.1.1
     /// and 5; an MQTT 3.1 connect without an id fails with `Error::Protocol`).
-    pub client_id: Option<String>,
+    /// The strings are boxed slices, 16 bytes each inline where a `String` takes
+    /// 24: they never grow.
+    pub client_id: Option<Box<str>>,
     pub clean_session: bool,
     pub protocol: ProtocolVersion,
     /// Seconds; set by each connect call.
     pub keepalive: u16,
-    pub username: Option<String>,
-    pub password: Option<Vec<u8>>,
+    pub username: Option<Box<str>>,
+    pub password: Option<Box<[u8]>>,
     /// Boxed: most clients set no will.
     pub will: Option<Box<Will>>,
     pub reconnect: ReconnectDelay,
@@ -144,7 +147,7 @@ pub struct Options {
     /// The Receive Maximum announced to an MQTT 5 broker.
     pub receive_maximum: u16,
     pub tcp_nodelay: bool,
-    pub bind_address: Option<String>,
+    pub bind_address: Option<Box<str>>,
     /// The program runs its own threads around this client (`mosquitto_threaded_set`).
     pub threaded: bool,
     /// Boxed: most clients use no proxy.
@@ -163,7 +166,7 @@ impl Options {
             None if !clean_session => return Err(Error::Inval),
             None => None,
             Some([]) => return Err(Error::Inval),
-            Some(id) => Some(mqtt_string(id)?),
+            Some(id) => Some(mqtt_string(id)?.into()),
         };
         Ok(Options {
             client_id,
@@ -186,6 +189,23 @@ impl Options {
             socks5: None,
             tls: Rare::new(),
         })
+    }
+
+    /// The CONNECT settings, lent to the session at each connect, with the
+    /// keepalive and MQTT 5 properties of the connect call.
+    pub fn connect_config<'a>(&'a self, keepalive: u16, properties: &'a [Property]) -> Config<'a> {
+        Config {
+            protocol: self.protocol,
+            client_id: self.client_id.as_deref(),
+            clean_start: self.clean_session,
+            keepalive,
+            username: self.username.as_deref(),
+            password: self.password.as_deref(),
+            will: self.will.as_deref(),
+            send_maximum: self.send_maximum,
+            receive_maximum: self.receive_maximum,
+            connect_properties: properties,
+        }
     }
 
     /// Sets the will. The caller has checked the payload length (at most
@@ -249,9 +269,9 @@ impl Options {
             if name.len() > MAX_STRING {
                 return Err(Error::Inval);
             }
-            self.username = Some(mqtt_string(name)?);
+            self.username = Some(mqtt_string(name)?.into());
         }
-        self.password = password.map(<[u8]>::to_vec);
+        self.password = password.map(Box::from);
         Ok(())
     }
 

@@ -50,7 +50,7 @@ impl Client {
         match spawned {
             Ok(handle) => {
                 let id = handle.thread().id();
-                *slot = Some(LoopThread { handle, id });
+                *slot = Some(Box::new(LoopThread { handle, id }));
                 Ok(())
             }
             Err(_) => {

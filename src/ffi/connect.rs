@@ -55,7 +55,8 @@ unsafe fn connect_with(
         let mut target = Target::new(host, port, keepalive, bind)?;
         // SAFETY: `properties` is NULL or a list from the property API.
         let properties = unsafe { properties_from_c(properties) };
-        target.properties = checked_properties(client.protocol_is_v5(), CMD_CONNECT, properties)?;
+        target.properties =
+            checked_properties(client.protocol_is_v5(), CMD_CONNECT, properties)?.into();
         client.connect(target, blocking)
     })();
     code_of(result)

@@ -272,7 +272,7 @@ pub unsafe extern "C" fn mosquitto_string_option(
         unsafe {
             with_options(mosq, |o| match option_named(option) {
                 Some(MOSQ_OPT_BIND_ADDRESS) => {
-                    o.bind_address = value;
+                    o.bind_address = value.map(String::into_boxed_str);
                     Ok(())
                 }
                 Some(MOSQ_OPT_TLS_ALPN) => {

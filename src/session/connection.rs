@@ -13,6 +13,7 @@
 use std::time::Instant;
 
 use super::alias::IncomingAliases;
+use super::config::{Config, Settings};
 use super::event::Event;
 use super::inflight::Resend;
 use super::keepalive::Keepalive;
@@ -25,14 +26,15 @@ use crate::protocol::packet::{Ack, ConnAck, Connect, Packet};
 use crate::protocol::property::{Property, PropertyValue};
 
 impl Session {
-    /// Starts a connection (first or again): returns the CONNECT to write before
-    /// anything from `take_outgoing`.
-    pub fn connect_packet(&mut self, now: Instant) -> Packet {
+    /// Starts a connection (first or again) with `config`, the client's current
+    /// settings: returns the CONNECT to write before anything from `take_outgoing`.
+    pub fn connect_packet(&mut self, config: &Config, now: Instant) -> Packet {
         self.reset_connection();
+        self.settings = Settings::of(config);
         self.link = Link::AwaitingConnAck;
-        self.keepalive = Some(Keepalive::new(self.config.keepalive, now));
-        let alias_maximum = if self.config.protocol.is_v5() {
-            int16(&self.config.connect_properties, ids::TOPIC_ALIAS_MAXIMUM)
+        self.keepalive = Some(Keepalive::new(config.keepalive, now));
+        let alias_maximum = if config.protocol.is_v5() {
+            int16(config.connect_properties, ids::TOPIC_ALIAS_MAXIMUM)
                 .ok()
                 .flatten()
                 .unwrap_or(0)
@@ -40,15 +42,17 @@ impl Session {
             0
         };
         self.aliases = IncomingAliases::new(alias_maximum);
+        let client_id = self.client_id(config.client_id).to_owned();
+        self.sent_empty_id = client_id.is_empty();
         Packet::Connect(Box::new(Connect {
-            protocol: self.config.protocol,
-            clean_start: self.config.clean_start,
-            keep_alive: self.config.keepalive,
-            client_id: self.client_id().to_owned(),
-            will: self.config.will.as_deref().cloned(),
-            username: self.config.username.clone(),
-            password: self.config.password.clone(),
-            properties: self.connect_properties(),
+            protocol: config.protocol,
+            clean_start: config.clean_start,
+            keep_alive: config.keepalive,
+            client_id,
+            will: config.will.cloned(),
+            username: config.username.map(str::to_owned),
+            password: config.password.map(<[u8]>::to_vec),
+            properties: connect_properties(config),
         }))
     }
 
@@ -75,22 +79,6 @@ impl Session {
         }
     }
 
-    /// Ours plus a Receive Maximum when the application gave none, as libmosquitto
-    /// announces its receive window (default 20).
-    fn connect_properties(&self) -> Vec<Property> {
-        if !self.config.protocol.is_v5() {
-            return Vec::new();
-        }
-        let mut properties = self.config.connect_properties.clone();
-        if !ids::contains(&properties, ids::RECEIVE_MAXIMUM) {
-            properties.push(Property {
-                id: ids::RECEIVE_MAXIMUM,
-                value: PropertyValue::Int16(self.config.receive_maximum),
-            });
-        }
-        properties
-    }
-
     pub(super) fn handle_connack(&mut self, connack: ConnAck) -> Result<(), Violation> {
         if self.link != Link::AwaitingConnAck {
             return Err(Violation::protocol());
@@ -109,15 +97,15 @@ impl Session {
             return Err(Violation::silent(error));
         }
 
-        let is_v5 = self.config.protocol.is_v5();
+        let is_v5 = self.settings.protocol.is_v5();
         if is_v5 {
             self.limits = BrokerLimits::from_connack(&connack.properties)?;
             if let Some(assigned) = string(&connack.properties, ids::ASSIGNED_CLIENT_IDENTIFIER)? {
                 // Only an empty identifier may be assigned one.
-                if !self.client_id().is_empty() {
+                if !self.sent_empty_id {
                     return Err(Violation::protocol());
                 }
-                self.assigned_client_id = Some(assigned.to_owned());
+                self.assigned_client_id = Some(assigned.into());
             }
             if let Some(seconds) = int16(&connack.properties, ids::SERVER_KEEP_ALIVE)? {
                 if let Some(keepalive) = &mut self.keepalive {
@@ -160,6 +148,22 @@ impl Session {
     }
 }
 
+/// Ours plus a Receive Maximum when the application gave none, as libmosquitto
+/// announces its receive window (default 20).
+fn connect_properties(config: &Config) -> Vec<Property> {
+    if !config.protocol.is_v5() {
+        return Vec::new();
+    }
+    let mut properties = config.connect_properties.to_vec();
+    if !ids::contains(&properties, ids::RECEIVE_MAXIMUM) {
+        properties.push(Property {
+            id: ids::RECEIVE_MAXIMUM,
+            value: PropertyValue::Int16(config.receive_maximum),
+        });
+    }
+    properties
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -171,8 +175,8 @@ mod tests {
     use crate::error::Error;
     use crate::protocol::packet::{ConnAck, Connect, Packet, Will};
 
-    fn connect_of(session: &mut Session) -> Connect {
-        match session.connect_packet(Instant::now()) {
+    fn connect_of(session: &mut Session, config: &Config) -> Connect {
+        match session.connect_packet(config, Instant::now()) {
             Packet::Connect(connect) => *connect,
             other => panic!("expected CONNECT, got {other:?}"),
         }
@@ -195,16 +199,17 @@ mod tests {
             retain: true,
             properties: vec![],
         };
-        let mut session = Session::new(Config {
-            client_id: Some("me".into()),
+        let config = Config {
+            client_id: Some("me"),
             clean_start: false,
             keepalive: 30,
-            username: Some("user".into()),
-            password: Some(b"secret".to_vec()),
-            will: Some(Box::new(will.clone())),
+            username: Some("user"),
+            password: Some(b"secret"),
+            will: Some(&will),
             ..v311()
-        });
-        let connect = connect_of(&mut session);
+        };
+        let mut session = Session::new(&config);
+        let connect = connect_of(&mut session, &config);
         assert_eq!(connect.client_id, "me");
         assert!(!connect.clean_start);
         assert_eq!(connect.keep_alive, 30);
@@ -217,26 +222,27 @@ mod tests {
 
     #[test]
     fn mqtt5_connect_announces_our_receive_maximum() {
-        let mut session = Session::new(v5());
-        let connect = connect_of(&mut session);
+        let mut session = Session::new(&v5());
+        let connect = connect_of(&mut session, &v5());
         assert_eq!(connect.properties, vec![int16(ids::RECEIVE_MAXIMUM, 20)]);
     }
 
     #[test]
     fn a_receive_maximum_in_the_connect_properties_wins() {
         let props = vec![int32(0x11, 3600), int16(ids::RECEIVE_MAXIMUM, 3)];
-        let mut session = Session::new(Config {
-            connect_properties: props.clone(),
+        let config = Config {
+            connect_properties: &props,
             ..v5()
-        });
-        assert_eq!(connect_of(&mut session).properties, props);
+        };
+        let mut session = Session::new(&config);
+        assert_eq!(connect_of(&mut session, &config).properties, props);
         assert_eq!(session.receive_maximum(), 3);
     }
 
     #[test]
     fn a_connack_reports_connected_with_session_present() {
-        let mut session = Session::new(v311());
-        session.connect_packet(Instant::now());
+        let mut session = Session::new(&v311());
+        session.connect_packet(&v311(), Instant::now());
         receive(&mut session, connack(true, vec![])).unwrap();
         let expected = Event::Connected {
             session_present: true,
@@ -248,8 +254,8 @@ mod tests {
 
     #[test]
     fn an_mqtt311_refusal_is_conn_refused_and_sends_nothing() {
-        let mut session = Session::new(v311());
-        session.connect_packet(Instant::now());
+        let mut session = Session::new(&v311());
+        session.connect_packet(&v311(), Instant::now());
         assert_eq!(receive(&mut session, refused(5)), Err(Error::ConnRefused));
         let expected = Event::ConnectRefused {
             reason_code: 5,
@@ -261,8 +267,8 @@ mod tests {
 
     #[test]
     fn an_mqtt5_refusal_is_a_protocol_error_and_sends_no_disconnect() {
-        let mut session = Session::new(v5());
-        session.connect_packet(Instant::now());
+        let mut session = Session::new(&v5());
+        session.connect_packet(&v5(), Instant::now());
         assert_eq!(receive(&mut session, refused(0x87)), Err(Error::Protocol));
         assert!(session.take_outgoing().is_empty());
         assert!(!session.is_connected());
@@ -272,18 +278,19 @@ mod tests {
     fn an_assigned_client_identifier_is_adopted_and_reused_on_reconnect() {
         let props = vec![string(ids::ASSIGNED_CLIENT_IDENTIFIER, "auto-1234")];
         let mut session = connected_with(v5(), props, Instant::now());
-        assert_eq!(session.client_id(), "auto-1234");
+        assert_eq!(session.client_id(None), "auto-1234");
         session.connection_lost();
-        assert_eq!(connect_of(&mut session).client_id, "auto-1234");
+        assert_eq!(connect_of(&mut session, &v5()).client_id, "auto-1234");
     }
 
     #[test]
     fn an_assigned_identifier_when_we_sent_one_is_a_protocol_error() {
-        let mut session = Session::new(Config {
-            client_id: Some("mine".into()),
+        let config = Config {
+            client_id: Some("mine"),
             ..v5()
-        });
-        session.connect_packet(Instant::now());
+        };
+        let mut session = Session::new(&config);
+        session.connect_packet(&config, Instant::now());
         let props = vec![string(ids::ASSIGNED_CLIENT_IDENTIFIER, "other")];
         assert_eq!(
             receive(&mut session, connack(false, props)),
@@ -302,8 +309,8 @@ mod tests {
 
     #[test]
     fn forbidden_connack_values_are_protocol_errors() {
-        let mut session = Session::new(v5());
-        session.connect_packet(Instant::now());
+        let mut session = Session::new(&v5());
+        session.connect_packet(&v5(), Instant::now());
         let props = vec![byte(ids::MAXIMUM_QOS, 2)];
         assert_eq!(
             receive(&mut session, connack(false, props)),
@@ -327,21 +334,21 @@ mod tests {
     #[test]
     fn a_resumed_session_resends_publish_with_dup_and_pubrel_in_order() {
         let mut session = session_with_three_in_flight(v311());
-        let out = reconnect(&mut session, true);
+        let out = reconnect(&mut session, &v311(), true);
         assert_eq!(summary(&out), vec!["dup 1", "rel 2", "dup 3"]);
     }
 
     #[test]
     fn without_a_resumed_session_messages_are_sent_again_as_first_deliveries() {
         let mut session = session_with_three_in_flight(v311());
-        let out = reconnect(&mut session, false);
+        let out = reconnect(&mut session, &v311(), false);
         assert_eq!(summary(&out), vec!["pub 1", "rel 2", "pub 3"]);
     }
 
     #[test]
     fn resent_messages_go_ahead_of_ones_published_while_reconnecting() {
         let mut session = session_with_three_in_flight(v311());
-        session.connect_packet(Instant::now());
+        session.connect_packet(&v311(), Instant::now());
         publish(&mut session, 1);
         receive(&mut session, connack(true, vec![])).unwrap();
         let out = session.take_outgoing();
@@ -351,7 +358,7 @@ mod tests {
     #[test]
     fn a_smaller_window_after_reconnect_holds_back_the_rest() {
         let mut session = session_with_three_in_flight(v5());
-        session.connect_packet(Instant::now());
+        session.connect_packet(&v5(), Instant::now());
         let props = vec![int16(ids::RECEIVE_MAXIMUM, 1)];
         receive(&mut session, connack(true, props)).unwrap();
         // Message 1 fills the window; 2 is past PUBREC and keeps its place.
@@ -366,7 +373,7 @@ mod tests {
     fn a_held_qos2_message_is_released_after_a_resumed_session() {
         let mut session = connected(v311());
         receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
-        reconnect(&mut session, true);
+        reconnect(&mut session, &v311(), true);
         session.take_events();
         receive(&mut session, Packet::PubRel(ack(5))).unwrap();
         assert!(matches!(&session.take_events()[..], [Event::Message(p)] if p.packet_id == 5));
@@ -376,7 +383,7 @@ mod tests {
     fn held_qos2_messages_are_dropped_when_the_session_is_not_resumed() {
         let mut session = connected(v311());
         receive(&mut session, Packet::Publish(message(2, 5, "a"))).unwrap();
-        reconnect(&mut session, false);
+        reconnect(&mut session, &v311(), false);
         session.take_events();
         receive(&mut session, Packet::PubRel(ack(5))).unwrap();
         assert!(session.take_events().is_empty());
@@ -396,7 +403,7 @@ mod tests {
         let mut session = connected(v311());
         publish(&mut session, 0);
         session.connection_lost();
-        reconnect(&mut session, false);
+        reconnect(&mut session, &v311(), false);
         let pingreq = Packet::PingReq;
         session.note_written(&pingreq, Instant::now());
         assert!(session

@@ -60,7 +60,7 @@ impl Session {
 
     /// The reason code we put in an answer: success, or for MQTT 5 `not_found`.
     fn answer_reason(&self, found: bool) -> u8 {
-        if found || !self.config.protocol.is_v5() {
+        if found || !self.settings.protocol.is_v5() {
             0
         } else {
             PACKET_IDENTIFIER_NOT_FOUND
@@ -69,7 +69,7 @@ impl Session {
 
     /// The reason code of an answer we received; before MQTT 5 there is none.
     fn received_reason(&self, reason_code: u8) -> u8 {
-        if self.config.protocol.is_v5() {
+        if self.settings.protocol.is_v5() {
             reason_code
         } else {
             0
@@ -84,7 +84,7 @@ impl Session {
         if publish.qos > 0 && publish.packet_id == 0 {
             return Err(Violation::protocol());
         }
-        if self.config.protocol.is_v5() {
+        if self.settings.protocol.is_v5() {
             let alias = int16(&publish.properties, ids::TOPIC_ALIAS)?;
             publish.topic = self
                 .aliases
@@ -118,7 +118,7 @@ impl Session {
     }
 
     fn check_receive_window(&self) -> Result<(), Violation> {
-        if self.config.protocol.is_v5()
+        if self.settings.protocol.is_v5()
             && self.incoming.len() >= usize::from(self.receive_maximum())
         {
             return Err(Violation::receive_maximum_exceeded());
@@ -224,7 +224,7 @@ impl Session {
         if let Some(filters) = self.awaiting_unsuback.remove(unsuback.packet_id) {
             self.ids.release(unsuback.packet_id);
             // MQTT 5 has one reason code per filter; earlier versions have none.
-            if self.config.protocol.is_v5() && unsuback.reason_codes.len() != filters {
+            if self.settings.protocol.is_v5() && unsuback.reason_codes.len() != filters {
                 return Err(Violation::protocol());
             }
         }
@@ -247,7 +247,7 @@ impl Session {
     /// MQTT 5 only: the broker ends the connection and says why. The client
     /// closes the socket and reports this reason, not an error of its own.
     fn handle_disconnect(&mut self, disconnect: ReasonOnly) -> Result<(), Violation> {
-        if !self.config.protocol.is_v5() || self.link == Link::Down {
+        if !self.settings.protocol.is_v5() || self.link == Link::Down {
             return Err(Violation::protocol());
         }
         self.connection_lost();
@@ -259,7 +259,7 @@ impl Session {
     }
 
     fn handle_auth(&mut self, auth: ReasonOnly) -> Result<(), Violation> {
-        if !self.config.protocol.is_v5() || self.link == Link::Down {
+        if !self.settings.protocol.is_v5() || self.link == Link::Down {
             return Err(Violation::protocol());
         }
         self.event(Event::Auth {
@@ -420,7 +420,7 @@ mod tests {
 
     fn alias_session(maximum: u16) -> Session {
         let config = Config {
-            connect_properties: vec![int16(ids::TOPIC_ALIAS_MAXIMUM, maximum)],
+            connect_properties: &[int16(ids::TOPIC_ALIAS_MAXIMUM, maximum)],
             ..v5()
         };
         connected(config)
@@ -468,14 +468,18 @@ mod tests {
     fn topic_aliases_are_forgotten_with_the_connection() {
         let mut session = alias_session(5);
         receive(&mut session, aliased("a", 1)).unwrap();
-        reconnect(&mut session, true);
+        let config = Config {
+            connect_properties: &[int16(ids::TOPIC_ALIAS_MAXIMUM, 5)],
+            ..v5()
+        };
+        reconnect(&mut session, &config, true);
         assert_eq!(receive(&mut session, aliased("", 1)), Err(Error::Protocol));
     }
 
     #[test]
     fn a_publish_before_connack_is_a_protocol_error() {
-        let mut session = Session::new(v311());
-        session.connect_packet(Instant::now());
+        let mut session = Session::new(&v311());
+        session.connect_packet(&v311(), Instant::now());
         let result = receive(&mut session, Packet::Publish(message(0, 0, "a")));
         assert_eq!(result, Err(Error::Protocol));
     }

@@ -9,9 +9,8 @@
 //! come yet. Their count is what the broker has in flight towards us, bounded by
 //! our Receive Maximum.
 
-use std::collections::VecDeque;
-
 use super::id_map::IdMap;
+use crate::lazy_queue::LazyQueue;
 use crate::protocol::packet::Publish;
 
 /// The answer an in-flight message waits for, named after its packet.
@@ -36,10 +35,11 @@ pub enum Resend {
     PubRel(u16),
 }
 
+/// Both lists hold no memory until a client first publishes with QoS 1 or 2.
 #[derive(Debug, Default)]
 pub struct OutgoingQueue {
-    in_flight: VecDeque<InFlight>,
-    waiting: VecDeque<Publish>,
+    in_flight: LazyQueue<InFlight>,
+    waiting: LazyQueue<Publish>,
 }
 
 impl OutgoingQueue {
@@ -67,14 +67,14 @@ impl OutgoingQueue {
     }
 
     pub fn awaiting(&self, id: u16) -> Option<Awaiting> {
-        self.position(id).map(|i| self.in_flight[i].awaiting)
+        let i = self.position(id)?;
+        self.in_flight.get(i).map(|m| m.awaiting)
     }
 
     /// PUBREC received: only PUBREL and PUBCOMP remain, so the payload is no longer
     /// needed and its memory goes back now rather than at PUBCOMP.
     pub fn mark_released(&mut self, id: u16) {
-        if let Some(i) = self.position(id) {
-            let message = &mut self.in_flight[i];
+        if let Some(message) = self.position(id).and_then(|i| self.in_flight.get_mut(i)) {
             message.awaiting = Awaiting::PubComp;
             message.publish.payload = Vec::new();
             message.publish.properties = Vec::new();
@@ -92,9 +92,9 @@ impl OutgoingQueue {
     /// smaller) new window has room, and go back to waiting beyond it.
     pub fn prepare_resend(&mut self, window: usize) -> Vec<Resend> {
         let mut resend = Vec::new();
-        let mut kept = VecDeque::new();
+        let mut kept = LazyQueue::new();
         let mut demoted = Vec::new();
-        for message in self.in_flight.drain(..) {
+        for message in self.in_flight.drain() {
             if message.awaiting == Awaiting::PubComp {
                 resend.push(Resend::PubRel(message.publish.packet_id));
                 kept.push_back(message);

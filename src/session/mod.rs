@@ -5,7 +5,7 @@
 //! packets to write and the events to report:
 //!
 //! ```text
-//! session.connect_packet(now)          -> CONNECT, written first
+//! session.connect_packet(&config, now) -> CONNECT, written first
 //! session.handle(packet, now)?         for each packet read
 //! session.publish(..) / subscribe(..)  for each application request
 //! session.tick(now)?                   when next_deadline() has passed
@@ -46,10 +46,10 @@ mod violation;
 mod test_support;
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use alias::IncomingAliases;
+use config::Settings;
 use id_map::IdMap;
 use inflight::{IncomingQos2, OutgoingQueue};
 use keepalive::{Keepalive, KeepaliveCheck};
@@ -90,6 +90,7 @@ pub fn recycle_events(mut list: Vec<Event>) {
 }
 
 use crate::error::{Error, Result};
+use crate::lazy_queue::LazyQueue;
 use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
 
 /// What the session needs to know of a packet once it is written.
@@ -124,10 +125,13 @@ pub enum Link {
 
 #[derive(Debug)]
 pub struct Session {
-    config: Config,
+    /// What the last `connect_packet` was given (or `new`, before it).
+    settings: Settings,
+    /// The CONNECT carried an empty client identifier.
+    sent_empty_id: bool,
     /// The identifier an MQTT 5 broker assigned when we sent none; reused on
     /// reconnect so the session can resume.
-    assigned_client_id: Option<String>,
+    assigned_client_id: Option<Box<str>>,
     link: Link,
     /// Set by `disconnect`: keepalive stops, the client closes after writing.
     disconnecting: bool,
@@ -144,15 +148,16 @@ pub struct Session {
     awaiting_unsuback: IdMap<usize>,
     /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
     /// their `Published` event fires when `note_written` sees them go.
-    unwritten_qos0: VecDeque<u16>,
+    unwritten_qos0: LazyQueue<u16>,
     outbox: Vec<Packet>,
     events: Vec<Event>,
 }
 
 impl Session {
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: &Config) -> Self {
         Session {
-            config,
+            settings: Settings::of(config),
+            sent_empty_id: false,
             assigned_client_id: None,
             link: Link::Down,
             disconnecting: false,
@@ -164,31 +169,20 @@ impl Session {
             aliases: IncomingAliases::default(),
             awaiting_suback: IdMap::default(),
             awaiting_unsuback: IdMap::default(),
-            unwritten_qos0: VecDeque::new(),
+            unwritten_qos0: LazyQueue::new(),
             outbox: Vec::new(),
             events: Vec::new(),
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Changes take effect at the next `connect_packet`.
-    pub fn config_mut(&mut self) -> &mut Config {
-        &mut self.config
-    }
-
     pub fn protocol(&self) -> ProtocolVersion {
-        self.config.protocol
+        self.settings.protocol
     }
 
-    /// The client identifier in use: ours, or the one the broker assigned.
-    pub fn client_id(&self) -> &str {
-        self.config
-            .client_id
-            .as_deref()
-            .filter(|id| !id.is_empty())
+    /// The client identifier in use: `ours` (the `Config`'s), or the one the
+    /// broker assigned.
+    pub fn client_id<'a>(&'a self, ours: Option<&'a str>) -> &'a str {
+        ours.filter(|id| !id.is_empty())
             .or(self.assigned_client_id.as_deref())
             .unwrap_or("")
     }
@@ -215,22 +209,14 @@ impl Session {
     pub fn keepalive_seconds(&self) -> u16 {
         match &self.keepalive {
             Some(k) => k.interval().map_or(0, |d| d.as_secs() as u16),
-            None => self.config.keepalive,
+            None => self.settings.keepalive,
         }
     }
 
     /// The largest packet we told the broker we accept (MQTT 5 Maximum Packet
     /// Size in our CONNECT), for the decoder to enforce.
     pub fn incoming_packet_limit(&self) -> Option<u32> {
-        if !self.config.protocol.is_v5() {
-            return None;
-        }
-        properties::int32(
-            &self.config.connect_properties,
-            properties::MAXIMUM_PACKET_SIZE,
-        )
-        .ok()
-        .flatten()
+        self.settings.packet_limit
     }
 
     /// QoS 1 and 2 messages sent and not yet acknowledged.
@@ -327,7 +313,7 @@ impl Session {
     }
 
     fn queue_disconnect_for_violation(&mut self, reason_code: u8) {
-        if self.config.protocol.is_v5() && self.link != Link::Down {
+        if self.settings.protocol.is_v5() && self.link != Link::Down {
             self.send(Packet::Disconnect(ReasonOnly {
                 reason_code,
                 properties: Vec::new(),
@@ -365,7 +351,7 @@ impl Session {
 
     /// The window of QoS 1 and 2 messages in flight towards the broker.
     fn send_window(&self) -> usize {
-        let ours = match self.config.send_maximum {
+        let ours = match self.settings.send_maximum {
             0 => u16::MAX,
             n => n,
         };
@@ -374,10 +360,7 @@ impl Session {
 
     /// Our Receive Maximum, as announced in CONNECT.
     fn receive_maximum(&self) -> u16 {
-        properties::int16(&self.config.connect_properties, properties::RECEIVE_MAXIMUM)
-            .ok()
-            .flatten()
-            .unwrap_or(self.config.receive_maximum)
+        self.settings.receive_maximum
     }
 
     /// Sends waiting QoS 1 and 2 messages while the window has room.
@@ -454,8 +437,8 @@ mod tests {
     #[test]
     fn no_connack_within_the_keepalive_is_a_keepalive_error() {
         let now = Instant::now();
-        let mut session = Session::new(v311());
-        session.connect_packet(now);
+        let mut session = Session::new(&v311());
+        session.connect_packet(&v311(), now);
         assert_eq!(session.tick(now + secs(60)), Err(Error::Keepalive));
     }
 
@@ -481,13 +464,18 @@ mod tests {
 
     #[test]
     fn a_new_session_is_down_and_uses_our_identifier() {
-        let session = Session::new(Config {
-            client_id: Some("c1".into()),
+        let config = Config {
+            client_id: Some("c1"),
             ..v311()
-        });
+        };
+        let mut session = Session::new(&config);
         assert_eq!(session.link(), Link::Down);
-        assert_eq!(session.client_id(), "c1");
+        assert_eq!(session.client_id(config.client_id), "c1");
         assert_eq!(session.keepalive_seconds(), 60);
+        let Packet::Connect(connect) = session.connect_packet(&config, Instant::now()) else {
+            panic!("not a CONNECT");
+        };
+        assert_eq!(connect.client_id, "c1");
     }
 
     #[test]
@@ -504,10 +492,10 @@ mod tests {
     #[test]
     fn our_maximum_packet_size_is_offered_to_the_decoder() {
         let config = Config {
-            connect_properties: vec![int32(0x27, 4096)],
+            connect_properties: &[int32(0x27, 4096)],
             ..v5()
         };
-        assert_eq!(Session::new(config).incoming_packet_limit(), Some(4096));
-        assert_eq!(Session::new(v311()).incoming_packet_limit(), None);
+        assert_eq!(Session::new(&config).incoming_packet_limit(), Some(4096));
+        assert_eq!(Session::new(&v311()).incoming_packet_limit(), None);
     }
 }

@@ -86,7 +86,7 @@ impl Session {
         retain: bool,
         properties: &Properties,
     ) -> Result<()> {
-        let protocol = self.config.protocol;
+        let protocol = self.settings.protocol;
         if qos > 2 {
             return Err(Error::Inval);
         }
@@ -132,7 +132,7 @@ impl Session {
         mut filters: Vec<(String, u8)>,
         properties: Properties,
     ) -> Result<u16> {
-        let protocol = self.config.protocol;
+        let protocol = self.settings.protocol;
         if self.link == Link::Down {
             return Err(Error::NoConn);
         }
@@ -165,7 +165,7 @@ impl Session {
 
     /// Returns the mid of the UNSUBSCRIBE.
     pub fn unsubscribe(&mut self, filters: Vec<String>, properties: Properties) -> Result<u16> {
-        let protocol = self.config.protocol;
+        let protocol = self.settings.protocol;
         if self.link == Link::Down {
             return Err(Error::NoConn);
         }
@@ -192,7 +192,7 @@ impl Session {
         if self.link == Link::Down {
             return Err(Error::NoConn);
         }
-        if !self.config.protocol.is_v5() && !properties.is_empty() {
+        if !self.settings.protocol.is_v5() && !properties.is_empty() {
             return Err(Error::NotSupported);
         }
         self.disconnecting = true;
@@ -235,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_qos0_publish_without_a_connection_is_refused() {
-        let mut session = Session::new(v311());
+        let mut session = Session::new(&v311());
         let result = session.publish("t".into(), vec![], 0, false, vec![]);
         assert_eq!(result, Err(Error::NoConn));
     }
@@ -335,11 +335,11 @@ mod tests {
 
     #[test]
     fn a_qos1_publish_while_disconnected_goes_out_after_connack() {
-        let mut session = Session::new(v311());
+        let mut session = Session::new(&v311());
         let mid = publish(&mut session, 1);
         assert!(session.take_outgoing().is_empty());
         let now = Instant::now();
-        session.connect_packet(now);
+        session.connect_packet(&v311(), now);
         assert!(session.take_outgoing().is_empty());
         receive(&mut session, connack(false, vec![])).unwrap();
         assert_eq!(
@@ -350,8 +350,8 @@ mod tests {
 
     #[test]
     fn qos0_and_subscribe_go_out_before_connack_but_qos1_waits_for_it() {
-        let mut session = Session::new(v311());
-        session.connect_packet(Instant::now());
+        let mut session = Session::new(&v311());
+        session.connect_packet(&v311(), Instant::now());
         publish(&mut session, 1);
         publish(&mut session, 0);
         session.subscribe(vec![("a/#".into(), 1)], vec![]).unwrap();
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn subscribe_and_unsubscribe_need_a_connection() {
-        let mut session = Session::new(v311());
+        let mut session = Session::new(&v311());
         let sub = session.subscribe(vec![("a".into(), 0)], vec![]);
         assert_eq!(sub, Err(Error::NoConn));
         let unsub = session.unsubscribe(vec!["a".into()], vec![]);

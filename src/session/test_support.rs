@@ -6,11 +6,11 @@ use super::{Config, Event, Session};
 use crate::protocol::packet::{Ack, ConnAck, Packet, ProtocolVersion, Publish};
 use crate::protocol::property::{Properties, Property, PropertyValue};
 
-pub fn v311() -> Config {
+pub fn v311() -> Config<'static> {
     Config::default()
 }
 
-pub fn v5() -> Config {
+pub fn v5() -> Config<'static> {
     Config {
         protocol: ProtocolVersion::V5,
         ..Config::default()
@@ -60,8 +60,8 @@ pub fn connack(session_present: bool, properties: Properties) -> Packet {
 /// A session past a successful CONNACK with these properties, outbox and events
 /// drained.
 pub fn connected_with(config: Config, properties: Properties, now: Instant) -> Session {
-    let mut session = Session::new(config);
-    session.connect_packet(now);
+    let mut session = Session::new(&config);
+    session.connect_packet(&config, now);
     session.handle(connack(false, properties), now).unwrap();
     session.take_outgoing();
     session.take_events();
@@ -72,11 +72,12 @@ pub fn connected(config: Config) -> Session {
     connected_with(config, Vec::new(), Instant::now())
 }
 
-/// Reconnects and receives a CONNACK; returns what the session sends after it.
-pub fn reconnect(session: &mut Session, session_present: bool) -> Vec<Packet> {
+/// Reconnects with `config` and receives a CONNACK; returns what the session
+/// sends after it.
+pub fn reconnect(session: &mut Session, config: &Config, session_present: bool) -> Vec<Packet> {
     let now = Instant::now();
     session.connection_lost();
-    session.connect_packet(now);
+    session.connect_packet(config, now);
     session
         .handle(connack(session_present, Vec::new()), now)
         .unwrap();
