@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 
-use super::callbacks::CallbackSlots;
+use super::callbacks::{self, CallbackSlots};
 use super::log::MOSQ_LOG_DEBUG;
 use super::Client;
 use crate::protocol::property::Properties;
@@ -104,6 +104,16 @@ impl Drop for InCallback {
 }
 
 impl Client {
+    /// The callback table to dispatch with: this thread's last one if it is
+    /// still current, else a copy taken under the callback lock.
+    fn callbacks_for_dispatch(&self) -> (u64, CallbackSlots) {
+        let generation = self.callbacks_generation();
+        match callbacks::borrow_last_used(generation) {
+            Some(cb) => (generation, cb),
+            None => self.callbacks_with_generation(),
+        }
+    }
+
     /// Calls the callbacks for `work`'s notices, in order. Must be called with no
     /// client lock held.
     pub fn dispatch(&self, mut work: Work) {
@@ -114,7 +124,7 @@ impl Client {
         let _inside = InCallback::enter();
         // Re-read only after a change, so a callback that changes the callbacks
         // is heard from the next notice on, and a burst of notices costs one copy.
-        let (mut generation, mut cb) = self.callbacks_with_generation();
+        let (mut generation, mut cb) = self.callbacks_for_dispatch();
         for notice in work.notices.drain(..) {
             if self.callbacks_generation() != generation {
                 (generation, cb) = self.callbacks_with_generation();
@@ -136,6 +146,7 @@ impl Client {
                 Notice::Event(event) => call_event(&cb, event),
             }
         }
+        callbacks::lend_back(generation, cb);
         work.recycle();
     }
 }

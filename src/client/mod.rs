@@ -102,7 +102,7 @@ impl Client {
         Ok(Client {
             state: Mutex::new(ClientState::new(Options::new(client_id, clean_session)?)),
             callbacks: Mutex::new(callbacks::CallbackSlots::default()),
-            callbacks_generation: AtomicU64::new(0),
+            callbacks_generation: AtomicU64::new(callbacks::next_version()),
             log_set: AtomicBool::new(false),
             userdata: AtomicUsize::new(userdata),
             wakeup: Wakeup::new().map_err(|_| Error::NoMem)?,
@@ -176,7 +176,8 @@ impl Client {
         *slots = callbacks::CallbackSlots::pack(&callbacks);
         self.log_set
             .store(callbacks.on_log.is_some(), Ordering::Release);
-        self.callbacks_generation.fetch_add(1, Ordering::AcqRel);
+        self.callbacks_generation
+            .store(callbacks::next_version(), Ordering::Release);
     }
 
     /// Whether a log callback is set, so log lines are only formatted when wanted.
@@ -197,6 +198,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::error::Error;
+    use dispatch::Work;
     use std::sync::atomic::AtomicI32;
     use std::sync::Arc;
 
@@ -229,6 +231,42 @@ mod tests {
         assert_eq!(client.reinitialise(None, false, 2), Err(Error::Inval));
         assert_eq!(client.lock().options.client_id.as_deref(), Some("id"));
         assert_eq!(client.userdata(), 1);
+    }
+
+    fn log_notice(work: &mut Work) {
+        work.notices.push(dispatch::Notice::Log {
+            level: 1,
+            line: String::new(),
+        });
+    }
+
+    #[test]
+    fn dispatch_calls_the_callbacks_set_now_not_the_ones_it_used_last() {
+        let one = Client::new(Some(b"one"), true, 0).unwrap();
+        let two = Client::new(Some(b"two"), true, 0).unwrap();
+        let calls = Arc::new(AtomicI32::new(0));
+        let counting = |client: &Client, by: i32| {
+            let calls = calls.clone();
+            client.set_callbacks(|c| {
+                c.on_log = Some(Arc::new(move |_, _| {
+                    calls.fetch_add(by, Ordering::SeqCst);
+                }))
+            });
+        };
+        counting(&one, 1);
+        counting(&two, 100);
+        for (client, expect) in [(&one, 1), (&one, 2), (&two, 102), (&one, 103)] {
+            let mut work = Work::new(true);
+            log_notice(&mut work);
+            client.dispatch(work);
+            assert_eq!(calls.load(Ordering::SeqCst), expect);
+        }
+        // A change between two dispatches on this thread is heard.
+        counting(&one, 1000);
+        let mut work = Work::new(true);
+        log_notice(&mut work);
+        one.dispatch(work);
+        assert_eq!(calls.load(Ordering::SeqCst), 1103);
     }
 
     #[test]
