@@ -19,6 +19,22 @@ pub(crate) unsafe fn client_of<'a>(mosq: *mut mosquitto) -> Option<&'a Arc<Clien
     unsafe { mosq.as_ref() }.map(|handle| &handle.client)
 }
 
+/// Runs `body` on the handle's client and returns its result as a `MOSQ_ERR_*`
+/// code, or `MOSQ_ERR_INVAL` for a NULL handle.
+///
+/// # Safety
+/// `mosq` is NULL or a live handle.
+pub(crate) unsafe fn with_client(
+    mosq: *mut mosquitto,
+    body: impl FnOnce(&Client) -> crate::error::Result<()>,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    match unsafe { client_of(mosq) } {
+        Some(client) => crate::error::code_of(body(client)),
+        None => Error::Inval.code(),
+    }
+}
+
 /// The bytes of a C string (without its NUL), or `None` for NULL.
 ///
 /// # Safety

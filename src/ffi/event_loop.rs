@@ -4,19 +4,9 @@
 use std::os::raw::c_int;
 
 use super::boundary::guard;
-use super::client::client_of;
+use super::client::{client_of, with_client};
 use super::types::*;
-use crate::client::Client;
 use crate::error::{code_of, Error};
-
-/// Runs `f` on the handle's client; `MOSQ_ERR_INVAL` for NULL.
-///
-/// # Safety
-/// `mosq` is NULL or a live handle.
-unsafe fn with_client(mosq: *mut mosquitto, f: impl FnOnce(&Client) -> c_int) -> c_int {
-    // SAFETY: forwarded from the caller.
-    unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| f(c))
-}
 
 /// Runs the loop until `mosquitto_disconnect` (returns `MOSQ_ERR_SUCCESS`) or an
 /// error that reconnecting cannot cure; a lost connection is made again after
@@ -28,7 +18,7 @@ pub unsafe extern "C" fn mosquitto_loop_forever(
     max_packets: c_int,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| code_of(c.loop_forever(timeout, max_packets))) })
+    guard(|| unsafe { with_client(mosq, |c| c.loop_forever(timeout, max_packets)) })
 }
 
 /// Starts a thread that runs `mosquitto_loop_forever`. Returns `MOSQ_ERR_INVAL`
@@ -37,6 +27,7 @@ pub unsafe extern "C" fn mosquitto_loop_forever(
 pub unsafe extern "C" fn mosquitto_loop_start(mosq: *mut mosquitto) -> c_int {
     guard(|| {
         // SAFETY: `mosq` is NULL or a live handle.
+        // (`loop_start` needs the shared handle, not just the client.)
         unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.loop_start()))
     })
 }
@@ -49,7 +40,7 @@ pub unsafe extern "C" fn mosquitto_loop_start(mosq: *mut mosquitto) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_loop_stop(mosq: *mut mosquitto, force: bool) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| code_of(c.loop_stop(force))) })
+    guard(|| unsafe { with_client(mosq, |c| c.loop_stop(force)) })
 }
 
 /// Waits up to `timeout` ms (negative: 1000) for traffic, then reads, writes
@@ -63,7 +54,7 @@ pub unsafe extern "C" fn mosquitto_loop(
     max_packets: c_int,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| code_of(c.run_loop(timeout, max_packets))) })
+    guard(|| unsafe { with_client(mosq, |c| c.run_loop(timeout, max_packets)) })
 }
 
 /// Reads and handles what the socket has (for programs that wait on
@@ -74,9 +65,9 @@ pub unsafe extern "C" fn mosquitto_loop_read(mosq: *mut mosquitto, max_packets: 
     guard(|| unsafe {
         with_client(mosq, |c| {
             if max_packets < 1 {
-                return Error::Inval.code();
+                return Err(Error::Inval);
             }
-            code_of(c.loop_read())
+            c.loop_read()
         })
     })
 }
@@ -88,9 +79,9 @@ pub unsafe extern "C" fn mosquitto_loop_write(mosq: *mut mosquitto, max_packets:
     guard(|| unsafe {
         with_client(mosq, |c| {
             if max_packets < 1 {
-                return Error::Inval.code();
+                return Err(Error::Inval);
             }
-            code_of(c.loop_write())
+            c.loop_write()
         })
     })
 }
@@ -99,7 +90,7 @@ pub unsafe extern "C" fn mosquitto_loop_write(mosq: *mut mosquitto, max_packets:
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_loop_misc(mosq: *mut mosquitto) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| code_of(c.loop_misc())) })
+    guard(|| unsafe { with_client(mosq, |c| c.loop_misc()) })
 }
 
 /// The socket's descriptor, or -1 without a connection (or for NULL).

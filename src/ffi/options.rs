@@ -4,27 +4,12 @@
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 use super::boundary::guard;
-use super::client::{c_bytes, client_of};
+use super::client::{c_bytes, client_of, with_client};
 use super::constants::mosq_opt_t::{self, *};
 use super::mqtt_protocol::MQTT_MAX_PAYLOAD;
 use super::property::{mosquitto_property_free_all, properties_from_c};
 use super::types::*;
 use crate::error::{code_of, Error, Result};
-
-/// Runs `body` on the handle's client, or returns `MOSQ_ERR_INVAL` for NULL.
-///
-/// # Safety
-/// `mosq` is NULL or a live handle.
-unsafe fn with_client(
-    mosq: *mut mosquitto,
-    body: impl FnOnce(&crate::client::Client) -> Result<()>,
-) -> c_int {
-    // SAFETY: forwarded from the caller.
-    match unsafe { client_of(mosq) } {
-        Some(client) => code_of(body(client)),
-        None => Error::Inval.code(),
-    }
-}
 
 /// Runs `change` on the client's options; `MOSQ_ERR_INVAL` for a NULL handle.
 ///
