@@ -270,22 +270,21 @@ impl Connection {
             unlocked_write::keep_spare(bytes);
             return;
         }
-        // Rare: the socket is full. The batch's rest goes first again.
+        // The socket is full: the batch becomes the buffer again, its written
+        // part cut off later by `compact_output` (not copied down now: a slow
+        // broker would make that a copy of the whole backlog per write), and
+        // what was queued meanwhile goes after it.
         // Nothing was written meanwhile (`flush` waits for the batch).
         debug_assert_eq!(self.out_pos, 0);
-        let rest = bytes.len() - pos;
-        for (i, (end, _)) in self.in_output.iter_mut().enumerate() {
-            if i < packets {
-                *end -= pos;
-            } else {
-                *end += rest;
-            }
+        let offset = bytes.len();
+        for (end, _) in self.in_output.iter_mut().skip(packets) {
+            *end += offset;
         }
-        bytes.drain(..pos);
         bytes.extend_from_slice(&self.output);
         let newer = std::mem::replace(&mut self.output, bytes);
-        self.out_pos = 0;
+        self.out_pos = pos;
         unlocked_write::keep_spare(newer);
+        self.compact_output();
     }
 
     fn compact_output(&mut self) {

@@ -156,8 +156,16 @@ impl Client {
                         result = state.tick(now, &mut work);
                     }
                     if result.is_ok() && state.conn.is_some() {
-                        // A large batch is written below, without the lock.
-                        batch = state.take_output(&mut work);
+                        state.pump(&mut work);
+                        // A large batch is written below, without the lock, when
+                        // other threads may be queueing meanwhile.
+                        let shared = state.options.threaded
+                            || self
+                                .thread_running
+                                .load(std::sync::atomic::Ordering::Acquire);
+                        if shared {
+                            batch = state.take_output();
+                        }
                         if batch.is_none() {
                             result = state.write_or_fail(now, &mut work);
                         }

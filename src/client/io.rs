@@ -100,9 +100,8 @@ impl ClientState {
     }
 
     /// Takes a large batch of queued output to write without the lock (see
-    /// `unlocked_write`), after encoding what the session queued.
-    pub fn take_output(&mut self, work: &mut Work) -> Option<UnlockedWrite> {
-        self.pump(work);
+    /// `unlocked_write`).
+    pub fn take_output(&mut self) -> Option<UnlockedWrite> {
         self.conn.as_mut()?.take_output(UNLOCKED_WRITE_MIN)
     }
 
