@@ -165,6 +165,11 @@ impl Client {
                                 .load(std::sync::atomic::Ordering::Acquire);
                         if shared {
                             batch = state.take_output();
+                            if batch.is_some() {
+                                // The queue is empty now: a publisher waiting for
+                                // room may fill it while the batch is written.
+                                self.notify_room();
+                            }
                         }
                         if batch.is_none() {
                             result = state.write_or_fail(now, &mut work);
