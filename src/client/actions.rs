@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
 
-use super::dispatch::{in_callback, Work};
+use super::dispatch::{in_callback, in_loop_callback_of, Work};
 use super::log::MOSQ_LOG_ERR;
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
@@ -138,7 +138,9 @@ impl Client {
                     let _ = state.write_out(Instant::now(), &mut work);
                     state.collect_events(&mut work);
                 } else {
-                    wake = was_idle && state.conn.as_ref().is_some_and(|c| c.wants_write());
+                    wake = was_idle
+                        && state.conn.as_ref().is_some_and(|c| c.wants_write())
+                        && !in_loop_callback_of(self);
                     if self.must_wait_for_room(&state) {
                         if wake {
                             self.wakeup.signal();

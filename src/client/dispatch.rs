@@ -103,7 +103,41 @@ impl Drop for InCallback {
     }
 }
 
+thread_local! {
+    /// The client whose loop is calling this thread's callbacks (innermost), if any.
+    static LOOP_DISPATCH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether this thread is inside a callback called by `client`'s own network
+/// loop: that loop writes what the callback queues as soon as the callbacks
+/// return, so the request need not wake anyone.
+pub fn in_loop_callback_of(client: &Client) -> bool {
+    LOOP_DISPATCH.get() == client as *const Client as usize
+}
+
+/// Marks this thread as calling back from `client`'s loop until dropped.
+struct LoopDispatch(usize);
+
+impl LoopDispatch {
+    fn enter(client: &Client) -> Self {
+        LoopDispatch(LOOP_DISPATCH.replace(client as *const Client as usize))
+    }
+}
+
+impl Drop for LoopDispatch {
+    fn drop(&mut self) {
+        LOOP_DISPATCH.set(self.0);
+    }
+}
+
 impl Client {
+    /// `dispatch` for the network loop: what a callback queues is written by the
+    /// loop when this returns (see `in_loop_callback_of`).
+    pub fn dispatch_from_loop(&self, work: Work) {
+        let _loop = LoopDispatch::enter(self);
+        self.dispatch(work);
+    }
+
     /// The callback table to dispatch with: this thread's last one if it is
     /// still current, else a copy taken under the callback lock.
     fn callbacks_for_dispatch(&self) -> (u64, CallbackSlots) {

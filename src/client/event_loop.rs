@@ -12,6 +12,7 @@
 use std::time::{Duration, Instant};
 
 use super::dispatch::Work;
+use super::unlocked_write::UNLOCKED_WRITE_MIN;
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest, Readiness};
@@ -76,7 +77,7 @@ impl Client {
                 (conn.fd(), conn.wants_write(), deadline, buffered)
             })
         };
-        self.dispatch(work);
+        self.dispatch_from_loop(work);
         let Some((fd, want_write, deadline, buffered)) = prepared else {
             return Err(Error::NoConn);
         };
@@ -194,7 +195,40 @@ impl Client {
         // The callbacks (on_disconnect, on_log) must not change the errno a
         // `MOSQ_ERR_ERRNO` leaves for the program.
         let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
-        self.dispatch(work);
+        let answers = result.is_ok() && pass.read && !work.notices.is_empty();
+        self.dispatch_from_loop(work);
+        if let Some(code) = saved_errno {
+            crate::net::error::set_errno(code);
+        }
+        if answers {
+            return self.write_answers();
+        }
+        result
+    }
+
+    /// After the callbacks for what was read: writes what they queued (a reply
+    /// published from `on_message`) now, rather than after another `poll`, when
+    /// it is small and nothing else waits for the socket. Callbacks this raises
+    /// run too; what they queue goes out on the loop's next turn.
+    fn write_answers(&self) -> Result<()> {
+        let mut work = Work::new(self.logging());
+        let result = {
+            let mut state = self.lock();
+            state.pump(&mut work);
+            let small = state.conn.as_ref().is_some_and(|c| {
+                !c.is_connecting() && c.wants_write() && c.queued_bytes() < UNLOCKED_WRITE_MIN
+            });
+            let result = if small {
+                state.write_or_fail(Instant::now(), &mut work)
+            } else {
+                Ok(())
+            };
+            state.collect_events(&mut work);
+            result
+        };
+        self.notify_room();
+        let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
+        self.dispatch_from_loop(work);
         if let Some(code) = saved_errno {
             crate::net::error::set_errno(code);
         }
