@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::os::fd::RawFd;
 
+use super::pace::Pace;
 use crate::error::Error;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
@@ -71,6 +72,8 @@ pub struct Connection {
     out_pos: usize,
     /// Queued packets' kinds with the offset in `output` just past their last byte.
     in_output: VecDeque<(usize, Written)>,
+    /// How the broker has been answering: whether the loop looks again before sleeping.
+    pub pace: Pace,
 }
 
 impl Connection {
@@ -87,6 +90,7 @@ impl Connection {
             output: Vec::new(),
             out_pos: 0,
             in_output: VecDeque::new(),
+            pace: Pace::default(),
         }
     }
 
@@ -224,10 +228,15 @@ impl Connection {
         mut each: impl FnMut(Packet) -> bool,
     ) -> Result<(), ReadFailure> {
         let mut shared = SHARED_INPUT.take();
-        let result = self.read_with(&mut shared, &mut each);
+        let mut packets = 0;
+        let result = self.read_with(&mut shared, &mut |packet| {
+            packets += 1;
+            each(packet)
+        });
         if shared.len() <= 2 * READ_CHUNK {
             SHARED_INPUT.set(shared);
         }
+        self.pace.note_read(packets);
         result
     }
 
