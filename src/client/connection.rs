@@ -23,7 +23,7 @@ use super::pace::Pace;
 use crate::error::Error;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
-use crate::protocol::packet::{Packet, ProtocolVersion};
+use crate::protocol::packet::{Packet, ProtocolVersion, Publish};
 use crate::protocol::packets::publish;
 use crate::protocol::property::Property;
 use crate::session::Written;
@@ -143,6 +143,14 @@ impl Connection {
         encode(packet, self.decoder.version, &mut self.output)?;
         self.in_output
             .push_back((self.output.len(), Written::of(packet)));
+        Ok(())
+    }
+
+    /// Encodes a QoS 1 or 2 PUBLISH the session keeps (lent, not copied).
+    pub fn queue_publish(&mut self, publish: &Publish) -> Result<(), Error> {
+        publish::write(publish, self.decoder.version, &mut self.output)?;
+        self.in_output
+            .push_back((self.output.len(), Written::Other));
         Ok(())
     }
 
