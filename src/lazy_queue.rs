@@ -72,7 +72,7 @@ impl<T> LazyQueue<T> {
         self.0 = None;
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
         self.0.iter().flat_map(|q| q.iter())
     }
 

@@ -18,11 +18,12 @@ use std::cell::Cell;
 use std::io::IoSlice;
 use std::os::fd::RawFd;
 
+use super::pace::Pace;
 use crate::error::Error;
 use crate::lazy_queue::LazyQueue;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
-use crate::protocol::packet::{Packet, ProtocolVersion};
+use crate::protocol::packet::{Packet, ProtocolVersion, Publish};
 use crate::protocol::packets::publish;
 use crate::protocol::property::Property;
 use crate::session::Written;
@@ -80,6 +81,8 @@ pub struct Connection {
     /// Tells this connection from a later one (an unlocked write may finish
     /// after a reconnect).
     serial: u32,
+    /// How the broker has been answering: whether the loop looks again before sleeping.
+    pub pace: Pace,
 }
 
 /// Serial numbers for connections.
@@ -101,6 +104,7 @@ impl Connection {
             in_output: LazyQueue::new(),
             writing: false,
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            pace: Pace::default(),
         }
     }
 
@@ -156,6 +160,14 @@ impl Connection {
         encode(packet, self.decoder.version, &mut self.output)?;
         self.in_output
             .push_back((self.output.len(), Written::of(packet)));
+        Ok(())
+    }
+
+    /// Encodes a QoS 1 or 2 PUBLISH the session keeps (lent, not copied).
+    pub fn queue_publish(&mut self, publish: &Publish) -> Result<(), Error> {
+        publish::write(publish, self.decoder.version, &mut self.output)?;
+        self.in_output
+            .push_back((self.output.len(), Written::Other));
         Ok(())
     }
 
@@ -320,13 +332,18 @@ impl Connection {
             each(packet)
         };
         let mut shared = SHARED_INPUT.take();
-        let result = self.read_with(&mut shared, &mut each);
+        let mut packets = 0;
+        let result = self.read_with(&mut shared, &mut |packet| {
+            packets += 1;
+            each(packet)
+        });
         if shared.len() <= 2 * READ_CHUNK {
             SHARED_INPUT.set(shared);
         }
         if settled {
             self.release_write_buffers();
         }
+        self.pace.note_read(packets);
         result
     }
 

@@ -5,17 +5,21 @@
 //! One turn of the loop: under the lock, queued packets are encoded and the
 //! socket, the write interest and the keepalive deadline noted; without the lock,
 //! `poll` waits on the socket and the wake-up handle (so another thread's
-//! publish or stop request ends the wait); under the lock again, everything
+//! publish or stop request ends the wait), after looking at them without
+//! sleeping for a moment when the broker has been answering in quick batches
+//! (`pace`); under the lock again, everything
 //! readable is read and handled, keepalive checked and everything queued written;
 //! then, with no lock, the callbacks run.
 
 use std::time::{Duration, Instant};
 
 use super::dispatch::Work;
+use super::pace::SPIN;
 use super::unlocked_write::UNLOCKED_WRITE_MIN;
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest, Readiness};
+use crate::net::NetError;
 
 /// `mosquitto_loop`'s wait when given a negative timeout, as in libmosquitto.
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -26,6 +30,9 @@ struct Pass {
     read: bool,
     /// The socket became writable (or failed): a pending connect can finish.
     connect_ready: bool,
+    /// The wait looked at the socket before sleeping (see `pace`), and whether
+    /// something was ready by then.
+    spun: Option<bool>,
 }
 
 /// How a wait between reconnect attempts ended.
@@ -72,13 +79,20 @@ impl Client {
             let mut state = self.lock();
             state.pump(&mut work);
             let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
+            let awaiting = !timeout.is_zero()
+                && state
+                    .session
+                    .as_ref()
+                    .is_some_and(|s| s.in_flight_count() > 0);
             state.conn.as_mut().map(|conn| {
                 let buffered = conn.has_buffered_input();
-                (conn.fd(), conn.wants_write(), deadline, buffered)
+                let want_write = conn.wants_write();
+                let spin = !buffered && !want_write && conn.pace.should_spin(awaiting);
+                (conn.fd(), want_write, deadline, buffered, spin)
             })
         };
         self.dispatch_from_loop(work);
-        let Some((fd, want_write, deadline, buffered)) = prepared else {
+        let Some((fd, want_write, deadline, buffered, spin)) = prepared else {
             return Err(Error::NoConn);
         };
         let wait = match deadline {
@@ -92,27 +106,43 @@ impl Client {
             wakeup: Some(self.wakeup.fd()),
             want_write,
         };
-        let mut ready = poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?;
+        let mut spun = None;
+        let mut ready = if spin && !wait.is_zero() {
+            let started = Instant::now();
+            let ready = look(interest, wait.min(SPIN)).map_err(|e| e.into_error())?;
+            let hit = ready != Readiness::default();
+            spun = Some(hit);
+            if hit {
+                ready
+            } else {
+                let left = wait.saturating_sub(started.elapsed());
+                poll::wait(interest, Some(left)).map_err(|e| e.into_error())?
+            }
+        } else {
+            poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?
+        };
         if ready.woken {
             self.wakeup.drain();
         }
         ready.readable |= buffered;
-        self.service(pass_for(ready))
+        let mut pass = pass_for(ready);
+        pass.spun = spun;
+        self.service(pass)
     }
 
     /// `mosquitto_loop_read`: reads and handles what the socket has.
     pub fn loop_read(&self) -> Result<()> {
         self.service(Pass {
             read: true,
-            connect_ready: false,
+            ..Pass::default()
         })
     }
 
     /// `mosquitto_loop_write`: writes what is queued.
     pub fn loop_write(&self) -> Result<()> {
         self.service(Pass {
-            read: false,
             connect_ready: true,
+            ..Pass::default()
         })
     }
 
@@ -142,6 +172,9 @@ impl Client {
             match state.conn.as_mut() {
                 None => Err(Error::NoConn),
                 Some(conn) => {
+                    if let Some(hit) = pass.spun {
+                        conn.pace.spun(hit);
+                    }
                     let mut result = Ok(());
                     if conn.is_connecting() && pass.connect_ready {
                         if let Err(e) = conn.finish_connect() {
@@ -388,5 +421,18 @@ fn pass_for(ready: Readiness) -> Pass {
     Pass {
         read: ready.readable || ready.broken,
         connect_ready: ready.writable || ready.broken,
+        spun: None,
+    }
+}
+
+/// Polls without sleeping until something in `interest` is ready or `limit`
+/// has passed (see `pace`).
+fn look(interest: Interest, limit: Duration) -> std::result::Result<Readiness, NetError> {
+    let until = Instant::now() + limit;
+    loop {
+        let ready = poll::wait(interest, Some(Duration::ZERO))?;
+        if ready != Readiness::default() || Instant::now() >= until {
+            return Ok(ready);
+        }
     }
 }

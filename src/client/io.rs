@@ -22,7 +22,7 @@ use super::ClientState;
 use crate::error::{Error, Result};
 use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
-use crate::session::{self, reported_error, violation_text, Event, Link, Written};
+use crate::session::{self, reported_error, violation_text, Event, Link, Outbound, Written};
 
 /// Tells the session a packet went out; a DISCONNECT of ours closes the connection.
 fn note_written(
@@ -55,33 +55,51 @@ impl ClientState {
         if !session.has_outgoing() {
             return;
         }
-        let id = self.options.client_id.as_deref();
-        let mut packets = session.take_outgoing();
-        for mut packet in packets.drain(..) {
-            let qos0_mid = match &packet {
-                Packet::Publish(p) if p.qos == 0 => self.qos0_mids.pop_front(),
-                _ => None,
-            };
-            if work.logging {
-                // The log shows a QoS 0 message's mid, which its PUBLISH lacks.
-                if let (Some(mid), Packet::Publish(p)) = (qos0_mid, &mut packet) {
-                    p.packet_id = mid;
-                }
-                for line in log::sending(session.client_id(id), &packet) {
-                    work.debug(|| line);
-                }
-                if let Packet::Publish(p) = &mut packet {
-                    if p.qos == 0 {
-                        p.packet_id = 0;
+        let qos0_mids = &mut self.qos0_mids;
+        // The log names the client; only copied when there is a log to write.
+        let id = work.logging.then(|| {
+            session
+                .client_id(self.options.client_id.as_deref())
+                .to_owned()
+        });
+        session.drain_outgoing(|out| {
+            let encoded = match out {
+                Outbound::Packet(mut packet) => {
+                    let qos0_mid = match &packet {
+                        Packet::Publish(p) if p.qos == 0 => qos0_mids.pop_front(),
+                        _ => None,
+                    };
+                    if let Some(id) = &id {
+                        // The log shows a QoS 0 message's mid, which its PUBLISH lacks.
+                        if let (Some(mid), Packet::Publish(p)) = (qos0_mid, &mut packet) {
+                            p.packet_id = mid;
+                        }
+                        for line in log::sending(id, &packet) {
+                            work.debug(|| line);
+                        }
+                        if let Packet::Publish(p) = &mut packet {
+                            if p.qos == 0 {
+                                p.packet_id = 0;
+                            }
+                        }
                     }
+                    conn.queue(&packet)
                 }
-            }
-            if let Err(e) = conn.queue(&packet) {
+                Outbound::Publish(publish) => {
+                    if let Some(id) = &id {
+                        let packet = Packet::Publish(publish.clone());
+                        for line in log::sending(id, &packet) {
+                            work.debug(|| line);
+                        }
+                    }
+                    conn.queue_publish(publish)
+                }
+            };
+            if let Err(e) = encoded {
                 // The session checks sizes before queueing, so this is not expected.
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
-        }
-        session::recycle_outgoing(packets);
+        });
     }
 
     /// Writes what the socket takes now. The error is the socket's; the caller

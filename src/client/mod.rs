@@ -16,6 +16,7 @@ pub mod event_loop;
 pub mod io;
 pub mod log;
 pub mod options;
+pub mod pace;
 pub mod thread;
 pub mod unlocked_write;
 

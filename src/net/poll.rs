@@ -32,25 +32,30 @@ pub struct Readiness {
 /// Waits until something in `interest` is ready or `timeout` passes (`None`: no limit).
 /// A signal interrupting the wait is not an error: it returns nothing ready.
 pub fn wait(interest: Interest, timeout: Option<Duration>) -> Result<Readiness, NetError> {
-    let mut fds = Vec::with_capacity(2);
+    // At most two descriptors, on the stack: the loop polls often.
+    let mut fds = [pollfd(-1, 0); 2];
+    let mut count = 0;
     if let Some(fd) = interest.socket {
         let write = if interest.want_write {
             libc::POLLOUT
         } else {
             0
         };
-        fds.push(pollfd(fd, libc::POLLIN | write));
+        fds[count] = pollfd(fd, libc::POLLIN | write);
+        count += 1;
     }
     if let Some(fd) = interest.wakeup {
-        fds.push(pollfd(fd, libc::POLLIN));
+        fds[count] = pollfd(fd, libc::POLLIN);
+        count += 1;
     }
     let timeout_ms = match timeout {
         None => -1,
         Some(t) => t.as_millis().min(i32::MAX as u128) as i32,
     };
 
-    // SAFETY: `fds` is a live, correctly sized array of pollfd for the whole call.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    // SAFETY: `fds` is a live array of pollfd whose first `count` entries are
+    // set, for the whole call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), count as libc::nfds_t, timeout_ms) };
     if n < 0 {
         let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::Interrupted {
@@ -60,7 +65,7 @@ pub fn wait(interest: Interest, timeout: Option<Duration>) -> Result<Readiness, 
     }
 
     let mut ready = Readiness::default();
-    let mut entries = fds.iter();
+    let mut entries = fds[..count].iter();
     if interest.socket.is_some() {
         let events = entries.next().map_or(0, |p| p.revents);
         ready.readable = events & libc::POLLIN != 0;

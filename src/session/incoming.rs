@@ -194,8 +194,7 @@ impl Session {
         self.require_up()?;
         let released = self.incoming.release(pubrel.packet_id);
         let reason = self.answer_reason(released.is_some());
-        self.outbox
-            .push(Packet::PubComp(ack(pubrel.packet_id, reason)));
+        self.send(Packet::PubComp(ack(pubrel.packet_id, reason)));
         if let Some(publish) = released {
             self.event(Event::Message(publish));
         }

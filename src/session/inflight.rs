@@ -47,10 +47,9 @@ impl OutgoingQueue {
         self.waiting.push_back(publish);
     }
 
-    /// Moves waiting messages in flight while the window has room, and returns
-    /// them to be sent.
-    pub fn release(&mut self, window: usize) -> Vec<Publish> {
-        let mut released = Vec::new();
+    /// Moves waiting messages in flight while the window has room, and hands
+    /// each one's packet id to `sent`, in order, to be sent.
+    pub fn release(&mut self, window: usize, mut sent: impl FnMut(u16)) {
         while self.in_flight.len() < window {
             let Some(publish) = self.waiting.pop_front() else {
                 break;
@@ -60,10 +59,19 @@ impl OutgoingQueue {
             } else {
                 Awaiting::PubRec
             };
-            released.push(publish.clone());
+            sent(publish.packet_id);
             self.in_flight.push_back(InFlight { publish, awaiting });
         }
-        released
+    }
+
+    /// In-flight message `id`. Looked for from the back: a message is looked up
+    /// here just after `release` put it there.
+    pub fn in_flight_publish(&self, id: u16) -> Option<&Publish> {
+        self.in_flight
+            .iter()
+            .rev()
+            .find(|m| m.publish.packet_id == id)
+            .map(|m| &m.publish)
     }
 
     pub fn awaiting(&self, id: u16) -> Option<Awaiting> {
@@ -174,8 +182,10 @@ mod tests {
         }
     }
 
-    fn ids(publishes: &[Publish]) -> Vec<u16> {
-        publishes.iter().map(|p| p.packet_id).collect()
+    fn release(queue: &mut OutgoingQueue, window: usize) -> Vec<u16> {
+        let mut ids = Vec::new();
+        queue.release(window, |id| ids.push(id));
+        ids
     }
 
     #[test]
@@ -184,18 +194,20 @@ mod tests {
         for id in 1..=3 {
             queue.push(message(id, 1));
         }
-        assert_eq!(ids(&queue.release(2)), vec![1, 2]);
+        assert_eq!(release(&mut queue, 2), vec![1, 2]);
         assert_eq!(queue.waiting_len(), 1);
-        assert!(queue.release(2).is_empty());
+        assert!(release(&mut queue, 2).is_empty());
         queue.complete(1);
-        assert_eq!(ids(&queue.release(2)), vec![3]);
+        assert_eq!(release(&mut queue, 2), vec![3]);
+        assert_eq!(queue.in_flight_publish(3), Some(&message(3, 1)));
+        assert_eq!(queue.in_flight_publish(1), None);
     }
 
     #[test]
     fn a_released_qos2_message_drops_its_payload() {
         let mut queue = OutgoingQueue::default();
         queue.push(message(5, 2));
-        queue.release(10);
+        release(&mut queue, 10);
         queue.mark_released(5);
         assert_eq!(queue.awaiting(5), Some(Awaiting::PubComp));
         assert!(queue.complete(5).unwrap().publish.payload.is_empty());
@@ -207,7 +219,7 @@ mod tests {
         for id in 1..=4 {
             queue.push(message(id, 2));
         }
-        queue.release(10);
+        release(&mut queue, 10);
         queue.mark_released(3);
         let resend = queue.prepare_resend(2);
         assert_eq!(

@@ -9,7 +9,9 @@
 //! session.handle(packet, now)?         for each packet read
 //! session.publish(..) / subscribe(..)  for each application request
 //! session.tick(now)?                   when next_deadline() has passed
-//! session.take_outgoing()              packets to write, in order
+//! session.drain_outgoing(|out| ..)     packets to write, in order (a QoS 1 or 2
+//!                                      PUBLISH lent, not copied; take_outgoing
+//!                                      gives them all as owned packets)
 //! session.note_written(&packet, now)   after each packet is fully written
 //!   (or note_sent(Written::of(&packet), now), keeping only its kind)
 //! session.take_events()                callbacks to call, in order
@@ -69,16 +71,24 @@ thread_local! {
     /// something: a session takes one on its first packet or event and the client
     /// gives it back after draining it (`recycle_outgoing`, `recycle_events`), so
     /// an idle session holds no list and a busy one allocates none per message.
-    static SPARE_OUTBOX: Cell<Vec<Packet>> = const { Cell::new(Vec::new()) };
+    static SPARE_OUTBOX: Cell<Vec<Outgoing>> = const { Cell::new(Vec::new()) };
     static SPARE_EVENTS: Cell<Vec<Event>> = const { Cell::new(Vec::new()) };
 }
 
-/// Gives a drained list from `take_outgoing` back to this thread.
-pub fn recycle_outgoing(mut list: Vec<Packet>) {
+/// Gives a drained outbox back to this thread.
+fn recycle_outgoing(mut list: Vec<Outgoing>) {
     list.clear();
     if (1..=SPARE_MAX).contains(&list.capacity()) {
         SPARE_OUTBOX.set(list);
     }
+}
+
+/// Adds to an outbox, which borrows the thread's spare list when it has none.
+fn push_outgoing(outbox: &mut Vec<Outgoing>, entry: Outgoing) {
+    if outbox.capacity() == 0 {
+        *outbox = SPARE_OUTBOX.take();
+    }
+    outbox.push(entry);
 }
 
 /// Gives a drained list from `take_events` back to this thread.
@@ -91,7 +101,24 @@ pub fn recycle_events(mut list: Vec<Event>) {
 
 use crate::error::{Error, Result};
 use crate::lazy_queue::LazyQueue;
-use crate::protocol::packet::{Packet, ProtocolVersion, ReasonOnly};
+use crate::protocol::packet::{Packet, ProtocolVersion, Publish, ReasonOnly};
+
+/// One packet in the outbox.
+#[derive(Debug)]
+enum Outgoing {
+    Packet(Packet),
+    /// The first sending of in-flight message `id`: it is written from the
+    /// session's own copy (kept for resending), so it is never copied to be sent.
+    Publish(u16),
+}
+
+/// A packet to write, as `drain_outgoing` hands it out.
+#[derive(Debug)]
+pub enum Outbound<'a> {
+    Packet(Packet),
+    /// A QoS 1 or 2 PUBLISH the session keeps until it is acknowledged.
+    Publish(&'a Publish),
+}
 
 /// What the session needs to know of a packet once it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +176,7 @@ pub struct Session {
     /// The mids of QoS 0 PUBLISH packets handed out and not yet written, in order:
     /// their `Published` event fires when `note_written` sees them go.
     unwritten_qos0: LazyQueue<u16>,
-    outbox: Vec<Packet>,
+    outbox: Vec<Outgoing>,
     events: Vec<Event>,
 }
 
@@ -234,9 +261,35 @@ impl Session {
         !self.outbox.is_empty()
     }
 
-    /// Packets to write, in order.
+    /// Hands each packet to write to `each`, in order, and empties the outbox.
+    pub fn drain_outgoing(&mut self, mut each: impl FnMut(Outbound<'_>)) {
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for entry in outbox.drain(..) {
+            match entry {
+                Outgoing::Packet(packet) => each(Outbound::Packet(packet)),
+                // Not there if acknowledged before it was written (a broker
+                // answering an identifier it was never sent): nothing to send.
+                Outgoing::Publish(id) => {
+                    if let Some(publish) = self.outgoing.in_flight_publish(id) {
+                        each(Outbound::Publish(publish));
+                    }
+                }
+            }
+        }
+        recycle_outgoing(outbox);
+    }
+
+    /// Packets to write, in order, as owned packets (a copy of each QoS 1 or 2
+    /// PUBLISH): for tests and tools; the client uses `drain_outgoing`.
     pub fn take_outgoing(&mut self) -> Vec<Packet> {
-        std::mem::take(&mut self.outbox)
+        let mut packets = Vec::new();
+        self.drain_outgoing(|out| {
+            packets.push(match out {
+                Outbound::Packet(packet) => packet,
+                Outbound::Publish(publish) => Packet::Publish(publish.clone()),
+            })
+        });
+        packets
     }
 
     /// Whether events wait to be taken.
@@ -251,10 +304,7 @@ impl Session {
 
     /// Queues a packet to write, in a list lent by the thread (see `SPARE_OUTBOX`).
     fn send(&mut self, packet: Packet) {
-        if self.outbox.capacity() == 0 {
-            self.outbox = SPARE_OUTBOX.take();
-        }
-        self.outbox.push(packet);
+        push_outgoing(&mut self.outbox, Outgoing::Packet(packet));
     }
 
     /// Records an event, in a list lent by the thread (see `SPARE_EVENTS`).
@@ -366,9 +416,9 @@ impl Session {
     /// Sends waiting QoS 1 and 2 messages while the window has room.
     fn release_outgoing(&mut self) {
         let window = self.send_window();
-        for publish in self.outgoing.release(window) {
-            self.send(Packet::Publish(publish));
-        }
+        let outbox = &mut self.outbox;
+        self.outgoing
+            .release(window, |id| push_outgoing(outbox, Outgoing::Publish(id)));
     }
 }
 

@@ -218,7 +218,7 @@ mod tests {
     use super::super::event::Event;
     use super::super::properties as ids;
     use super::super::test_support::*;
-    use super::super::Session;
+    use super::super::{Outbound, Session};
     use crate::error::Error;
     use crate::protocol::packet::{Packet, SubAck, UnsubAck};
 
@@ -252,6 +252,34 @@ mod tests {
         assert_eq!(session.take_events(), vec![published(mid, 0)]);
         assert!(!session.ids.is_in_use(mid));
         assert_eq!(session.in_flight_count(), 0);
+    }
+
+    #[test]
+    fn a_qos1_publish_is_lent_to_the_writer_not_copied() {
+        let mut session = connected(v311());
+        let mid = publish(&mut session, 1);
+        let mut lent = Vec::new();
+        session.drain_outgoing(|out| match out {
+            Outbound::Publish(p) => lent.push((p.packet_id, p.payload.clone())),
+            Outbound::Packet(other) => panic!("unexpected {other:?}"),
+        });
+        assert_eq!(lent, vec![(mid, b"payload".to_vec())]);
+        assert!(!session.has_outgoing());
+    }
+
+    #[test]
+    fn a_message_acknowledged_before_it_is_written_is_not_sent() {
+        let mut config = v311();
+        config.send_maximum = 1;
+        let mut session = connected(config);
+        let first = publish(&mut session, 1);
+        session.take_outgoing();
+        let second = publish(&mut session, 1);
+        // The PUBACK frees the window, the second message goes in flight and a
+        // (misbehaving) broker acknowledges it before it was written.
+        receive(&mut session, Packet::PubAck(ack(first))).unwrap();
+        receive(&mut session, Packet::PubAck(ack(second))).unwrap();
+        assert!(session.take_outgoing().is_empty());
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! Whether `mosquitto_loop` should look at the socket again for a moment before
+//! sleeping in `poll`.
+//!
+//! With a small in-flight window, a publisher waits for acknowledgements after
+//! every burst. When the broker answers a whole burst at once and quickly, the
+//! wait is a few tens of microseconds, and on a virtual machine putting the
+//! thread to sleep and waking it again costs about as much as the wait itself,
+//! twice per round trip (the broker's side sleeps too). Polling without
+//! sleeping for up to `SPIN` then takes less CPU per message than sleeping, and
+//! the broker finds us awake.
+//!
+//! When the broker answers packet by packet (mosquitto does), looking again
+//! would catch one acknowledgement at a time and cost more than sleeping while
+//! several gather, so the loop spins only after a read brought at least
+//! `BATCH` packets, and only while messages await acknowledgement. A look that
+//! finds nothing is paid for by sleeping at once for the next waits, twice as
+//! many after each miss in a row, so a slow broker costs a look every few
+//! hundred waits at most.
+
+use std::time::Duration;
+
+/// The longest look before sleeping.
+pub const SPIN: Duration = Duration::from_micros(30);
+/// Packets one read must bring before the loop looks again instead of sleeping.
+const BATCH: usize = 8;
+/// Misses in a row beyond which the pause between looks stops growing (2^8 waits).
+const MAX_MISSES: u32 = 8;
+
+#[derive(Debug, Default)]
+pub struct Pace {
+    /// How many packets the last read that found any brought.
+    last_batch: usize,
+    /// Looks in a row that ended with nothing to read.
+    misses: u32,
+    /// Waits left that sleep at once.
+    skip: u32,
+}
+
+impl Pace {
+    /// A read brought `packets` packets.
+    pub fn note_read(&mut self, packets: usize) {
+        if packets > 0 {
+            self.last_batch = packets;
+        }
+    }
+
+    /// Whether the next wait should look again before sleeping, when `awaiting`
+    /// acknowledgements are due. Counts the wait as one that sleeps at once otherwise.
+    pub fn should_spin(&mut self, awaiting: bool) -> bool {
+        if !awaiting || self.last_batch < BATCH {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// How the look ended: with something to read (`hit`) or not.
+    pub fn spun(&mut self, hit: bool) {
+        if hit {
+            self.misses = 0;
+        } else {
+            self.misses = (self.misses + 1).min(MAX_MISSES);
+            self.skip = (1 << self.misses) - 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batched() -> Pace {
+        let mut pace = Pace::default();
+        pace.note_read(20);
+        pace
+    }
+
+    #[test]
+    fn a_loop_spins_only_after_a_batch_and_while_answers_are_due() {
+        let mut pace = Pace::default();
+        pace.note_read(3);
+        assert!(!pace.should_spin(true));
+        pace.note_read(20);
+        assert!(!pace.should_spin(false));
+        assert!(pace.should_spin(true));
+        // A read that found nothing says nothing of the broker's pace.
+        pace.note_read(0);
+        assert!(pace.should_spin(true));
+    }
+
+    #[test]
+    fn misses_in_a_row_sleep_at_once_for_twice_as_many_waits_each_time() {
+        let mut pace = batched();
+        let mut pattern = Vec::new();
+        for _ in 0..10 {
+            let spin = pace.should_spin(true);
+            pattern.push(spin);
+            if spin {
+                pace.spun(false);
+            }
+        }
+        let expected = [
+            true, false, true, false, false, false, true, false, false, false,
+        ];
+        assert_eq!(pattern, expected);
+    }
+
+    #[test]
+    fn a_hit_resets_the_pause() {
+        let mut pace = batched();
+        pace.spun(false);
+        assert!(!pace.should_spin(true));
+        assert!(pace.should_spin(true));
+        pace.spun(true);
+        assert!(pace.should_spin(true));
+        pace.spun(true);
+        assert!(pace.should_spin(true));
+    }
+
+    #[test]
+    fn the_pause_stops_growing() {
+        let mut pace = batched();
+        for _ in 0..20 {
+            pace.spun(false);
+        }
+        assert_eq!(pace.skip, (1 << MAX_MISSES) - 1);
+    }
+}
