@@ -95,10 +95,9 @@ impl Client {
         let Some((fd, want_write, deadline, buffered, spin)) = prepared else {
             return Err(Error::NoConn);
         };
-        let wait = match deadline {
-            Some(at) => timeout.min(at.saturating_duration_since(Instant::now())),
-            None => timeout,
-        };
+        // How long until keepalive wants the loop (`None`: never).
+        let until_deadline = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+        let wait = until_deadline.map_or(timeout, |d| timeout.min(d));
         // Decrypted bytes already wait: look at the socket without waiting.
         let wait = if buffered { Duration::ZERO } else { wait };
         let interest = Interest {
@@ -125,6 +124,14 @@ impl Client {
             self.wakeup.drain();
         }
         ready.readable |= buffered;
+        // Nothing happened and keepalive is not due: there is nothing to service
+        // (a `mosquitto_loop(mosq, 0, 1)` after each publish is common).
+        let idle = ready == Readiness::default()
+            && spun.is_none()
+            && until_deadline.is_none_or(|d| d > wait);
+        if idle {
+            return Ok(());
+        }
         let mut pass = pass_for(ready);
         pass.spun = spun;
         self.service(pass)
