@@ -30,8 +30,9 @@ pub type OnPublish = Arc<dyn Fn(i32) + Send + Sync>;
 /// `on_publish_v5(mid, reason_code, properties)`.
 pub type OnPublishV5 = Arc<dyn Fn(i32, i32, &Properties) + Send + Sync>;
 /// `on_message(message)` and `on_message_v5(message)`: the message's own
-/// properties travel in `Publish::properties`.
-pub type OnMessage = Arc<dyn Fn(&Publish) + Send + Sync>;
+/// properties travel in `Publish::properties`. Lent mutably so the C layer can
+/// put a NUL after topic and payload in place (and take it off again).
+pub type OnMessage = Arc<dyn Fn(&mut Publish) + Send + Sync>;
 /// `on_subscribe(mid, granted_qos)`.
 pub type OnSubscribe = Arc<dyn Fn(i32, &[i32]) + Send + Sync>;
 /// `on_subscribe_v5(mid, granted_qos, properties)`.

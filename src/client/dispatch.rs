@@ -195,12 +195,12 @@ fn call_event(cb: &CallbackSlots, event: Event) {
             reason_code,
             properties,
         } => connected(cb, i32::from(reason_code), 0, &properties),
-        Event::Message(publish) => {
+        Event::Message(mut publish) => {
             if let Some(f) = cb.on_message() {
-                f(&publish);
+                f(&mut publish);
             }
             if let Some(f) = cb.on_message_v5() {
-                f(&publish);
+                f(&mut publish);
             }
         }
         Event::Published {

@@ -58,49 +58,47 @@ fn with_c_properties<T>(
     result
 }
 
-/// Calls `f` with a C view of a received message. Topic and payload are copied
-/// with a NUL after them, as C programs may read them as strings; an empty
-/// payload is NULL.
+/// Calls `f` with a C view of a received message and its properties. C programs
+/// may read topic and payload as strings, so each has a NUL after it for the
+/// call. The payload gets it in place, in the room the decoder leaves for it, so
+/// it is not copied again; the topic (short, and a `String` that C may not write
+/// into) is copied into a buffer the thread reuses. An empty payload is NULL.
 pub(crate) fn with_c_message<T>(
-    publish: &Publish,
-    f: impl FnOnce(*const mosquitto_message) -> T,
+    publish: &mut Publish,
+    f: impl FnOnce(*const mosquitto_message, &Properties) -> T,
 ) -> T {
-    // Topic and payload, each followed by a NUL, in one buffer the thread reuses
-    // from message to message, so receiving allocates nothing here. A callback
-    // that runs a loop itself finds the buffer taken and uses one of its own.
-    let mut text = MESSAGE_TEXT.take();
-    text.clear();
-    text.extend_from_slice(publish.topic.as_bytes());
-    text.push(0);
-    let payload_at = text.len();
-    text.extend_from_slice(&publish.payload);
-    text.push(0);
-    let base = text.as_mut_ptr();
+    // A callback that runs a loop itself finds the buffer taken and uses its own.
+    let mut topic = TOPIC_TEXT.take();
+    topic.clear();
+    topic.extend_from_slice(publish.topic.as_bytes());
+    topic.push(0);
+    publish.payload.push(0);
+    let payloadlen = publish.payload.len() - 1;
     let message = mosquitto_message {
         mid: c_int::from(publish.packet_id),
-        topic: base.cast(),
-        payload: if publish.payload.is_empty() {
+        topic: topic.as_mut_ptr().cast(),
+        payload: if payloadlen == 0 {
             std::ptr::null_mut()
         } else {
-            // SAFETY: `payload_at` is within `text`, which outlives the call below.
-            unsafe { base.add(payload_at) }.cast()
+            publish.payload.as_mut_ptr().cast()
         },
-        payloadlen: publish.payload.len() as c_int,
+        payloadlen: payloadlen as c_int,
         qos: c_int::from(publish.qos),
         retain: publish.retain,
     };
-    let result = f(&message);
-    if text.capacity() <= MESSAGE_TEXT_KEEP {
-        MESSAGE_TEXT.set(text);
+    let result = f(&message, &publish.properties);
+    publish.payload.pop();
+    if topic.capacity() <= TOPIC_TEXT_KEEP {
+        TOPIC_TEXT.set(topic);
     }
     result
 }
 
-/// The largest message buffer a thread keeps between messages.
-const MESSAGE_TEXT_KEEP: usize = 64 * 1024;
+/// The largest topic buffer a thread keeps between messages.
+const TOPIC_TEXT_KEEP: usize = 4 * 1024;
 
 thread_local! {
-    static MESSAGE_TEXT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    static TOPIC_TEXT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Sets the function called when the broker answers a connect (CONNACK).
@@ -259,7 +257,7 @@ pub unsafe extern "C" fn mosquitto_message_callback_set(
         let callback = on_message.map(|f| -> crate::client::callbacks::OnMessage {
             Arc::new(move |publish| {
                 // SAFETY: the program's function, called as its signature declares.
-                with_c_message(publish, |m| unsafe { f(t.handle(), t.userdata(), m) })
+                with_c_message(publish, |m, _| unsafe { f(t.handle(), t.userdata(), m) })
             })
         });
         // SAFETY: `mosq` is NULL or a live handle.
@@ -285,11 +283,9 @@ pub unsafe extern "C" fn mosquitto_message_v5_callback_set(
         let t = Target(mosq as usize);
         let callback = on_message.map(|f| -> crate::client::callbacks::OnMessage {
             Arc::new(move |publish| {
-                with_c_message(publish, |m| {
+                with_c_message(publish, |m, properties| {
                     // SAFETY: the program's function, called as its signature declares.
-                    with_c_properties(&publish.properties, |p| unsafe {
-                        f(t.handle(), t.userdata(), m, p)
-                    })
+                    with_c_properties(properties, |p| unsafe { f(t.handle(), t.userdata(), m, p) })
                 })
             })
         });
@@ -426,6 +422,49 @@ mod tests {
 
     static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+    fn received(topic: &str, payload: &[u8]) -> Publish {
+        Publish {
+            dup: false,
+            qos: 0,
+            retain: false,
+            topic: topic.into(),
+            packet_id: 0,
+            payload: payload.to_vec(),
+            properties: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_message_reaches_c_with_nul_terminated_topic_and_payload_and_comes_back_unchanged() {
+        let mut publish = received("a/b", b"hello");
+        let seen = with_c_message(&mut publish, |m, _| {
+            // SAFETY: `m` and what it points to are valid during this call.
+            unsafe {
+                let m = &*m;
+                let payload = std::slice::from_raw_parts(m.payload as *const u8, 6);
+                (
+                    CStr::from_ptr(m.topic).to_str().unwrap().to_owned(),
+                    payload.to_vec(),
+                    m.payloadlen,
+                )
+            }
+        });
+        assert_eq!(seen, ("a/b".to_owned(), b"hello\0".to_vec(), 5));
+        assert_eq!(publish, received("a/b", b"hello"));
+    }
+
+    #[test]
+    fn an_empty_payload_reaches_c_as_null() {
+        let mut publish = received("t", b"");
+        let (null, len) = with_c_message(&mut publish, |m, _| {
+            // SAFETY: `m` is valid during this call.
+            unsafe { ((*m).payload.is_null(), (*m).payloadlen) }
+        });
+        assert!(null);
+        assert_eq!(len, 0);
+        assert!(publish.payload.is_empty());
+    }
+
     unsafe extern "C" fn record_connect(mosq: *mut mosquitto, obj: *mut c_void, rc: c_int) {
         SEEN.lock()
             .unwrap()
@@ -486,7 +525,7 @@ mod tests {
 
             let callbacks = (*mosq).client.callbacks();
             (callbacks.on_connect.unwrap())(5);
-            let publish = Publish {
+            let mut publish = Publish {
                 dup: false,
                 qos: 1,
                 retain: true,
@@ -495,7 +534,7 @@ mod tests {
                 payload: b"hi".to_vec(),
                 properties: Vec::new(),
             };
-            (callbacks.on_message.unwrap())(&publish);
+            (callbacks.on_message.unwrap())(&mut publish);
             (callbacks.on_subscribe.unwrap())(3, &[0, 1, 128]);
             (callbacks.on_log.unwrap())(16, "hello");
 

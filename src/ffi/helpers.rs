@@ -184,7 +184,7 @@ unsafe fn install_callbacks(
             }
             // SAFETY: the program's function, called as its signature declares,
             // with a message valid for the call.
-            let rc = with_c_message(publish, |message| unsafe {
+            let rc = with_c_message(publish, |message, _| unsafe {
                 callback(handle as *mut mosquitto, userdata as *mut c_void, message)
             });
             if rc != 0 {

@@ -36,9 +36,17 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish>
         retain: flags & RETAIN != 0,
         topic: topic.to_owned(),
         packet_id,
-        payload: r.rest().to_vec(),
+        payload: with_room_for_nul(r.rest()),
         properties,
     })
+}
+
+/// A received payload is handed to C with a NUL after it (added in place for
+/// the call), so it is allocated one byte larger: adding the NUL never moves it.
+fn with_room_for_nul(bytes: &[u8]) -> Vec<u8> {
+    let mut owned = Vec::with_capacity(bytes.len() + 1);
+    owned.extend_from_slice(bytes);
+    owned
 }
 
 pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
