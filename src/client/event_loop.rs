@@ -130,6 +130,10 @@ impl Client {
             && spun.is_none()
             && until_deadline.is_none_or(|d| d > wait);
         if idle {
+            if !wait.is_zero() {
+                // A whole wait without traffic: the burst, if any, is over.
+                super::unlocked_write::release_spare();
+            }
             return Ok(());
         }
         let mut pass = pass_for(ready);

@@ -86,10 +86,38 @@ pub(super) fn take_spare() -> Vec<u8> {
 /// queued output (`actions::QUEUE_HIGH`); a larger one is given back.
 const SPARE_MAX: usize = 4 * 1024 * 1024;
 
+/// Gives this thread's spare buffer back, once its loop has been idle for a whole
+/// wait: a burst's buffers should not outlive the burst.
+pub fn release_spare() {
+    SPARE.take();
+}
+
 /// Keeps an emptied buffer for this thread's next unlocked write.
 pub(super) fn keep_spare(mut bytes: Vec<u8>) {
     if bytes.capacity() <= SPARE_MAX {
         bytes.clear();
         SPARE.set(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spare_is_kept_for_the_next_batch_until_released() {
+        keep_spare(Vec::with_capacity(1024));
+        let spare = take_spare();
+        assert!(spare.is_empty() && spare.capacity() >= 1024);
+        keep_spare(spare);
+        release_spare();
+        assert_eq!(take_spare().capacity(), 0);
+    }
+
+    #[test]
+    fn a_very_large_buffer_is_not_kept() {
+        release_spare();
+        keep_spare(Vec::with_capacity(SPARE_MAX + 1));
+        assert_eq!(take_spare().capacity(), 0);
     }
 }
