@@ -7,10 +7,13 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mosquitto::client::actions::QUEUE_HIGH;
-use mosquitto::client::{Client, Target};
+use mosquitto::client::Client;
+
+mod support;
+use support::publisher::{wait_until, Publisher};
 
 const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
 const MESSAGES: usize = 20_000;
@@ -65,37 +68,11 @@ fn queued(client: &Client) -> usize {
     client.lock().conn.as_ref().map_or(0, |c| c.queued_bytes())
 }
 
-/// Connects `client` to the broker on `port` and starts its loop thread.
-fn start(client: &Arc<Client>, port: u16) {
-    let target = Target::new("127.0.0.1".into(), i32::from(port), 60, None).unwrap();
-    client.connect(target, true).unwrap();
-    client.loop_start().unwrap();
-}
-
-/// Polls `done` until it holds; fails with `what` after `seconds`.
-fn wait_until(seconds: u64, what: &str, done: impl Fn() -> bool) {
-    let until = Instant::now() + Duration::from_secs(seconds);
-    while !done() {
-        assert!(Instant::now() < until, "{what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[test]
 fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
     let broker = StalledBroker::start();
-    let client = Arc::new(Client::new(Some(b"bp"), true, 0).unwrap());
-    let connected = Arc::new(AtomicBool::new(false));
-    let published = Arc::new(AtomicUsize::new(0));
-    let (c, p) = (connected.clone(), published.clone());
-    client.set_callbacks(|cb| {
-        cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
-        cb.on_publish = Some(Arc::new(move |_| {
-            p.fetch_add(1, Ordering::AcqRel);
-        }));
-    });
-    start(&client, broker.port);
-    wait_until(5, "no CONNACK", || connected.load(Ordering::Acquire));
+    let started = Publisher::start(b"bp", broker.port);
+    let client = started.client.clone();
 
     let calls = Arc::new(AtomicUsize::new(0));
     let publisher = {
@@ -131,7 +108,7 @@ fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
     broker.read_all.store(true, Ordering::Release);
     publisher.join().unwrap();
     wait_until(10, "not all messages were written", || {
-        published.load(Ordering::Acquire) >= MESSAGES
+        started.published() >= MESSAGES
     });
     client.disconnect(0, vec![]).unwrap();
     client.loop_stop(false).unwrap();
@@ -143,14 +120,7 @@ fn a_publisher_outrunning_the_socket_waits_instead_of_queueing_without_bound() {
 #[test]
 fn a_waiting_publisher_returns_when_the_loop_is_stopped() {
     let broker = StalledBroker::start();
-    let client = Arc::new(Client::new(Some(b"bp2"), true, 0).unwrap());
-    let connected = Arc::new(AtomicBool::new(false));
-    let c = connected.clone();
-    client.set_callbacks(|cb| {
-        cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
-    });
-    start(&client, broker.port);
-    wait_until(5, "no CONNACK", || connected.load(Ordering::Acquire));
+    let client = Publisher::start(b"bp2", broker.port).client;
     let done = Arc::new(AtomicBool::new(false));
     let publisher = {
         let (client, done) = (client.clone(), done.clone());

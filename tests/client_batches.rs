@@ -8,12 +8,11 @@
 use std::collections::HashMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mosquitto::client::{Client, Target};
+mod support;
+use support::publisher::{wait_until, Publisher};
 
 const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
 const THREADS: usize = 4;
@@ -100,14 +99,6 @@ fn broker(listener: TcpListener, stall: Duration) -> Seen {
     }
 }
 
-fn wait_until(seconds: u64, what: &str, done: impl Fn() -> bool) {
-    let until = Instant::now() + Duration::from_secs(seconds);
-    while !done() {
-        assert!(Instant::now() < until, "{what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// A listener whose connections have a small receive buffer, so the client's
 /// socket refuses part of a large batch (the kernel's buffers would otherwise
 /// take the whole burst).
@@ -132,20 +123,8 @@ fn publish_from_threads_and_check(stall: Duration) {
     let port = listener.local_addr().unwrap().port();
     let reader = thread::spawn(move || broker(listener, stall));
 
-    let client = Arc::new(Client::new(Some(b"batches"), true, 0).unwrap());
-    let connected = Arc::new(AtomicBool::new(false));
-    let published = Arc::new(AtomicUsize::new(0));
-    let (c, p) = (connected.clone(), published.clone());
-    client.set_callbacks(|cb| {
-        cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
-        cb.on_publish = Some(Arc::new(move |_| {
-            p.fetch_add(1, Ordering::AcqRel);
-        }));
-    });
-    let target = Target::new("127.0.0.1".into(), i32::from(port), 60, None).unwrap();
-    client.connect(target, true).unwrap();
-    client.loop_start().unwrap();
-    wait_until(5, "no CONNACK", || connected.load(Ordering::Acquire));
+    let started = Publisher::start(b"batches", port);
+    let client = started.client.clone();
 
     let publishers: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -166,14 +145,14 @@ fn publish_from_threads_and_check(stall: Duration) {
     }
     let total = THREADS * PER_THREAD;
     wait_until(30, "not every message was written", || {
-        published.load(Ordering::Acquire) >= total
+        started.published() >= total
     });
     client.disconnect(0, vec![]).unwrap();
     client.loop_stop(false).unwrap();
     let seen = reader.join().unwrap();
     assert!(seen.errors.is_empty(), "{:?}", seen.errors);
     assert_eq!(seen.messages, total);
-    assert_eq!(published.load(Ordering::Acquire), total, "on_publish count");
+    assert_eq!(started.published(), total, "on_publish count");
 }
 
 #[test]

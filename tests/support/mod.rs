@@ -5,5 +5,6 @@
 pub mod broker;
 pub mod fake_broker;
 pub mod fault_proxy;
+pub mod publisher;
 pub mod stage;
 pub mod tls;
