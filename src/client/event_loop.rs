@@ -11,6 +11,7 @@
 //! readable is read and handled, keepalive checked and everything queued written;
 //! then, with no lock, the callbacks run.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::dispatch::Work;
@@ -204,10 +205,8 @@ impl Client {
                         state.pump(&mut work);
                         // A large batch is written below, without the lock, when
                         // other threads may be queueing meanwhile.
-                        let shared = state.options.threaded
-                            || self
-                                .thread_running
-                                .load(std::sync::atomic::Ordering::Acquire);
+                        let shared =
+                            state.options.threaded || self.thread_running.load(Ordering::Acquire);
                         if shared {
                             batch = state.take_output();
                             if batch.is_some() {
@@ -235,17 +234,22 @@ impl Client {
             }
             None => result,
         };
-        self.notify_room();
-        // The callbacks (on_disconnect, on_log) must not change the errno a
-        // `MOSQ_ERR_ERRNO` leaves for the program.
-        let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
         let answers = result.is_ok() && pass.read && !work.notices.is_empty();
+        let result = self.report(work, result);
+        if answers {
+            return self.write_answers();
+        }
+        result
+    }
+
+    /// Ends a pass: wakes publishers waiting for room and runs the callbacks,
+    /// which must not change the errno a `MOSQ_ERR_ERRNO` leaves for the program.
+    fn report(&self, work: Work, result: Result<()>) -> Result<()> {
+        self.notify_room();
+        let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
         self.dispatch_from_loop(work);
         if let Some(code) = saved_errno {
             crate::net::error::set_errno(code);
-        }
-        if answers {
-            return self.write_answers();
         }
         result
     }
@@ -270,13 +274,7 @@ impl Client {
             state.collect_events(&mut work);
             result
         };
-        self.notify_room();
-        let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
-        self.dispatch_from_loop(work);
-        if let Some(code) = saved_errno {
-            crate::net::error::set_errno(code);
-        }
-        result
+        self.report(work, result)
     }
 
     /// `mosquitto_loop_forever`: loops until the program disconnects (then
@@ -356,10 +354,7 @@ impl Client {
     /// call `loop_stop(false)` and disconnect from `on_publish` once the last
     /// message is acknowledged, as libmosquitto's join lets them.
     fn draining(&self) -> bool {
-        if !self
-            .drain_on_stop
-            .load(std::sync::atomic::Ordering::Acquire)
-        {
+        if !self.drain_on_stop.load(Ordering::Acquire) {
             return false;
         }
         let state = self.lock();
@@ -374,7 +369,7 @@ impl Client {
     }
 
     fn stop_requested(&self) -> bool {
-        self.stop.load(std::sync::atomic::Ordering::Acquire)
+        self.stop.load(Ordering::Acquire)
     }
 
     /// Sleeps `delay`, ending early when asked to stop or when a connection
