@@ -10,12 +10,14 @@
 //!   publishes and disconnects without looping still sends. Callbacks this
 //!   raises (a QoS 0 `on_publish`) then run before the call returns.
 //!
-//! Memory stays bounded: when the `loop_start` thread has more than
-//! `QUEUE_HIGH` bytes waiting for the socket, a request from another thread
-//! waits (without the lock) until the thread has written all but `QUEUE_LOW`
-//! of them, the connection closes or the thread stops. The call still succeeds,
-//! as libmosquitto's would; it just takes the time the socket needs, like a
-//! blocking write. libmosquitto queues without bound instead.
+//! Memory stays bounded: when more than `QUEUE_HIGH` bytes are queued for the
+//! `loop_start` thread, or more than twice that wait for the socket counting the
+//! batch the thread is writing (so requests can queue the next batch while one
+//! is written), a request from another thread waits (without the lock) until
+//! the thread has written all but `QUEUE_LOW` of the queue and the batch is
+//! down to `QUEUE_HIGH`, the connection closes or the thread stops. The call
+//! still succeeds, as libmosquitto's would; it just takes the time the socket
+//! needs, like a blocking write. libmosquitto queues without bound instead.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -166,7 +168,7 @@ impl Client {
         state
             .conn
             .as_ref()
-            .is_some_and(|c| c.queued_bytes() > QUEUE_HIGH)
+            .is_some_and(|c| c.queued_bytes() > QUEUE_HIGH || c.waiting_bytes() > 2 * QUEUE_HIGH)
             && self.thread_running.load(Ordering::Acquire)
             && !in_callback()
     }
@@ -175,11 +177,9 @@ impl Client {
     /// `QUEUE_LOW` bytes, the connection is gone or the thread stops.
     fn wait_for_room(&self, state: &mut MutexGuard<'_, ClientState>) {
         self.room_waiters.fetch_add(1, Ordering::AcqRel);
-        while state
-            .conn
-            .as_ref()
-            .is_some_and(|c| c.queued_bytes() > QUEUE_LOW)
-            && self.thread_running.load(Ordering::Acquire)
+        while state.conn.as_ref().is_some_and(|c| {
+            c.queued_bytes() > QUEUE_LOW || c.waiting_bytes() > QUEUE_HIGH + QUEUE_LOW
+        }) && self.thread_running.load(Ordering::Acquire)
             && !self.stop.load(Ordering::Acquire)
         {
             self.room.wait_for(state, RECHECK);

@@ -81,6 +81,9 @@ pub struct Connection {
     /// Tells this connection from a later one (an unlocked write may finish
     /// after a reconnect).
     serial: u32,
+    /// Bytes of the batch an unlocked write has taken that were not yet written
+    /// when it was taken (0 when none is out).
+    taken: usize,
     /// How the broker has been answering: whether the loop looks again before sleeping.
     pub pace: Pace,
 }
@@ -104,6 +107,7 @@ impl Connection {
             in_output: LazyQueue::new(),
             writing: false,
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            taken: 0,
             pace: Pace::default(),
         }
     }
@@ -138,9 +142,15 @@ impl Connection {
         !self.connecting && self.stream.has_buffered_input()
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written (besides a batch an unlocked write has taken).
     pub fn queued_bytes(&self) -> usize {
         self.output.len() - self.out_pos
+    }
+
+    /// Every byte not yet handed to the socket: the queue, and the batch an
+    /// unlocked write has taken, as it was when taken.
+    pub fn waiting_bytes(&self) -> usize {
+        self.queued_bytes() + self.taken
     }
 
     /// Completes a non-blocking connect once the socket is writable.
@@ -241,6 +251,7 @@ impl Connection {
         // Without a second descriptor (out of them), the write is made locked.
         let stream = self.stream.plain_stream()?.try_clone().ok()?;
         self.writing = true;
+        self.taken = self.queued_bytes();
         let bytes = std::mem::replace(&mut self.output, unlocked_write::take_spare());
         let pos = std::mem::replace(&mut self.out_pos, 0);
         Some(UnlockedWrite::new(
@@ -268,6 +279,7 @@ impl Connection {
             ..
         } = batch;
         self.writing = false;
+        self.taken = 0;
         while packets > 0 {
             match self.in_output.front() {
                 Some((end, _)) if *end <= pos => {}
@@ -573,6 +585,23 @@ mod tests {
         wire.extend(read_exactly(&mut peer, 2 * first - 2));
         let payloads: Vec<&[u8]> = wire.chunks(first).map(|p| &p[5..]).collect();
         assert_eq!(payloads, [b"aaaa", b"bbbb", b"cccc"]);
+    }
+
+    #[test]
+    fn bytes_waiting_for_the_socket_count_a_batch_being_written() {
+        let (mut conn, _peer) = connected();
+        qos0(&mut conn, &[b'a'; 100]);
+        let queued = conn.queued_bytes();
+        let mut batch = conn.take_output(1).unwrap();
+        assert_eq!((conn.queued_bytes(), conn.waiting_bytes()), (0, queued));
+        qos0(&mut conn, &[b'b'; 10]);
+        let later = conn.queued_bytes();
+        assert_eq!(conn.waiting_bytes(), queued + later);
+        // The socket took 40 bytes: the rest waits again, in the queue.
+        batch.pos = 40;
+        conn.finish_output(batch, |_| {});
+        assert_eq!(conn.queued_bytes(), queued - 40 + later);
+        assert_eq!(conn.waiting_bytes(), conn.queued_bytes());
     }
 
     #[test]
