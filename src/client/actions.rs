@@ -14,8 +14,9 @@
 //! `loop_start` thread, or more than twice that wait for the socket counting the
 //! batch the thread is writing (so requests can queue the next batch while one
 //! is written), a request from another thread waits (without the lock) until
-//! the thread has written all but `QUEUE_LOW` of the queue and the batch is
-//! down to `QUEUE_HIGH`, the connection closes or the thread stops. The call
+//! the thread has written all but `QUEUE_LOW` of the queue and at most
+//! `QUEUE_HIGH + QUEUE_LOW` wait in all, the connection closes or the thread
+//! stops. The call
 //! still succeeds, as libmosquitto's would; it just takes the time the socket
 //! needs, like a blocking write. libmosquitto queues without bound instead.
 
