@@ -75,15 +75,13 @@ pub struct Connection {
     /// Queued packets' kinds with the offset in `output` just past their last byte.
     /// While an unlocked write runs, the first of them end in its batch instead.
     in_output: LazyQueue<(usize, Written)>,
-    /// An unlocked write has this connection's earlier output: nothing else may
-    /// be written until it is finished.
-    writing: bool,
+    /// While an unlocked write has this connection's earlier output (and nothing
+    /// else may be written until it is finished): the bytes of its batch not yet
+    /// written when it was taken.
+    taken: Option<usize>,
     /// Tells this connection from a later one (an unlocked write may finish
     /// after a reconnect).
     serial: u32,
-    /// Bytes of the batch an unlocked write has taken that were not yet written
-    /// when it was taken (0 when none is out).
-    taken: usize,
     /// How the broker has been answering: whether the loop looks again before sleeping.
     pub pace: Pace,
 }
@@ -105,9 +103,8 @@ impl Connection {
             output: Vec::new(),
             out_pos: 0,
             in_output: LazyQueue::new(),
-            writing: false,
+            taken: None,
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            taken: 0,
             pace: Pace::default(),
         }
     }
@@ -125,7 +122,7 @@ impl Connection {
     /// broker, packets already handed to the transport do not count.
     pub fn wants_write(&self) -> bool {
         self.connecting
-            || self.writing
+            || self.taken.is_some()
             || self.out_pos < self.output.len()
             || self.stream.wants_write()
     }
@@ -150,7 +147,7 @@ impl Connection {
     /// Every byte not yet handed to the socket: the queue, and the batch an
     /// unlocked write has taken, as it was when taken.
     pub fn waiting_bytes(&self) -> usize {
-        self.queued_bytes() + self.taken
+        self.queued_bytes() + self.taken.unwrap_or(0)
     }
 
     /// Completes a non-blocking connect once the socket is writable.
@@ -213,7 +210,7 @@ impl Connection {
     /// SOCKS5 transport takes all of it (keeping what the socket refuses), and is
     /// flushed too.
     pub fn flush(&mut self, mut written: impl FnMut(Written)) -> Result<(), NetError> {
-        if self.connecting || self.writing {
+        if self.connecting || self.taken.is_some() {
             // An unlocked write has earlier bytes: these go after them.
             return Ok(());
         }
@@ -245,13 +242,12 @@ impl Connection {
     /// left empty for other threads to queue into. Give the batch back to
     /// `finish_output`.
     pub fn take_output(&mut self, min: usize) -> Option<UnlockedWrite> {
-        if self.writing || self.connecting || self.queued_bytes() < min {
+        if self.taken.is_some() || self.connecting || self.queued_bytes() < min {
             return None;
         }
         // Without a second descriptor (out of them), the write is made locked.
         let stream = self.stream.plain_stream()?.try_clone().ok()?;
-        self.writing = true;
-        self.taken = self.queued_bytes();
+        self.taken = Some(self.queued_bytes());
         let bytes = std::mem::replace(&mut self.output, unlocked_write::take_spare());
         let pos = std::mem::replace(&mut self.out_pos, 0);
         Some(UnlockedWrite::new(
@@ -265,7 +261,7 @@ impl Connection {
 
     /// Whether `batch` was taken from this connection.
     pub fn owns(&self, batch: &UnlockedWrite) -> bool {
-        self.writing && batch.serial == self.serial
+        self.taken.is_some() && batch.serial == self.serial
     }
 
     /// Ends an unlocked write taken from this connection (`owns`): reports each
@@ -278,8 +274,7 @@ impl Connection {
             mut packets,
             ..
         } = batch;
-        self.writing = false;
-        self.taken = 0;
+        self.taken = None;
         while packets > 0 {
             match self.in_output.front() {
                 Some((end, _)) if *end <= pos => {}
@@ -364,7 +359,7 @@ impl Connection {
     /// keepalive exchange done), so a connected client that sends nothing holds
     /// no write buffer; a busy one seldom reaches these points and keeps its buffers.
     pub fn release_write_buffers(&mut self) {
-        if !self.writing && self.out_pos == self.output.len() && self.in_output.is_empty() {
+        if self.taken.is_none() && self.out_pos == self.output.len() && self.in_output.is_empty() {
             self.output = Vec::new();
             self.out_pos = 0;
             self.in_output.release();
