@@ -92,10 +92,7 @@ unsafe fn publish_with(
 ) -> Result<()> {
     // SAFETY: `mosq` is NULL or a live handle.
     let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
-    let qos = u8::try_from(qos)
-        .ok()
-        .filter(|q| *q <= 2)
-        .ok_or(Error::Inval)?;
+    let qos = qos_of(qos)?;
     // SAFETY: `properties` is NULL or a property list.
     let properties = unsafe { properties_for(client, CMD_PUBLISH, properties) }?;
     // SAFETY: `topic_name` is NULL or a C string.
@@ -193,10 +190,7 @@ unsafe fn subscribe_with(
 ) -> Result<()> {
     // SAFETY: `mosq` is NULL or a live handle.
     let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
-    let qos = u8::try_from(qos)
-        .ok()
-        .filter(|q| *q <= 2)
-        .ok_or(Error::Inval)?;
+    let qos = qos_of(qos)?;
     // Retain handling 3 is reserved; nothing above bit 5 exists.
     let options = u8::try_from(options).map_err(|_| Error::Inval)?;
     if options & 0x30 == 0x30 || options & 0xc0 != 0 {
@@ -355,4 +349,12 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_multiple(
         let result = unsafe { unsubscribe_with(mosq, mid, subs, properties) };
         crate::error::code_of(result)
     })
+}
+
+/// A QoS level from C: 0, 1 or 2, else `MOSQ_ERR_INVAL`.
+fn qos_of(qos: c_int) -> Result<u8> {
+    u8::try_from(qos)
+        .ok()
+        .filter(|q| *q <= 2)
+        .ok_or(Error::Inval)
 }
