@@ -6,8 +6,9 @@
 //! socket, the write interest and the keepalive deadline noted; without the lock,
 //! `poll` waits on the socket and the wake-up handle (so another thread's
 //! publish or stop request ends the wait), after looking at them without
-//! sleeping for a moment when the broker has been answering in quick batches
-//! (`pace`); under the lock again, everything
+//! sleeping for a moment when the broker has been answering in quick batches,
+//! or after letting acknowledgements gather for a moment when many messages
+//! are in flight (`pace`); under the lock again, everything
 //! readable is read and handled, keepalive checked and everything queued written;
 //! then, with no lock, the callbacks run.
 
@@ -15,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::dispatch::Work;
-use super::pace::SPIN;
+use super::pace::{self, GATHER, SPIN};
 use super::unlocked_write::UNLOCKED_WRITE_MIN;
 use super::Client;
 use crate::error::{Error, Result};
@@ -80,20 +81,22 @@ impl Client {
             let mut state = self.lock();
             state.pump(&mut work);
             let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
-            let awaiting = !timeout.is_zero()
-                && state
-                    .session
-                    .as_ref()
-                    .is_some_and(|s| s.in_flight_count() > 0);
+            let in_flight = if timeout.is_zero() {
+                0
+            } else {
+                state.session.as_ref().map_or(0, |s| s.in_flight_count())
+            };
             state.conn.as_mut().map(|conn| {
                 let buffered = conn.has_buffered_input();
                 let want_write = conn.wants_write();
-                let spin = !buffered && !want_write && conn.pace.should_spin(awaiting);
-                (conn.fd(), want_write, deadline, buffered, spin)
+                let quiet = !buffered && !want_write;
+                let gather = quiet && pace::should_gather(in_flight);
+                let spin = quiet && !gather && conn.pace.should_spin(in_flight > 0);
+                (conn.fd(), want_write, deadline, buffered, gather, spin)
             })
         };
         self.dispatch_from_loop(work);
-        let Some((fd, want_write, deadline, buffered, spin)) = prepared else {
+        let Some((fd, want_write, deadline, buffered, gather, spin)) = prepared else {
             return Err(Error::NoConn);
         };
         // How long until keepalive wants the loop (`None`: never).
@@ -105,6 +108,18 @@ impl Client {
             socket: Some(fd),
             wakeup: Some(self.wakeup.fd()),
             want_write,
+        };
+        let wait = if gather && wait > GATHER {
+            // Only the wake-up handle ends this wait: the socket fills meanwhile.
+            let wakeup_only = Interest {
+                socket: None,
+                ..interest
+            };
+            let started = Instant::now();
+            poll::wait(wakeup_only, Some(GATHER)).map_err(|e| e.into_error())?;
+            wait.saturating_sub(started.elapsed())
+        } else {
+            wait
         };
         let mut spun = None;
         let mut ready = if spin && !wait.is_zero() {

@@ -17,6 +17,15 @@
 //! many after each miss in a row, so a slow broker costs a look every few
 //! hundred waits at most.
 
+//!
+//! With many messages in flight the other way round pays: the broker has a
+//! backlog to work through, so nothing is lost by reading its acknowledgements
+//! a little later, and letting them gather for `GATHER` means each read brings
+//! many and each write of the messages they make room for goes out as one
+//! segment. mosquitto answers every message with a segment of its own; read
+//! one by one, each would be answered with a small segment, and the broker,
+//! single-threaded and the bottleneck, spends its time per segment.
+
 use std::time::Duration;
 
 /// The longest look before sleeping.
@@ -25,6 +34,19 @@ pub const SPIN: Duration = Duration::from_micros(30);
 const BATCH: usize = 8;
 /// Misses in a row beyond which the pause between looks stops growing (2^8 waits).
 const MAX_MISSES: u32 = 8;
+
+/// How long acknowledgements gather when `GATHER_DEPTH` messages are in flight.
+pub const GATHER: Duration = Duration::from_micros(50);
+/// Messages in flight from which the loop lets acknowledgements gather. At the
+/// broker's few microseconds a message, this many are a backlog several times
+/// `GATHER` long.
+const GATHER_DEPTH: usize = 64;
+
+/// Whether the loop should wait `GATHER` before looking at the socket, with
+/// `in_flight` messages awaiting acknowledgement.
+pub fn should_gather(in_flight: usize) -> bool {
+    in_flight >= GATHER_DEPTH
+}
 
 #[derive(Debug, Default)]
 pub struct Pace {
@@ -118,6 +140,16 @@ mod tests {
         assert!(pace.should_spin(true));
         pace.spun(true);
         assert!(pace.should_spin(true));
+    }
+
+    #[test]
+    fn acknowledgements_gather_only_behind_a_deep_window() {
+        // libmosquitto's default window of 20 never gathers: the broker would
+        // run out of work while the loop waits.
+        assert!(!should_gather(20));
+        assert!(!should_gather(GATHER_DEPTH - 1));
+        assert!(should_gather(GATHER_DEPTH));
+        assert!(should_gather(1000));
     }
 
     #[test]

@@ -48,14 +48,27 @@ pub fn wait(interest: Interest, timeout: Option<Duration>) -> Result<Readiness, 
         fds[count] = pollfd(fd, libc::POLLIN);
         count += 1;
     }
-    let timeout_ms = match timeout {
-        None => -1,
-        Some(t) => t.as_millis().min(i32::MAX as u128) as i32,
-    };
+    // `ppoll` takes the timeout to the nanosecond; `poll`'s milliseconds would
+    // turn a wait of 0.9 ms into none at all.
+    let limit = timeout.map(|t| libc::timespec {
+        tv_sec: t.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    });
+    let limit_ptr = limit
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
 
     // SAFETY: `fds` is a live array of pollfd whose first `count` entries are
-    // set, for the whole call.
-    let n = unsafe { libc::poll(fds.as_mut_ptr(), count as libc::nfds_t, timeout_ms) };
+    // set, and `limit_ptr` is null or points at `limit`, for the whole call; a
+    // null signal mask leaves the thread's mask as it is.
+    let n = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            count as libc::nfds_t,
+            limit_ptr,
+            std::ptr::null(),
+        )
+    };
     if n < 0 {
         let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::Interrupted {
@@ -135,6 +148,20 @@ mod tests {
         let ready = wait(interest, Some(Duration::from_millis(30))).unwrap();
         assert_eq!(ready, Readiness::default());
         assert!(start.elapsed() >= Duration::from_millis(25));
+    }
+
+    #[test]
+    fn a_wait_shorter_than_a_millisecond_still_waits() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let interest = Interest {
+            socket: Some(client.as_raw_fd()),
+            wakeup: None,
+            want_write: false,
+        };
+        let start = Instant::now();
+        wait(interest, Some(Duration::from_micros(900))).unwrap();
+        assert!(start.elapsed() >= Duration::from_micros(900));
     }
 
     #[test]
