@@ -69,6 +69,12 @@ fn round_trip_at_qos_0_1_2_on_the_loop_start_thread() {
 }
 
 #[test]
+fn round_trip_calling_mosquitto_loop_without_waiting() {
+    let broker = Broker::start();
+    run_client("roundtrip", &[&broker.port.to_string(), "busy"]).assert_passed();
+}
+
+#[test]
 fn round_trip_over_mqtt_3_1() {
     let broker = Broker::start();
     run_client("roundtrip", &[&broker.port.to_string(), "start", "31"]).assert_passed();

@@ -561,6 +561,12 @@ fn tls_round_trip_with_mosquitto_loop() {
 }
 
 #[test]
+fn tls_round_trip_calling_mosquitto_loop_without_waiting() {
+    let w = &world();
+    round_trip("busy", "localhost", w.good_port, &[]);
+}
+
+#[test]
 fn tls_round_trip_on_the_loop_start_thread() {
     let w = &world();
     round_trip("start", "127.0.0.1", w.good_port, &[]);

@@ -3,13 +3,15 @@
  * Everything after connecting happens in callbacks, so the same code runs in each
  * way of driving the client:
  *
- *   roundtrip PORT|SOCKET_PATH forever|loop|start [31|311|5]
+ *   roundtrip PORT|SOCKET_PATH forever|loop|busy|start [31|311|5]
  *
  * A path (starting with '/') connects over a Unix domain socket: host = the path,
  * port = 0.
  *
  * forever: mosquitto_loop_forever on this thread, returning after the disconnect;
- * loop:    mosquitto_loop called by hand; start: mosquitto_loop_start's thread.
+ * loop:    mosquitto_loop called by hand; start: mosquitto_loop_start's thread;
+ * busy:    mosquitto_connect_async, then mosquitto_loop(mosq, 0, 1) between
+ *          pieces of the program's own work, never waiting in the library.
  */
 #include <mqtt_protocol.h>
 
@@ -152,6 +154,17 @@ int main(int argc, char *argv[])
 				CHECK(0, "mosquitto_loop: %s", mosquitto_strerror(rc));
 				break;
 			}
+		}
+	}else if(!strcmp(mode, "busy")){
+		CHECK_RC(mosquitto_connect_async(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
+		double deadline = now() + 20;
+		while(!get(&disconnected) && now() < deadline){
+			int rc = mosquitto_loop(mosq, 0, 1);
+			if(rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN){
+				CHECK(0, "mosquitto_loop: %s", mosquitto_strerror(rc));
+				break;
+			}
+			usleep(100); /* the program's own work */
 		}
 	}else if(!strcmp(mode, "start")){
 		CHECK_RC(mosquitto_connect(mosq, host, port, 60), MOSQ_ERR_SUCCESS);

@@ -35,6 +35,9 @@ struct Pass {
     /// The wait looked at the socket before sleeping (see `pace`), and whether
     /// something was ready by then.
     spun: Option<bool>,
+    /// There was no `poll`: the pass reads whatever is there, and looks whether
+    /// a connect in progress has ended.
+    unpolled: bool,
 }
 
 /// How a wait between reconnect attempts ended.
@@ -76,6 +79,16 @@ impl Client {
             return Err(Error::Inval);
         }
         let timeout = u64::try_from(timeout).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+        if timeout.is_zero() {
+            // Not waiting: a read that finds nothing tells as much as `poll`
+            // would, for less (a `mosquitto_loop(mosq, 0, 1)` after each publish
+            // is common).
+            return self.service(Pass {
+                read: true,
+                unpolled: true,
+                ..Pass::default()
+            });
+        }
         let mut work = Work::new(self.logging());
         let prepared = {
             let mut state = self.lock();
@@ -203,7 +216,12 @@ impl Client {
                         conn.pace.spun(hit);
                     }
                     let mut result = Ok(());
-                    if conn.is_connecting() && pass.connect_ready {
+                    let connect_ready = if pass.unpolled && conn.is_connecting() {
+                        connect_ended(conn.fd())
+                    } else {
+                        pass.connect_ready
+                    };
+                    if conn.is_connecting() && connect_ready {
                         if let Err(e) = conn.finish_connect() {
                             let error = super::io::net_failure(e, &mut work);
                             result = state.fail(error, &mut work);
@@ -442,8 +460,18 @@ fn pass_for(ready: Readiness) -> Pass {
     Pass {
         read: ready.readable || ready.broken,
         connect_ready: ready.writable || ready.broken,
-        spun: None,
+        ..Pass::default()
     }
+}
+
+/// Whether a connect in progress on `fd` has ended, well or not, without waiting.
+fn connect_ended(fd: std::os::fd::RawFd) -> bool {
+    let interest = Interest {
+        socket: Some(fd),
+        wakeup: None,
+        want_write: true,
+    };
+    poll::wait(interest, Some(Duration::ZERO)).is_ok_and(|r| r.writable || r.broken)
 }
 
 /// Polls without sleeping until something in `interest` is ready or `limit`
