@@ -99,6 +99,24 @@ static inline bool wait_for(const int *value, int at_least, double seconds)
 	return true;
 }
 
+/* The loop of a program with work of its own: mosquitto_loop(mosq, 0, 1), which
+ * never waits, between pieces of that work, until *value >= at_least. NO_CONN
+ * (once the client has disconnected) is no error; false on timeout or another. */
+static inline bool busy_loop_until(struct mosquitto *mosq, const int *value, int at_least, double seconds)
+{
+	double deadline = now() + seconds;
+	while(get(value) < at_least){
+		int rc = mosquitto_loop(mosq, 0, 1);
+		if(rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN){
+			printf("mosquitto_loop: %d (%s)\n", rc, mosquitto_strerror(rc));
+			return false;
+		}
+		if(now() > deadline) return false;
+		usleep(100); /* the program's own work */
+	}
+	return true;
+}
+
 /* Runs mosquitto_loop until *value >= at_least; false on timeout or a loop error. */
 static inline bool loop_until(struct mosquitto *mosq, const int *value, int at_least, double seconds)
 {

@@ -157,15 +157,7 @@ int main(int argc, char *argv[])
 		}
 	}else if(!strcmp(mode, "busy")){
 		CHECK_RC(mosquitto_connect_async(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
-		double deadline = now() + 20;
-		while(!get(&disconnected) && now() < deadline){
-			int rc = mosquitto_loop(mosq, 0, 1);
-			if(rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN){
-				CHECK(0, "mosquitto_loop: %s", mosquitto_strerror(rc));
-				break;
-			}
-			usleep(100); /* the program's own work */
-		}
+		CHECK(busy_loop_until(mosq, &disconnected, 1, 20), "not disconnected after 20 s");
 	}else if(!strcmp(mode, "start")){
 		CHECK_RC(mosquitto_connect(mosq, host, port, 60), MOSQ_ERR_SUCCESS);
 		CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);

@@ -123,16 +123,8 @@ int main(int argc, char *argv[])
 		CHECK(wait_for(&disconnected, 1, 20), "no disconnect within 20 s");
 		CHECK_RC(mosquitto_loop_stop(mosq, false), MOSQ_ERR_SUCCESS);
 	}else if(!strcmp(args.mode, "busy")){
-		double deadline = now() + 20;
 		CHECK_RC(mosquitto_connect_async(mosq, args.host, args.port, 60), MOSQ_ERR_SUCCESS);
-		while(!get(&disconnected) && now() < deadline){
-			int rc = mosquitto_loop(mosq, 0, 1);
-			if(rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN){
-				CHECK(0, "mosquitto_loop: %s", mosquitto_strerror(rc));
-				break;
-			}
-			usleep(100); /* the program's own work */
-		}
+		CHECK(busy_loop_until(mosq, &disconnected, 1, 20), "no disconnect within 20 s");
 	}else{
 		CHECK_RC(mosquitto_connect(mosq, args.host, args.port, 60), MOSQ_ERR_SUCCESS);
 		if(!strcmp(args.mode, "forever")){
