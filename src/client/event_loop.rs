@@ -10,7 +10,8 @@
 //! or after letting acknowledgements gather for a moment when many messages
 //! are in flight (`pace`); under the lock again, everything
 //! readable is read and handled, keepalive checked and everything queued written;
-//! then, with no lock, the callbacks run.
+//! then, with no lock, the callbacks run. A turn that may not wait (timeout 0)
+//! skips `poll` and reads at once.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
