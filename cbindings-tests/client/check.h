@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,38 @@ static inline bool wait_for(const int *value, int at_least, double seconds)
 		usleep(1000);
 	}
 	return true;
+}
+
+/* The program's own poll() loop: wait on mosquitto_socket (for writing too while
+ * mosquitto_want_write), then mosquitto_loop_read, _write and _misc, until
+ * *value >= at_least. False on timeout, a loop error, or a socket gone first. */
+static inline bool own_poll_until(struct mosquitto *mosq, const int *value, int at_least, double seconds)
+{
+	double deadline = now() + seconds;
+	while(get(value) < at_least){
+		struct pollfd pfd;
+		int rc;
+
+		if(now() > deadline) return false;
+		pfd.fd = mosquitto_socket(mosq);
+		if(pfd.fd < 0) break;
+		pfd.events = POLLIN;
+		if(mosquitto_want_write(mosq)) pfd.events |= POLLOUT;
+		if(poll(&pfd, 1, 100) < 0){
+			printf("poll: %s\n", strerror(errno));
+			return false;
+		}
+		rc = MOSQ_ERR_SUCCESS;
+		if(pfd.revents & (POLLIN | POLLHUP | POLLERR)) rc = mosquitto_loop_read(mosq, 1);
+		if(rc == MOSQ_ERR_SUCCESS && (pfd.revents & POLLOUT)) rc = mosquitto_loop_write(mosq, 1);
+		if(rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_misc(mosq);
+		if(rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) break;
+		if(rc != MOSQ_ERR_SUCCESS){
+			printf("own poll loop: %d (%s)\n", rc, mosquitto_strerror(rc));
+			return false;
+		}
+	}
+	return get(value) >= at_least;
 }
 
 /* The loop of a program with work of its own: mosquitto_loop(mosq, 0, 1), which

@@ -4,8 +4,6 @@
  *
  *   own_poll PORT
  */
-#include <poll.h>
-
 #include "check.h"
 
 static char topic[64];
@@ -48,7 +46,6 @@ static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
 int main(int argc, char *argv[])
 {
 	struct mosquitto *mosq;
-	double deadline;
 
 	print_loaded();
 	if(argc != 2) return 2;
@@ -62,34 +59,7 @@ int main(int argc, char *argv[])
 	mosquitto_disconnect_callback_set(mosq, on_disconnect);
 	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", atoi(argv[1]), 60), MOSQ_ERR_SUCCESS);
 
-	deadline = now() + 20;
-	while(!get(&disconnected) && now() < deadline){
-		struct pollfd pfd;
-		int rc;
-
-		pfd.fd = mosquitto_socket(mosq);
-		if(pfd.fd < 0){
-			CHECK(0, "mosquitto_socket is -1 before the disconnect");
-			break;
-		}
-		pfd.events = POLLIN;
-		if(mosquitto_want_write(mosq)) pfd.events |= POLLOUT;
-		rc = poll(&pfd, 1, 100);
-		CHECK(rc >= 0, "poll: %s", strerror(errno));
-		if(pfd.revents & (POLLIN | POLLHUP | POLLERR)){
-			rc = mosquitto_loop_read(mosq, 1);
-			if(rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST) break;
-			CHECK_RC(rc, MOSQ_ERR_SUCCESS);
-		}
-		if(pfd.revents & POLLOUT){
-			rc = mosquitto_loop_write(mosq, 1);
-			if(rc == MOSQ_ERR_NO_CONN) break;
-			CHECK_RC(rc, MOSQ_ERR_SUCCESS);
-		}
-		rc = mosquitto_loop_misc(mosq);
-		if(rc == MOSQ_ERR_NO_CONN) break;
-		CHECK_RC(rc, MOSQ_ERR_SUCCESS);
-	}
+	CHECK(own_poll_until(mosq, &disconnected, 1, 20), "no disconnect within 20 s");
 	CHECK(get(&received) == 3, "received %d of 3", get(&received));
 	CHECK(get(&published) == 3, "on_publish called %d times", get(&published));
 	CHECK(get(&disconnected) == 1, "on_disconnect called %d times", get(&disconnected));

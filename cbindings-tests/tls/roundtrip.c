@@ -12,8 +12,6 @@
  * mosquitto_loop(mosq, 0, 1) between pieces of the program's own work, so the
  * handshake advances only in calls that never wait).
  */
-#include <poll.h>
-
 #include "args.h"
 
 static char topic[64];
@@ -66,38 +64,6 @@ static void on_log(struct mosquitto *mosq, void *userdata, int level, const char
 	if(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) printf("log %d: %s\n", level, line);
 }
 
-/* The program's own loop: wait on the socket, read, write what is wanted. */
-static void own_poll_loop(struct mosquitto *mosq)
-{
-	double deadline = now() + 20;
-	while(!get(&disconnected) && now() < deadline){
-		struct pollfd pfd;
-		int rc;
-
-		pfd.fd = mosquitto_socket(mosq);
-		if(pfd.fd < 0) break;
-		pfd.events = POLLIN;
-		if(mosquitto_want_write(mosq)) pfd.events |= POLLOUT;
-		rc = poll(&pfd, 1, 100);
-		CHECK(rc >= 0, "poll: %s", strerror(errno));
-		if(pfd.revents & (POLLIN | POLLHUP | POLLERR)){
-			rc = mosquitto_loop_read(mosq, 1);
-			if(rc == MOSQ_ERR_NO_CONN) break;
-			CHECK_RC(rc, MOSQ_ERR_SUCCESS);
-			if(rc) break;
-		}
-		if(pfd.revents & POLLOUT){
-			rc = mosquitto_loop_write(mosq, 1);
-			if(rc == MOSQ_ERR_NO_CONN) break;
-			CHECK_RC(rc, MOSQ_ERR_SUCCESS);
-			if(rc) break;
-		}
-		rc = mosquitto_loop_misc(mosq);
-		if(rc == MOSQ_ERR_NO_CONN) break;
-		CHECK_RC(rc, MOSQ_ERR_SUCCESS);
-	}
-}
-
 int main(int argc, char *argv[])
 {
 	struct mosquitto *mosq;
@@ -132,7 +98,7 @@ int main(int argc, char *argv[])
 		}else if(!strcmp(args.mode, "loop")){
 			CHECK(loop_until(mosq, &disconnected, 1, 20), "no disconnect within 20 s");
 		}else if(!strcmp(args.mode, "poll")){
-			own_poll_loop(mosq);
+			CHECK(own_poll_until(mosq, &disconnected, 1, 20), "no disconnect within 20 s");
 		}else{
 			return 2;
 		}
