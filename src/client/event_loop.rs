@@ -95,11 +95,7 @@ impl Client {
             let mut state = self.lock();
             state.pump(&mut work);
             let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
-            let in_flight = if timeout.is_zero() {
-                0
-            } else {
-                state.session.as_ref().map_or(0, |s| s.in_flight_count())
-            };
+            let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
             state.conn.as_mut().map(|conn| {
                 let buffered = conn.has_buffered_input();
                 let want_write = conn.wants_write();

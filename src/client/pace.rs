@@ -16,7 +16,6 @@
 //! finds nothing is paid for by sleeping at once for the next waits, twice as
 //! many after each miss in a row, so a slow broker costs a look every few
 //! hundred waits at most.
-
 //!
 //! With many messages in flight the other way round pays: the broker has a
 //! backlog to work through, so nothing is lost by reading its acknowledgements
