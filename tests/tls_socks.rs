@@ -567,6 +567,14 @@ fn tls_round_trip_calling_mosquitto_loop_without_waiting() {
 }
 
 #[test]
+fn a_burst_over_tls_is_all_handed_over_to_the_programs_own_poll_loop() {
+    let w = &world();
+    let port = w.good_port.to_string();
+    let cafile = cert_file("ca.pem");
+    run_program("burst", &["poll", "localhost", &port, "--cafile", &cafile]).assert_passed();
+}
+
+#[test]
 fn tls_round_trip_on_the_loop_start_thread() {
     let w = &world();
     round_trip("start", "127.0.0.1", w.good_port, &[]);

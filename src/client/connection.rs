@@ -31,8 +31,14 @@ use crate::session::Written;
 use super::unlocked_write::{self, UnlockedWrite};
 
 /// The size of each thread's shared read buffer: packets up to this size are
-/// read there; larger ones in the connection's own buffer.
-const READ_CHUNK: usize = 64 * 1024;
+/// read there; larger ones in the connection's own buffer. One read of it a
+/// turn of the loop. 16 KiB holds at most 1,024 packets of 16 bytes or more,
+/// so the lists that carry a turn's packets to the callbacks stay within what
+/// a thread recycles (`session::SPARE_MAX`); sixteen reads of 64 KiB a turn
+/// made fresh lists of thousands of entries every turn, and growing and
+/// freeing them took a fifth of the receive path. It also bounds how long a
+/// flood from the broker keeps the loop from writing and keeping time.
+const READ_CHUNK: usize = 16 * 1024;
 /// A connection's leftover-bytes buffer is given back once empty if larger.
 const KEEP_CAPACITY: usize = 4 * 1024;
 
@@ -40,9 +46,6 @@ thread_local! {
     /// The read buffer shared by the connections this thread reads.
     static SHARED_INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
-/// Reads per `read_packets` call, so that a flood from the broker cannot keep
-/// the loop from writing and keeping time.
-const MAX_READS: usize = 16;
 /// The most room made for a packet's announced bytes before they arrive.
 const RESERVE_AHEAD: usize = 1024 * 1024;
 /// Written bytes are cut from the front of the write buffer once there are this many.
@@ -366,63 +369,75 @@ impl Connection {
         }
     }
 
+    /// One read from the socket, plus what TLS has decrypted beyond it (no
+    /// `poll` would report that), every whole packet handed to `each`.
     fn read_with(
         &mut self,
         shared: &mut Vec<u8>,
         each: &mut impl FnMut(Packet) -> bool,
     ) -> Result<(), ReadFailure> {
-        for _ in 0..MAX_READS {
-            if self.need > READ_CHUNK {
-                // A large packet: read into our own buffer, which grows with what
-                // arrives, at most `RESERVE_AHEAD` ahead of it (a remaining
-                // length is only the broker's claim).
-                if self.input.len() == self.in_len {
-                    let ahead = room_ahead(self.need - self.in_len);
-                    self.input.resize(self.in_len + ahead, 0);
-                }
-                let room = self.input.len() - self.in_len;
-                let Some(n) = read(&mut self.stream, &mut self.input[self.in_len..])? else {
-                    return Ok(());
-                };
-                self.in_len += n;
-                if self.in_len >= self.need {
-                    let (at, need, stopped) =
-                        decode_all(&mut self.decoder, &self.input[..self.in_len], each)?;
-                    self.input.copy_within(at..self.in_len, 0);
-                    self.in_len -= at;
-                    self.input.truncate(self.in_len);
-                    self.need = need;
-                    if self.in_len == 0 {
-                        self.input = Vec::new();
-                    }
-                    if stopped {
-                        return Ok(());
-                    }
-                }
-                if n < room {
-                    return Ok(());
-                }
-                continue;
-            }
-            // Otherwise: what is left of a packet, then the read, in the shared buffer.
-            let pending = self.in_len;
-            if shared.len() < pending + READ_CHUNK {
-                shared.resize(pending + READ_CHUNK, 0);
-            }
-            shared[..pending].copy_from_slice(&self.input[..pending]);
-            let room = shared.len() - pending;
-            let Some(n) = read(&mut self.stream, &mut shared[pending..])? else {
-                return Ok(());
+        loop {
+            let read = if self.need > READ_CHUNK {
+                self.read_large(each)?
+            } else {
+                self.read_small(shared, each)?
             };
-            let end = pending + n;
-            let (at, need, stopped) = decode_all(&mut self.decoder, &shared[..end], each)?;
-            self.keep(&shared[at..end], need);
-            // A read that did not fill the room took everything there was.
-            if stopped || n < room {
-                return Ok(());
+            match read {
+                Some(false) if self.stream.has_buffered_input() => continue,
+                _ => return Ok(()),
             }
         }
-        Ok(())
+    }
+
+    /// A large packet: read into our own buffer, which grows with what arrives,
+    /// at most `RESERVE_AHEAD` ahead of it (a remaining length is only the
+    /// broker's claim). `None` when there was nothing to read, otherwise
+    /// whether `each` asked to stop.
+    fn read_large(
+        &mut self,
+        each: &mut impl FnMut(Packet) -> bool,
+    ) -> Result<Option<bool>, ReadFailure> {
+        if self.input.len() == self.in_len {
+            let ahead = room_ahead(self.need - self.in_len);
+            self.input.resize(self.in_len + ahead, 0);
+        }
+        let Some(n) = read(&mut self.stream, &mut self.input[self.in_len..])? else {
+            return Ok(None);
+        };
+        self.in_len += n;
+        if self.in_len < self.need {
+            return Ok(Some(false));
+        }
+        let (at, need, stopped) = decode_all(&mut self.decoder, &self.input[..self.in_len], each)?;
+        self.input.copy_within(at..self.in_len, 0);
+        self.in_len -= at;
+        self.input.truncate(self.in_len);
+        self.need = need;
+        if self.in_len == 0 {
+            self.input = Vec::new();
+        }
+        Ok(Some(stopped))
+    }
+
+    /// What is left of a packet, then the read, in the shared buffer; as
+    /// `read_large` returns.
+    fn read_small(
+        &mut self,
+        shared: &mut Vec<u8>,
+        each: &mut impl FnMut(Packet) -> bool,
+    ) -> Result<Option<bool>, ReadFailure> {
+        let pending = self.in_len;
+        if shared.len() < pending + READ_CHUNK {
+            shared.resize(pending + READ_CHUNK, 0);
+        }
+        shared[..pending].copy_from_slice(&self.input[..pending]);
+        let Some(n) = read(&mut self.stream, &mut shared[pending..])? else {
+            return Ok(None);
+        };
+        let end = pending + n;
+        let (at, need, stopped) = decode_all(&mut self.decoder, &shared[..end], each)?;
+        self.keep(&shared[at..end], need);
+        Ok(Some(stopped))
     }
 
     /// Keeps the undecoded start of a packet for the next read.
