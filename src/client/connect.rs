@@ -13,7 +13,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::connection::{net_error, Connection};
 use super::dispatch::Work;
@@ -21,7 +21,7 @@ use super::io::net_failure;
 use super::log::MOSQ_LOG_WARNING;
 use super::Client;
 use crate::error::{Error, Result};
-use crate::net::poll::{self, Interest};
+use crate::net::poll;
 use crate::net::socket::{ConnectState, Endpoint};
 use crate::net::{Transport, TransportPlan};
 use crate::protocol::packet::ProtocolVersion;
@@ -85,13 +85,7 @@ fn random_client_id() -> String {
 
 /// Whether a non-blocking connect has finished (`Ok(true)`), without waiting.
 fn settled(conn: &mut Connection) -> Result<bool> {
-    let interest = Interest {
-        socket: Some(conn.fd()),
-        wakeup: None,
-        want_write: true,
-    };
-    let ready = poll::wait(interest, Some(Duration::ZERO)).map_err(net_error)?;
-    if ready.writable || ready.broken {
+    if poll::connect_ended(conn.fd()).map_err(net_error)? {
         conn.finish_connect().map_err(net_error)?;
         return Ok(true);
     }

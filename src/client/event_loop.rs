@@ -214,7 +214,7 @@ impl Client {
                     }
                     let mut result = Ok(());
                     let connect_ready = if pass.unpolled && conn.is_connecting() {
-                        connect_ended(conn.fd())
+                        poll::connect_ended(conn.fd()).unwrap_or(false)
                     } else {
                         pass.connect_ready
                     };
@@ -459,16 +459,6 @@ fn pass_for(ready: Readiness) -> Pass {
         connect_ready: ready.writable || ready.broken,
         ..Pass::default()
     }
-}
-
-/// Whether a connect in progress on `fd` has ended, well or not, without waiting.
-fn connect_ended(fd: std::os::fd::RawFd) -> bool {
-    let interest = Interest {
-        socket: Some(fd),
-        wakeup: None,
-        want_write: true,
-    };
-    poll::wait(interest, Some(Duration::ZERO)).is_ok_and(|r| r.writable || r.broken)
 }
 
 /// Polls without sleeping until something in `interest` is ready or `limit`

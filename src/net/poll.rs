@@ -106,6 +106,16 @@ pub fn wait_writable(fd: RawFd) -> Result<(), NetError> {
     .map(|_| ())
 }
 
+/// Whether a connect in progress on `fd` has ended, well or not, without waiting.
+pub fn connect_ended(fd: RawFd) -> Result<bool, NetError> {
+    let interest = Interest {
+        socket: Some(fd),
+        wakeup: None,
+        want_write: true,
+    };
+    wait(interest, Some(Duration::ZERO)).map(|r| r.writable || r.broken)
+}
+
 /// Blocks until `fd` is readable (or broken).
 pub fn wait_readable(fd: RawFd) -> Result<(), NetError> {
     wait(
