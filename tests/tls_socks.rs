@@ -541,11 +541,17 @@ fn run_program(name: &str, args: &[&str]) -> Output {
 
 /// A round trip in `mode` to `host:port` with the CA file and `extra` options.
 fn round_trip(mode: &str, host: &str, port: u16, extra: &[&str]) {
+    run_verified("roundtrip", mode, host, port, extra);
+}
+
+/// Runs the TLS program `name` in `mode` against `host:port`, verifying the
+/// broker with the test CA, with `extra` options; it must pass.
+fn run_verified(name: &str, mode: &str, host: &str, port: u16, extra: &[&str]) {
     let port = port.to_string();
     let cafile = cert_file("ca.pem");
     let mut args = vec![mode, host, &port, "--cafile", &cafile];
     args.extend_from_slice(extra);
-    run_program("roundtrip", &args).assert_passed();
+    run_program(name, &args).assert_passed();
 }
 
 #[test]
@@ -569,9 +575,7 @@ fn tls_round_trip_calling_mosquitto_loop_without_waiting() {
 #[test]
 fn a_burst_over_tls_is_all_handed_over_to_the_programs_own_poll_loop() {
     let w = &world();
-    let port = w.good_port.to_string();
-    let cafile = cert_file("ca.pem");
-    run_program("burst", &["poll", "localhost", &port, "--cafile", &cafile]).assert_passed();
+    run_verified("burst", "poll", "localhost", w.good_port, &[]);
 }
 
 #[test]
