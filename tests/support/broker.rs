@@ -260,17 +260,14 @@ impl Broker {
             if child.try_wait().unwrap().is_some() {
                 break;
             }
-            let tcp = TcpStream::connect(("127.0.0.1", port)).is_ok();
+            let tcp = listening(port);
             let unix = match &self.socket_path {
                 Some(path) => UnixStream::connect(path).is_ok(),
                 None => true,
             };
-            let tls = self.tls.is_none_or(|ports| {
-                ports
-                    .all()
-                    .iter()
-                    .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
-            });
+            let tls = self
+                .tls
+                .is_none_or(|ports| ports.all().iter().all(|p| listening(*p)));
             if tcp && unix && tls {
                 self.port = port;
                 self.child = Some(child);
@@ -282,6 +279,13 @@ impl Broker {
         let _ = child.wait();
         Err(())
     }
+}
+
+/// Whether something listens on `port`. A connect to a port in the ephemeral
+/// range can meet itself (TCP simultaneous open, when the kernel picks the same
+/// port as the source), which says nothing about a listener.
+fn listening(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
 }
 
 impl Drop for Broker {
