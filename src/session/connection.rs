@@ -124,17 +124,20 @@ impl Session {
             session_present: connack.session_present,
             properties: connack.properties,
         });
-        self.resend_in_flight(connack.session_present);
+        self.resend_in_flight();
         self.release_outgoing();
         Ok(())
     }
 
-    fn resend_in_flight(&mut self, session_present: bool) {
+    /// Messages in flight go again, marked as re-deliveries (DUP), whether or not
+    /// the broker kept the session, as libmosquitto sends them (MQTT 3.1.1
+    /// §3.3.1.1: DUP marks a re-delivery attempt).
+    fn resend_in_flight(&mut self) {
         let window = self.send_window();
         for resend in self.outgoing.prepare_resend(window) {
             let packet = match resend {
                 Resend::Publish(mut publish) => {
-                    publish.dup = session_present;
+                    publish.dup = true;
                     Packet::Publish(publish)
                 }
                 Resend::PubRel(packet_id) => Packet::PubRel(Ack {
@@ -339,10 +342,10 @@ mod tests {
     }
 
     #[test]
-    fn without_a_resumed_session_messages_are_sent_again_as_first_deliveries() {
+    fn without_a_resumed_session_messages_in_flight_are_sent_again_with_dup() {
         let mut session = session_with_three_in_flight(v311());
         let out = reconnect(&mut session, &v311(), false);
-        assert_eq!(summary(&out), vec!["pub 1", "rel 2", "pub 3"]);
+        assert_eq!(summary(&out), vec!["dup 1", "rel 2", "dup 3"]);
     }
 
     #[test]
