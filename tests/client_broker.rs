@@ -379,3 +379,141 @@ fn the_programs_own_poll_loop_drives_loop_read_write_and_misc() {
     let broker = Broker::start();
     run_client("own_poll", &[&broker.port.to_string()]).assert_passed();
 }
+
+// ---------------------------------------------------------------------------------
+// A callback that ends its thread (pthread_exit, pthread_cancel)
+
+fn thread_exit(mode: &str) {
+    let broker = Broker::start();
+    let output = run_client("thread_exit", &[&broker.port.to_string(), mode]);
+    output.assert_passed();
+    assert!(
+        output.stdout.contains("the process goes on"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn pthread_exit_in_a_callback_ends_the_loop_start_thread_and_the_process_goes_on() {
+    thread_exit("loop-start-exit");
+}
+
+#[test]
+fn pthread_exit_in_a_callback_ends_the_programs_thread_inside_loop_forever() {
+    thread_exit("forever-exit");
+}
+
+#[test]
+fn pthread_exit_in_a_callback_ends_the_programs_thread_inside_mosquitto_loop() {
+    thread_exit("loop-exit");
+}
+
+#[test]
+fn pthread_cancel_of_a_thread_sleeping_in_a_callback_ends_it_cleanly() {
+    thread_exit("forever-cancel");
+}
+
+#[test]
+fn pthread_cancel_of_a_thread_waiting_in_loop_forever_ends_it_cleanly() {
+    thread_exit("idle-cancel");
+}
+
+/// libmosquitto 2.0.11 calls `on_message` holding its callback mutex, which a
+/// `pthread_exit` there leaves locked: its next `loop_start` thread would wait on
+/// it for good (debian_known_bug).
+#[test]
+fn after_pthread_exit_on_the_loop_start_thread_loop_start_runs_again() {
+    if against_debian() {
+        eprintln!(
+            "skipped against Debian's libmosquitto (debian_known_bug: callback mutex left locked)"
+        );
+        return;
+    }
+    thread_exit("loop-start-again");
+}
+
+// ---------------------------------------------------------------------------------
+// What callbacks queue goes out in the same loop call
+
+#[test]
+fn a_disconnect_from_on_publish_goes_out_in_the_same_mosquitto_loop_call() {
+    let broker = Broker::start();
+    run_client(
+        "disconnect_in_callback",
+        &[&broker.port.to_string(), "loop"],
+    )
+    .assert_passed();
+}
+
+#[test]
+fn a_disconnect_from_on_publish_goes_out_in_the_same_loop_write_call() {
+    let broker = Broker::start();
+    run_client(
+        "disconnect_in_callback",
+        &[&broker.port.to_string(), "own-poll"],
+    )
+    .assert_passed();
+}
+
+// ---------------------------------------------------------------------------------
+// A refused connection stays open until on_connect has run
+
+/// Runs refused.c against `port`; the lines it printed.
+pub fn refused(port: u16, protocol: &str, mode: &str, action: &str) -> Vec<String> {
+    let output = run_client("refused", &[&port.to_string(), protocol, mode, action]);
+    output.assert_passed();
+    output
+        .stdout
+        .lines()
+        .filter(|line| !line.starts_with("loaded:") && *line != "ok")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_refused_connect_lets_on_connect_disconnect_cleanly_over_mqtt_3_1_1() {
+    let broker = broker_with_a_user();
+    for mode in ["loop", "forever"] {
+        let lines = refused(broker.port, "311", mode, "disconnect");
+        assert_eq!(
+            lines,
+            [
+                "CONNECT 5",
+                "DISCONNECT-CALL 0",
+                "ON-DISCONNECT 0",
+                "LOOP 0"
+            ],
+            "{mode}"
+        );
+    }
+    let lines = refused(broker.port, "311", "start", "disconnect");
+    assert_eq!(lines, ["CONNECT 5", "DISCONNECT-CALL 0", "ON-DISCONNECT 0"]);
+}
+
+#[test]
+fn a_refused_connect_lets_on_connect_disconnect_cleanly_over_mqtt_5() {
+    let broker = broker_with_a_user();
+    for mode in ["loop", "forever"] {
+        let lines = refused(broker.port, "5", mode, "disconnect");
+        assert_eq!(
+            lines,
+            [
+                "CONNECT 135",
+                "DISCONNECT-CALL 0",
+                "ON-DISCONNECT 0",
+                "LOOP 0"
+            ],
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_connect_not_disconnected_in_on_connect_ends_with_the_refusal() {
+    let broker = broker_with_a_user();
+    let lines = refused(broker.port, "311", "loop", "stay");
+    assert_eq!(lines, ["CONNECT 5", "ON-DISCONNECT 5", "LOOP 5"]);
+    let lines = refused(broker.port, "5", "loop", "stay");
+    assert_eq!(lines, ["CONNECT 135", "ON-DISCONNECT 2", "LOOP 2"]);
+}

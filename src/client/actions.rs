@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
 
+use super::contain::contain;
 use super::dispatch::{in_callback, in_loop_callback_of, Work};
 use super::log::MOSQ_LOG_ERR;
 use super::{Client, ClientState};
@@ -124,7 +125,7 @@ impl Client {
         make: impl FnOnce(&mut ClientState, &mut Work) -> Result<T>,
     ) -> Result<T> {
         let mut work = Work::new(self.logging());
-        let (result, wake) = {
+        let (result, wake) = contain(|| {
             let mut state = self.lock();
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
@@ -154,7 +155,8 @@ impl Client {
                 }
             }
             (result, wake)
-        };
+        })
+        .unwrap_or_else(|unknown| (Err(unknown), false));
         if wake {
             self.wakeup.signal();
         }

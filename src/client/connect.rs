@@ -16,6 +16,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Instant;
 
 use super::connection::{net_error, Connection};
+use super::contain::contain_result;
 use super::dispatch::Work;
 use super::io::net_failure;
 use super::log::MOSQ_LOG_WARNING;
@@ -108,7 +109,7 @@ impl Client {
     /// current connection first (without a DISCONNECT or `on_disconnect`).
     pub fn reconnect(&self, blocking: bool) -> Result<()> {
         let mut work = Work::new(self.logging());
-        let (target, tls, socks5) = {
+        let (target, tls, socks5) = contain_result(|| {
             let mut state = self.lock();
             let Some(target) = state.target.clone() else {
                 return Err(Error::Inval);
@@ -121,12 +122,12 @@ impl Client {
                 session.connection_lost();
             }
             state.qos0_mids.clear();
-            (
+            Ok((
                 target,
                 state.options.tls.clone(),
                 state.options.socks5.clone(),
-            )
-        };
+            ))
+        })?;
         // Without the lock: reading the key may call the program's pw_callback,
         // which may call the API.
         let plan = match TransportPlan::from_settings(&tls, socks5.as_deref()) {
@@ -142,6 +143,25 @@ impl Client {
                 return Err(error);
             }
         };
+        let result = contain_result(|| self.open(&target, &plan, blocking, &mut work));
+        if result.is_ok() {
+            // A loop waiting elsewhere (or between reconnect attempts) picks up
+            // the new socket.
+            self.wakeup.signal();
+        }
+        self.dispatch(work);
+        result
+    }
+
+    /// Connects the transport to `target` and queues CONNECT (writing it at once
+    /// when the socket is connected).
+    fn open(
+        &self,
+        target: &Target,
+        plan: &TransportPlan,
+        blocking: bool,
+        work: &mut Work,
+    ) -> Result<()> {
         let bind_address = match &target.bind_address {
             Some(address) => Some(address.clone()),
             None => self.lock().options.bind_address.clone(),
@@ -151,14 +171,8 @@ impl Client {
             port: target.port,
             bind_address: bind_address.as_deref(),
         };
-        let (stream, connect_state) = match Transport::connect(endpoint, &plan, blocking) {
-            Ok(connected) => connected,
-            Err(e) => {
-                let error = net_failure(e, &mut work);
-                self.dispatch(work);
-                return Err(error);
-            }
-        };
+        let (stream, connect_state) =
+            Transport::connect(endpoint, plan, blocking).map_err(|e| net_failure(e, work))?;
         {
             let mut guard = self.lock();
             let state = &mut *guard;
@@ -193,10 +207,10 @@ impl Client {
             }
             conn.queue(&connect)?;
             state.conn = Some(conn);
-            state.pump(&mut work);
+            state.pump(work);
             if !connecting {
                 // The loop reports a failure here on its next turn.
-                let _ = state.write_out(Instant::now(), &mut work);
+                let _ = state.write_out(Instant::now(), work);
                 // Until CONNACK there is usually nothing more to write: a client
                 // connecting many connections hands each one's memory to the next.
                 if let Some(conn) = state.conn.as_mut() {
@@ -204,10 +218,6 @@ impl Client {
                 }
             }
         }
-        // A loop waiting elsewhere (or between reconnect attempts) picks up the
-        // new socket.
-        self.wakeup.signal();
-        self.dispatch(work);
         Ok(())
     }
 

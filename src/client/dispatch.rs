@@ -6,11 +6,12 @@
 //! `on_connect_v5`), in that order, as libmosquitto does. A callback may
 //! therefore call any client function.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use super::callbacks::{self, CallbackSlots};
 use super::log::MOSQ_LOG_DEBUG;
 use super::Client;
+use crate::error::Error;
 use crate::protocol::property::Properties;
 use crate::session::Event;
 
@@ -34,6 +35,9 @@ pub enum Notice {
 pub struct Work {
     pub notices: Vec<Notice>,
     pub logging: bool,
+    /// The broker refused the connection (this error): it is ended once
+    /// `on_connect` has run, so the program may still disconnect cleanly there.
+    pub refused: Option<Error>,
 }
 
 /// A spare notice list kept by this thread up to this many entries, so that
@@ -49,6 +53,7 @@ impl Work {
         Work {
             notices: SPARE_NOTICES.take(),
             logging,
+            refused: None,
         }
     }
 
@@ -130,6 +135,32 @@ impl Drop for LoopDispatch {
     }
 }
 
+thread_local! {
+    /// Callbacks raised inside an export's panic catch, oldest first, to run
+    /// once it has returned (see `contain`); reused, so deferring allocates
+    /// nothing per call.
+    static DEFERRED: RefCell<Vec<Work>> = const { RefCell::new(Vec::new()) };
+    /// How many exports on this thread defer callbacks now.
+    static DEFERRING: Cell<u32> = const { Cell::new(0) };
+}
+
+impl Client {
+    /// Runs `body` (an export's contained body), then the callbacks it raised,
+    /// outside the export's panic catch, before returning its value.
+    pub fn dispatch_after<T>(&self, body: impl FnOnce() -> T) -> T {
+        let start = DEFERRED.with_borrow(Vec::len);
+        DEFERRING.set(DEFERRING.get() + 1);
+        let value = body();
+        DEFERRING.set(DEFERRING.get() - 1);
+        while let Some(work) =
+            DEFERRED.with_borrow_mut(|raised| (raised.len() > start).then(|| raised.remove(start)))
+        {
+            self.dispatch(work);
+        }
+        value
+    }
+}
+
 impl Client {
     /// `dispatch` for the network loop: what a callback queues is written by the
     /// loop when this returns (see `in_loop_callback_of`).
@@ -150,11 +181,24 @@ impl Client {
 
     /// Calls the callbacks for `work`'s notices, in order. Must be called with no
     /// client lock held.
-    pub fn dispatch(&self, mut work: Work) {
+    pub fn dispatch(&self, work: Work) {
         if work.notices.is_empty() {
             work.recycle();
             return;
         }
+        if super::contain::contained() {
+            if DEFERRING.get() > 0 {
+                DEFERRED.with_borrow_mut(|raised| raised.push(work));
+                return;
+            }
+            // Nowhere to defer to: tests fail here; a release build calls back
+            // now, inside the catch.
+            debug_assert!(false, "callbacks raised inside contain, outside an export");
+        }
+        self.dispatch_now(work);
+    }
+
+    fn dispatch_now(&self, mut work: Work) {
         let _inside = InCallback::enter();
         // Re-read only after a change, so a callback that changes the callbacks
         // is heard from the next notice on, and a burst of notices costs one copy.

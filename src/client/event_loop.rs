@@ -16,9 +16,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::contain::{contain, contain_result};
 use super::dispatch::Work;
 use super::pace::{self, GATHER, SPIN};
-use super::unlocked_write::UNLOCKED_WRITE_MIN;
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest, Readiness};
@@ -91,7 +91,7 @@ impl Client {
             });
         }
         let mut work = Work::new(self.logging());
-        let prepared = {
+        let prepared = contain(|| {
             let mut state = self.lock();
             state.pump(&mut work);
             let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
@@ -104,7 +104,7 @@ impl Client {
                 let spin = quiet && !gather && conn.pace.should_spin(in_flight > 0);
                 (conn.fd(), want_write, deadline, buffered, gather, spin)
             })
-        };
+        })?;
         self.dispatch_from_loop(work);
         let Some((fd, want_write, deadline, buffered, gather, spin)) = prepared else {
             return Err(Error::NoConn);
@@ -200,8 +200,50 @@ impl Client {
             || state.session.as_ref().is_some_and(|s| s.has_outgoing())
     }
 
+    /// One service pass, then what its callbacks queued (a reply published from
+    /// `on_message`, a DISCONNECT from `on_publish`): libmosquitto writes its
+    /// whole queue before a loop call returns, callbacks' packets included, so a
+    /// program that leaves its loop after such a callback still sends them.
     fn service(&self, pass: Pass) -> Result<()> {
+        let (mut result, mut raised) = self.service_once(pass);
+        while result.is_ok() && raised && self.output_pending() {
+            (result, raised) = self.service_once(Pass::default());
+        }
+        result
+    }
+
+    /// One pass and its callbacks; also whether any callback was raised.
+    fn service_once(&self, pass: Pass) -> (Result<()>, bool) {
         let mut work = Work::new(self.logging());
+        let result = contain_result(|| self.service_io(pass, &mut work));
+        let raised = !work.notices.is_empty();
+        let refused = work.refused.take();
+        let result = self.report(work, result);
+        match refused {
+            Some(error) => (self.end_refused(error), true),
+            None => (result, raised),
+        }
+    }
+
+    /// After `on_connect` has heard of a refusal: as in libmosquitto, the
+    /// connection ends only now, so a DISCONNECT the program asked for there
+    /// goes out and the close counts as the one it wanted (`on_disconnect(0)`).
+    fn end_refused(&self, error: Error) -> Result<()> {
+        let mut work = Work::new(self.logging());
+        let result = contain_result(|| self.lock().end_refused(error, &mut work));
+        self.report(work, result)
+    }
+
+    /// Whether a connected socket has output waiting (in the session or encoded).
+    fn output_pending(&self) -> bool {
+        let state = self.lock();
+        state.conn.as_ref().is_some_and(|c| !c.is_connecting())
+            && (state.conn.as_ref().is_some_and(|c| c.wants_write())
+                || state.session.as_ref().is_some_and(|s| s.has_outgoing()))
+    }
+
+    /// The reading, keeping time and writing of a service pass.
+    fn service_io(&self, pass: Pass, work: &mut Work) -> Result<()> {
         let mut batch = None;
         let result = {
             let mut state = self.lock();
@@ -220,19 +262,19 @@ impl Client {
                     };
                     if conn.is_connecting() && connect_ready {
                         if let Err(e) = conn.finish_connect() {
-                            let error = super::io::net_failure(e, &mut work);
-                            result = state.fail(error, &mut work);
+                            let error = super::io::net_failure(e, work);
+                            result = state.fail(error, work);
                         }
                     }
                     let still_connecting = state.conn.as_ref().is_some_and(|c| c.is_connecting());
                     if result.is_ok() && pass.read && !still_connecting {
-                        result = state.read_in(now, &mut work);
+                        result = state.read_in(now, work);
                     }
                     if result.is_ok() && state.conn.is_some() {
-                        result = state.tick(now, &mut work);
+                        result = state.tick(now, work);
                     }
                     if result.is_ok() && state.conn.is_some() {
-                        state.pump(&mut work);
+                        state.pump(work);
                         // A large batch is written below, without the lock, when
                         // other threads may be queueing meanwhile.
                         let shared =
@@ -246,30 +288,24 @@ impl Client {
                             }
                         }
                         if batch.is_none() {
-                            result = state.write_or_fail(now, &mut work);
+                            result = state.write_or_fail(now, work);
                         }
                     }
-                    state.collect_events(&mut work);
+                    state.collect_events(work);
                     result
                 }
             }
         };
-        let result = match batch {
+        match batch {
             Some(mut batch) => {
                 let sent = batch.send();
                 let mut state = self.lock();
-                let finished = state.finish_output(batch, sent, Instant::now(), &mut work);
-                state.collect_events(&mut work);
+                let finished = state.finish_output(batch, sent, Instant::now(), work);
+                state.collect_events(work);
                 result.and(finished)
             }
             None => result,
-        };
-        let answers = result.is_ok() && pass.read && !work.notices.is_empty();
-        let result = self.report(work, result);
-        if answers {
-            return self.write_answers();
         }
-        result
     }
 
     /// Ends a pass: wakes publishers waiting for room and runs the callbacks,
@@ -282,29 +318,6 @@ impl Client {
             crate::net::error::set_errno(code);
         }
         result
-    }
-
-    /// After the callbacks for what was read: writes what they queued (a reply
-    /// published from `on_message`) now, rather than after another `poll`, when
-    /// it is small and nothing else waits for the socket. Callbacks this raises
-    /// run too; what they queue goes out on the loop's next turn.
-    fn write_answers(&self) -> Result<()> {
-        let mut work = Work::new(self.logging());
-        let result = {
-            let mut state = self.lock();
-            state.pump(&mut work);
-            let small = state.conn.as_ref().is_some_and(|c| {
-                !c.is_connecting() && c.wants_write() && c.queued_bytes() < UNLOCKED_WRITE_MIN
-            });
-            let result = if small {
-                state.write_or_fail(Instant::now(), &mut work)
-            } else {
-                Ok(())
-            };
-            state.collect_events(&mut work);
-            result
-        };
-        self.report(work, result)
     }
 
     /// `mosquitto_loop_forever`: loops until the program disconnects (then
@@ -441,14 +454,14 @@ impl Client {
     /// `on_disconnect(0)` is called).
     fn finish_on_stop(&self) {
         let mut work = Work::new(self.logging());
-        {
+        let _ = contain(|| {
             let mut state = self.lock();
             if state.conn.is_some() {
                 state.pump(&mut work);
                 let _ = state.write_or_fail(Instant::now(), &mut work);
                 state.collect_events(&mut work);
             }
-        }
+        });
         self.dispatch(work);
     }
 }

@@ -168,6 +168,7 @@ impl ClientState {
         };
         let id = self.options.client_id.as_deref();
         let mut handling_error = None;
+        let mut refused = None;
         let read = conn.read_packets(|packet| {
             let connack_code = match &packet {
                 Packet::ConnAck(c) => Some(c.reason_code),
@@ -194,12 +195,21 @@ impl ClientState {
             }
             match result {
                 Ok(()) => session.link() != Link::Down,
+                // A refusal: read no further, and end it after on_connect.
+                Err(e) if connack_code.is_some_and(|code| code != 0) => {
+                    refused = Some(e);
+                    false
+                }
                 Err(e) => {
                     handling_error = Some(e);
                     false
                 }
             }
         });
+        if refused.is_some() {
+            work.refused = refused;
+            return Ok(());
+        }
         let error = match (read, handling_error) {
             (_, Some(e)) => e,
             (Err(ReadFailure::Decode(e)), None) => {
@@ -230,6 +240,16 @@ impl ClientState {
     /// is reported as 0, as libmosquitto does). A failed TLS handshake is not
     /// reported to `on_disconnect`, as in libmosquitto: the loop call returns it.
     pub fn fail(&mut self, error: Error, work: &mut Work) -> Result<()> {
+        self.end(error, work, true)
+    }
+
+    /// Ends a connection the broker refused, once `on_connect` has run: as
+    /// `fail`, without a log line (`on_connect` reported the refusal).
+    pub fn end_refused(&mut self, error: Error, work: &mut Work) -> Result<()> {
+        self.end(error, work, false)
+    }
+
+    fn end(&mut self, error: Error, work: &mut Work, log: bool) -> Result<()> {
         if self.conn.is_none() {
             return Err(error);
         }
@@ -250,7 +270,9 @@ impl ClientState {
         if let (Some(conn), Some(session)) = (self.conn.as_mut(), self.session.as_mut()) {
             let _ = conn.flush(|w| session.note_sent(w, Instant::now()));
         }
-        self.log_failure(error, work);
+        if log {
+            self.log_failure(error, work);
+        }
         let reported = reported_error(error);
         let rc = if self.disconnect_requested {
             0

@@ -11,6 +11,7 @@ pub mod actions;
 pub mod callbacks;
 pub mod connect;
 pub mod connection;
+pub mod contain;
 pub mod dispatch;
 pub mod event_loop;
 pub mod io;

@@ -12,16 +12,23 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle, ThreadId};
 
 use super::Client;
 use crate::error::{Error, Result};
+use crate::net::os_thread::OsThread;
 
 /// The running loop thread.
-#[derive(Debug)]
-pub struct LoopThread {
-    handle: JoinHandle<()>,
-    id: ThreadId,
+pub type LoopThread = OsThread;
+
+/// Marks the loop thread as gone when its body ends, also when a callback
+/// ended the thread early (`pthread_exit`, a cancel).
+struct Ending(Arc<Client>);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        self.0.thread_running.store(false, Ordering::Release);
+        self.0.notify_room();
+    }
 }
 
 impl Client {
@@ -29,28 +36,26 @@ impl Client {
     pub fn loop_start(self: &Arc<Self>) -> Result<()> {
         let mut slot = self.thread.lock();
         if let Some(running) = slot.as_ref() {
-            // A thread told to stop from inside a callback may still be ending.
-            if !(self.stop.load(Ordering::Acquire) && running.id != thread::current().id()) {
+            // A thread told to stop from inside a callback may still be ending;
+            // one a callback ended (`pthread_exit`) has ended.
+            let ending = self.stop.load(Ordering::Acquire) && !running.is_current();
+            if !ending && self.thread_running.load(Ordering::Acquire) {
                 return Err(Error::Inval);
             }
             if let Some(old) = slot.take() {
-                let _ = old.handle.join();
+                old.join();
             }
         }
         self.stop.store(false, Ordering::Release);
         self.thread_running.store(true, Ordering::Release);
         let client = Arc::clone(self);
-        let spawned = thread::Builder::new()
-            .name("mosquitto-loop".into())
-            .spawn(move || {
-                let _ = client.loop_forever(-1, 1);
-                client.thread_running.store(false, Ordering::Release);
-                client.notify_room();
-            });
+        let spawned = OsThread::spawn(c"mosquitto-loop", move || {
+            let ending = Ending(client);
+            let _ = ending.0.loop_forever(-1, 1);
+        });
         match spawned {
-            Ok(handle) => {
-                let id = handle.thread().id();
-                *slot = Some(Box::new(LoopThread { handle, id }));
+            Ok(thread) => {
+                *slot = Some(Box::new(thread));
                 Ok(())
             }
             Err(_) => {
@@ -71,12 +76,12 @@ impl Client {
         self.drain_on_stop.store(!force, Ordering::Release);
         self.stop.store(true, Ordering::Release);
         self.wakeup.signal();
-        if running.id == thread::current().id() {
+        if running.is_current() {
             return Ok(());
         }
         if let Some(running) = slot.take() {
             drop(slot);
-            let _ = running.handle.join();
+            running.join();
         }
         Ok(())
     }

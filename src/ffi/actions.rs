@@ -5,7 +5,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null;
 
-use super::boundary::guard;
+use super::boundary::guard_with_callbacks;
 use super::client::{c_bytes, client_of};
 use super::property::properties_from_c;
 use super::types::*;
@@ -139,7 +139,7 @@ unsafe fn publish_with(
 /// after the next CONNACK, and the call also returns `MOSQ_ERR_NO_CONN` (as
 /// libmosquitto does), with `*mid` set.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_publish(
+pub unsafe extern "C-unwind" fn mosquitto_publish(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     topic: *const c_char,
@@ -149,15 +149,13 @@ pub unsafe extern "C" fn mosquitto_publish(
     retain: bool,
 ) -> c_int {
     // SAFETY: forwarded under the same contract.
-    guard(|| unsafe {
-        mosquitto_publish_v5(mosq, mid, topic, payloadlen, payload, qos, retain, null())
-    })
+    unsafe { mosquitto_publish_v5(mosq, mid, topic, payloadlen, payload, qos, retain, null()) }
 }
 
 /// As `mosquitto_publish`, with MQTT 5 properties (NULL: none; the list stays
 /// the caller's). With a Topic Alias property `topic` may be NULL or empty.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_publish_v5(
+pub unsafe extern "C-unwind" fn mosquitto_publish_v5(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     topic: *const c_char,
@@ -167,7 +165,8 @@ pub unsafe extern "C" fn mosquitto_publish_v5(
     retain: bool,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
         let result = unsafe {
             publish_with(
@@ -216,13 +215,14 @@ unsafe fn subscribe_with(
 /// the id `on_subscribe` reports. Returns `MOSQ_ERR_NO_CONN` without a
 /// connection, `MOSQ_ERR_INVAL` for a bad filter or QoS.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe(
+pub unsafe extern "C-unwind" fn mosquitto_subscribe(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub: *const c_char,
     qos: c_int,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
         let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, 0, null()) };
         crate::error::code_of(result)
@@ -232,7 +232,7 @@ pub unsafe extern "C" fn mosquitto_subscribe(
 /// As `mosquitto_subscribe`, with MQTT 5 subscription options
 /// (`MQTT_SUB_OPT_*`, ignored before MQTT 5) and properties (NULL: none).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe_v5(
+pub unsafe extern "C-unwind" fn mosquitto_subscribe_v5(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub: *const c_char,
@@ -240,7 +240,8 @@ pub unsafe extern "C" fn mosquitto_subscribe_v5(
     options: c_int,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
         let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, options, properties) };
         crate::error::code_of(result)
@@ -249,7 +250,7 @@ pub unsafe extern "C" fn mosquitto_subscribe_v5(
 
 /// Subscribes to `sub_count` filters at once (one SUBSCRIBE, one mid).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe_multiple(
+pub unsafe extern "C-unwind" fn mosquitto_subscribe_multiple(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub_count: c_int,
@@ -258,7 +259,8 @@ pub unsafe extern "C" fn mosquitto_subscribe_multiple(
     options: c_int,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         if mosq.is_null() {
             return Error::Inval.code();
         }
@@ -301,12 +303,13 @@ unsafe fn unsubscribe_with(
 /// Unsubscribes from `sub`; `*mid` (if not NULL) gets the id `on_unsubscribe`
 /// reports.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_unsubscribe(
+pub unsafe extern "C-unwind" fn mosquitto_unsubscribe(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub: *const c_char,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
         let result = unsafe { unsubscribe_with(mosq, mid, &[sub], null()) };
         crate::error::code_of(result)
@@ -315,13 +318,14 @@ pub unsafe extern "C" fn mosquitto_unsubscribe(
 
 /// As `mosquitto_unsubscribe`, with MQTT 5 properties (NULL: none).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_unsubscribe_v5(
+pub unsafe extern "C-unwind" fn mosquitto_unsubscribe_v5(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub: *const c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
         let result = unsafe { unsubscribe_with(mosq, mid, &[sub], properties) };
         crate::error::code_of(result)
@@ -330,14 +334,15 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_v5(
 
 /// Unsubscribes from `sub_count` filters at once (one UNSUBSCRIBE, one mid).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_unsubscribe_multiple(
+pub unsafe extern "C-unwind" fn mosquitto_unsubscribe_multiple(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     sub_count: c_int,
     sub: *const *mut c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    guard(|| {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         if mosq.is_null() {
             return Error::Inval.code();
         }

@@ -3,10 +3,15 @@
 //! A Rust panic must never unwind into C. `guard` runs an export's body and, if it
 //! panics, returns the value that C callers already treat as a failure for that
 //! return type: `MOSQ_ERR_UNKNOWN` for `int`, NULL for pointers, `false` for `bool`.
+//! And an unwind from C (a callback's `pthread_exit`) must pass through: the
+//! program's callbacks never run inside `guard`'s catch.
 
 use std::os::raw::c_int;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use std::sync::Arc;
+
+use crate::client::contain::contain;
+use crate::client::Client;
 use crate::error::Error;
 
 /// The value an export returns when its body panicked.
@@ -42,13 +47,50 @@ impl<T> OnPanic for *mut T {
     }
 }
 
-/// Runs `body`, turning a panic into `T::on_panic()`.
-///
-/// `AssertUnwindSafe` is sound here because a panicking body leaves nothing half-done
-/// that C can see: shared client state sits behind locks that are poison-free
-/// (parking_lot) and is only changed through whole assignments.
+/// Runs `body`, turning a panic into `T::on_panic()` (with thread cancellation
+/// held off meanwhile: see `client::contain`). Callbacks the body raises are
+/// not called from inside it: see `guard_with_callbacks`.
 pub fn guard<T: OnPanic>(body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| T::on_panic())
+    contain(body).unwrap_or_else(|_| T::on_panic())
+}
+
+/// `guard` for an export on `client` whose body may raise callbacks (a QoS 0
+/// `on_publish`, `on_disconnect`, log lines): they run after the body, outside
+/// the panic catch, before the export returns.
+pub fn guard_with_callbacks<T: OnPanic>(
+    client: Option<&Arc<Client>>,
+    body: impl FnOnce() -> T,
+) -> T {
+    match client {
+        Some(client) => client.dispatch_after(|| guard(body)),
+        None => guard(body),
+    }
+}
+
+/// Runs the body of an export that may call the program's callbacks.
+///
+/// Nothing here catches: a callback's `pthread_exit`, cancel or C++ exception
+/// must unwind through us to the C frames that expect it, and glibc aborts the
+/// process if a forced unwind is caught (see `client::contain`, which keeps
+/// Rust panics inside the library's own work instead). Should a Rust panic
+/// still reach this frame, the process aborts here rather than unwind into C.
+pub fn guard_unwinding<T>(body: impl FnOnce() -> T) -> T {
+    let abort_on_panic = AbortOnPanic;
+    let value = body();
+    std::mem::forget(abort_on_panic);
+    value
+}
+
+/// Aborts when dropped by a Rust panic; a foreign unwind passes by.
+struct AbortOnPanic;
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("skeeter: a panic reached the C boundary; aborting");
+            std::process::abort();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -67,5 +109,6 @@ mod tests {
     #[test]
     fn a_body_that_returns_is_passed_through() {
         assert_eq!(guard(|| 7 as c_int), 7);
+        assert_eq!(guard_unwinding(|| 7 as c_int), 7);
     }
 }

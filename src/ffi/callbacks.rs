@@ -107,7 +107,7 @@ thread_local! {
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_callback_set(
     mosq: *mut mosquitto,
-    on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+    on_connect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -125,7 +125,7 @@ pub unsafe extern "C" fn mosquitto_connect_callback_set(
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_connect_with_flags_callback_set(
     mosq: *mut mosquitto,
-    on_connect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int)>,
+    on_connect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, c_int)>,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -144,7 +144,13 @@ pub unsafe extern "C" fn mosquitto_connect_with_flags_callback_set(
 pub unsafe extern "C" fn mosquitto_connect_v5_callback_set(
     mosq: *mut mosquitto,
     on_connect: Option<
-        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const mosquitto_property),
+        unsafe extern "C-unwind" fn(
+            *mut mosquitto,
+            *mut c_void,
+            c_int,
+            c_int,
+            *const mosquitto_property,
+        ),
     >,
 ) {
     guard(|| {
@@ -167,7 +173,7 @@ pub unsafe extern "C" fn mosquitto_connect_v5_callback_set(
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_disconnect_callback_set(
     mosq: *mut mosquitto,
-    on_disconnect: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+    on_disconnect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -186,7 +192,7 @@ pub unsafe extern "C" fn mosquitto_disconnect_callback_set(
 pub unsafe extern "C" fn mosquitto_disconnect_v5_callback_set(
     mosq: *mut mosquitto,
     on_disconnect: Option<
-        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property),
+        unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property),
     >,
 ) {
     guard(|| {
@@ -207,7 +213,7 @@ pub unsafe extern "C" fn mosquitto_disconnect_v5_callback_set(
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_publish_callback_set(
     mosq: *mut mosquitto,
-    on_publish: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+    on_publish: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -226,7 +232,13 @@ pub unsafe extern "C" fn mosquitto_publish_callback_set(
 pub unsafe extern "C" fn mosquitto_publish_v5_callback_set(
     mosq: *mut mosquitto,
     on_publish: Option<
-        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const mosquitto_property),
+        unsafe extern "C-unwind" fn(
+            *mut mosquitto,
+            *mut c_void,
+            c_int,
+            c_int,
+            *const mosquitto_property,
+        ),
     >,
 ) {
     guard(|| {
@@ -250,7 +262,9 @@ pub unsafe extern "C" fn mosquitto_publish_v5_callback_set(
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_message_callback_set(
     mosq: *mut mosquitto,
-    on_message: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, *const mosquitto_message)>,
+    on_message: Option<
+        unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, *const mosquitto_message),
+    >,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -271,7 +285,7 @@ pub unsafe extern "C" fn mosquitto_message_callback_set(
 pub unsafe extern "C" fn mosquitto_message_v5_callback_set(
     mosq: *mut mosquitto,
     on_message: Option<
-        unsafe extern "C" fn(
+        unsafe extern "C-unwind" fn(
             *mut mosquitto,
             *mut c_void,
             *const mosquitto_message,
@@ -301,7 +315,7 @@ pub unsafe extern "C" fn mosquitto_message_v5_callback_set(
 pub unsafe extern "C" fn mosquitto_subscribe_callback_set(
     mosq: *mut mosquitto,
     on_subscribe: Option<
-        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const c_int),
+        unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, c_int, *const c_int),
     >,
 ) {
     guard(|| {
@@ -324,7 +338,7 @@ pub unsafe extern "C" fn mosquitto_subscribe_callback_set(
 pub unsafe extern "C" fn mosquitto_subscribe_v5_callback_set(
     mosq: *mut mosquitto,
     on_subscribe: Option<
-        unsafe extern "C" fn(
+        unsafe extern "C-unwind" fn(
             *mut mosquitto,
             *mut c_void,
             c_int,
@@ -354,7 +368,7 @@ pub unsafe extern "C" fn mosquitto_subscribe_v5_callback_set(
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_unsubscribe_callback_set(
     mosq: *mut mosquitto,
-    on_unsubscribe: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int)>,
+    on_unsubscribe: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -373,7 +387,7 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_callback_set(
 pub unsafe extern "C" fn mosquitto_unsubscribe_v5_callback_set(
     mosq: *mut mosquitto,
     on_unsubscribe: Option<
-        unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property),
+        unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, *const mosquitto_property),
     >,
 ) {
     guard(|| {
@@ -394,7 +408,7 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_v5_callback_set(
 #[no_mangle]
 pub unsafe extern "C" fn mosquitto_log_callback_set(
     mosq: *mut mosquitto,
-    on_log: Option<unsafe extern "C" fn(*mut mosquitto, *mut c_void, c_int, *const c_char)>,
+    on_log: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, *const c_char)>,
 ) {
     guard(|| {
         let t = Target(mosq as usize);
@@ -465,13 +479,13 @@ mod tests {
         assert!(publish.payload.is_empty());
     }
 
-    unsafe extern "C" fn record_connect(mosq: *mut mosquitto, obj: *mut c_void, rc: c_int) {
+    unsafe extern "C-unwind" fn record_connect(mosq: *mut mosquitto, obj: *mut c_void, rc: c_int) {
         SEEN.lock()
             .unwrap()
             .push(format!("connect {rc} obj-is-handle={}", obj == mosq.cast()));
     }
 
-    unsafe extern "C" fn record_message(
+    unsafe extern "C-unwind" fn record_message(
         _: *mut mosquitto,
         _: *mut c_void,
         m: *const mosquitto_message,
@@ -491,7 +505,7 @@ mod tests {
         ));
     }
 
-    unsafe extern "C" fn record_subscribe(
+    unsafe extern "C-unwind" fn record_subscribe(
         _: *mut mosquitto,
         _: *mut c_void,
         mid: c_int,
@@ -504,7 +518,7 @@ mod tests {
             .push(format!("subscribe {mid} {granted:?}"));
     }
 
-    unsafe extern "C" fn record_log(
+    unsafe extern "C-unwind" fn record_log(
         _: *mut mosquitto,
         _: *mut c_void,
         level: c_int,

@@ -3,7 +3,7 @@
 use std::os::raw::{c_char, c_int};
 use std::ptr::null;
 
-use super::boundary::guard;
+use super::boundary::{guard, guard_with_callbacks};
 use super::client::{c_bytes, client_of};
 use super::property::properties_from_c;
 use super::types::*;
@@ -69,20 +69,20 @@ unsafe fn connect_with(
 /// range; `MOSQ_ERR_EAI` when the name does not resolve; `MOSQ_ERR_ERRNO` (with
 /// `errno` set) when the connection fails.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect(
+pub unsafe extern "C-unwind" fn mosquitto_connect(
     mosq: *mut mosquitto,
     host: *const c_char,
     port: c_int,
     keepalive: c_int,
 ) -> c_int {
     // SAFETY: forwarded under the same contract.
-    guard(|| unsafe { mosquitto_connect_bind(mosq, host, port, keepalive, null()) })
+    unsafe { mosquitto_connect_bind(mosq, host, port, keepalive, null()) }
 }
 
 /// As `mosquitto_connect`, binding the socket to `bind_address` (NULL: none)
 /// first.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_bind(
+pub unsafe extern "C-unwind" fn mosquitto_connect_bind(
     mosq: *mut mosquitto,
     host: *const c_char,
     port: c_int,
@@ -90,15 +90,13 @@ pub unsafe extern "C" fn mosquitto_connect_bind(
     bind_address: *const c_char,
 ) -> c_int {
     // SAFETY: forwarded under the same contract.
-    guard(|| unsafe {
-        mosquitto_connect_bind_v5(mosq, host, port, keepalive, bind_address, null())
-    })
+    unsafe { mosquitto_connect_bind_v5(mosq, host, port, keepalive, bind_address, null()) }
 }
 
 /// As `mosquitto_connect_bind`, with MQTT 5 CONNECT properties (NULL: none;
 /// the list stays the caller's). Properties need MQTT 5 (`MOSQ_ERR_NOT_SUPPORTED`).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_bind_v5(
+pub unsafe extern "C-unwind" fn mosquitto_connect_bind_v5(
     mosq: *mut mosquitto,
     host: *const c_char,
     port: c_int,
@@ -106,34 +104,38 @@ pub unsafe extern "C" fn mosquitto_connect_bind_v5(
     bind_address: *const c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { connect_with(mosq, host, port, keepalive, bind_address, properties, true) })
+    // SAFETY: `mosq` is NULL or a live handle; the rest is the caller's contract.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || unsafe {
+        connect_with(mosq, host, port, keepalive, bind_address, properties, true)
+    })
 }
 
 /// As `mosquitto_connect`, without waiting for the TCP handshake: the loop
 /// (`mosquitto_loop*` or `mosquitto_loop_start`) completes it.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_async(
+pub unsafe extern "C-unwind" fn mosquitto_connect_async(
     mosq: *mut mosquitto,
     host: *const c_char,
     port: c_int,
     keepalive: c_int,
 ) -> c_int {
     // SAFETY: forwarded under the same contract.
-    guard(|| unsafe { mosquitto_connect_bind_async(mosq, host, port, keepalive, null()) })
+    unsafe { mosquitto_connect_bind_async(mosq, host, port, keepalive, null()) }
 }
 
 /// As `mosquitto_connect_async`, binding to `bind_address` (NULL: none) first.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_connect_bind_async(
+pub unsafe extern "C-unwind" fn mosquitto_connect_bind_async(
     mosq: *mut mosquitto,
     host: *const c_char,
     port: c_int,
     keepalive: c_int,
     bind_address: *const c_char,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { connect_with(mosq, host, port, keepalive, bind_address, null(), false) })
+    // SAFETY: `mosq` is NULL or a live handle; the rest is the caller's contract.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || unsafe {
+        connect_with(mosq, host, port, keepalive, bind_address, null(), false)
+    })
 }
 
 /// Not supported: returns `MOSQ_ERR_NOT_SUPPORTED`, as libmosquitto built
@@ -151,8 +153,9 @@ pub unsafe extern "C" fn mosquitto_connect_srv(
 /// Connects again to the last broker, waiting for the TCP handshake. Queued
 /// QoS 1 and 2 messages are sent again after the CONNACK.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_reconnect(mosq: *mut mosquitto) -> c_int {
-    guard(|| {
+pub unsafe extern "C-unwind" fn mosquitto_reconnect(mosq: *mut mosquitto) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(true)))
     })
@@ -160,8 +163,9 @@ pub unsafe extern "C" fn mosquitto_reconnect(mosq: *mut mosquitto) -> c_int {
 
 /// As `mosquitto_reconnect`, leaving the handshake to the loop.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_reconnect_async(mosq: *mut mosquitto) -> c_int {
-    guard(|| {
+pub unsafe extern "C-unwind" fn mosquitto_reconnect_async(mosq: *mut mosquitto) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(false)))
     })
@@ -171,21 +175,25 @@ pub unsafe extern "C" fn mosquitto_reconnect_async(mosq: *mut mosquitto) -> c_in
 /// `on_disconnect` is called with 0. A `loop_forever` then returns. Returns
 /// `MOSQ_ERR_NO_CONN` without a connection.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_disconnect(mosq: *mut mosquitto) -> c_int {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { disconnect_with(mosq, 0, null()) })
+pub unsafe extern "C-unwind" fn mosquitto_disconnect(mosq: *mut mosquitto) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle; the rest is the caller's contract.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || unsafe {
+        disconnect_with(mosq, 0, null())
+    })
 }
 
 /// As `mosquitto_disconnect`, with an MQTT 5 reason code (0..=255) and
 /// properties (NULL: none; the list stays the caller's).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_disconnect_v5(
+pub unsafe extern "C-unwind" fn mosquitto_disconnect_v5(
     mosq: *mut mosquitto,
     reason_code: c_int,
     properties: *const mosquitto_property,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { disconnect_with(mosq, reason_code, properties) })
+    // SAFETY: `mosq` is NULL or a live handle; the rest is the caller's contract.
+    guard_with_callbacks(unsafe { client_of(mosq) }, || unsafe {
+        disconnect_with(mosq, reason_code, properties)
+    })
 }
 
 /// # Safety

@@ -3,7 +3,7 @@
 
 use std::os::raw::c_int;
 
-use super::boundary::guard;
+use super::boundary::{guard, guard_unwinding};
 use super::client::{client_of, with_client};
 use super::types::*;
 use crate::error::{code_of, Error};
@@ -12,13 +12,13 @@ use crate::error::{code_of, Error};
 /// error that reconnecting cannot cure; a lost connection is made again after
 /// the `mosquitto_reconnect_delay_set` delay. `timeout` is as for `mosquitto_loop`.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop_forever(
+pub unsafe extern "C-unwind" fn mosquitto_loop_forever(
     mosq: *mut mosquitto,
     timeout: c_int,
     max_packets: c_int,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| c.loop_forever(timeout, max_packets)) })
+    guard_unwinding(|| unsafe { with_client(mosq, |c| c.loop_forever(timeout, max_packets)) })
 }
 
 /// Starts a thread that runs `mosquitto_loop_forever`. Returns `MOSQ_ERR_INVAL`
@@ -48,21 +48,24 @@ pub unsafe extern "C" fn mosquitto_loop_stop(mosq: *mut mosquitto, force: bool) 
 /// `MOSQ_ERR_NO_CONN` without a connection, or the error that ended it (after
 /// `on_disconnect`).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop(
+pub unsafe extern "C-unwind" fn mosquitto_loop(
     mosq: *mut mosquitto,
     timeout: c_int,
     max_packets: c_int,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| c.run_loop(timeout, max_packets)) })
+    guard_unwinding(|| unsafe { with_client(mosq, |c| c.run_loop(timeout, max_packets)) })
 }
 
 /// Reads and handles what the socket has (for programs that wait on
 /// `mosquitto_socket` themselves).
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop_read(mosq: *mut mosquitto, max_packets: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn mosquitto_loop_read(
+    mosq: *mut mosquitto,
+    max_packets: c_int,
+) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe {
+    guard_unwinding(|| unsafe {
         with_client(mosq, |c| {
             if max_packets < 1 {
                 return Err(Error::Inval);
@@ -74,9 +77,12 @@ pub unsafe extern "C" fn mosquitto_loop_read(mosq: *mut mosquitto, max_packets: 
 
 /// Writes what is queued.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop_write(mosq: *mut mosquitto, max_packets: c_int) -> c_int {
+pub unsafe extern "C-unwind" fn mosquitto_loop_write(
+    mosq: *mut mosquitto,
+    max_packets: c_int,
+) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe {
+    guard_unwinding(|| unsafe {
         with_client(mosq, |c| {
             if max_packets < 1 {
                 return Err(Error::Inval);
@@ -88,9 +94,9 @@ pub unsafe extern "C" fn mosquitto_loop_write(mosq: *mut mosquitto, max_packets:
 
 /// Keepalive: sends PINGREQ when due, closes a connection the broker left silent.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_loop_misc(mosq: *mut mosquitto) -> c_int {
+pub unsafe extern "C-unwind" fn mosquitto_loop_misc(mosq: *mut mosquitto) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard(|| unsafe { with_client(mosq, |c| c.loop_misc()) })
+    guard_unwinding(|| unsafe { with_client(mosq, |c| c.loop_misc()) })
 }
 
 /// The socket's descriptor, or -1 without a connection (or for NULL).

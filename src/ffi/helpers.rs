@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::actions::mosquitto_subscribe;
-use super::boundary::guard;
+use super::boundary::guard_unwinding;
 use super::callbacks::with_c_message;
 use super::client::{client_of, mosquitto_destroy, mosquitto_new};
 use super::connect::{mosquitto_connect, mosquitto_disconnect};
@@ -27,7 +27,7 @@ use crate::error::{Error, SUCCESS};
 
 /// The callback `mosquitto_subscribe_callback` calls per message.
 type MessageCallback =
-    unsafe extern "C" fn(*mut mosquitto, *mut c_void, *const mosquitto_message) -> c_int;
+    unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, *const mosquitto_message) -> c_int;
 
 /// Applies the helper arguments to a new client, as libmosquitto does and in its
 /// order; the first failing call's code.
@@ -98,9 +98,9 @@ unsafe fn configure(
 /// (bad credentials) or a subscription that is never acknowledged leaves the
 /// call retrying or waiting for good.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe_callback(
+pub unsafe extern "C-unwind" fn mosquitto_subscribe_callback(
     callback: Option<
-        unsafe extern "C" fn(*mut mosquitto, *mut c_void, *const mosquitto_message) -> c_int,
+        unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, *const mosquitto_message) -> c_int,
     >,
     userdata: *mut c_void,
     topic: *const c_char,
@@ -115,7 +115,7 @@ pub unsafe extern "C" fn mosquitto_subscribe_callback(
     will: *const libmosquitto_will,
     tls: *const libmosquitto_tls,
 ) -> c_int {
-    guard(|| {
+    guard_unwinding(|| {
         let Some(callback) = callback else {
             return Error::Inval.code();
         };
@@ -209,7 +209,7 @@ struct Collected {
 
 /// `mosquitto_subscribe_simple`'s message callback: copies messages into the
 /// array until it is full (then asks to stop).
-unsafe extern "C" fn collect(
+unsafe extern "C-unwind" fn collect(
     _mosq: *mut mosquitto,
     obj: *mut c_void,
     message: *const mosquitto_message,
@@ -244,7 +244,7 @@ unsafe extern "C" fn collect(
 /// (`*messages` is then untouched); otherwise `mosquitto_subscribe_callback`'s
 /// code, with `*messages` NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mosquitto_subscribe_simple(
+pub unsafe extern "C-unwind" fn mosquitto_subscribe_simple(
     messages: *mut *mut mosquitto_message,
     msg_count: c_int,
     want_retained: bool,
@@ -260,7 +260,7 @@ pub unsafe extern "C" fn mosquitto_subscribe_simple(
     will: *const libmosquitto_will,
     tls: *const libmosquitto_tls,
 ) -> c_int {
-    guard(|| {
+    guard_unwinding(|| {
         let wanted = match usize::try_from(msg_count) {
             Ok(n) if n >= 1 => n,
             _ => return Error::Inval.code(),

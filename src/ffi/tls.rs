@@ -14,7 +14,7 @@ use crate::net::tls_keys::KeyPassword;
 
 /// The C password callback: writes the password into `buf` (`size` bytes) and
 /// returns its length.
-type PwCallback = unsafe extern "C" fn(*mut c_char, c_int, c_int, *mut c_void) -> c_int;
+type PwCallback = unsafe extern "C-unwind" fn(*mut c_char, c_int, c_int, *mut c_void) -> c_int;
 
 /// The size of the buffer the password callback writes into, as OpenSSL gives it.
 const PASSWORD_BUFFER: usize = 1024;
@@ -132,7 +132,9 @@ pub unsafe extern "C" fn mosquitto_tls_set(
     capath: *const c_char,
     certfile: *const c_char,
     keyfile: *const c_char,
-    pw_callback: Option<unsafe extern "C" fn(*mut c_char, c_int, c_int, *mut c_void) -> c_int>,
+    pw_callback: Option<
+        unsafe extern "C-unwind" fn(*mut c_char, c_int, c_int, *mut c_void) -> c_int,
+    >,
 ) -> c_int {
     guard(|| {
         // SAFETY: `mosq` is NULL or a live handle.
@@ -304,7 +306,7 @@ mod tests {
         }
     }
 
-    unsafe extern "C" fn password_callback(
+    unsafe extern "C-unwind" fn password_callback(
         buf: *mut c_char,
         size: c_int,
         rwflag: c_int,

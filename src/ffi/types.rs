@@ -76,7 +76,7 @@ pub struct libmosquitto_tls {
     pub ciphers: *mut c_char,
     pub tls_version: *mut c_char,
     pub pw_callback: Option<
-        unsafe extern "C" fn(
+        unsafe extern "C-unwind" fn(
             buf: *mut c_char,
             size: c_int,
             rwflag: c_int,

@@ -5,7 +5,9 @@
 //! thread uses to interrupt `poll`, and `poll` itself. The few `unsafe` calls
 //! into libc live here, each in a small function with its reason.
 
+pub mod cancel;
 pub mod error;
+pub mod os_thread;
 pub mod poll;
 pub mod resolve;
 pub mod socket;
