@@ -483,3 +483,108 @@ fn packets_cut_anywhere_between_reads_and_larger_than_the_read_buffer_arrive_who
     assert!(*big_ok.lock().unwrap());
     broker.finish();
 }
+
+// ---------------------------------------------------------------------------------
+// A refused connection stays open until on_connect has run (cbindings-tests/client/refused.c)
+
+/// Runs refused.c over MQTT 5 against a broker that answers CONNECT with
+/// `connack`; the lines it printed and what the broker received after CONNECT.
+fn refused_by(connack: &[u8], mode: &str, action: &str) -> (Vec<String>, Vec<Vec<u8>>) {
+    let mut script = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .send(connack);
+    // libmosquitto 2.0.11 drops the DISCONNECT it queued in on_connect when it
+    // closes the refused connection; we send it (see README, "Differences").
+    if action == "disconnect" && !against_debian() {
+        script = script.expect(&DISCONNECT);
+    }
+    let broker = script.drain_until_closed().start();
+    let program = c_program("client/refused.c");
+    let mut command = subject_command(program);
+    command.args([&broker.port().to_string(), "5", mode, action]);
+    let output = run(&mut command, Duration::from_secs(30));
+    output.assert_passed();
+    let lines = output
+        .stdout
+        .lines()
+        .filter(|line| !line.starts_with("loaded:") && *line != "ok")
+        .map(str::to_owned)
+        .collect();
+    (lines, broker.finish().received)
+}
+
+#[test]
+fn a_v3_connack_refusing_mqtt_5_lets_on_connect_send_disconnect() {
+    let v3_refusal = [0x20, 0x02, 0x00, 0x01];
+    for mode in ["loop", "forever"] {
+        let (lines, received) = refused_by(&v3_refusal, mode, "disconnect");
+        assert_eq!(
+            lines,
+            [
+                "CONNECT 132",
+                "DISCONNECT-CALL 0",
+                "ON-DISCONNECT 0",
+                "LOOP 0"
+            ],
+            "{mode}"
+        );
+        if !against_debian() {
+            assert_eq!(received.get(1).map(Vec::as_slice), Some(&DISCONNECT[..]));
+        }
+    }
+    let (lines, _) = refused_by(&v3_refusal, "start", "disconnect");
+    assert_eq!(
+        lines,
+        ["CONNECT 132", "DISCONNECT-CALL 0", "ON-DISCONNECT 0"]
+    );
+}
+
+#[test]
+fn an_mqtt_5_refusal_lets_on_connect_send_disconnect() {
+    let not_authorized = [0x20, 0x03, 0x00, 0x87, 0x00];
+    for mode in ["loop", "forever"] {
+        let (lines, received) = refused_by(&not_authorized, mode, "disconnect");
+        assert_eq!(
+            lines,
+            [
+                "CONNECT 135",
+                "DISCONNECT-CALL 0",
+                "ON-DISCONNECT 0",
+                "LOOP 0"
+            ],
+            "{mode}"
+        );
+        if !against_debian() {
+            assert_eq!(received.get(1).map(Vec::as_slice), Some(&DISCONNECT[..]));
+        }
+    }
+    let (lines, _) = refused_by(&not_authorized, "start", "disconnect");
+    assert_eq!(
+        lines,
+        ["CONNECT 135", "DISCONNECT-CALL 0", "ON-DISCONNECT 0"]
+    );
+    let (lines, _) = refused_by(&not_authorized, "loop", "stay");
+    assert_eq!(lines, ["CONNECT 135", "ON-DISCONNECT 2", "LOOP 2"]);
+}
+
+#[test]
+fn a_message_resent_after_a_reconnect_without_a_kept_session_carries_dup() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x32, 0x07, 0x00, 0x01, b't', 0x00, 0x01, b'h', b'i'])
+        .close()
+        .accept()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x3a, 0x07, 0x00, 0x01, b't', 0x00, 0x01, b'h', b'i'])
+        .send(&[0x40, 0x02, 0x00, 0x01])
+        .expect(&DISCONNECT)
+        .drain_until_closed()
+        .start();
+    let program = c_program("client/resend_dup.c");
+    let mut command = subject_command(program);
+    command.arg(broker.port().to_string());
+    run(&mut command, Duration::from_secs(30)).assert_passed();
+    broker.finish();
+}
