@@ -41,10 +41,11 @@ impl ClientState {
     /// The client id as the log shows it.
     fn log_id(&self) -> String {
         let ours = self.options.client_id.as_deref();
-        match &self.session {
-            Some(session) => session.client_id(ours).to_owned(),
-            None => String::new(),
-        }
+        let id = match &self.session {
+            Some(session) => session.client_id(ours),
+            None => ours.unwrap_or_default(),
+        };
+        log::shown(id).to_owned()
     }
 
     /// Encodes the session's outgoing packets into the connection's write buffer.
@@ -358,13 +359,13 @@ impl ClientState {
                     });
                 }
                 Event::UnknownPubRec { mid } => {
-                    let id = session.client_id(ours);
+                    let id = log::shown(session.client_id(ours));
                     work.log(MOSQ_LOG_WARNING, || {
                         format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
                 Event::Auth { reason_code, .. } => {
-                    let id = session.client_id(ours);
+                    let id = log::shown(session.client_id(ours));
                     work.log(MOSQ_LOG_NOTICE, || {
                         format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
                     });
@@ -384,4 +385,18 @@ pub fn net_failure(e: NetError, work: &mut Work) -> Error {
         work.log(MOSQ_LOG_ERR, || e.to_string());
     }
     net_error(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Options;
+
+    #[test]
+    fn a_client_without_an_id_is_shown_as_null_in_failure_lines_too() {
+        let anonymous = ClientState::new(Options::new(None, true).unwrap());
+        assert_eq!(anonymous.log_id(), "(null)");
+        let named = ClientState::new(Options::new(Some(b"c1"), true).unwrap());
+        assert_eq!(named.log_id(), "c1");
+    }
 }

@@ -13,8 +13,8 @@ pub const MOSQ_LOG_WARNING: i32 = 0x04;
 pub const MOSQ_LOG_ERR: i32 = 0x08;
 pub const MOSQ_LOG_DEBUG: i32 = 0x10;
 
-/// The id as the log shows it.
-fn shown(id: &str) -> &str {
+/// The id as every log line shows it.
+pub fn shown(id: &str) -> &str {
     if id.is_empty() {
         "(null)"
     } else {
