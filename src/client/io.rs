@@ -200,6 +200,9 @@ impl ClientState {
                 }
             }
         });
+        for line in conn.take_transport_warnings() {
+            work.log(MOSQ_LOG_WARNING, || line);
+        }
         let error = match (read, handling_error) {
             (_, Some(e)) => e,
             (Err(ReadFailure::Decode(e)), None) => {

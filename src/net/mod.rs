@@ -6,6 +6,7 @@
 //! into libc live here, each in a small function with its reason.
 
 pub mod error;
+pub mod host_name_check;
 pub mod poll;
 pub mod resolve;
 pub mod socket;

@@ -14,6 +14,7 @@ use rustls::{
 };
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
+use super::host_name_check::{HandshakeWarnings, HostNameCheck, NameRule};
 use super::tls_error::TlsError;
 use super::tls_keys;
 use crate::client::options::TlsSettings;
@@ -24,6 +25,8 @@ pub struct TlsSetup {
     pub config: Arc<ClientConfig>,
     /// Lines for `MOSQ_LOG_WARNING` (verification switched off, unreadable OS roots).
     pub warnings: Vec<String>,
+    /// Where the handshake leaves its own warning lines (a Common Name match).
+    pub handshake_warnings: HandshakeWarnings,
 }
 
 /// Builds the configuration. Reads the CA, certificate and key files now (so a
@@ -34,6 +37,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
         return Err(TlsError::OcspUnsupported);
     }
     let mut warnings = Vec::new();
+    let handshake_warnings = HandshakeWarnings::default();
     let versions = protocol_versions(settings.version.as_deref())?;
     let base = ring::default_provider();
     let cipher_suites = select_cipher_suites(settings.ciphers.as_deref(), &base.cipher_suites)?;
@@ -59,16 +63,17 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
         let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
             .build()
             .map_err(|e| TlsError::Config(e.to_string()))?;
-        if settings.insecure {
+        let rule = if settings.insecure {
             warnings.push(
                 "TLS: the broker's host name is not checked (mosquitto_tls_insecure_set); \
                  this connection is not secure"
                     .into(),
             );
-            Arc::new(SkipHostName { inner: webpki })
+            NameRule::Skip
         } else {
-            webpki
-        }
+            NameRule::CommonNameFallback
+        };
+        Arc::new(HostNameCheck::new(webpki, rule, handshake_warnings.clone()))
     };
     let builder = builder
         .dangerous()
@@ -90,6 +95,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
     Ok(TlsSetup {
         config: Arc::new(config),
         warnings,
+        handshake_warnings,
     })
 }
 
@@ -259,61 +265,6 @@ fn root_store(
         }
     }
     Ok(roots)
-}
-
-/// `mosquitto_tls_insecure_set(true)`: the chain must still lead to a trusted root
-/// and be in date; only a certificate that does not name the host is accepted.
-#[derive(Debug)]
-struct SkipHostName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for SkipHostName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // webpki checks the chain before the name, so a name error means the
-        // chain itself was good.
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
 }
 
 /// `cert_reqs` 0 (OpenSSL's `SSL_VERIFY_NONE`): any certificate is accepted. The
