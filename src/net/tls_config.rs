@@ -246,12 +246,14 @@ fn root_store(
         }
     }
     if let Some(dir) = &settings.capath {
-        let (added, _) = roots.add_parsable_certificates(tls_keys::load_ca_dir(dir)?);
-        if added == 0 {
-            return Err(TlsError::CaPath {
-                path: dir.clone(),
-                reason: "no usable CA certificate".into(),
-            });
+        match add_ca_dir(&mut roots, dir) {
+            Ok(()) => {}
+            // OpenSSL, which libmosquitto gives both to, passes over a directory
+            // that gives nothing: the CA file's roots are enough.
+            Err(e) if !roots.is_empty() => {
+                warnings.push(format!("TLS: {e}; using the cafile's certificates only"));
+            }
+            Err(e) => return Err(e),
         }
     }
     if settings.use_os_certs {
@@ -265,6 +267,18 @@ fn root_store(
         }
     }
     Ok(roots)
+}
+
+/// Adds every certificate in `capath` to `roots`; finding none is an error.
+fn add_ca_dir(roots: &mut RootCertStore, dir: &str) -> Result<(), TlsError> {
+    let (added, _) = roots.add_parsable_certificates(tls_keys::load_ca_dir(dir)?);
+    if added == 0 {
+        return Err(TlsError::CaPath {
+            path: dir.into(),
+            reason: "no usable CA certificate".into(),
+        });
+    }
+    Ok(())
 }
 
 /// `cert_reqs` 0 (OpenSSL's `SSL_VERIFY_NONE`): any certificate is accepted. The
@@ -425,6 +439,52 @@ mod tests {
         };
         let setup = client_config(&settings).unwrap();
         assert!(setup.warnings[0].contains("not secure"));
+    }
+
+    /// A directory with `ca.pem`, a CA certificate, for one test.
+    fn ca_dir(test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("skeeter-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        std::fs::write(dir.join("ca.pem"), pem).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_capath_without_certificates_is_passed_over_with_a_warning_when_cafile_gives_roots() {
+        let dir = ca_dir("capath-missing");
+        let settings = TlsSettings {
+            cafile: Some(dir.join("ca.pem").to_str().unwrap().into()),
+            capath: Some("/nonexistent/capath".into()),
+            cert_reqs: 1,
+            ..TlsSettings::default()
+        };
+        let setup = client_config(&settings).unwrap();
+        assert!(
+            setup
+                .warnings
+                .iter()
+                .any(|l| l.contains("/nonexistent/capath")),
+            "{:?}",
+            setup.warnings
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_capath_without_certificates_and_no_cafile_is_an_error() {
+        let settings = TlsSettings {
+            capath: Some("/nonexistent/capath".into()),
+            cert_reqs: 1,
+            ..TlsSettings::default()
+        };
+        assert!(matches!(
+            client_config(&settings).unwrap_err(),
+            TlsError::CaPath { .. }
+        ));
     }
 
     #[test]
