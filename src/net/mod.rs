@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod host_name_check;
+pub mod legacy_pem;
 pub mod poll;
 pub mod resolve;
 pub mod socket;
