@@ -37,6 +37,7 @@ struct World {
     good_port: u16,
     expired_port: u16,
     wrong_name_port: u16,
+    cn_only_port: u16,
     client_cert_port: u16,
     _broker: Broker,
 }
@@ -55,6 +56,7 @@ fn world() -> World {
         good_port: tls.good,
         expired_port: tls.expired,
         wrong_name_port: tls.wrong_name,
+        cn_only_port: tls.cn_only,
         client_cert_port: tls.client_cert,
         _broker: broker,
     }
@@ -540,18 +542,20 @@ fn run_program(name: &str, args: &[&str]) -> Output {
 }
 
 /// A round trip in `mode` to `host:port` with the CA file and `extra` options.
-fn round_trip(mode: &str, host: &str, port: u16, extra: &[&str]) {
-    run_verified("roundtrip", mode, host, port, extra);
+fn round_trip(mode: &str, host: &str, port: u16, extra: &[&str]) -> Output {
+    run_verified("roundtrip", mode, host, port, extra)
 }
 
 /// Runs the TLS program `name` in `mode` against `host:port`, verifying the
 /// broker with the test CA, with `extra` options; it must pass.
-fn run_verified(name: &str, mode: &str, host: &str, port: u16, extra: &[&str]) {
+fn run_verified(name: &str, mode: &str, host: &str, port: u16, extra: &[&str]) -> Output {
     let port = port.to_string();
     let cafile = cert_file("ca.pem");
     let mut args = vec![mode, host, &port, "--cafile", &cafile];
     args.extend_from_slice(extra);
-    run_program(name, &args).assert_passed();
+    let output = run_program(name, &args);
+    output.assert_passed();
+    output
 }
 
 #[test]
@@ -812,6 +816,144 @@ fn a_refused_proxy_login_is_mosq_err_auth_as_libmosquitto_reports_it() {
             assert!(r.log.iter().any(|l| l.contains("SOCKS5")), "{:?}", r.log);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------
+// What OpenSSL, and so libmosquitto, accepts: a broker certificate named only by
+// its Common Name, a capath that gives nothing beside a cafile, and client keys
+// in OpenSSL's legacy encrypted PEM. The files are made by the openssl command.
+
+/// The lines `roundtrip` printed for MOSQ_LOG_WARNING.
+fn warnings(output: &Output) -> Vec<&str> {
+    output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("log 4: "))
+        .collect()
+}
+
+/// The certificate file really has no subjectAltName, as openssl reads it.
+fn assert_no_subject_alt_name(name: &str) {
+    let mut command = std::process::Command::new("openssl");
+    command.args(["x509", "-noout", "-text", "-in", &cert_file(name)]);
+    let text = run(&mut command, PROGRAM_TIMEOUT);
+    text.assert_success("openssl x509 -text");
+    assert!(text.stdout.contains("Subject: CN = localhost"), "{text}");
+    assert!(!text.stdout.contains("Subject Alternative Name"), "{text}");
+}
+
+#[test]
+fn a_broker_certificate_without_subject_alt_name_is_matched_on_its_common_name() {
+    let w = &world();
+    assert_no_subject_alt_name("cn-only.pem");
+    for mode in ["loop", "start"] {
+        let output = round_trip(mode, "localhost", w.cn_only_port, &[]);
+        if !against_debian() {
+            assert!(
+                warnings(&output)
+                    .iter()
+                    .any(|l| l.contains("Common Name \"localhost\"")),
+                "{mode}: no warning about the Common Name:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_common_name_that_is_not_the_host_is_refused_unless_insecure() {
+    let w = &world();
+    let ca = cert_file("ca.pem");
+    let r = refused("loop", "127.0.0.1", w.cn_only_port, &["--cafile", &ca]);
+    assert_handshake_refused(
+        &r,
+        "loop",
+        "host name mismatch",
+        "host name verification failed",
+    );
+    round_trip("loop", "127.0.0.1", w.cn_only_port, &["--insecure"]);
+}
+
+#[test]
+fn a_capath_that_is_missing_or_empty_is_passed_over_when_the_cafile_gives_the_roots() {
+    let w = &world();
+    let empty = support::stage::Scratch::new("empty-capath");
+    let missing = "/nonexistent/skeeter-capath";
+    for capath in [missing, empty.path().to_str().unwrap()] {
+        let output = round_trip("loop", "localhost", w.good_port, &["--capath", capath]);
+        if !against_debian() {
+            assert!(
+                warnings(&output).iter().any(|l| l.contains(capath)),
+                "no warning about capath {capath}:\n{output}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_capath_that_gives_no_certificate_and_no_cafile_is_mosq_err_tls() {
+    let w = &world();
+    let capath = "/nonexistent/skeeter-capath";
+    let r = refused("loop", "localhost", w.good_port, &["--capath", capath]);
+    assert_eq!(r.rc, Some(MOSQ_ERR_TLS), "{:?}", r.log);
+    assert_eq!(r.disconnect, None);
+}
+
+/// The key file is OpenSSL's legacy encrypted PEM with `cipher`, not PKCS#8.
+fn assert_legacy_encrypted(key: &str, cipher: &str) {
+    let text = std::fs::read_to_string(key).unwrap();
+    assert!(
+        text.contains("Proc-Type: 4,ENCRYPTED") && text.contains(&format!("DEK-Info: {cipher},")),
+        "{key} is not legacy encrypted PEM with {cipher}:\n{text}"
+    );
+}
+
+#[test]
+fn legacy_encrypted_rsa_and_ec_keys_are_decrypted_with_the_pw_callbacks_password() {
+    let w = &world();
+    for (cert, key, cipher) in [
+        ("legacy-rsa.pem", "legacy-rsa-aes256.key", "AES-256-CBC"),
+        ("legacy-rsa.pem", "legacy-rsa-des3.key", "DES-EDE3-CBC"),
+        ("legacy-ec.pem", "legacy-ec-aes128.key", "AES-128-CBC"),
+    ] {
+        let (cert, key) = (cert_file(cert), cert_file(key));
+        assert_legacy_encrypted(&key, cipher);
+        let login = ["--cert", &cert, "--key", &key, "--key-password", "secret"];
+        round_trip("loop", "localhost", w.client_cert_port, &login);
+    }
+}
+
+#[test]
+fn a_legacy_encrypted_key_with_a_wrong_password_is_mosq_err_tls_from_connect() {
+    let w = &world();
+    let (ca, cert, key) = (
+        cert_file("ca.pem"),
+        cert_file("legacy-rsa.pem"),
+        cert_file("legacy-rsa-aes256.key"),
+    );
+    assert_legacy_encrypted(&key, "AES-256-CBC");
+    let args = [
+        "--cafile",
+        &ca,
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--key-password",
+        "wrong",
+    ];
+    let r = refused("loop", "localhost", w.client_cert_port, &args);
+    assert_eq!(r.rc, Some(MOSQ_ERR_TLS), "{:?}", r.log);
+    assert!(r.from_connect, "the key is read by connect");
+    let reason = if against_debian() {
+        "Unable to load client key file"
+    } else {
+        "wrong password"
+    };
+    assert!(
+        r.log.iter().any(|l| l.contains(reason)),
+        "no log line with {reason:?}: {:?}",
+        r.log
+    );
 }
 
 // ---------------------------------------------------------------------------------

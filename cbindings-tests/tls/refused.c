@@ -7,7 +7,8 @@
  *   disconnect: RC         on_disconnect's rc, if it was called
  *   log: LINE              each line logged at MOSQ_LOG_ERR
  *
- *   refused MODE HOST PORT [--cafile F] [--cert F --key F] [--insecure]
+ *   refused MODE HOST PORT [--cafile F] [--capath D] [--insecure]
+ *                          [--cert F --key F [--key-password P]]
  *                          [--socks PORT [--socks-user U --socks-pass P]]
  *
  * MODE: "loop" (mosquitto_loop until it fails), "forever" (mosquitto_loop_forever

@@ -2,7 +2,8 @@
  * the way a program sets them up: mosquitto_tls_set (CA file, optional client
  * certificate and key), mosquitto_tls_insecure_set, mosquitto_socks5_set.
  *
- *   roundtrip MODE HOST PORT [--cafile F] [--cert F --key F] [--insecure]
+ *   roundtrip MODE HOST PORT [--cafile F] [--capath D] [--insecure]
+ *                            [--cert F --key F [--key-password P]]
  *                            [--socks PORT [--socks-user U --socks-pass P]]
  *
  * MODE is how the loop runs: "forever" (mosquitto_loop_forever), "loop"

@@ -136,6 +136,12 @@ impl Connection {
         !self.connecting && !self.stream.is_established()
     }
 
+    /// Lines for `MOSQ_LOG_WARNING` that the transport's handshake left (a read
+    /// runs the handshake).
+    pub fn take_transport_warnings(&self) -> Vec<String> {
+        self.stream.take_warnings()
+    }
+
     /// Whether bytes were read but not yet handed over (TLS plaintext); the loop
     /// reads again before waiting in `poll`.
     pub fn has_buffered_input(&mut self) -> bool {

@@ -207,6 +207,9 @@ impl ClientState {
                 }
             }
         });
+        for line in conn.take_transport_warnings() {
+            work.log(MOSQ_LOG_WARNING, || line);
+        }
         if refused.is_some() {
             work.refused = refused;
             return Ok(());

@@ -7,6 +7,8 @@
 
 pub mod cancel;
 pub mod error;
+pub mod host_name_check;
+pub mod legacy_pem;
 pub mod os_thread;
 pub mod poll;
 pub mod resolve;

@@ -13,6 +13,7 @@ use rustls::{ClientConfig, ClientConnection};
 use rustls_pki_types::ServerName;
 
 use super::error::NetError;
+use super::host_name_check::HandshakeWarnings;
 use super::socket::{Progress, Stream};
 use super::tls_config::describe;
 use super::tls_error::TlsError;
@@ -22,14 +23,18 @@ use super::tls_error::TlsError;
 #[derive(Debug)]
 pub struct TlsSession {
     conn: ClientConnection,
+    /// What the certificate check asked to log, shared with the configuration.
+    warnings: HandshakeWarnings,
 }
 
 impl TlsSession {
     /// Starts a handshake with `name` (the broker's host: SNI and the name its
     /// certificate must carry). The ClientHello waits in `wants_write`.
+    /// `warnings` is where `config`'s certificate check leaves its log lines.
     pub fn new(
         config: Arc<ClientConfig>,
         name: ServerName<'static>,
+        warnings: HandshakeWarnings,
     ) -> Result<TlsSession, NetError> {
         let mut conn = ClientConnection::new(config, name)
             .map_err(|e| NetError::Tls(TlsError::Config(e.to_string())))?;
@@ -37,7 +42,12 @@ impl TlsSession {
         // refused partial write would leave it polling for writability in vain
         // while the handshake waits for the broker.
         conn.set_buffer_limit(None);
-        Ok(TlsSession { conn })
+        Ok(TlsSession { conn, warnings })
+    }
+
+    /// Lines for `MOSQ_LOG_WARNING` from the handshake so far, each given once.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings.take()
     }
 
     /// Whether TLS records (handshake or data) wait to be written.

@@ -14,6 +14,7 @@ use rustls::{
 };
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
+use super::host_name_check::{HandshakeWarnings, HostNameCheck, NameRule};
 use super::tls_error::TlsError;
 use super::tls_keys;
 use crate::client::options::TlsSettings;
@@ -24,6 +25,8 @@ pub struct TlsSetup {
     pub config: Arc<ClientConfig>,
     /// Lines for `MOSQ_LOG_WARNING` (verification switched off, unreadable OS roots).
     pub warnings: Vec<String>,
+    /// Where the handshake leaves its own warning lines (a Common Name match).
+    pub handshake_warnings: HandshakeWarnings,
 }
 
 /// Builds the configuration. Reads the CA, certificate and key files now (so a
@@ -34,6 +37,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
         return Err(TlsError::OcspUnsupported);
     }
     let mut warnings = Vec::new();
+    let handshake_warnings = HandshakeWarnings::default();
     let versions = protocol_versions(settings.version.as_deref())?;
     let base = ring::default_provider();
     let cipher_suites = select_cipher_suites(settings.ciphers.as_deref(), &base.cipher_suites)?;
@@ -59,16 +63,17 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
         let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
             .build()
             .map_err(|e| TlsError::Config(e.to_string()))?;
-        if settings.insecure {
+        let rule = if settings.insecure {
             warnings.push(
                 "TLS: the broker's host name is not checked (mosquitto_tls_insecure_set); \
                  this connection is not secure"
                     .into(),
             );
-            Arc::new(SkipHostName { inner: webpki })
+            NameRule::Skip
         } else {
-            webpki
-        }
+            NameRule::CommonNameFallback
+        };
+        Arc::new(HostNameCheck::new(webpki, rule, handshake_warnings.clone()))
     };
     let builder = builder
         .dangerous()
@@ -90,6 +95,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
     Ok(TlsSetup {
         config: Arc::new(config),
         warnings,
+        handshake_warnings,
     })
 }
 
@@ -240,12 +246,14 @@ fn root_store(
         }
     }
     if let Some(dir) = &settings.capath {
-        let (added, _) = roots.add_parsable_certificates(tls_keys::load_ca_dir(dir)?);
-        if added == 0 {
-            return Err(TlsError::CaPath {
-                path: dir.clone(),
-                reason: "no usable CA certificate".into(),
-            });
+        match add_ca_dir(&mut roots, dir) {
+            Ok(()) => {}
+            // OpenSSL, which libmosquitto gives both to, passes over a directory
+            // that gives nothing: the CA file's roots are enough.
+            Err(e) if !roots.is_empty() => {
+                warnings.push(format!("TLS: {e}; using the cafile's certificates only"));
+            }
+            Err(e) => return Err(e),
         }
     }
     if settings.use_os_certs {
@@ -261,59 +269,16 @@ fn root_store(
     Ok(roots)
 }
 
-/// `mosquitto_tls_insecure_set(true)`: the chain must still lead to a trusted root
-/// and be in date; only a certificate that does not name the host is accepted.
-#[derive(Debug)]
-struct SkipHostName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for SkipHostName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        // webpki checks the chain before the name, so a name error means the
-        // chain itself was good.
-        match self.inner.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
+/// Adds every certificate in `capath` to `roots`; finding none is an error.
+fn add_ca_dir(roots: &mut RootCertStore, dir: &str) -> Result<(), TlsError> {
+    let (added, _) = roots.add_parsable_certificates(tls_keys::load_ca_dir(dir)?);
+    if added == 0 {
+        return Err(TlsError::CaPath {
+            path: dir.into(),
+            reason: "no usable CA certificate".into(),
+        });
     }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
+    Ok(())
 }
 
 /// `cert_reqs` 0 (OpenSSL's `SSL_VERIFY_NONE`): any certificate is accepted. The
@@ -474,6 +439,52 @@ mod tests {
         };
         let setup = client_config(&settings).unwrap();
         assert!(setup.warnings[0].contains("not secure"));
+    }
+
+    /// A directory with `ca.pem`, a CA certificate, for one test.
+    fn ca_dir(test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("skeeter-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = params.self_signed(&key).unwrap().pem();
+        std::fs::write(dir.join("ca.pem"), pem).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_capath_without_certificates_is_passed_over_with_a_warning_when_cafile_gives_roots() {
+        let dir = ca_dir("capath-missing");
+        let settings = TlsSettings {
+            cafile: Some(dir.join("ca.pem").to_str().unwrap().into()),
+            capath: Some("/nonexistent/capath".into()),
+            cert_reqs: 1,
+            ..TlsSettings::default()
+        };
+        let setup = client_config(&settings).unwrap();
+        assert!(
+            setup
+                .warnings
+                .iter()
+                .any(|l| l.contains("/nonexistent/capath")),
+            "{:?}",
+            setup.warnings
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_capath_without_certificates_and_no_cafile_is_an_error() {
+        let settings = TlsSettings {
+            capath: Some("/nonexistent/capath".into()),
+            cert_reqs: 1,
+            ..TlsSettings::default()
+        };
+        assert!(matches!(
+            client_config(&settings).unwrap_err(),
+            TlsError::CaPath { .. }
+        ));
     }
 
     #[test]

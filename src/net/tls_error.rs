@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::legacy_pem::LegacyPemError;
 use crate::error::Error;
 
 /// Why a client key could not be used.
@@ -10,7 +11,7 @@ use crate::error::Error;
 pub enum KeyProblem {
     /// The file could not be read.
     Unreadable(String),
-    /// No PKCS#1, PKCS#8, SEC1 or encrypted PKCS#8 key in the file.
+    /// No PKCS#1, PKCS#8, SEC1 or encrypted key in the file.
     NoKey,
     /// The key is encrypted and no `pw_callback` was given to `mosquitto_tls_set`.
     EncryptedWithoutCallback,
@@ -18,8 +19,9 @@ pub enum KeyProblem {
     NoPassword,
     /// Decryption failed: a wrong password, or a cipher the decoder lacks.
     Decrypt(String),
-    /// OpenSSL's legacy encrypted PEM ("Proc-Type: 4,ENCRYPTED"), which only OpenSSL reads.
-    LegacyEncryptedPem,
+    /// OpenSSL's legacy encrypted PEM ("Proc-Type: 4,ENCRYPTED") could not be
+    /// decrypted: a wrong password, or a cipher or key type it does not cover.
+    LegacyPem(LegacyPemError),
     /// rustls cannot sign with this key (an unsupported algorithm or curve).
     Unsupported(String),
 }
@@ -89,11 +91,7 @@ impl fmt::Display for KeyProblem {
             ),
             KeyProblem::NoPassword => write!(f, "the password callback returned no password"),
             KeyProblem::Decrypt(e) => write!(f, "cannot decrypt the key (wrong password?): {e}"),
-            KeyProblem::LegacyEncryptedPem => write!(
-                f,
-                "legacy OpenSSL-encrypted PEM keys are not supported; convert with \
-                 `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
-            ),
+            KeyProblem::LegacyPem(e) => write!(f, "{e}"),
             KeyProblem::Unsupported(e) => write!(f, "unsupported key: {e}"),
         }
     }

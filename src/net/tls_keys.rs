@@ -1,7 +1,8 @@
 //! Reading the PEM files `mosquitto_tls_set` names: trusted CA certificates (a file,
 //! or every PEM certificate in a directory), the client's certificate chain, and its
 //! private key in any of the forms OpenSSL reads from PEM: PKCS#1 (RSA), SEC1 (EC),
-//! PKCS#8, and PKCS#8 encrypted with a password the program supplies.
+//! PKCS#8, and, with a password the program supplies, PKCS#8 encrypted or
+//! OpenSSL's legacy encrypted PEM (`legacy_pem`).
 
 use std::fmt;
 use std::path::Path;
@@ -11,6 +12,7 @@ use pkcs8::der::Decode;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::legacy_pem::{self, PROC_TYPE_ENCRYPTED};
 use super::tls_error::{KeyProblem, TlsError};
 
 /// Asks the program for the password of an encrypted client key: the
@@ -99,10 +101,9 @@ pub fn load_cert_chain(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsEr
 }
 
 const ENCRYPTED_PKCS8_LABEL: &str = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
-const LEGACY_ENCRYPTED_HEADER: &str = "Proc-Type: 4,ENCRYPTED";
 
-/// The client's private key. An encrypted PKCS#8 key is decrypted with the
-/// password `password` supplies, and only then (as OpenSSL asks only then).
+/// The client's private key. An encrypted key (PKCS#8 or legacy PEM) is decrypted
+/// with the password `password` supplies, asked for only then (as OpenSSL asks).
 pub fn load_private_key(
     path: &str,
     password: Option<&KeyPassword>,
@@ -114,14 +115,20 @@ pub fn load_private_key(
     let bytes = std::fs::read(path).map_err(|e| fail(KeyProblem::Unreadable(e.to_string())))?;
     let text = String::from_utf8_lossy(&bytes);
     if let Some(start) = text.find(ENCRYPTED_PKCS8_LABEL) {
-        let source = password.ok_or_else(|| fail(KeyProblem::EncryptedWithoutCallback))?;
-        let secret = source.ask().ok_or_else(|| fail(KeyProblem::NoPassword))?;
+        let secret = ask_password(password).map_err(fail)?;
         return decrypt_pkcs8(&text[start..], &secret).map_err(fail);
     }
-    if text.contains(LEGACY_ENCRYPTED_HEADER) {
-        return Err(fail(KeyProblem::LegacyEncryptedPem));
+    if text.contains(PROC_TYPE_ENCRYPTED) {
+        let secret = ask_password(password).map_err(fail)?;
+        return legacy_pem::decrypt(&text, &secret).map_err(|e| fail(KeyProblem::LegacyPem(e)));
     }
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|_| fail(KeyProblem::NoKey))
+}
+
+/// The password for an encrypted key, from the program's callback.
+fn ask_password(password: Option<&KeyPassword>) -> Result<Vec<u8>, KeyProblem> {
+    let source = password.ok_or(KeyProblem::EncryptedWithoutCallback)?;
+    source.ask().ok_or(KeyProblem::NoPassword)
 }
 
 /// Decrypts the first "ENCRYPTED PRIVATE KEY" block of `pem` (PBES2: PBKDF2 or
@@ -221,6 +228,31 @@ mod tests {
                 ..
             }
         ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_legacy_encrypted_key_asks_the_callback_and_says_when_there_is_none() {
+        let dir = std::env::temp_dir().join(format!("skeeter-keys-legacy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("legacy.pem");
+        std::fs::write(&file, include_str!("legacy_pem_fixture.pem")).unwrap();
+        let path = file.to_str().unwrap();
+        assert!(matches!(
+            load_private_key(path, None),
+            Err(TlsError::KeyFile {
+                problem: KeyProblem::EncryptedWithoutCallback,
+                ..
+            })
+        ));
+        let right = KeyPassword::new(|| Some(b"fixture".to_vec()));
+        assert!(matches!(
+            load_private_key(path, Some(&right)),
+            Ok(PrivateKeyDer::Sec1(_))
+        ));
+        let wrong = KeyPassword::new(|| Some(b"wrong".to_vec()));
+        let err = load_private_key(path, Some(&wrong)).unwrap_err();
+        assert!(err.to_string().contains("wrong password"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -25,6 +25,8 @@
 //! - close with `shutdown` (it sends TLS close_notify first).
 //! - before waiting in `poll`, ask `has_buffered_input`: TLS plaintext already
 //!   decrypted does not make the socket readable.
+//! - after reading, log `take_warnings` at `MOSQ_LOG_WARNING` (the handshake's
+//!   certificate check runs inside `read`).
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
@@ -33,6 +35,7 @@ use std::sync::Arc;
 use rustls::ClientConfig;
 
 use super::error::NetError;
+use super::host_name_check::HandshakeWarnings;
 use super::socket::{ConnectState, Endpoint, Progress, Stream};
 use super::socks5::{Socks5Error, Socks5Handshake};
 use super::tls::TlsSession;
@@ -45,6 +48,8 @@ use crate::client::options::{Socks5, TlsSettings};
 pub struct TransportPlan {
     /// TLS with this configuration (built by `tls_config::client_config`).
     pub tls: Option<Arc<ClientConfig>>,
+    /// Where that configuration's certificate check leaves lines to log.
+    pub handshake_warnings: HandshakeWarnings,
     /// Connect to this proxy and have it open the connection to the broker.
     pub socks5: Option<Socks5>,
 }
@@ -57,15 +62,20 @@ impl TransportPlan {
         tls: &TlsSettings,
         socks5: Option<&Socks5>,
     ) -> Result<(TransportPlan, Vec<String>), NetError> {
-        let (tls, warnings) = if tls.enabled() {
-            let TlsSetup { config, warnings } = tls_config::client_config(tls)?;
-            (Some(config), warnings)
+        let (tls, warnings, handshake_warnings) = if tls.enabled() {
+            let TlsSetup {
+                config,
+                warnings,
+                handshake_warnings,
+            } = tls_config::client_config(tls)?;
+            (Some(config), warnings, handshake_warnings)
         } else {
-            (None, Vec::new())
+            (None, Vec::new(), HandshakeWarnings::default())
         };
         Ok((
             TransportPlan {
                 tls,
+                handshake_warnings,
                 socks5: socks5.cloned(),
             },
             warnings,
@@ -102,6 +112,7 @@ impl Transport {
             Some(config) => Some(Box::new(TlsSession::new(
                 config.clone(),
                 tls_config::server_name(to.host)?,
+                plan.handshake_warnings.clone(),
             )?)),
             None => None,
         };
@@ -246,6 +257,14 @@ impl Transport {
                 .is_some_and(TlsSession::has_plaintext)
     }
 
+    /// Lines for `MOSQ_LOG_WARNING` that the TLS handshake left since the last call.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.tls
+            .as_deref()
+            .map(TlsSession::take_warnings)
+            .unwrap_or_default()
+    }
+
     /// Whether this transport encrypts.
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
@@ -349,13 +368,13 @@ mod tests {
             assert_eq!(&early, b"hello");
         });
         let plan = TransportPlan {
-            tls: None,
             socks5: Some(Socks5 {
                 host: "127.0.0.1".into(),
                 port,
                 username: None,
                 password: None,
             }),
+            ..TransportPlan::default()
         };
         let to = Endpoint {
             host: "broker",

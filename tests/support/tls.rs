@@ -14,6 +14,14 @@
 //!   `client-sec1.key` and encrypted as `client-enc.key` (password "secret");
 //! - `rsa-client`: an RSA client certificate, its key also as PKCS#1
 //!   (`rsa-client-pkcs1.key`).
+//!
+//! Made by the `openssl` command alone, as users make them (signed with the CA's
+//! key, `ca.key`):
+//! - `cn-only`: a server certificate whose subject CN is "localhost", with no
+//!   subjectAltName;
+//! - `legacy-rsa` and `legacy-ec`: client certificates whose keys are legacy
+//!   OpenSSL-encrypted PEM (password "secret"): `legacy-rsa-aes256.key` and
+//!   `legacy-rsa-des3.key` (RSA PRIVATE KEY), `legacy-ec-aes128.key` (EC PRIVATE KEY).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -93,6 +101,7 @@ fn leaf(
 fn make_certificates(dir: &Path) {
     let ca_cert = ca("skeeter test CA");
     write(dir, "ca.pem", &ca_cert.pem());
+    write(dir, "ca.key", &ca_cert.key().serialize_pem());
     write(dir, "other-ca.pem", &ca("some other CA").pem());
     std::fs::create_dir_all(dir.join("capath")).unwrap();
     write(dir, "capath/README", "not a certificate\n");
@@ -149,6 +158,74 @@ fn make_certificates(dir: &Path) {
         ],
         dir,
     );
+    make_openssl_files(dir);
+}
+
+/// Runs one openssl command line in `dir` (its words are split at spaces).
+fn openssl_line(line: &str, dir: &Path) {
+    openssl(&line.split_whitespace().collect::<Vec<_>>(), dir);
+}
+
+/// `NAME.pem` for the key file `key` (whose password `passin` opens, as openssl
+/// takes it), subject CN `cn` and no subjectAltName, signed by the CA: an end
+/// entity (webpki refuses a CA certificate as a leaf) for `purpose`.
+fn openssl_signed(dir: &Path, name: &str, key: &str, passin: &str, cn: &str, purpose: &str) {
+    openssl_line(
+        &format!("req -new -key {key} {passin} -subj /CN={cn} -out {name}.csr"),
+        dir,
+    );
+    let extensions = format!(
+        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage={purpose}\n"
+    );
+    write(dir, &format!("{name}.ext"), &extensions);
+    openssl_line(
+        &format!(
+            "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+             -extfile {name}.ext -out {name}.pem"
+        ),
+        dir,
+    );
+}
+
+/// The certificates and keys of the CN fallback and the legacy encrypted keys.
+fn make_openssl_files(dir: &Path) {
+    openssl_line(
+        "ecparam -genkey -name prime256v1 -noout -out cn-only.key",
+        dir,
+    );
+    openssl_signed(dir, "cn-only", "cn-only.key", "", "localhost", "serverAuth");
+
+    let secret = "-passin pass:secret";
+    openssl_line(
+        "genrsa -aes256 -traditional -passout pass:secret -out legacy-rsa-aes256.key 2048",
+        dir,
+    );
+    openssl_line(
+        &format!(
+            "rsa -in legacy-rsa-aes256.key {secret} -des3 -traditional -passout pass:secret \
+             -out legacy-rsa-des3.key"
+        ),
+        dir,
+    );
+    let key = "legacy-rsa-aes256.key";
+    openssl_signed(dir, "legacy-rsa", key, secret, "legacy-rsa", "clientAuth");
+
+    openssl_line(
+        "ecparam -genkey -name prime256v1 -noout -out legacy-ec.key",
+        dir,
+    );
+    openssl_line(
+        "ec -in legacy-ec.key -aes128 -passout pass:secret -out legacy-ec-aes128.key",
+        dir,
+    );
+    openssl_signed(
+        dir,
+        "legacy-ec",
+        "legacy-ec.key",
+        "",
+        "legacy-ec",
+        "clientAuth",
+    );
 }
 
 /// The ports of a broker's TLS listeners (all on 127.0.0.1, CA `ca.pem`).
@@ -160,6 +237,8 @@ pub struct TlsPorts {
     pub expired: u16,
     /// Certificate `wrong` (for wrong.example).
     pub wrong_name: u16,
+    /// Certificate `cn-only` (CN "localhost", no subjectAltName).
+    pub cn_only: u16,
     /// Certificate `server`; requires a client certificate signed by the CA, and
     /// takes its CN as the username.
     pub client_cert: u16,
@@ -172,6 +251,7 @@ impl TlsPorts {
             good: free_port(),
             expired: free_port(),
             wrong_name: free_port(),
+            cn_only: free_port(),
             client_cert: free_port(),
         };
         let d = certificates().to_str().unwrap().to_string();
@@ -185,6 +265,7 @@ impl TlsPorts {
             listener(ports.good, "server", ""),
             listener(ports.expired, "expired", ""),
             listener(ports.wrong_name, "wrong", ""),
+            listener(ports.cn_only, "cn-only", ""),
             listener(
                 ports.client_cert,
                 "server",
@@ -195,8 +276,14 @@ impl TlsPorts {
         (ports, config)
     }
 
-    pub fn all(&self) -> [u16; 4] {
-        [self.good, self.expired, self.wrong_name, self.client_cert]
+    pub fn all(&self) -> [u16; 5] {
+        [
+            self.good,
+            self.expired,
+            self.wrong_name,
+            self.cn_only,
+            self.client_cert,
+        ]
     }
 }
 
