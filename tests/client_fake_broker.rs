@@ -588,3 +588,49 @@ fn a_message_resent_after_a_reconnect_without_a_kept_session_carries_dup() {
     run(&mut command, Duration::from_secs(30)).assert_passed();
     broker.finish();
 }
+
+#[test]
+fn loop_start_waits_for_an_ending_thread_whose_last_callback_calls_loop_stop() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .send(&[0x30, 0x04, 0x00, 0x01, b't', b'm'])
+        .expect(&DISCONNECT)
+        .drain_until_closed()
+        .start();
+    let client = Arc::new(Client::new(Some(b"c1"), true, 0).unwrap());
+    let seen = Arc::new(Seen::default());
+    let (on_message, on_disconnect) = (client.clone(), client.clone());
+    let (heard, ended) = (seen.clone(), seen.clone());
+    client.set_callbacks(|cb| {
+        // The message asks the thread to end; it ends after writing DISCONNECT,
+        // whose on_disconnect calls loop_stop while loop_start already waits.
+        cb.on_message = Some(Arc::new(move |_| {
+            on_message.disconnect(0, Vec::new()).unwrap();
+            on_message.loop_stop(false).unwrap();
+            heard.push("message".into());
+        }));
+        cb.on_disconnect = Some(Arc::new(move |_| {
+            std::thread::sleep(Duration::from_millis(300));
+            let _ = on_disconnect.loop_stop(false);
+            ended.push("disconnect".into());
+        }));
+    });
+    connect(&client, &broker, 60);
+    client.loop_start().unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !seen.has("message") {
+        assert!(Instant::now() < until, "no message");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (done, started) = std::sync::mpsc::channel();
+    let starter = client.clone();
+    std::thread::spawn(move || done.send(starter.loop_start()).unwrap());
+    let result = started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("loop_start deadlocked with the ending thread's loop_stop");
+    assert_eq!(result, Ok(()));
+    assert!(seen.has("disconnect"));
+    client.loop_stop(true).unwrap();
+    broker.finish();
+}

@@ -34,8 +34,9 @@ impl Drop for Ending {
 impl Client {
     /// Starts the loop thread; `Inval` if one runs already.
     pub fn loop_start(self: &Arc<Self>) -> Result<()> {
+        self.usable()?;
         let mut slot = self.thread.lock();
-        if let Some(running) = slot.as_ref() {
+        while let Some(running) = slot.as_ref() {
             // A thread told to stop from inside a callback may still be ending;
             // one a callback ended (`pthread_exit`) has ended.
             let ending = self.stop.load(Ordering::Acquire) && !running.is_current();
@@ -43,7 +44,11 @@ impl Client {
                 return Err(Error::Inval);
             }
             if let Some(old) = slot.take() {
+                // Joined without the lock: the ending thread's last callbacks
+                // may call loop_stop, which takes it.
+                drop(slot);
                 old.join();
+                slot = self.thread.lock();
             }
         }
         self.stop.store(false, Ordering::Release);
