@@ -23,8 +23,6 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use parking_lot::MutexGuard;
-
 use super::contain::contain;
 use super::dispatch::{in_callback, in_loop_callback_of, Work};
 use super::log::MOSQ_LOG_ERR;
@@ -124,6 +122,7 @@ impl Client {
         &self,
         make: impl FnOnce(&mut ClientState, &mut Work) -> Result<T>,
     ) -> Result<T> {
+        self.usable()?;
         let mut work = Work::new(self.logging());
         let (result, wake) = contain(|| {
             let mut state = self.lock();
@@ -178,14 +177,14 @@ impl Client {
 
     /// Waits, with the lock released, until the loop thread has written all but
     /// `QUEUE_LOW` bytes, the connection is gone or the thread stops.
-    fn wait_for_room(&self, state: &mut MutexGuard<'_, ClientState>) {
+    fn wait_for_room(&self, state: &mut super::StateGuard<'_>) {
         self.room_waiters.fetch_add(1, Ordering::AcqRel);
         while state.conn.as_ref().is_some_and(|c| {
             c.queued_bytes() > QUEUE_LOW || c.waiting_bytes() > QUEUE_HIGH + QUEUE_LOW
         }) && self.thread_running.load(Ordering::Acquire)
             && !self.stop.load(Ordering::Acquire)
         {
-            self.room.wait_for(state, RECHECK);
+            self.room.wait_for(&mut state.inner, RECHECK);
         }
         self.room_waiters.fetch_sub(1, Ordering::AcqRel);
     }

@@ -108,6 +108,7 @@ impl Client {
     /// `mosquitto_reconnect*`: connects again to the last target, closing any
     /// current connection first (without a DISCONNECT or `on_disconnect`).
     pub fn reconnect(&self, blocking: bool) -> Result<()> {
+        self.usable()?;
         let mut work = Work::new(self.logging());
         let (target, tls, socks5) = contain_result(|| {
             let mut state = self.lock();

@@ -79,6 +79,7 @@ impl Client {
         if max_packets < 1 {
             return Err(Error::Inval);
         }
+        self.usable()?;
         let timeout = u64::try_from(timeout).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
         if timeout.is_zero() {
             // Not waiting: a read that finds nothing tells as much as `poll`
@@ -205,6 +206,7 @@ impl Client {
     /// whole queue before a loop call returns, callbacks' packets included, so a
     /// program that leaves its loop after such a callback still sends them.
     fn service(&self, pass: Pass) -> Result<()> {
+        self.usable()?;
         let (mut result, mut raised) = self.service_once(pass);
         while result.is_ok() && raised && self.output_pending() {
             (result, raised) = self.service_once(Pass::default());

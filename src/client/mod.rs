@@ -18,12 +18,13 @@ pub mod io;
 pub mod log;
 pub mod options;
 pub mod pace;
+pub mod state_guard;
 pub mod thread;
 pub mod unlocked_write;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 use crate::lazy_queue::LazyQueue;
@@ -33,6 +34,7 @@ pub use callbacks::Callbacks;
 pub use connect::Target;
 pub use connection::Connection;
 pub use options::Options;
+pub use state_guard::StateGuard;
 
 /// What the client keeps under its main lock: settings, the MQTT session (which
 /// outlives connections, keeping QoS 1 and 2 messages across reconnects), the
@@ -96,6 +98,8 @@ pub struct Client {
     room: Condvar,
     /// How many requests wait on `room`.
     room_waiters: AtomicUsize,
+    /// A panic was caught while `state` was locked (see `state_guard`).
+    failed: AtomicBool,
 }
 
 impl Client {
@@ -114,6 +118,7 @@ impl Client {
             thread_running: AtomicBool::new(false),
             room: Condvar::new(),
             room_waiters: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
         })
     }
 
@@ -141,8 +146,28 @@ impl Client {
     }
 
     /// The main lock. Never call a callback while holding it.
-    pub fn lock(&self) -> MutexGuard<'_, ClientState> {
-        self.state.lock()
+    pub fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            inner: self.state.lock(),
+            failed: &self.failed,
+        }
+    }
+
+    /// `Error::Unknown` once a panic was caught while the state was locked (see
+    /// `state_guard`): the state may be half-changed, so the client is not used.
+    pub fn usable(&self) -> Result<()> {
+        if self.failed.load(Ordering::Acquire) {
+            Err(Error::Unknown)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A panic while the state is locked, for the tests of what follows one.
+    #[cfg(test)]
+    pub(crate) fn panic_while_locked(&self) {
+        let _state = self.lock();
+        panic!("injected panic under the client lock");
     }
 
     /// Runs `change` on the settings under the main lock.

@@ -107,6 +107,29 @@ mod tests {
     }
 
     #[test]
+    fn a_client_that_panicked_under_its_lock_answers_unknown_until_destroyed() {
+        use crate::ffi::actions::mosquitto_publish;
+        use crate::ffi::client::{client_of, mosquitto_destroy, mosquitto_new};
+        use crate::ffi::event_loop::mosquitto_loop;
+        use std::ptr::{null, null_mut};
+
+        // SAFETY: a valid id; the handle is destroyed below.
+        let mosq = unsafe { mosquitto_new(c"id".as_ptr(), true, null_mut()) };
+        // SAFETY: `mosq` is live.
+        let client = unsafe { client_of(mosq) }.unwrap();
+        assert_eq!(contain(|| client.panic_while_locked()), Err(Error::Unknown));
+        let unknown = Error::Unknown.code();
+        // SAFETY: `mosq` is live and the topic a C string.
+        let published =
+            unsafe { mosquitto_publish(mosq, null_mut(), c"t".as_ptr(), 0, null(), 0, false) };
+        assert_eq!(published, unknown);
+        // SAFETY: `mosq` is live.
+        assert_eq!(unsafe { mosquitto_loop(mosq, 0, 1) }, unknown);
+        // SAFETY: `mosq` is live and not used again.
+        unsafe { mosquitto_destroy(mosq) };
+    }
+
+    #[test]
     fn a_body_that_returns_is_passed_through() {
         assert_eq!(guard(|| 7 as c_int), 7);
         assert_eq!(guard_unwinding(|| 7 as c_int), 7);
