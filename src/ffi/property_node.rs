@@ -106,40 +106,33 @@ unsafe fn bytes_of<'a>(string: MqttString) -> &'a [u8] {
 impl PropertyNode {
     /// A new, unlinked node holding a copy of `property`. The caller links it
     /// into a list, which `free` releases.
+    ///
+    /// The fields are written into zeroed memory one by one, so the bytes of
+    /// the value that its type does not use stay zero, as in libmosquitto's
+    /// nodes: bindings read every union field (a byte node's `s.len` is 0).
     pub(crate) fn new(property: &Property, client_generated: bool) -> *mut PropertyNode {
         let node = c_calloc(std::mem::size_of::<PropertyNode>()).cast::<PropertyNode>();
-        let value = match &property.value {
-            PropertyValue::Byte(v) => NodeValue { i8: *v },
-            PropertyValue::Int16(v) => NodeValue { i16: *v },
-            PropertyValue::Int32(v) => NodeValue { i32: *v },
-            PropertyValue::VarInt(v) => NodeValue { varint: *v },
-            PropertyValue::Binary(data) => NodeValue {
-                bin: c_string(data),
-            },
-            PropertyValue::String(text) => NodeValue {
-                s: c_string(text.as_bytes()),
-            },
-            PropertyValue::StringPair(_, value) => NodeValue {
-                s: c_string(value.as_bytes()),
-            },
-        };
-        let name = match &property.value {
-            PropertyValue::StringPair(name, _) => c_string(name.as_bytes()),
-            _ => MqttString {
-                v: std::ptr::null_mut(),
-                len: 0,
-            },
-        };
-        // SAFETY: `node` is fresh, aligned memory of the node's size.
+        // SAFETY: `node` is fresh, zeroed and aligned memory of the node's size,
+        // where NULL `next` and `name` pointers are already in place.
         unsafe {
-            node.write(PropertyNode {
-                next: std::ptr::null_mut(),
-                value,
-                name,
-                identifier: i32::from(property.id),
-                client_generated,
-            })
-        };
+            let value = &raw mut (*node).value;
+            match &property.value {
+                PropertyValue::Byte(v) => (&raw mut (*value).i8).write(*v),
+                PropertyValue::Int16(v) => (&raw mut (*value).i16).write(*v),
+                PropertyValue::Int32(v) => (&raw mut (*value).i32).write(*v),
+                PropertyValue::VarInt(v) => (&raw mut (*value).varint).write(*v),
+                PropertyValue::Binary(data) => (&raw mut (*value).bin).write(c_string(data)),
+                PropertyValue::String(text) => {
+                    (&raw mut (*value).s).write(c_string(text.as_bytes()))
+                }
+                PropertyValue::StringPair(name, text) => {
+                    (&raw mut (*node).name).write(c_string(name.as_bytes()));
+                    (&raw mut (*value).s).write(c_string(text.as_bytes()));
+                }
+            }
+            (&raw mut (*node).identifier).write(i32::from(property.id));
+            (&raw mut (*node).client_generated).write(client_generated);
+        }
         node
     }
 
@@ -250,6 +243,23 @@ mod tests {
             assert_eq!((*node).identifier, 38);
             assert!((*node).client_generated);
             assert_eq!((*node).to_property(), Ok(pair));
+            PropertyNode::free(node);
+        }
+    }
+
+    #[test]
+    fn the_unused_bytes_of_a_number_value_are_zero() {
+        let byte = Property {
+            id: 1,
+            value: PropertyValue::Byte(0xff),
+        };
+        let node = PropertyNode::new(&byte, true);
+        // SAFETY: `node` was just made and is freed once, below; every byte of
+        // the union was zeroed before the byte was written.
+        unsafe {
+            let s = (*node).value.s;
+            assert_eq!((s.v as usize, s.len), (0xff, 0));
+            assert!((*node).name.v.is_null());
             PropertyNode::free(node);
         }
     }
