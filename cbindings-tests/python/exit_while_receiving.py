@@ -8,23 +8,11 @@ thread's status (0), not abort. The test keeps QoS 0 messages coming to
 import sys
 import threading
 
-from pymosquitto.client import Mosquitto
-from pymosquitto.constants import ConnackCode, MQTT5PropertyID, ProtocolVersion
+from pymosquitto.constants import MQTT5PropertyID
 
-from loaded import check_loaded
+from support import check_loaded, connected_client
 
-HOST = "127.0.0.1"
 TOPIC = "py/flood"
-
-
-def connected_client(port):
-    done = threading.Event()
-    client = Mosquitto(protocol=ProtocolVersion.MQTTv5)
-    client.on_connect = lambda c, u, rc: rc == ConnackCode.ACCEPTED and done.set()
-    client.connect(HOST, port)
-    client.loop_start()
-    assert done.wait(10), "no CONNACK"
-    return client
 
 
 def main():

@@ -10,25 +10,11 @@ import sys
 import threading
 
 from pymosquitto.bindings import libmosq
-from pymosquitto.client import Mosquitto
-from pymosquitto.constants import ConnackCode, MQTT5PropertyID, ProtocolVersion
+from pymosquitto.constants import MQTT5PropertyID
 
-from loaded import check_loaded
+from support import check_loaded, connected_client
 
 MESSAGES = 3
-HOST = "127.0.0.1"
-
-
-def connected_client(port):
-    """A v5 client connected to the broker, its network loop on its own thread."""
-    done = threading.Event()
-    client = Mosquitto(protocol=ProtocolVersion.MQTTv5)
-    client.on_connect = lambda c, u, rc: rc == ConnackCode.ACCEPTED and done.set()
-    client.connect(HOST, port)
-    client.loop_start()
-    assert done.wait(10), "no CONNACK"
-    client.on_connect = None
-    return client
 
 
 def request_properties(i):
