@@ -307,8 +307,8 @@ pub unsafe extern "C" fn mosquitto_property_identifier(
 pub unsafe extern "C" fn mosquitto_property_next(
     proplist: *const mosquitto_property,
 ) -> *const mosquitto_property {
-    // SAFETY: `proplist` is NULL or a live node.
     guard(|| {
+        // SAFETY: `proplist` is NULL or a live node.
         unsafe { node_of(proplist).as_ref() }.map_or(std::ptr::null(), |node| list_of(node.next))
     })
 }
