@@ -21,6 +21,7 @@ test_packages=(
   "openssl:/usr/bin/openssl"
   "valgrind:/usr/bin/valgrind"
   "binutils:/usr/bin/nm"
+  "python3-venv:/usr/share/doc/python3-venv"
 )
 demo_packages=(
   "gcc:/usr/bin/gcc"

@@ -101,6 +101,13 @@ fn mqtt_5_request_response_carries_user_properties_content_type_and_correlation_
     run_client("v5_request_response", &[&broker.port.to_string()]).assert_passed();
 }
 
+#[test]
+fn property_lists_have_libmosquittos_private_node_layout_for_code_that_reads_their_memory() {
+    // As pymosquitto does: a list built with add_*, its copy, and a received one.
+    let broker = Broker::start();
+    run_client("v5_property_layout", &[&broker.port.to_string()]).assert_passed();
+}
+
 // ---------------------------------------------------------------------------------
 // Subscriptions
 

@@ -634,3 +634,68 @@ fn loop_start_waits_for_an_ending_thread_whose_last_callback_calls_loop_stop() {
     client.loop_stop(true).unwrap();
     broker.finish();
 }
+
+// ---------------------------------------------------------------------------------
+// Nodes of a received property list passed back to the library:
+// cbindings-tests/client/v5_received_node.c
+
+/// A v5 CONNACK, success, no properties.
+const CONNACK_V5_OK: [u8; 5] = [0x20, 0x03, 0x00, 0x00, 0x00];
+/// The User Property k=v.
+const USER_PROPERTY_K_V: [u8; 7] = [0x26, 0x00, 0x01, b'k', 0x00, 0x01, b'v'];
+
+/// A QoS 0 request on "req" whose properties are Correlation Data "id", the
+/// User Property k=v and Content Type "t", in that order; payload "q".
+fn request_with_three_properties() -> Vec<u8> {
+    let mut packet = vec![0x30, 0x17, 0x00, 0x03, b'r', b'e', b'q', 0x10];
+    packet.extend_from_slice(&[0x09, 0x00, 0x02, b'i', b'd']);
+    packet.extend_from_slice(&USER_PROPERTY_K_V);
+    packet.extend_from_slice(&[0x03, 0x00, 0x01, b't', b'q']);
+    packet
+}
+
+/// `head`, then `properties` with their length before them, then `tail`.
+fn with_properties(head: &[u8], properties: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut packet = head.to_vec();
+    packet.push(properties.len() as u8);
+    packet.extend_from_slice(properties);
+    packet.extend_from_slice(tail);
+    packet
+}
+
+#[test]
+fn a_node_of_a_received_list_passed_to_a_v5_call_sends_that_property_alone() {
+    // Each packet carries the one node the program passed, not the nodes after it.
+    // QoS 0 publishes use up a message id too, so SUBSCRIBE has mid 2.
+    let reply = with_properties(
+        &[0x30, 0x11, 0x00, 0x04, b'r', b'e', b's', b'p'],
+        &[0x09, 0x00, 0x02, b'i', b'd'],
+        b"reply",
+    );
+    let subscribe = with_properties(
+        &[0x82, 0x0e, 0x00, 0x02],
+        &USER_PROPERTY_K_V,
+        &[0x00, 0x01, b's', 0x00],
+    );
+    let unsubscribe = with_properties(
+        &[0xa2, 0x0d, 0x00, 0x03],
+        &USER_PROPERTY_K_V,
+        &[0x00, 0x01, b's'],
+    );
+    let disconnect = with_properties(&[0xe0, 0x09, 0x00], &USER_PROPERTY_K_V, &[]);
+    let broker = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .send(&CONNACK_V5_OK)
+        .send(&request_with_three_properties())
+        .expect(&reply)
+        .expect(&subscribe)
+        .expect(&unsubscribe)
+        .expect(&disconnect)
+        .expect_closed()
+        .start();
+    let program = c_program("client/v5_received_node.c");
+    let mut command = subject_command(program);
+    command.arg(broker.port().to_string());
+    run(&mut command, Duration::from_secs(30)).assert_passed();
+    broker.finish();
+}

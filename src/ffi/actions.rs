@@ -7,7 +7,7 @@ use std::ptr::null;
 
 use super::boundary::guard_with_callbacks;
 use super::client::{c_bytes, client_of};
-use super::property::properties_from_c;
+use super::property::outgoing_properties;
 use super::types::*;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -46,7 +46,7 @@ unsafe fn properties_for(
         return Err(Error::NotSupported);
     }
     // SAFETY: forwarded from the caller.
-    let properties = unsafe { properties_from_c(properties) };
+    let properties = unsafe { outgoing_properties(properties) }?;
     property::check_all(i32::from(command), &properties)?;
     Ok(properties)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::boundary::guard;
 use super::client::client_of;
-use super::property::{mosquitto_property_free_all, properties_to_c};
+use super::property::{mosquitto_property_free_all, received_properties_to_c};
 use super::types::*;
 use crate::client::Callbacks;
 use crate::protocol::packet::Publish;
@@ -51,7 +51,7 @@ fn with_c_properties<T>(
     properties: &Properties,
     f: impl FnOnce(*const mosquitto_property) -> T,
 ) -> T {
-    let mut list = properties_to_c(properties);
+    let mut list = received_properties_to_c(properties);
     let result = f(list);
     // SAFETY: `list` was made above and the callback was told it may not keep it.
     unsafe { mosquitto_property_free_all(&mut list) };

@@ -5,7 +5,7 @@ use std::ptr::null;
 
 use super::boundary::{guard, guard_with_callbacks};
 use super::client::{c_bytes, client_of};
-use super::property::properties_from_c;
+use super::property::{outgoing_properties, properties_from_c};
 use super::types::*;
 use crate::client::Target;
 use crate::error::{code_of, Error, Result};
@@ -54,7 +54,8 @@ unsafe fn connect_with(
             .transpose()?;
         let mut target = Target::new(host, port, keepalive, bind)?;
         // SAFETY: `properties` is NULL or a list from the property API.
-        let properties = unsafe { properties_from_c(properties) };
+        // CONNECT carries the whole list, even a received one, as in libmosquitto.
+        let properties = unsafe { properties_from_c(properties) }?;
         target.properties =
             checked_properties(client.protocol_is_v5(), CMD_CONNECT, properties)?.into();
         client.connect(target, blocking)
@@ -209,7 +210,7 @@ unsafe fn disconnect_with(
     };
     let result = (|| {
         // SAFETY: `properties` is NULL or a list from the property API.
-        let properties = unsafe { properties_from_c(properties) };
+        let properties = unsafe { outgoing_properties(properties) }?;
         let properties = checked_properties(client.protocol_is_v5(), CMD_DISCONNECT, properties)?;
         let reason_code = u8::try_from(reason_code).map_err(|_| Error::Inval)?;
         client.disconnect(reason_code, properties)

@@ -23,6 +23,8 @@ pub mod library;
 pub mod message;
 pub mod options;
 pub mod property;
+/// cbindgen:ignore
+mod property_node;
 pub mod proxy;
 pub mod strings;
 #[cfg(test)]

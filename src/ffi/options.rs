@@ -115,10 +115,11 @@ pub unsafe extern "C" fn mosquitto_will_set_v5(
             // SAFETY: the caller promises `payloadlen` readable bytes at `payload`.
             unsafe { std::slice::from_raw_parts(payload.cast(), len) }
         };
-        // SAFETY: `properties` is NULL or a live list the caller owns.
-        let will_properties = unsafe { properties_from_c(properties) };
-        let result =
-            client.with_options(|o| o.set_will(topic, payload, qos, retain, will_properties));
+        // SAFETY: `properties` is NULL or a live list the caller owns. The will
+        // takes the whole list, as libmosquitto's does.
+        let result = unsafe { properties_from_c(properties) }.and_then(|will_properties| {
+            client.with_options(|o| o.set_will(topic, payload, qos, retain, will_properties))
+        });
         if result.is_ok() {
             let mut list = properties;
             // SAFETY: on success the list is ours to release; its contents were copied.

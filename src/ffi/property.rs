@@ -1,9 +1,10 @@
 //! The MQTT 5 property list API.
 //!
-//! A list is a chain of `Box`ed `mqtt5__property` nodes (see `types.rs`); the
-//! empty list is NULL. `add_*` appends a node, `read_*` finds one and copies its
-//! value out (strings and binary data into `malloc`ed memory the caller frees),
-//! and `free_all` releases the chain.
+//! A list is a chain of nodes with libmosquitto's private layout (see
+//! `property_node.rs`), from the C allocator; the empty list is NULL. `add_*`
+//! appends a node, `read_*` finds one and copies its value out (strings and
+//! binary data into `malloc`ed memory the caller frees), and `free_all` releases
+//! the chain.
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_void};
@@ -12,6 +13,7 @@ use once_cell::sync::Lazy;
 
 use super::boundary::guard;
 use super::message::malloc_with_nul;
+use super::property_node::{list_of, node_of, PropertyNode, ValueRef};
 use super::types::*;
 use crate::error::{code_of, Error, Result, SUCCESS};
 use crate::protocol::property::{
@@ -26,53 +28,75 @@ use crate::protocol::utf8;
 ///
 /// # Safety
 /// `list` is NULL or the head of a list made by this module and not yet freed.
-pub(crate) unsafe fn properties_from_c(list: *const mosquitto_property) -> Properties {
+pub(crate) unsafe fn properties_from_c(list: *const mosquitto_property) -> Result<Properties> {
     // SAFETY: forwarded from the caller.
     unsafe { nodes(list) }
-        .map(|node| node.property.clone())
+        .map(PropertyNode::to_property)
         .collect()
 }
 
-/// A new C list holding copies of `props` (NULL when empty). The receiver owns it
-/// and frees it with `mosquitto_property_free_all`.
-pub(crate) fn properties_to_c(props: &[Property]) -> *mut mosquitto_property {
-    let mut head = std::ptr::null_mut();
-    for property in props.iter().rev() {
-        head = Box::into_raw(Box::new(mqtt5__property {
-            property: property.clone(),
-            next: head,
-        }));
+/// The properties a `*_v5` call sends for `list`. A list the program built is
+/// sent whole; a node of a received list stands for itself alone, as in
+/// libmosquitto, so that a responder passing the Correlation Data node that
+/// `read_binary` returned sends that property and not the rest of the request's.
+///
+/// # Safety
+/// As for `properties_from_c`.
+pub(crate) unsafe fn outgoing_properties(list: *const mosquitto_property) -> Result<Properties> {
+    // SAFETY: `list` is NULL or a live node, as promised.
+    match unsafe { node_of(list).as_ref() } {
+        Some(node) if !node.client_generated => Ok(vec![node.to_property()?]),
+        // SAFETY: forwarded from the caller.
+        _ => unsafe { properties_from_c(list) },
     }
-    head
+}
+
+/// A new C list of received properties (NULL when empty), marked as not built
+/// by the program. The receiver frees it with `mosquitto_property_free_all`.
+pub(crate) fn received_properties_to_c(props: &[Property]) -> *mut mosquitto_property {
+    list_from(props, false)
+}
+
+/// A new C list holding copies of `props`, each node marked `client_generated`.
+fn list_from(props: &[Property], client_generated: bool) -> *mut mosquitto_property {
+    let mut head: *mut PropertyNode = std::ptr::null_mut();
+    for property in props.iter().rev() {
+        let node = PropertyNode::new(property, client_generated);
+        // SAFETY: `node` is fresh and not yet in any list.
+        unsafe { (*node).next = head };
+        head = node;
+    }
+    list_of(head).cast_mut()
 }
 
 /// Walks a list from `head`.
 ///
 /// # Safety
 /// `head` is NULL or the head of a live list that outlives the iterator.
-unsafe fn nodes<'a>(head: *const mosquitto_property) -> impl Iterator<Item = &'a mqtt5__property> {
-    // SAFETY: every non-NULL node in a live list is a valid Box'ed node.
-    std::iter::successors(unsafe { head.as_ref() }, |node| unsafe {
+unsafe fn nodes<'a>(head: *const mosquitto_property) -> impl Iterator<Item = &'a PropertyNode> {
+    // SAFETY: every non-NULL node in a live list is a valid node.
+    std::iter::successors(unsafe { node_of(head).as_ref() }, |node| unsafe {
         node.next.as_ref()
     })
 }
 
-/// Appends `property` to the list at `*proplist`.
+/// Appends `property` to the list at `*proplist`, as a node the program built.
 ///
 /// # Safety
 /// `proplist` is non-NULL and `*proplist` is NULL or a live list.
 unsafe fn append(proplist: *mut *mut mosquitto_property, property: Property) {
-    let node = Box::into_raw(Box::new(mqtt5__property {
-        property,
-        next: std::ptr::null_mut(),
-    }));
-    let mut slot = proplist;
-    // SAFETY: `slot` always points at a `next` field (or the head) of the live list.
+    let node = PropertyNode::new(&property, true);
+    // SAFETY: `*proplist` is NULL or a live list; a node is found only through it.
     unsafe {
-        while !(*slot).is_null() {
-            slot = &mut (**slot).next;
+        let mut last = node_of(*proplist).cast_mut();
+        if last.is_null() {
+            *proplist = list_of(node).cast_mut();
+            return;
         }
-        *slot = node;
+        while !(*last).next.is_null() {
+            last = (*last).next;
+        }
+        (*last).next = node;
     }
 }
 
@@ -274,7 +298,7 @@ pub unsafe extern "C" fn mosquitto_property_identifier(
     property: *const mosquitto_property,
 ) -> c_int {
     // SAFETY: `property` is NULL or a live node.
-    guard(|| unsafe { property.as_ref() }.map_or(0, |node| c_int::from(node.property.id)))
+    guard(|| unsafe { node_of(property).as_ref() }.map_or(0, |node| node.identifier))
 }
 
 /// The node after `proplist`, or NULL at the end of the list or for NULL.
@@ -283,8 +307,10 @@ pub unsafe extern "C" fn mosquitto_property_identifier(
 pub unsafe extern "C" fn mosquitto_property_next(
     proplist: *const mosquitto_property,
 ) -> *const mosquitto_property {
-    // SAFETY: `proplist` is NULL or a live node.
-    guard(|| unsafe { proplist.as_ref() }.map_or(std::ptr::null(), |node| node.next.cast_const()))
+    guard(|| {
+        // SAFETY: `proplist` is NULL or a live node.
+        unsafe { node_of(proplist).as_ref() }.map_or(std::ptr::null(), |node| list_of(node.next))
+    })
 }
 
 /// The node a `read_*` call reports: the first with `identifier`, or with
@@ -297,11 +323,11 @@ unsafe fn find<'a>(
     proplist: *const mosquitto_property,
     identifier: c_int,
     skip_first: bool,
-) -> Option<&'a mqtt5__property> {
+) -> Option<&'a PropertyNode> {
     let skip = usize::from(skip_first);
     // SAFETY: forwarded from the caller.
     unsafe { nodes(proplist) }
-        .filter(|node| c_int::from(node.property.id) == identifier)
+        .filter(|node| node.identifier == identifier)
         .nth(skip)
 }
 
@@ -316,8 +342,28 @@ unsafe fn write_optional<T>(out: *mut T, value: T) {
     }
 }
 
-fn as_node(node: &mqtt5__property) -> *const mosquitto_property {
-    node
+/// The shared body of the integer `read_*` exports: finds the node and, when
+/// `number` takes its value, writes that to `*value`.
+///
+/// # Safety
+/// `proplist` is NULL or a live list; `value` is NULL or writable.
+unsafe fn read_number<T>(
+    proplist: *const mosquitto_property,
+    identifier: c_int,
+    value: *mut T,
+    skip_first: bool,
+    number: impl Fn(ValueRef) -> Option<T>,
+) -> *const mosquitto_property {
+    // SAFETY: `proplist` is NULL or the caller's live list.
+    let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
+        return std::ptr::null();
+    };
+    let Some(found) = node.value().and_then(number) else {
+        return std::ptr::null();
+    };
+    // SAFETY: `value` is NULL or writable.
+    unsafe { write_optional(value, found) };
+    list_of(node)
 }
 
 /// Finds a one-byte property in `proplist` and copies its value to `*value`
@@ -335,23 +381,12 @@ pub unsafe extern "C" fn mosquitto_property_read_byte(
     skip_first: bool,
 ) -> *const mosquitto_property {
     guard(|| {
-        // SAFETY: `proplist` is NULL or the caller's live list.
-        match unsafe { find(proplist, identifier, skip_first) } {
-            Some(
-                node @ mqtt5__property {
-                    property:
-                        Property {
-                            value: PropertyValue::Byte(v),
-                            ..
-                        },
-                    ..
-                },
-            ) => {
-                // SAFETY: `value` is NULL or writable.
-                unsafe { write_optional(value, *v) };
-                as_node(node)
-            }
-            _ => std::ptr::null(),
+        // SAFETY: `proplist` is NULL or the caller's live list; `value` NULL or writable.
+        unsafe {
+            read_number(proplist, identifier, value, skip_first, |v| match v {
+                ValueRef::Byte(v) => Some(v),
+                _ => None,
+            })
         }
     })
 }
@@ -365,23 +400,12 @@ pub unsafe extern "C" fn mosquitto_property_read_int16(
     skip_first: bool,
 ) -> *const mosquitto_property {
     guard(|| {
-        // SAFETY: `proplist` is NULL or the caller's live list.
-        match unsafe { find(proplist, identifier, skip_first) } {
-            Some(
-                node @ mqtt5__property {
-                    property:
-                        Property {
-                            value: PropertyValue::Int16(v),
-                            ..
-                        },
-                    ..
-                },
-            ) => {
-                // SAFETY: `value` is NULL or writable.
-                unsafe { write_optional(value, *v) };
-                as_node(node)
-            }
-            _ => std::ptr::null(),
+        // SAFETY: `proplist` is NULL or the caller's live list; `value` NULL or writable.
+        unsafe {
+            read_number(proplist, identifier, value, skip_first, |v| match v {
+                ValueRef::Int16(v) => Some(v),
+                _ => None,
+            })
         }
     })
 }
@@ -395,23 +419,12 @@ pub unsafe extern "C" fn mosquitto_property_read_int32(
     skip_first: bool,
 ) -> *const mosquitto_property {
     guard(|| {
-        // SAFETY: `proplist` is NULL or the caller's live list.
-        match unsafe { find(proplist, identifier, skip_first) } {
-            Some(
-                node @ mqtt5__property {
-                    property:
-                        Property {
-                            value: PropertyValue::Int32(v),
-                            ..
-                        },
-                    ..
-                },
-            ) => {
-                // SAFETY: `value` is NULL or writable.
-                unsafe { write_optional(value, *v) };
-                as_node(node)
-            }
-            _ => std::ptr::null(),
+        // SAFETY: `proplist` is NULL or the caller's live list; `value` NULL or writable.
+        unsafe {
+            read_number(proplist, identifier, value, skip_first, |v| match v {
+                ValueRef::Int32(v) => Some(v),
+                _ => None,
+            })
         }
     })
 }
@@ -425,23 +438,12 @@ pub unsafe extern "C" fn mosquitto_property_read_varint(
     skip_first: bool,
 ) -> *const mosquitto_property {
     guard(|| {
-        // SAFETY: `proplist` is NULL or the caller's live list.
-        match unsafe { find(proplist, identifier, skip_first) } {
-            Some(
-                node @ mqtt5__property {
-                    property:
-                        Property {
-                            value: PropertyValue::VarInt(v),
-                            ..
-                        },
-                    ..
-                },
-            ) => {
-                // SAFETY: `value` is NULL or writable.
-                unsafe { write_optional(value, *v) };
-                as_node(node)
-            }
-            _ => std::ptr::null(),
+        // SAFETY: `proplist` is NULL or the caller's live list; `value` NULL or writable.
+        unsafe {
+            read_number(proplist, identifier, value, skip_first, |v| match v {
+                ValueRef::VarInt(v) => Some(v),
+                _ => None,
+            })
         }
     })
 }
@@ -469,7 +471,7 @@ pub unsafe extern "C" fn mosquitto_property_read_binary(
         let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
             return std::ptr::null();
         };
-        let PropertyValue::Binary(data) = &node.property.value else {
+        let Some(ValueRef::Binary(data)) = node.value() else {
             return std::ptr::null();
         };
         if !value.is_null() {
@@ -482,7 +484,7 @@ pub unsafe extern "C" fn mosquitto_property_read_binary(
                 *len = data.len() as u16;
             }
         }
-        as_node(node)
+        list_of(node)
     })
 }
 
@@ -503,17 +505,17 @@ pub unsafe extern "C" fn mosquitto_property_read_string(
         let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
             return std::ptr::null();
         };
-        let PropertyValue::String(text) = &node.property.value else {
+        let Some(ValueRef::String(text)) = node.value() else {
             return std::ptr::null();
         };
         if !value.is_null() {
-            let Some(copy) = malloc_with_nul(text.as_bytes()) else {
+            let Some(copy) = malloc_with_nul(text) else {
                 return std::ptr::null();
             };
             // SAFETY: `value` is non-NULL and writable.
             unsafe { *value = copy };
         }
-        as_node(node)
+        list_of(node)
     })
 }
 
@@ -536,14 +538,14 @@ pub unsafe extern "C" fn mosquitto_property_read_string_pair(
         let Some(node) = (unsafe { find(proplist, identifier, skip_first) }) else {
             return std::ptr::null();
         };
-        let PropertyValue::StringPair(pair_name, pair_value) = &node.property.value else {
+        let Some(ValueRef::StringPair(pair_name, pair_value)) = node.value() else {
             return std::ptr::null();
         };
-        let copy_if_wanted = |out: *mut *mut c_char, text: &str| {
+        let copy_if_wanted = |out: *mut *mut c_char, text: &[u8]| {
             if out.is_null() {
                 Some(std::ptr::null_mut())
             } else {
-                malloc_with_nul(text.as_bytes())
+                malloc_with_nul(text)
             }
         };
         let Some(name_copy) = copy_if_wanted(name, pair_name) else {
@@ -559,7 +561,7 @@ pub unsafe extern "C" fn mosquitto_property_read_string_pair(
             write_optional(name, name_copy);
             write_optional(value, value_copy);
         }
-        as_node(node)
+        list_of(node)
     })
 }
 
@@ -575,14 +577,15 @@ pub unsafe extern "C" fn mosquitto_property_free_all(properties: *mut *mut mosqu
         if properties.is_null() {
             return;
         }
-        // SAFETY: `properties` is non-NULL; the list it holds is given up here, and
-        // each node was made by Box::into_raw.
+        // SAFETY: `properties` is non-NULL; the list it holds is given up here,
+        // and each node in it was made by `PropertyNode::new`.
         unsafe {
-            let mut node = *properties;
+            let mut node = node_of(*properties).cast_mut();
             *properties = std::ptr::null_mut();
             while !node.is_null() {
-                let owned = Box::from_raw(node);
-                node = owned.next;
+                let next = (*node).next;
+                PropertyNode::free(node);
+                node = next;
             }
         }
     })
@@ -608,9 +611,14 @@ pub unsafe extern "C" fn mosquitto_property_copy_all(
             };
         }
         // SAFETY: `src` is NULL or the caller's live list.
-        let copy = properties_to_c(&unsafe { properties_from_c(src) });
+        let props = match unsafe { properties_from_c(src) } {
+            Ok(props) => props,
+            Err(error) => return error.code(),
+        };
+        // libmosquitto 2.0 (Debian's 2.0.11 checked) leaves the copy's nodes
+        // unmarked, so a `*_v5` call given a copy sends only its first property.
         // SAFETY: `dest` is non-NULL and writable.
-        unsafe { *dest = copy };
+        unsafe { *dest = list_from(&props, false) };
         SUCCESS
     })
 }
@@ -639,7 +647,7 @@ pub unsafe extern "C" fn mosquitto_property_check_all(
     guard(|| {
         // SAFETY: `properties` is NULL or the caller's live list.
         let list = unsafe { properties_from_c(properties) };
-        code_of(property::check_all(command, &list))
+        code_of(list.and_then(|list| property::check_all(command, &list)))
     })
 }
 
@@ -711,8 +719,24 @@ mod tests {
         }
     }
 
+    fn correlation(data: &[u8]) -> Property {
+        Property {
+            id: 9,
+            value: PropertyValue::Binary(data.to_vec()),
+        }
+    }
+
+    /// The `client_generated` flag of each node of `list`.
+    ///
+    /// # Safety
+    /// `list` is NULL or a live list.
+    unsafe fn flags(list: *const mosquitto_property) -> Vec<bool> {
+        // SAFETY: forwarded from the caller.
+        unsafe { nodes(list) }.map(|n| n.client_generated).collect()
+    }
+
     #[test]
-    fn a_list_survives_the_trip_to_c_and_back() {
+    fn a_received_list_survives_the_trip_to_c_and_back() {
         let props = vec![
             pair("a", "1"),
             Property {
@@ -721,20 +745,21 @@ mod tests {
             },
             pair("b", "2"),
         ];
-        let mut list = properties_to_c(&props);
-        // SAFETY: `list` was just made by properties_to_c.
-        let back = unsafe { properties_from_c(list) };
-        assert_eq!(back, props);
-        // SAFETY: `list` is a live list owned here.
-        unsafe { mosquitto_property_free_all(&mut list) };
+        let mut list = received_properties_to_c(&props);
+        // SAFETY: `list` was just made and is freed once, below.
+        unsafe {
+            assert_eq!(properties_from_c(list), Ok(props));
+            assert_eq!(flags(list), [false, false, false]);
+            mosquitto_property_free_all(&mut list);
+        }
         assert!(list.is_null());
     }
 
     #[test]
     fn an_empty_list_is_null() {
-        assert!(properties_to_c(&[]).is_null());
+        assert!(received_properties_to_c(&[]).is_null());
         // SAFETY: NULL is the empty list.
-        assert!(unsafe { properties_from_c(std::ptr::null()) }.is_empty());
+        assert_eq!(unsafe { properties_from_c(std::ptr::null()) }, Ok(vec![]));
     }
 
     #[test]
@@ -755,7 +780,79 @@ mod tests {
                 mosquitto_property_add_string(&mut list, 1, c"\xff".as_ptr()),
                 Error::MalformedUtf8.code()
             );
-            assert_eq!(properties_from_c(list).len(), 1);
+            assert_eq!(properties_from_c(list).map(|p| p.len()), Ok(1));
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn nodes_added_by_the_program_are_client_generated_and_copies_are_not() {
+        let mut list = std::ptr::null_mut();
+        let mut copy = std::ptr::null_mut();
+        // SAFETY: both lists start empty and are freed once, below.
+        unsafe {
+            mosquitto_property_add_byte(&mut list, 1, 1);
+            mosquitto_property_add_string_pair(&mut list, 38, c"k".as_ptr(), c"v".as_ptr());
+            assert_eq!(flags(list), [true, true]);
+            assert_eq!(mosquitto_property_copy_all(&mut copy, list), SUCCESS);
+            assert_eq!(flags(copy), [false, false]);
+            assert_eq!(properties_from_c(copy), properties_from_c(list));
+            mosquitto_property_free_all(&mut copy);
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn a_received_node_is_sent_alone_and_a_built_list_whole() {
+        let received = vec![pair("colour", "blue"), correlation(b"id")];
+        let mut list = received_properties_to_c(&received);
+        // SAFETY: `list` is live until freed below; the found node belongs to it.
+        unsafe {
+            let node = mosquitto_property_read_binary(
+                list,
+                9,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                false,
+            );
+            assert_eq!(outgoing_properties(node), Ok(vec![correlation(b"id")]));
+            assert_eq!(outgoing_properties(list), Ok(vec![pair("colour", "blue")]));
+            mosquitto_property_free_all(&mut list);
+
+            mosquitto_property_add_string_pair(&mut list, 38, c"a".as_ptr(), c"1".as_ptr());
+            mosquitto_property_add_binary(&mut list, 9, c"id".as_ptr().cast(), 2);
+            assert_eq!(outgoing_properties(list).map(|p| p.len()), Ok(2));
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn reading_walks_repeats_and_copies_values_out() {
+        let props = vec![pair("a", "1"), correlation(b"x\0y"), pair("b", "2")];
+        let mut list = received_properties_to_c(&props);
+        let (mut name, mut value) = (std::ptr::null_mut(), std::ptr::null_mut());
+        // SAFETY: `list` is live until freed below; copies are freed after reading.
+        unsafe {
+            let first = mosquitto_property_read_string_pair(list, 38, &mut name, &mut value, false);
+            assert_eq!(first, list.cast_const());
+            libc::free(name.cast());
+            libc::free(value.cast());
+            let second =
+                mosquitto_property_read_string_pair(first, 38, &mut name, &mut value, true);
+            assert_eq!(CStr::from_ptr(name).to_bytes(), b"b");
+            assert_eq!(CStr::from_ptr(value).to_bytes(), b"2");
+            libc::free(name.cast());
+            libc::free(value.cast());
+            assert_eq!(
+                mosquitto_property_next(mosquitto_property_next(list)),
+                second
+            );
+            assert_eq!(
+                mosquitto_property_identifier(mosquitto_property_next(list)),
+                9
+            );
+            let mut byte = 0u8;
+            assert!(mosquitto_property_read_byte(list, 9, &mut byte, false).is_null());
             mosquitto_property_free_all(&mut list);
         }
     }

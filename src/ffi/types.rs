@@ -16,9 +16,12 @@ pub struct mosquitto {
 ///
 /// Each node is a `Box` owned by the list it is in; `next` is NULL at the end.
 /// Only `ffi::property` makes, walks and frees these nodes.
+//
+// (The doc above is printed in mosquitto.h, which must not change; the nodes are
+// in fact `ffi::property_node::PropertyNode`s from the C allocator, with
+// libmosquitto's private layout. This type only names them for C.)
 pub struct mqtt5__property {
-    pub(crate) property: crate::protocol::property::Property,
-    pub(crate) next: *mut mqtt5__property,
+    _opaque: [u8; 0],
 }
 
 /// The name C code uses for a property list node.

@@ -119,7 +119,9 @@ impl Subject {
         self.plain_command(program)
     }
 
-    fn plain_command(&self, program: impl AsRef<OsStr>) -> Command {
+    /// The same, never under valgrind: for an interpreter (Python) that runs the
+    /// program.
+    pub fn plain_command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut command = Command::new(program);
         if let Some(dir) = &self.library_dir {
             command.env("LD_LIBRARY_PATH", prepend_library_path(dir));
@@ -461,6 +463,11 @@ impl Process {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The program's standard input, for a command spawned with it piped.
+    pub fn take_stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
     }
 
     /// Waits for a line of stdout that contains `wanted`; panics with what was read
