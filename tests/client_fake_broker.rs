@@ -699,3 +699,27 @@ fn a_node_of_a_received_list_passed_to_a_v5_call_sends_that_property_alone() {
     run(&mut command, Duration::from_secs(30)).assert_passed();
     broker.finish();
 }
+
+#[test]
+fn a_qos0_publish_is_logged_with_its_mid_and_sent_without_one() {
+    let broker = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_OK)
+        .expect(&[0x30, 0x05, 0x00, 0x01, b't', b'h', b'i'])
+        .expect(&DISCONNECT)
+        .drain_until_closed()
+        .start();
+    let (client, seen) = client_with_recorder();
+    let logged = seen.clone();
+    client.set_callbacks(|cb| cb.on_log = Some(Arc::new(move |_, line| logged.push(line.into()))));
+    connect(&client, &broker, 60);
+    loop_until(&client, || seen.has("connect 0")).unwrap();
+    let accepted = client.publish("t", b"hi", 0, false, vec![]).unwrap();
+    let line = format!(
+        "Client c1 sending PUBLISH (d0, q0, r0, m{}, 't', ... (2 bytes))",
+        accepted.mid
+    );
+    assert!(seen.has(&line), "{:?}", seen.all());
+    client.disconnect(0, vec![]).unwrap();
+    broker.finish();
+}

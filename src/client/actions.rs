@@ -25,9 +25,10 @@ use std::time::{Duration, Instant};
 
 use super::contain::contain;
 use super::dispatch::{in_callback, in_loop_callback_of, Work};
-use super::log::MOSQ_LOG_ERR;
+use super::log::{self, MOSQ_LOG_ERR};
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
+use crate::protocol::packets::publish::Parts;
 use crate::protocol::property::Properties;
 use crate::session::{Link, Session};
 
@@ -56,10 +57,9 @@ pub struct Accepted {
 }
 
 impl Client {
-    /// Publishes a copy of `topic` and `payload`. A QoS 0 message (without a log
-    /// callback, which wants to see the packet) is encoded straight into the
-    /// write buffer under the lock, never copied into a message of its own; a
-    /// QoS 1 or 2 one is kept until acknowledged.
+    /// Publishes a copy of `topic` and `payload`. A QoS 0 message is encoded
+    /// straight into the write buffer under the lock, never copied into a
+    /// message of its own; a QoS 1 or 2 one is kept until acknowledged.
     pub fn publish(
         &self,
         topic: &str,
@@ -69,15 +69,29 @@ impl Client {
         properties: Properties,
     ) -> Result<Accepted> {
         self.request(|state, work| {
-            if qos == 0 && !work.logging && state.conn.is_some() {
+            if qos == 0 && state.conn.is_some() {
                 // What the session queued before goes out first.
                 state.pump(work);
+                let id = state.options.client_id.as_deref();
                 let (Some(session), Some(conn)) = (state.session.as_mut(), state.conn.as_mut())
                 else {
                     return Err(Error::NoConn);
                 };
                 let mid = session.publish_qos0_direct(topic, payload.len(), retain, &properties)?;
-                if let Err(e) = conn.queue_qos0(topic, payload, retain, &properties) {
+                let parts = Parts {
+                    dup: false,
+                    qos: 0,
+                    retain,
+                    topic,
+                    packet_id: mid,
+                    properties: &properties,
+                    payload,
+                };
+                if work.logging {
+                    let line = log::sending_publish(session.client_id(id), parts);
+                    work.debug(|| line);
+                }
+                if let Err(e) = conn.queue_qos0(parts) {
                     // The session checks sizes first, so this is not expected.
                     work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
                 }
@@ -90,9 +104,6 @@ impl Client {
             let mid =
                 session.publish(topic.to_owned(), payload.to_vec(), qos, retain, properties)?;
             let connected = session.link() != Link::Down;
-            if qos == 0 {
-                state.qos0_mids.push_back(mid);
-            }
             Ok(Accepted { mid, connected })
         })
     }

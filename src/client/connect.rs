@@ -122,7 +122,6 @@ impl Client {
             if let Some(session) = state.session.as_mut() {
                 session.connection_lost();
             }
-            state.qos0_mids.clear();
             Ok((
                 target,
                 state.options.tls.clone(),

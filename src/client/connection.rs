@@ -25,7 +25,6 @@ use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{encode, Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion, Publish};
 use crate::protocol::packets::publish;
-use crate::protocol::property::Property;
 use crate::session::Written;
 
 use super::unlocked_write::{self, UnlockedWrite};
@@ -189,26 +188,8 @@ impl Connection {
 
     /// Encodes a QoS 0 PUBLISH straight from the caller's buffers after what is
     /// queued (the message is never kept, so it is never copied but here).
-    pub fn queue_qos0(
-        &mut self,
-        topic: &str,
-        payload: &[u8],
-        retain: bool,
-        properties: &[Property],
-    ) -> Result<(), Error> {
-        publish::write_parts(
-            publish::Parts {
-                dup: false,
-                qos: 0,
-                retain,
-                topic,
-                packet_id: 0,
-                properties,
-                payload,
-            },
-            self.decoder.version,
-            &mut self.output,
-        )?;
+    pub fn queue_qos0(&mut self, parts: publish::Parts<'_>) -> Result<(), Error> {
+        publish::write_parts(parts, self.decoder.version, &mut self.output)?;
         self.in_output
             .push_back((self.output.len(), Written::Qos0Publish));
         Ok(())
@@ -536,7 +517,16 @@ mod tests {
     }
 
     fn qos0(conn: &mut Connection, payload: &[u8]) {
-        conn.queue_qos0("t", payload, false, &[]).unwrap();
+        let parts = publish::Parts {
+            dup: false,
+            qos: 0,
+            retain: false,
+            topic: "t",
+            packet_id: 1,
+            properties: &[],
+            payload,
+        };
+        conn.queue_qos0(parts).unwrap();
     }
 
     fn read_exactly(peer: &mut TcpStream, n: usize) -> Vec<u8> {

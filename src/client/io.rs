@@ -22,6 +22,7 @@ use super::ClientState;
 use crate::error::{Error, Result};
 use crate::net::NetError;
 use crate::protocol::packet::{ConnAck, Packet};
+use crate::protocol::packets::publish::Parts;
 use crate::session::{self, reported_error, violation_text, Event, Link, Outbound, Written};
 
 /// Tells the session a packet went out; a DISCONNECT of ours closes the connection.
@@ -56,7 +57,6 @@ impl ClientState {
         if !session.has_outgoing() {
             return;
         }
-        let qos0_mids = &mut self.qos0_mids;
         // The log names the client; only copied when there is a log to write.
         let id = work.logging.then(|| {
             session
@@ -65,33 +65,18 @@ impl ClientState {
         });
         session.drain_outgoing(|out| {
             let encoded = match out {
-                Outbound::Packet(mut packet) => {
-                    let qos0_mid = match &packet {
-                        Packet::Publish(p) if p.qos == 0 => qos0_mids.pop_front(),
-                        _ => None,
-                    };
+                Outbound::Packet(packet) => {
                     if let Some(id) = &id {
-                        // The log shows a QoS 0 message's mid, which its PUBLISH lacks.
-                        if let (Some(mid), Packet::Publish(p)) = (qos0_mid, &mut packet) {
-                            p.packet_id = mid;
-                        }
                         for line in log::sending(id, &packet) {
                             work.debug(|| line);
-                        }
-                        if let Packet::Publish(p) = &mut packet {
-                            if p.qos == 0 {
-                                p.packet_id = 0;
-                            }
                         }
                     }
                     conn.queue(&packet)
                 }
                 Outbound::Publish(publish) => {
                     if let Some(id) = &id {
-                        let packet = Packet::Publish(publish.clone());
-                        for line in log::sending(id, &packet) {
-                            work.debug(|| line);
-                        }
+                        let line = log::sending_publish(id, Parts::of(&publish));
+                        work.debug(|| line);
                     }
                     conn.queue_publish(publish)
                 }
@@ -266,7 +251,6 @@ impl ClientState {
             if let Some(session) = self.session.as_mut() {
                 session.connection_lost();
             }
-            self.qos0_mids.clear();
             return Err(error);
         }
         // Best effort: an MQTT 5 DISCONNECT saying why, if the socket takes it now.
@@ -332,7 +316,6 @@ impl ClientState {
         if let Some(session) = self.session.as_mut() {
             session.connection_lost();
         }
-        self.qos0_mids.clear();
         work.notices.push(Notice::Disconnect { rc, properties });
     }
 

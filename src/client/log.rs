@@ -6,6 +6,7 @@
 //! A client with no identifier yet is shown as "(null)", as libmosquitto shows it.
 
 use crate::protocol::packet::Packet;
+use crate::protocol::packets::publish::Parts;
 
 pub const MOSQ_LOG_INFO: i32 = 0x01;
 pub const MOSQ_LOG_NOTICE: i32 = 0x02;
@@ -22,6 +23,21 @@ pub fn shown(id: &str) -> &str {
     }
 }
 
+/// The DEBUG line for a PUBLISH we are about to write. A QoS 0 message's line
+/// shows its mid, which the session keeps in `packet_id` but the wire leaves out.
+pub fn sending_publish(id: &str, p: Parts<'_>) -> String {
+    format!(
+        "Client {} sending PUBLISH (d{}, q{}, r{}, m{}, '{}', ... ({} bytes))",
+        shown(id),
+        u8::from(p.dup),
+        p.qos,
+        u8::from(p.retain),
+        p.packet_id,
+        p.topic,
+        p.payload.len()
+    )
+}
+
 /// The DEBUG lines for a packet we are about to write: one for most packets, one
 /// per filter for SUBSCRIBE and UNSUBSCRIBE.
 pub fn sending(id: &str, packet: &Packet) -> Vec<String> {
@@ -29,15 +45,7 @@ pub fn sending(id: &str, packet: &Packet) -> Vec<String> {
     let one = |what: String| vec![format!("Client {id} sending {what}")];
     match packet {
         Packet::Connect(_) => one("CONNECT".into()),
-        Packet::Publish(p) => one(format!(
-            "PUBLISH (d{}, q{}, r{}, m{}, '{}', ... ({} bytes))",
-            u8::from(p.dup),
-            p.qos,
-            u8::from(p.retain),
-            p.packet_id,
-            p.topic,
-            p.payload.len()
-        )),
+        Packet::Publish(p) => vec![sending_publish(id, Parts::of(p))],
         Packet::PubAck(a) => one(format!("PUBACK (m{}, rc{})", a.packet_id, a.reason_code)),
         Packet::PubRec(a) => one(format!("PUBREC (m{}, rc{})", a.packet_id, a.reason_code)),
         Packet::PubRel(a) => one(format!("PUBREL (m{})", a.packet_id)),

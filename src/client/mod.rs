@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::lazy_queue::LazyQueue;
 use crate::net::wakeup::Wakeup;
 use crate::session::Session;
 pub use callbacks::Callbacks;
@@ -51,9 +50,6 @@ pub struct ClientState {
     /// `mosquitto_disconnect` was called since the last connect: the loop ends
     /// instead of reconnecting, and a close that follows is reported as 0.
     pub disconnect_requested: bool,
-    /// The mids of QoS 0 messages queued in the session and not yet encoded,
-    /// in order: their PUBLISH carries no id, but the log line shows it.
-    pub qos0_mids: LazyQueue<u16>,
 }
 
 impl ClientState {
@@ -64,7 +60,6 @@ impl ClientState {
             conn: None,
             target: None,
             disconnect_requested: false,
-            qos0_mids: LazyQueue::new(),
         }
     }
 }

@@ -35,12 +35,13 @@ impl Session {
         self.check_publish(&topic, payload.len(), qos, retain, &properties)?;
         if qos == 0 {
             let mid = self.accept_qos0()?;
+            // The wire leaves a QoS 0 message's id out; the log shows it.
             self.send(Packet::Publish(Publish {
                 dup: false,
                 qos,
                 retain,
                 topic,
-                packet_id: 0,
+                packet_id: mid,
                 payload,
                 properties,
             }));
@@ -223,11 +224,12 @@ mod tests {
     use crate::protocol::packet::{Packet, SubAck, UnsubAck};
 
     #[test]
-    fn a_qos0_publish_goes_out_at_once_and_is_reported_once_written() {
+    fn a_qos0_publish_goes_out_at_once_carrying_its_mid_and_is_reported_once_written() {
         let mut session = connected(v311());
         let mid = publish(&mut session, 0);
         let out = session.take_outgoing();
-        assert!(matches!(&out[..], [Packet::Publish(p)] if p.qos == 0 && p.packet_id == 0));
+        // The mid is for the log; the encoder leaves a QoS 0 packet id out.
+        assert!(matches!(&out[..], [Packet::Publish(p)] if p.qos == 0 && p.packet_id == mid));
         assert!(session.take_events().is_empty());
         session.note_written(&out[0], Instant::now());
         assert_eq!(session.take_events(), vec![published(mid, 0)]);

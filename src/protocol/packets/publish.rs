@@ -50,19 +50,7 @@ fn with_room_for_nul(bytes: &[u8]) -> Vec<u8> {
 }
 
 pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
-    write_parts(
-        Parts {
-            dup: publish.dup,
-            qos: publish.qos,
-            retain: publish.retain,
-            topic: &publish.topic,
-            packet_id: publish.packet_id,
-            properties: &publish.properties,
-            payload: &publish.payload,
-        },
-        version,
-        out,
-    )
+    write_parts(Parts::of(publish), version, out)
 }
 
 /// A PUBLISH to encode, borrowed from wherever its parts are (the caller's
@@ -76,6 +64,20 @@ pub struct Parts<'a> {
     pub packet_id: u16,
     pub properties: &'a [Property],
     pub payload: &'a [u8],
+}
+
+impl<'a> Parts<'a> {
+    pub fn of(publish: &'a Publish) -> Parts<'a> {
+        Parts {
+            dup: publish.dup,
+            qos: publish.qos,
+            retain: publish.retain,
+            topic: &publish.topic,
+            packet_id: publish.packet_id,
+            properties: &publish.properties,
+            payload: &publish.payload,
+        }
+    }
 }
 
 /// As `write`, from borrowed parts.
