@@ -9,6 +9,9 @@
 #   make soak     publish/receive with faults for SOAK_SECONDS (default 600), watching RSS
 #   make bench    compare speed and memory with Debian's libmosquitto
 #   make headers  regenerate include/*.h from src/ffi after changing the Rust definitions
+#   make deb      Debian packages in target/deb (skeeter-libmosquitto1, -dev, -dbgsym)
+#   make cross TARGET=aarch64-unknown-linux-gnu   the library for an ARM target
+#   make test-cross TARGET=...   C tests and a round trip on it under qemu-user
 
 CARGO ?= cargo
 
@@ -62,6 +65,12 @@ fuzz:
 
 clean:
 	$(CARGO) clean
+
+# make deb: the release build, stripped, in Debian packages (scripts/deb.sh).
+.PHONY: deb
+deb: build
+	scripts/install-deps.sh test
+	scripts/deb.sh target/release/libmosquitto.so target/deb
 
 # make install / make uninstall: PREFIX (default /usr/local) and DESTDIR as usual.
 # Installs an existing build (run `make` first; PROFILE=debug installs the debug build,
