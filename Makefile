@@ -66,6 +66,19 @@ fuzz:
 clean:
 	$(CARGO) clean
 
+# make cross / make test-cross: TARGET=aarch64-unknown-linux-gnu (the default) or
+# armv7-unknown-linux-gnueabihf; Debian's cross gcc, rust-lld, qemu-user
+# (scripts/cross.sh, scripts/test-cross.sh). Not part of make test.
+TARGET ?= aarch64-unknown-linux-gnu
+.PHONY: cross test-cross
+cross:
+	scripts/install-deps.sh cross
+	scripts/cross.sh $(TARGET)
+
+test-cross:
+	scripts/install-deps.sh cross
+	scripts/test-cross.sh $(TARGET)
+
 # make deb: the release build, stripped, in Debian packages (scripts/deb.sh).
 .PHONY: deb
 deb: build
