@@ -6,6 +6,8 @@
 #   - cbindings-tests/client/roundtrip.c in each way of driving the loop and at each
 #     protocol version, against a local mosquitto broker
 #   - examples-c/sub.c receiving what examples-c/pub.c publishes, two processes
+# and first compares its exported symbols and their versions with Debian's library
+# (installed for the tests, libmosquitto-dev).
 # Each program must load the staged library (it prints or checks it with dladdr).
 # Prints "test-cross <target>: N passed, M failed"; exits 1 when any failed.
 set -euo pipefail
@@ -44,6 +46,16 @@ result() { # name status [output file]
         [ -z "${3:-}" ] || sed 's/^/    /' "$3"
     fi
 }
+
+# The stripped library exports what Debian's x86_64 one does, each symbol with the
+# same version node.
+symbols() { "$1" -D --with-symbol-versions --defined-only "$2" | awk '{ print $2, $3 }'; }
+status=0
+symbols "$gnu-nm" "$lib" > "$stage/ours.sym"
+symbols nm "$(gcc -print-file-name=libmosquitto.so.1)" > "$stage/debian.sym"
+diff "$stage/debian.sym" "$stage/ours.sym" > "$stage/symbols.diff" || status=$?
+[ "$(wc -l < "$stage/ours.sym")" = 115 ] || status=1
+result "symbols and versions as Debian's" "$status" "$stage/symbols.diff"
 
 for source in cbindings-tests/test_*.c; do
     name=$(basename "$source" .c)
