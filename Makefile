@@ -82,7 +82,7 @@ test-cross:
 # make deb: the release build, stripped, in Debian packages (scripts/deb.sh).
 .PHONY: deb
 deb: build
-	scripts/install-deps.sh test
+	scripts/install-deps.sh deb
 	scripts/deb.sh target/release/libmosquitto.so target/deb
 
 # make install / make uninstall: PREFIX (default /usr/local) and DESTDIR as usual.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what skeeter's tests, demo and benchmarks need from Debian's packages.
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
-# Usage: scripts/install-deps.sh [test|demo|cross]   (default: test)
+# Usage: scripts/install-deps.sh [test|demo|deb|cross]   (default: test)
+#   deb:   what make deb needs (dpkg-dev)
 #   cross: the ARM cross compilers, their C libraries and qemu-user (make cross)
 set -euo pipefail
 
@@ -25,6 +26,11 @@ test_packages=(
   "dpkg-dev:/usr/bin/dpkg-shlibdeps"
   "lintian:/usr/bin/lintian"
 )
+deb_packages=(
+  "make:/usr/bin/make"
+  "binutils:/usr/bin/objcopy"
+  "dpkg-dev:/usr/bin/dpkg-shlibdeps"
+)
 cross_packages=(
   "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc"
   "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
@@ -42,8 +48,9 @@ demo_packages=(
 case "$what" in
   test) wanted=("${test_packages[@]}") ;;
   demo) wanted=("${demo_packages[@]}") ;;
+  deb) wanted=("${deb_packages[@]}") ;;
   cross) wanted=("${cross_packages[@]}") ;;
-  *) echo "usage: $0 [test|demo|cross]" >&2; exit 2 ;;
+  *) echo "usage: $0 [test|demo|deb|cross]" >&2; exit 2 ;;
 esac
 
 missing=()
