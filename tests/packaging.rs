@@ -667,6 +667,30 @@ fn installed_packages_replace_debians_and_its_programs_run_on_them() {
     output.assert_success("drop_in on the installed package");
     output.assert_quiet();
 
+    // A package of that program, built on this root, would depend on libmosquitto1
+    // (which ours provides and Debian's is) from the symbols file ours installed:
+    // the properties calls came with 1.6. libc's package here is a stand-in without
+    // files, so its missing information is ignored.
+    let build = scratch.path().join("build");
+    fs::create_dir_all(build.join("debian")).unwrap();
+    fs::write(
+        build.join("debian/control"),
+        "Source: drop-in\n\nPackage: drop-in\nArchitecture: any\n",
+    )
+    .unwrap();
+    let mut shlibdeps = Command::new("dpkg-shlibdeps");
+    shlibdeps
+        .current_dir(&build)
+        .arg(format!(
+            "--admindir={}",
+            root.path.join("var/lib/dpkg").display()
+        ))
+        .arg(format!("-l{}", root.libdir().display()))
+        .args(["--ignore-missing-info", "-O"])
+        .arg(&program);
+    let substvars = stdout_of(&mut shlibdeps);
+    assert_eq!(substvars, "shlibs:Depends=libmosquitto1 (>= 1.6)");
+
     // Back to Debian's: ours out (as apt does it, in one step with the new one),
     // Debian's in, and everything is consistent again.
     root.dpkg(&[
