@@ -103,7 +103,8 @@ PROFILE ?= release
 TARGET_DIR ?= target
 LIBRARY ?= $(TARGET_DIR)/$(PROFILE)/libmosquitto.so
 INSTALL ?= install
-# STRIP=0 installs the library as built, debug information and all.
+# STRIP=0 installs the library as built, debug information and all. A cross-built
+# LIBRARY needs the target's binutils: CROSS_PREFIX=aarch64-linux-gnu- (say).
 STRIP ?= 1
 DEBUGDIR ?= $(LIBDIR)/debug
 CRATE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
