@@ -18,8 +18,8 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/test-cross.sh TARGET}
 cross_env "$target"
 case "$gnu" in
-    aarch64-linux-gnu) qemu=qemu-aarch64 ;;
-    arm-linux-gnueabihf) qemu=qemu-arm ;;
+    aarch64-linux-gnu) qemu="qemu-aarch64" ;;
+    arm-linux-gnueabihf) qemu="qemu-arm" ;;
 esac
 command -v "$qemu" > /dev/null || { echo "test-cross: no $qemu: scripts/install-deps.sh cross" >&2; exit 1; }
 cross_build
