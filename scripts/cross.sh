@@ -30,23 +30,25 @@ cross_env() {
     export "CARGO_TARGET_${upper}_RUSTFLAGS=-Clink-arg=-fuse-ld=lld -Clink-arg=-B$sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld"
     export "CC_${target//-/_}=$gnu-gcc" "AR_${target//-/_}=$gnu-ar"
     export CROSS_PREFIX="$gnu-"
-    # The standard library for the target: rustup's, else nightly's built from source.
-    toolchain=() build_std=()
-    if ! rustup target list --installed | grep -qx "$target"; then
-        if ! rustup target add "$target"; then
-            echo "cross: rustup cannot add $target; building std with nightly -Zbuild-std" >&2
-            rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
-                rustup component add rust-src --toolchain nightly
-            toolchain=(+nightly) build_std=(-Zbuild-std)
-            sysroot=$(rustc +nightly --print sysroot)
-            export "CARGO_TARGET_${upper}_RUSTFLAGS=-Clink-arg=-fuse-ld=lld -Clink-arg=-B$sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld"
-        fi
+    # The standard library for the target: rustup's, else nightly's built from source
+    # (CROSS_BUILD_STD=1 takes that way even where rustup's would do).
+    toolchain=() build_std=() target_dir=target
+    if [ "${CROSS_BUILD_STD:-0}" = 1 ] ||
+        ! { rustup target list --installed | grep -qx "$target" || rustup target add "$target"; }; then
+        echo "cross: building $target's std with nightly -Zbuild-std" >&2
+        rustup component list --toolchain nightly --installed | grep -q '^rust-src' ||
+            rustup component add rust-src --toolchain nightly
+        # Apart from the stable build, which another compiler's artifacts would replace.
+        toolchain=(+nightly) build_std=(-Zbuild-std) target_dir=target/build-std
+        sysroot=$(rustc +nightly --print sysroot)
+        export "CARGO_TARGET_${upper}_RUSTFLAGS=-Clink-arg=-fuse-ld=lld -Clink-arg=-B$sysroot/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld"
     fi
-    cross_lib="target/$target/release/libmosquitto.so"
+    cross_lib="$target_dir/$target/release/libmosquitto.so"
 }
 
 cross_build() {
-    cargo "${toolchain[@]}" build --release --lib --target "$target" "${build_std[@]}"
+    cargo "${toolchain[@]}" build --release --lib --target "$target" --target-dir "$target_dir" \
+        "${build_std[@]}"
     # The soname and the symbol versions are what the loader checks: fail here if the
     # link lost them.
     "${gnu}-readelf" -d "$cross_lib" | grep -q 'Library soname: \[libmosquitto.so.1\]' || {
@@ -55,9 +57,10 @@ cross_build() {
     nodes=$("${gnu}-readelf" -V "$cross_lib" | grep -c 'Name: MOSQ_1\.[0-7]$' || true)
     [ "$nodes" = 8 ] || {
         echo "cross: $cross_lib defines $nodes of the 8 MOSQ_1.x version nodes" >&2; return 1; }
-    mkdir -p "target/$target/release/stripped"
-    stripped="target/$target/release/stripped/libmosquitto.so.1"
-    scripts/split-debug.sh "$cross_lib" "$stripped" "target/$target/release/stripped/debug" > /dev/null
+    local out="$target_dir/$target/release/stripped"
+    mkdir -p "$out"
+    stripped="$out/libmosquitto.so.1"
+    scripts/split-debug.sh "$cross_lib" "$stripped" "$out/debug" > /dev/null
     echo "cross: $stripped ($(stat -c %s "$stripped") bytes stripped, $(stat -c %s "$cross_lib") as built)"
 }
 

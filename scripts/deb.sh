@@ -38,16 +38,24 @@ if [ -z "${DEB_ALSO_PROVIDE+set}" ]; then
 fi
 also=""
 for v in $DEB_ALSO_PROVIDE; do
-    [ "$v" = "$api" ] || also="$also, libmosquitto1 (= $v)"
+    # Only releases up to ours: a later one may have symbols we lack.
+    upstream=${v#*:}
+    upstream=${upstream%-*}
+    if [ "$v" != "$api" ] && dpkg --compare-versions "$upstream" le "$api"; then
+        also="$also, libmosquitto1 (= $v)"
+    fi
 done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debian"
 cp scripts/deb/control "$work/debian/control"
-# dpkg-gencontrol reads the version from a changelog; the date is the last commit's,
-# so the same tree gives the same packages.
-date=$(git log -1 --format=%cD 2>/dev/null || date -R)
+# dpkg-gencontrol reads the version from a changelog. Its date, and every file's
+# time in the packages, is the last commit's, so the same tree and library give the
+# same packages.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
+date=$(date -R -u -d "@$SOURCE_DATE_EPOCH")
 maintainer=$(sed -n 's/^Maintainer: //p' scripts/deb/control)
 cat > "$work/debian/changelog" <<CHANGELOG
 skeeter ($version) unstable; urgency=medium
@@ -121,6 +129,7 @@ for package in skeeter-libmosquitto1 skeeter-libmosquitto-dev skeeter-libmosquit
     (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
         xargs -0 md5sum > DEBIAN/md5sums)
     chmod 0644 "$tree"/DEBIAN/*
+    find "$tree" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
     dpkg-deb --root-owner-group -Zxz --build "$tree" "$outdir/" > /dev/null
 done
 ls "$outdir"/skeeter-libmosquitto*_"$version"_*.deb
