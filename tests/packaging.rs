@@ -295,7 +295,7 @@ fn the_packaged_library_is_stripped_and_its_debug_file_is_in_the_dbgsym_package(
 /// lintian, pedantic and with the informational tags, finds nothing but the two
 /// overrides the package carries, which their comments explain.
 #[test]
-fn lintian_finds_only_the_explained_override() {
+fn lintian_finds_only_the_explained_overrides() {
     require("/usr/bin/lintian", "lintian");
     let p = packages();
     let mut lintian = Command::new("lintian");
