@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what skeeter's tests, demo and benchmarks need from Debian's packages.
 # As root it runs apt-get; otherwise it prints the exact command and exits 1.
-# Usage: scripts/install-deps.sh [test|demo]   (default: test, which is everything)
+# Usage: scripts/install-deps.sh [test|demo|deb|cross]   (default: test)
+#   deb:   what make deb needs (dpkg-dev)
+#   cross: the ARM cross compilers, their C libraries and qemu-user (make cross)
 set -euo pipefail
 
 what=${1:-test}
@@ -22,6 +24,21 @@ test_packages=(
   "valgrind:/usr/bin/valgrind"
   "binutils:/usr/bin/nm"
   "python3-venv:/usr/share/doc/python3-venv"
+  "dpkg-dev:/usr/bin/dpkg-shlibdeps"
+  "lintian:/usr/bin/lintian"
+)
+deb_packages=(
+  "make:/usr/bin/make"
+  "binutils:/usr/bin/objcopy"
+  "dpkg-dev:/usr/bin/dpkg-shlibdeps"
+)
+cross_packages=(
+  "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc"
+  "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
+  "gcc-arm-linux-gnueabihf:/usr/bin/arm-linux-gnueabihf-gcc"
+  "libc6-dev-armhf-cross:/usr/arm-linux-gnueabihf/include/stdio.h"
+  "qemu-user:/usr/bin/qemu-aarch64"
+  "mosquitto:/usr/sbin/mosquitto"
 )
 demo_packages=(
   "gcc:/usr/bin/gcc"
@@ -32,7 +49,9 @@ demo_packages=(
 case "$what" in
   test) wanted=("${test_packages[@]}") ;;
   demo) wanted=("${demo_packages[@]}") ;;
-  *) echo "usage: $0 [test|demo]" >&2; exit 2 ;;
+  deb) wanted=("${deb_packages[@]}") ;;
+  cross) wanted=("${cross_packages[@]}") ;;
+  *) echo "usage: $0 [test|demo|deb|cross]" >&2; exit 2 ;;
 esac
 
 missing=()
