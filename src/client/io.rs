@@ -75,7 +75,7 @@ impl ClientState {
                 }
                 Outbound::Publish(publish) => {
                     if let Some(id) = &id {
-                        let line = log::sending_publish(id, Parts::of(&publish));
+                        let line = log::sending_publish(id, Parts::of(publish));
                         work.debug(|| line);
                     }
                     conn.queue_publish(publish)
