@@ -166,11 +166,35 @@ fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
         "{} is not a regular file",
         real.display()
     );
-    assert_eq!(
-        fs::read(&real).unwrap(),
-        fs::read(&built).unwrap(),
-        "installed library differs"
+    // Installed stripped, its debug information beside it by build-id, with
+    // the same exported symbols and versions.
+    let sections =
+        |file: &Path| run(Command::new("readelf").arg("-S").arg(file), RUN_TIMEOUT).stdout;
+    assert!(!sections(&real).contains(".debug_info"), "not stripped");
+    assert!(sections(&real).contains(".gnu_debuglink"), "no debug link");
+    let build_id = run(Command::new("readelf").arg("-n").arg(&real), RUN_TIMEOUT)
+        .stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Build ID: ").map(str::to_owned))
+        .expect("a build-id");
+    let debug_file = lib
+        .join("debug/.build-id")
+        .join(&build_id[..2])
+        .join(format!("{}.debug", &build_id[2..]));
+    assert!(
+        sections(&debug_file).contains(".debug_info"),
+        "no debug file"
     );
+    let symbols = |file: &Path| {
+        run(
+            Command::new("nm")
+                .args(["-D", "--with-symbol-versions", "--defined-only"])
+                .arg(file),
+            RUN_TIMEOUT,
+        )
+        .stdout
+    };
+    assert_eq!(symbols(&real), symbols(&built), "installed symbols differ");
     assert_eq!(
         fs::read_link(lib.join("libmosquitto.so.1")).unwrap(),
         Path::new(&real_name)
