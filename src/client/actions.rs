@@ -23,8 +23,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::contain::contain;
-use super::dispatch::{in_callback, in_loop_callback_of, Work};
+use super::dispatch::{in_callback, in_loop_callback_of, note_queued_by_callback, Work};
 use super::log::{self, MOSQ_LOG_ERR};
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
@@ -135,7 +134,8 @@ impl Client {
     ) -> Result<T> {
         self.usable()?;
         let mut work = Work::new(self.logging());
-        let (result, wake) = contain(|| {
+        // Requests come from exports, whose guard contains them.
+        let (result, wake) = {
             let mut state = self.lock();
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
@@ -152,9 +152,14 @@ impl Client {
                     let _ = state.write_out(Instant::now(), &mut work);
                     state.collect_events(&mut work);
                 } else {
+                    let from_loop_callback = in_loop_callback_of(self);
+                    if from_loop_callback {
+                        // The loop writes it before its call returns.
+                        note_queued_by_callback();
+                    }
                     wake = was_idle
                         && state.conn.as_ref().is_some_and(|c| c.wants_write())
-                        && !in_loop_callback_of(self);
+                        && !from_loop_callback;
                     if self.must_wait_for_room(&state) {
                         if wake {
                             self.wakeup.signal();
@@ -165,8 +170,7 @@ impl Client {
                 }
             }
             (result, wake)
-        })
-        .unwrap_or_else(|unknown| (Err(unknown), false));
+        };
         if wake {
             self.wakeup.signal();
         }

@@ -8,26 +8,51 @@
 //! becomes `Error::Unknown`, and cancellation is held off (see `net::cancel`).
 //! `Client::dispatch`, which calls the program, must never run inside it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use super::dispatch::Work;
 use crate::error::{Error, Result};
 use crate::net::cancel::CancelHeld;
 
-thread_local! {
+/// What this thread is doing inside the library, in one thread-local (each
+/// access to one costs a call in a shared library, and publish is hot).
+struct Context {
     /// How deep this thread is in `contain`.
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    depth: Cell<u32>,
+    /// How many exports on this thread collect the callbacks their body raises.
+    collecting: Cell<u32>,
+    /// Those callbacks, oldest first; reused, so collecting allocates nothing.
+    raised: RefCell<Vec<Work>>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            depth: Cell::new(0),
+            collecting: Cell::new(0),
+            raised: RefCell::new(Vec::new()),
+        }
+    };
 }
 
 /// Runs the library's own `work`; a panic inside becomes `Error::Unknown`.
 ///
 /// `AssertUnwindSafe`: a panic leaves the client lock released (guards drop on
-/// unwinding) and the call that panicked reports `MOSQ_ERR_UNKNOWN`.
+/// unwinding), and a client whose state was locked then is marked failed
+/// (`state_guard`).
 pub fn contain<T>(work: impl FnOnce() -> T) -> Result<T> {
-    let _held = CancelHeld::new();
-    DEPTH.set(DEPTH.get() + 1);
+    let outer = CONTEXT.with(|c| c.depth.replace(c.depth.get() + 1));
+    if outer > 0 {
+        // The outer catch catches, and cancellation is held already.
+        let value = work();
+        CONTEXT.with(|c| c.depth.set(outer));
+        return Ok(value);
+    }
+    let held = CancelHeld::new();
     let outcome = catch_unwind(AssertUnwindSafe(work));
-    DEPTH.set(DEPTH.get() - 1);
+    CONTEXT.with(|c| c.depth.set(0));
+    drop(held);
     outcome.map_err(|_| Error::Unknown)
 }
 
@@ -38,7 +63,48 @@ pub fn contain_result<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
 
 /// Whether this thread runs inside `contain` (where no callback may be called).
 pub fn contained() -> bool {
-    DEPTH.get() > 0
+    CONTEXT.with(|c| c.depth.get() > 0)
+}
+
+/// Where callbacks raised inside `contain` go: kept for the export that
+/// collects them (`None`), or handed back when none does (a bug: a callback
+/// would run inside a panic catch).
+pub fn keep_if_contained(work: Work) -> Option<Work> {
+    CONTEXT.with(|c| {
+        if c.depth.get() == 0 {
+            return Some(work);
+        }
+        if c.collecting.get() > 0 {
+            c.raised.borrow_mut().push(work);
+            return None;
+        }
+        debug_assert!(false, "callbacks raised inside contain, outside an export");
+        Some(work)
+    })
+}
+
+/// Runs `body` (an export's guarded body) collecting the callbacks it raises;
+/// `after` gets each of them, once the body has returned.
+pub fn collecting<T>(body: impl FnOnce() -> T, mut after: impl FnMut(Work)) -> T {
+    let start = CONTEXT.with(|c| {
+        c.collecting.set(c.collecting.get() + 1);
+        c.raised.borrow().len()
+    });
+    let value = body();
+    let mut next = CONTEXT.with(|c| {
+        c.collecting.set(c.collecting.get() - 1);
+        take_raised(c, start)
+    });
+    while let Some(work) = next {
+        after(work);
+        next = CONTEXT.with(|c| take_raised(c, start));
+    }
+    value
+}
+
+fn take_raised(context: &Context, start: usize) -> Option<Work> {
+    let mut raised = context.raised.borrow_mut();
+    (raised.len() > start).then(|| raised.remove(start))
 }
 
 #[cfg(test)]
@@ -50,6 +116,25 @@ mod tests {
         assert!(!contained());
         assert_eq!(contain(|| -> u8 { panic!("boom") }), Err(Error::Unknown));
         assert!(!contained());
+    }
+
+    #[test]
+    fn callbacks_raised_inside_an_exports_catch_are_handed_over_after_it() {
+        let mut handed = Vec::new();
+        let kept = collecting(
+            || {
+                contain(|| {
+                    let mut work = Work::new(true);
+                    work.log(1, || "raised".into());
+                    keep_if_contained(work).is_none()
+                })
+            },
+            |work| handed.push(work.notices.len()),
+        );
+        assert_eq!(kept, Ok(true));
+        assert_eq!(handed, vec![1]);
+        // Outside any catch, work is handed straight back to be dispatched.
+        assert!(keep_if_contained(Work::new(true)).is_some());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `on_connect_v5`), in that order, as libmosquitto does. A callback may
 //! therefore call any client function.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 
 use super::callbacks::{self, CallbackSlots};
 use super::log::MOSQ_LOG_DEBUG;
@@ -113,6 +113,21 @@ thread_local! {
     static LOOP_DISPATCH: Cell<usize> = const { Cell::new(0) };
 }
 
+thread_local! {
+    /// A callback of the loop on this thread queued a request (see `service`).
+    static QUEUED_BY_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Notes that a callback of the loop on this thread queued a packet.
+pub fn note_queued_by_callback() {
+    QUEUED_BY_CALLBACK.set(true);
+}
+
+/// Whether a callback queued a packet since the last look.
+pub fn take_queued_by_callback() -> bool {
+    QUEUED_BY_CALLBACK.replace(false)
+}
+
 /// Whether this thread is inside a callback called by `client`'s own network
 /// loop: that loop writes what the callback queues as soon as the callbacks
 /// return, so the request need not wake anyone.
@@ -135,29 +150,12 @@ impl Drop for LoopDispatch {
     }
 }
 
-thread_local! {
-    /// Callbacks raised inside an export's panic catch, oldest first, to run
-    /// once it has returned (see `contain`); reused, so deferring allocates
-    /// nothing per call.
-    static DEFERRED: RefCell<Vec<Work>> = const { RefCell::new(Vec::new()) };
-    /// How many exports on this thread defer callbacks now.
-    static DEFERRING: Cell<u32> = const { Cell::new(0) };
-}
-
 impl Client {
-    /// Runs `body` (an export's contained body), then the callbacks it raised,
+    /// Runs `body` (an export's guarded body), then the callbacks it raised,
     /// outside the export's panic catch, before returning its value.
     pub fn dispatch_after<T>(&self, body: impl FnOnce() -> T) -> T {
-        let start = DEFERRED.with_borrow(Vec::len);
-        DEFERRING.set(DEFERRING.get() + 1);
-        let value = body();
-        DEFERRING.set(DEFERRING.get() - 1);
-        while let Some(work) =
-            DEFERRED.with_borrow_mut(|raised| (raised.len() > start).then(|| raised.remove(start)))
-        {
-            self.dispatch(work);
-        }
-        value
+        // Collected work is run outside every catch: no need to ask again.
+        super::contain::collecting(body, |work| self.dispatch_now(work))
     }
 }
 
@@ -186,16 +184,10 @@ impl Client {
             work.recycle();
             return;
         }
-        if super::contain::contained() {
-            if DEFERRING.get() > 0 {
-                DEFERRED.with_borrow_mut(|raised| raised.push(work));
-                return;
-            }
-            // Nowhere to defer to: tests fail here; a release build calls back
-            // now, inside the catch.
-            debug_assert!(false, "callbacks raised inside contain, outside an export");
+        // Inside an export's panic catch, the export runs them once it returned.
+        if let Some(work) = super::contain::keep_if_contained(work) {
+            self.dispatch_now(work);
         }
-        self.dispatch_now(work);
     }
 
     fn dispatch_now(&self, mut work: Work) {

@@ -17,7 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::contain::{contain, contain_result};
-use super::dispatch::Work;
+use super::dispatch::{take_queued_by_callback, Work};
 use super::pace::{self, GATHER, SPIN};
 use super::Client;
 use crate::error::{Error, Result};
@@ -207,23 +207,23 @@ impl Client {
     /// program that leaves its loop after such a callback still sends them.
     fn service(&self, pass: Pass) -> Result<()> {
         self.usable()?;
-        let (mut result, mut raised) = self.service_once(pass);
-        while result.is_ok() && raised && self.output_pending() {
-            (result, raised) = self.service_once(Pass::default());
+        take_queued_by_callback();
+        let mut result = self.service_once(pass);
+        while result.is_ok() && take_queued_by_callback() {
+            result = self.service_once(Pass::default());
         }
         result
     }
 
-    /// One pass and its callbacks; also whether any callback was raised.
-    fn service_once(&self, pass: Pass) -> (Result<()>, bool) {
+    /// One pass and its callbacks.
+    fn service_once(&self, pass: Pass) -> Result<()> {
         let mut work = Work::new(self.logging());
         let result = contain_result(|| self.service_io(pass, &mut work));
-        let raised = !work.notices.is_empty();
         let refused = work.refused.take();
         let result = self.report(work, result);
         match refused {
-            Some(error) => (self.end_refused(error), true),
-            None => (result, raised),
+            Some(error) => self.end_refused(error),
+            None => result,
         }
     }
 
@@ -234,14 +234,6 @@ impl Client {
         let mut work = Work::new(self.logging());
         let result = contain_result(|| self.lock().end_refused(error, &mut work));
         self.report(work, result)
-    }
-
-    /// Whether a connected socket has output waiting (in the session or encoded).
-    fn output_pending(&self) -> bool {
-        let state = self.lock();
-        state.conn.as_ref().is_some_and(|c| !c.is_connecting())
-            && (state.conn.as_ref().is_some_and(|c| c.wants_write())
-                || state.session.as_ref().is_some_and(|s| s.has_outgoing()))
     }
 
     /// The reading, keeping time and writing of a service pass.
