@@ -3,6 +3,7 @@
 //! Layers, from the bottom up (see README.md, "Architecture"):
 //! `protocol` (pure packet codec), `session` (sans-I/O state machine),
 //! `net` and `client` (sockets, loops, callbacks), and `ffi` (the C boundary).
+#![cfg_attr(not(test), warn(clippy::undocumented_unsafe_blocks))]
 
 /// cbindgen:ignore
 pub mod client;

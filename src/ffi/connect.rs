@@ -49,6 +49,7 @@ unsafe fn connect_with(
     let result = (|| {
         // SAFETY: `host` and `bind_address` are NULL or C strings.
         let host = owned(unsafe { c_bytes(host) })?;
+        // SAFETY: as above.
         let bind = unsafe { c_bytes(bind_address) }
             .map(|b| owned(Some(b)))
             .transpose()?;

@@ -230,12 +230,11 @@ pub unsafe extern "C" fn mosquitto_property_add_binary(
         let bytes = match (value.is_null(), len) {
             (true, 0) => Ok(Vec::new()),
             (true, _) => Err(Error::Inval),
-            // SAFETY: `value` is non-NULL and holds `len` bytes, as the caller promises.
             (false, _) => {
-                Ok(
-                    unsafe { std::slice::from_raw_parts(value.cast::<u8>(), usize::from(len)) }
-                        .to_vec(),
-                )
+                // SAFETY: `value` is non-NULL and holds `len` bytes, as the caller promises.
+                let bytes =
+                    unsafe { std::slice::from_raw_parts(value.cast::<u8>(), usize::from(len)) };
+                Ok(bytes.to_vec())
             }
         };
         // SAFETY: `proplist` is checked for NULL; `*proplist` is the caller's list.

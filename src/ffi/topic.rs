@@ -198,12 +198,10 @@ pub unsafe extern "C" fn mosquitto_pub_topic_check2(
     topic: *const c_char,
     topiclen: usize,
 ) -> c_int {
-    // SAFETY: `topic` is NULL or holds `topiclen` bytes.
     guard(|| {
-        checked(
-            unsafe { sized_bytes(topic, topiclen) },
-            topic::check_publish_syntax,
-        )
+        // SAFETY: `topic` is NULL or holds `topiclen` bytes.
+        let bytes = unsafe { sized_bytes(topic, topiclen) };
+        checked(bytes, topic::check_publish_syntax)
     })
 }
 
@@ -224,12 +222,10 @@ pub unsafe extern "C" fn mosquitto_sub_topic_check2(
     topic: *const c_char,
     topiclen: usize,
 ) -> c_int {
-    // SAFETY: `topic` is NULL or holds `topiclen` bytes.
     guard(|| {
-        checked(
-            unsafe { sized_bytes(topic, topiclen) },
-            topic::check_filter_syntax,
-        )
+        // SAFETY: `topic` is NULL or holds `topiclen` bytes.
+        let bytes = unsafe { sized_bytes(topic, topiclen) };
+        checked(bytes, topic::check_filter_syntax)
     })
 }
 

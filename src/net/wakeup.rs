@@ -21,9 +21,8 @@ impl Wakeup {
             return Err(io::Error::last_os_error().into());
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-        Ok(Wakeup {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Wakeup { fd })
     }
 
     /// Makes the descriptor readable. Safe to call from any thread, any number of times.
