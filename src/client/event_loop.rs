@@ -210,7 +210,11 @@ impl Client {
         take_queued_by_callback();
         let mut result = self.service_once(pass);
         while result.is_ok() && take_queued_by_callback() {
-            result = self.service_once(Pass::default());
+            match self.service_once(Pass::default()) {
+                // The round before ended the connection: nothing is left to write.
+                Err(Error::NoConn) => break,
+                other => result = other,
+            }
         }
         result
     }
