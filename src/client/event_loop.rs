@@ -27,18 +27,69 @@ use crate::net::NetError;
 /// `mosquitto_loop`'s wait when given a negative timeout, as in libmosquitto.
 const DEFAULT_TIMEOUT: Duration = Duration::from_millis(1000);
 
-/// What one service pass may do besides keepalive and writing.
-#[derive(Debug, Clone, Copy, Default)]
-struct Pass {
-    read: bool,
-    /// The socket became writable (or failed): a pending connect can finish.
-    connect_ready: bool,
-    /// The wait looked at the socket before sleeping (see `pace`), and whether
-    /// something was ready by then.
-    spun: Option<bool>,
-    /// There was no `poll`: the pass reads whatever is there, and looks whether
-    /// a connect in progress has ended.
-    unpolled: bool,
+/// Why a service pass runs, which says what it may do besides keepalive and
+/// writing.
+#[derive(Debug, Clone, Copy)]
+enum Pass {
+    /// `loop_read`: read what the socket has.
+    Read,
+    /// `loop_write`: a connect in progress may have ended.
+    Write,
+    /// `loop_misc`, or writing what callbacks queued: keepalive and writing only.
+    Misc,
+    /// After a wait: what was ready, and whether the wait looked at the socket
+    /// before sleeping and found something by then (see `pace`).
+    Waited {
+        ready: Readiness,
+        spun: Option<bool>,
+    },
+    /// No wait at all (timeout 0): read whatever is there, and look whether a
+    /// connect in progress has ended.
+    Unwaited,
+}
+
+impl Pass {
+    fn reads(self) -> bool {
+        match self {
+            Pass::Read | Pass::Unwaited => true,
+            Pass::Waited { ready, .. } => ready.readable || ready.broken,
+            Pass::Write | Pass::Misc => false,
+        }
+    }
+
+    /// Whether a connect in progress may have ended (the socket became
+    /// writable, or failed).
+    fn connect_ready(self) -> bool {
+        match self {
+            Pass::Write => true,
+            Pass::Waited { ready, .. } => ready.writable || ready.broken,
+            Pass::Read | Pass::Misc | Pass::Unwaited => false,
+        }
+    }
+}
+
+/// How a loop turn waits, decided under the lock (see `pace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitKind {
+    /// Decrypted bytes already wait: look at the socket without sleeping.
+    Look,
+    /// Let acknowledgements gather first (only the wake-up handle ends that
+    /// part), then poll.
+    Gather,
+    /// Look without sleeping for a moment, then poll.
+    Spin,
+    /// Poll the socket and the wake-up handle.
+    Poll,
+}
+
+/// One loop turn's plan: what to wait on, how, and until when.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    fd: i32,
+    want_write: bool,
+    /// When keepalive wants the loop.
+    deadline: Option<Instant>,
+    kind: WaitKind,
 }
 
 /// How a wait between reconnect attempts ended.
@@ -85,42 +136,77 @@ impl Client {
             // Not waiting: a read that finds nothing tells as much as `poll`
             // would, for less (a `mosquitto_loop(mosq, 0, 1)` after each publish
             // is common).
-            return self.service(Pass {
-                read: true,
-                unpolled: true,
-                ..Pass::default()
-            });
+            return self.service(Pass::Unwaited);
         }
+        let plan = self.plan_turn()?;
+        // How long until keepalive wants the loop (`None`: never).
+        let until_deadline = plan
+            .deadline
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        let wait = until_deadline.map_or(timeout, |d| timeout.min(d));
+        let wait = if plan.kind == WaitKind::Look {
+            Duration::ZERO
+        } else {
+            wait
+        };
+        let (ready, spun) = self.wait_turn(plan, wait)?;
+        // Nothing happened and keepalive is not due: there is nothing to service
+        // (a `mosquitto_loop(mosq, 0, 1)` after each publish is common).
+        let idle = ready == Readiness::default()
+            && spun.is_none()
+            && until_deadline.is_none_or(|d| d > wait);
+        if idle {
+            if !wait.is_zero() {
+                // A whole wait without traffic: the burst, if any, is over.
+                super::unlocked_write::release_spare();
+            }
+            return Ok(());
+        }
+        self.service(Pass::Waited { ready, spun })
+    }
+
+    /// Under the lock: queued packets encoded, and how this turn waits.
+    fn plan_turn(&self) -> Result<Plan> {
         let mut work = Work::new(self.logging());
-        let prepared = contain(|| {
+        let plan = contain(|| {
             let mut state = self.lock();
             state.pump(&mut work);
             let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
             let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
             state.conn.as_mut().map(|conn| {
-                let buffered = conn.has_buffered_input();
                 let want_write = conn.wants_write();
-                let quiet = !buffered && !want_write;
-                let gather = quiet && pace::should_gather(in_flight);
-                let spin = quiet && !gather && conn.pace.should_spin(in_flight > 0);
-                (conn.fd(), want_write, deadline, buffered, gather, spin)
+                let kind = if conn.has_buffered_input() {
+                    WaitKind::Look
+                } else if want_write {
+                    WaitKind::Poll
+                } else if pace::should_gather(in_flight) {
+                    WaitKind::Gather
+                } else if conn.pace.should_spin(in_flight > 0) {
+                    WaitKind::Spin
+                } else {
+                    WaitKind::Poll
+                };
+                Plan {
+                    fd: conn.fd(),
+                    want_write,
+                    deadline,
+                    kind,
+                }
             })
         })?;
         self.dispatch_from_loop(work);
-        let Some((fd, want_write, deadline, buffered, gather, spin)) = prepared else {
-            return Err(Error::NoConn);
-        };
-        // How long until keepalive wants the loop (`None`: never).
-        let until_deadline = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-        let wait = until_deadline.map_or(timeout, |d| timeout.min(d));
-        // Decrypted bytes already wait: look at the socket without waiting.
-        let wait = if buffered { Duration::ZERO } else { wait };
+        plan.ok_or(Error::NoConn)
+    }
+
+    /// Waits as `plan` says, up to `wait`: what was ready, and, after a spin,
+    /// whether it found something.
+    fn wait_turn(&self, plan: Plan, wait: Duration) -> Result<(Readiness, Option<bool>)> {
         let interest = Interest {
-            socket: Some(fd),
+            socket: Some(plan.fd),
             wakeup: Some(self.wakeup.fd()),
-            want_write,
+            want_write: plan.want_write,
         };
-        let wait = if gather && wait > GATHER {
+        let wait = if plan.kind == WaitKind::Gather && wait > GATHER {
             // Only the wake-up handle ends this wait: the socket fills meanwhile.
             let wakeup_only = Interest {
                 socket: None,
@@ -133,7 +219,7 @@ impl Client {
             wait
         };
         let mut spun = None;
-        let mut ready = if spin && !wait.is_zero() {
+        let mut ready = if plan.kind == WaitKind::Spin && !wait.is_zero() {
             let started = Instant::now();
             let ready = look(interest, wait.min(SPIN)).map_err(|e| e.into_error())?;
             let hit = ready != Readiness::default();
@@ -150,43 +236,23 @@ impl Client {
         if ready.woken {
             self.wakeup.drain();
         }
-        ready.readable |= buffered;
-        // Nothing happened and keepalive is not due: there is nothing to service
-        // (a `mosquitto_loop(mosq, 0, 1)` after each publish is common).
-        let idle = ready == Readiness::default()
-            && spun.is_none()
-            && until_deadline.is_none_or(|d| d > wait);
-        if idle {
-            if !wait.is_zero() {
-                // A whole wait without traffic: the burst, if any, is over.
-                super::unlocked_write::release_spare();
-            }
-            return Ok(());
-        }
-        let mut pass = pass_for(ready);
-        pass.spun = spun;
-        self.service(pass)
+        ready.readable |= plan.kind == WaitKind::Look;
+        Ok((ready, spun))
     }
 
     /// `mosquitto_loop_read`: reads and handles what the socket has.
     pub fn loop_read(&self) -> Result<()> {
-        self.service(Pass {
-            read: true,
-            ..Pass::default()
-        })
+        self.service(Pass::Read)
     }
 
     /// `mosquitto_loop_write`: writes what is queued.
     pub fn loop_write(&self) -> Result<()> {
-        self.service(Pass {
-            connect_ready: true,
-            ..Pass::default()
-        })
+        self.service(Pass::Write)
     }
 
     /// `mosquitto_loop_misc`: keepalive (PINGREQ, or closing a silent connection).
     pub fn loop_misc(&self) -> Result<()> {
-        self.service(Pass::default())
+        self.service(Pass::Misc)
     }
 
     /// The socket's descriptor, or -1 without one.
@@ -210,7 +276,7 @@ impl Client {
         take_queued_by_callback();
         let mut result = self.service_once(pass);
         while result.is_ok() && take_queued_by_callback() {
-            match self.service_once(Pass::default()) {
+            match self.service_once(Pass::Misc) {
                 // The round before ended the connection: nothing is left to write.
                 Err(Error::NoConn) => break,
                 other => result = other,
@@ -249,14 +315,17 @@ impl Client {
             match state.conn.as_mut() {
                 None => Err(Error::NoConn),
                 Some(conn) => {
-                    if let Some(hit) = pass.spun {
+                    if let Pass::Waited {
+                        spun: Some(hit), ..
+                    } = pass
+                    {
                         conn.pace.spun(hit);
                     }
                     let mut result = Ok(());
-                    let connect_ready = if pass.unpolled && conn.is_connecting() {
+                    let connect_ready = if matches!(pass, Pass::Unwaited) && conn.is_connecting() {
                         poll::connect_ended(conn.fd()).unwrap_or(false)
                     } else {
-                        pass.connect_ready
+                        pass.connect_ready()
                     };
                     if conn.is_connecting() && connect_ready {
                         if let Err(e) = conn.finish_connect() {
@@ -265,7 +334,7 @@ impl Client {
                         }
                     }
                     let still_connecting = state.conn.as_ref().is_some_and(|c| c.is_connecting());
-                    if result.is_ok() && pass.read && !still_connecting {
+                    if result.is_ok() && pass.reads() && !still_connecting {
                         result = state.read_in(now, work);
                     }
                     if result.is_ok() && state.conn.is_some() {
@@ -461,14 +530,6 @@ impl Client {
             }
         });
         self.dispatch(work);
-    }
-}
-
-fn pass_for(ready: Readiness) -> Pass {
-    Pass {
-        read: ready.readable || ready.broken,
-        connect_ready: ready.writable || ready.broken,
-        ..Pass::default()
     }
 }
 
