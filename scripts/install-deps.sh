@@ -21,6 +21,8 @@ test_packages=(
   "openssl:/usr/bin/openssl"
   "valgrind:/usr/bin/valgrind"
   "binutils:/usr/bin/nm"
+  # RabbitMQ with its web_mqtt plugin: the WebSocket broker of tests/websockets.rs.
+  "rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server"
 )
 demo_packages=(
   "gcc:/usr/bin/gcc"
