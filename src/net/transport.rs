@@ -217,6 +217,9 @@ impl Transport {
     /// there), sending the answers the frames asked for.
     fn read_websocket(&mut self, buf: &mut [u8]) -> Result<Progress, NetError> {
         loop {
+            if let Some(closed) = self.ws.as_deref().and_then(WebSocket::close_received) {
+                return Err(NetError::WebSocket(closed));
+            }
             let n = match self.read_below(buf) {
                 Ok(Progress::Bytes(n)) => n,
                 Ok(Progress::WouldBlock) => return Ok(Progress::WouldBlock),
@@ -325,14 +328,19 @@ impl Transport {
             && self.ws.as_deref().is_none_or(WebSocket::is_upgraded)
     }
 
-    /// Whether `read` has bytes without waiting for the socket (TLS plaintext
-    /// decrypted but not yet read): the loop must not wait in `poll` then.
+    /// Whether `read` has something without waiting for the socket (TLS
+    /// plaintext decrypted but not yet read, or the server's WebSocket close
+    /// to report): the loop must not wait in `poll` then.
     pub fn has_buffered_input(&mut self) -> bool {
         self.socks.is_none()
-            && self
+            && (self
                 .tls
                 .as_deref_mut()
                 .is_some_and(TlsSession::has_plaintext)
+                || self
+                    .ws
+                    .as_deref()
+                    .is_some_and(|ws| ws.close_received().is_some()))
     }
 
     /// Lines for `MOSQ_LOG_WARNING` that the TLS handshake left since the last call.

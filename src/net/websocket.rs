@@ -206,6 +206,12 @@ impl WebSocket {
         }
     }
 
+    /// The server's close, once received: reads report it (after the MQTT
+    /// bytes that came before it).
+    pub fn close_received(&self) -> Option<WebSocketError> {
+        self.closed.clone()
+    }
+
     /// What a read that found the connection closed reports.
     pub fn end_of_stream(&self) -> Option<WebSocketError> {
         if !self.is_upgraded() {
