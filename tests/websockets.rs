@@ -12,6 +12,7 @@
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,7 +23,9 @@ use support::fake_ws_server::{
     binary, frame, upgrade_answer, upgrade_answer_with, FakeWsServer, WsPeer,
 };
 use support::rabbitmq::{RabbitMq, WS_PATH};
-use support::stage::{against_debian, c_program, run, subject_command, Output};
+use support::stage::{
+    against_debian, c_program, run, scratch_root, subject, subject_command, Compile, Output,
+};
 use support::tls::{cert_file, Socks};
 
 /// Records the largest single allocation, for the test that a frame header
@@ -155,6 +158,29 @@ fn a_wrong_path_is_refused_by_the_broker_with_the_status_line_logged() {
         "{output}"
     );
     assert!(output.stdout.contains("mosquitto_loop: 2 "), "{output}");
+}
+
+#[test]
+fn the_websockets_example_makes_a_round_trip() {
+    if against_debian() {
+        return;
+    }
+    let node = RabbitMq::shared();
+    let program = scratch_root().join("example-websockets");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-c/websockets.c");
+    Compile::c(source, subject())
+        .link(subject())
+        .build(&program);
+    let mut command = subject_command(&program);
+    command.args(["127.0.0.1", &node.ws.to_string(), WS_PATH]);
+    let output = run(&mut command, PROGRAM_TIMEOUT);
+    output.assert_success("examples-c/websockets.c");
+    assert!(
+        output
+            .stdout
+            .contains("demo/websockets hello over WebSockets"),
+        "{output}"
+    );
 }
 
 // ---------------------------------------------------------------------------------
