@@ -503,3 +503,34 @@ fn the_header_size_cannot_change_while_a_connection_is_being_opened() {
     let idle = Client::new(Some(b"c2"), true, 0).unwrap();
     assert_eq!(idle.set_http_header_size(8192), Ok(()));
 }
+
+#[test]
+fn packets_queued_together_go_out_in_one_frame() {
+    let publish = |payload: u8| [0x30, 0x04, 0x00, 0x01, b't', payload];
+    let checked = Arc::new(AtomicUsize::new(0));
+    let done = checked.clone();
+    let server = FakeWsServer::start(move |peer| {
+        accept_and_connack(peer);
+        let batch = peer.read_frame();
+        let want: Vec<u8> = [b'1', b'2', b'3'].into_iter().flat_map(publish).collect();
+        assert_eq!(batch.payload, want, "three PUBLISH packets in one frame");
+        done.store(1, Ordering::Relaxed);
+        peer.expect_closed();
+    });
+    let (client, _) = ws_client_to(&server);
+    let weak = Arc::downgrade(&client);
+    // What on_connect queues goes out in the same turn of the loop: one batch.
+    client.set_callbacks(|cb| {
+        cb.on_connect = Some(Arc::new(move |_| {
+            let client = weak.upgrade().unwrap();
+            for payload in ["1", "2", "3"] {
+                client
+                    .publish("t", payload.as_bytes(), 0, false, vec![])
+                    .unwrap();
+            }
+        }))
+    });
+    loop_until(&client, || checked.load(Ordering::Relaxed) == 1).unwrap();
+    client.disconnect(0, vec![]).unwrap();
+    server.finish();
+}
