@@ -6,23 +6,24 @@
 //! TLS (wss) and through microsocks. Against a scripted fake server, with exact
 //! bytes: the upgrade's failures, and frames cut, joined, pinged and closed.
 //!
-//! Debian's libmosquitto 2.0 has no WebSockets: in Debian mode these tests do
-//! nothing.
+//! The fake-server tests drive the Rust client directly. Debian's libmosquitto
+//! 2.0 has no WebSockets: in Debian mode the C program tests do nothing.
 
 mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
 use support::fake_ws_server::{
-    binary, frame, upgrade_answer, upgrade_answer_with, FakeWsServer, WsPeer,
+    binary, binary_header, frame, upgrade_answer, upgrade_answer_with, FakeWsServer, WsPeer,
 };
 use support::rabbitmq::{RabbitMq, WS_PATH};
+use support::seen::{loop_until, Seen};
 use support::stage::{
     against_debian, c_program, run, scratch_root, subject, subject_command, Compile, Output,
 };
@@ -73,12 +74,17 @@ fn ws_client(port: u16, mode: &str, args: &[&str]) -> Output {
     run(&mut command, PROGRAM_TIMEOUT)
 }
 
-fn round_trip_over_ws(mode: &str) {
-    if against_debian() {
-        return;
+/// Runs `test` with the shared node; in Debian mode (no WebSockets), nothing.
+fn on_rabbitmq(test: impl FnOnce(&RabbitMq)) {
+    if !against_debian() {
+        test(RabbitMq::shared());
     }
-    let node = RabbitMq::shared();
-    ws_client(node.ws, mode, &["--path", WS_PATH]).assert_passed();
+}
+
+fn round_trip_over_ws(mode: &str) {
+    on_rabbitmq(|node| {
+        ws_client(node.ws, mode, &["--path", WS_PATH]).assert_passed();
+    });
 }
 
 #[test]
@@ -103,104 +109,76 @@ fn qos_0_and_1_round_trip_over_ws_in_the_programs_own_poll_loop() {
 
 #[test]
 fn a_1_mib_payload_crosses_ws_both_ways() {
-    if against_debian() {
-        return;
-    }
-    let node = RabbitMq::shared();
-    let args = ["--path", WS_PATH, "--payload", "1048576", "--count", "2"];
-    ws_client(node.ws, "start", &args).assert_passed();
+    on_rabbitmq(|node| {
+        let args = ["--path", WS_PATH, "--payload", "1048576", "--count", "2"];
+        ws_client(node.ws, "start", &args).assert_passed();
+    });
 }
 
 #[test]
 fn the_client_reconnects_over_ws_after_the_broker_drops_it() {
-    if against_debian() {
-        return;
-    }
-    let node = RabbitMq::shared();
-    let drop = node.close_all_connections_command();
-    for mode in ["start", "forever"] {
-        ws_client(node.ws, mode, &["--path", WS_PATH, "--drop", &drop]).assert_passed();
-    }
+    on_rabbitmq(|node| {
+        let drop = node.close_all_connections_command();
+        for mode in ["start", "forever"] {
+            ws_client(node.ws, mode, &["--path", WS_PATH, "--drop", &drop]).assert_passed();
+        }
+    });
 }
 
 #[test]
 fn wss_runs_the_upgrade_inside_tls() {
-    if against_debian() {
-        return;
-    }
-    let node = RabbitMq::shared();
-    let ca = cert_file("ca.pem");
-    ws_client(node.wss, "forever", &["--path", WS_PATH, "--cafile", &ca]).assert_passed();
+    on_rabbitmq(|node| {
+        let ca = cert_file("ca.pem");
+        ws_client(node.wss, "forever", &["--path", WS_PATH, "--cafile", &ca]).assert_passed();
+    });
 }
 
 #[test]
 fn ws_goes_through_a_socks5_proxy() {
-    if against_debian() {
-        return;
-    }
-    let node = RabbitMq::shared();
-    let socks = Socks::start(None);
-    let proxy = socks.port.to_string();
-    ws_client(node.ws, "loop", &["--path", WS_PATH, "--socks", &proxy]).assert_passed();
+    on_rabbitmq(|node| {
+        let socks = Socks::start(None);
+        let proxy = socks.port.to_string();
+        ws_client(node.ws, "loop", &["--path", WS_PATH, "--socks", &proxy]).assert_passed();
+    });
 }
 
 #[test]
 fn a_wrong_path_is_refused_by_the_broker_with_the_status_line_logged() {
-    if against_debian() {
-        return;
-    }
-    let node = RabbitMq::shared();
-    let output = ws_client(node.ws, "loop", &["--path", "/nowhere", "--count", "1"]);
-    assert!(
-        output
-            .stdout
-            .contains("log: WebSocket: the server refused the upgrade: HTTP/1.1 404"),
-        "{output}"
-    );
-    assert!(output.stdout.contains("mosquitto_loop: 2 "), "{output}");
+    on_rabbitmq(|node| {
+        let output = ws_client(node.ws, "loop", &["--path", "/nowhere", "--count", "1"]);
+        assert!(
+            output
+                .stdout
+                .contains("log: WebSocket: the server refused the upgrade: HTTP/1.1 404"),
+            "{output}"
+        );
+        assert!(output.stdout.contains("mosquitto_loop: 2 "), "{output}");
+    });
 }
 
 #[test]
 fn the_websockets_example_makes_a_round_trip() {
-    if against_debian() {
-        return;
-    }
-    let node = RabbitMq::shared();
-    let program = scratch_root().join("example-websockets");
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-c/websockets.c");
-    Compile::c(source, subject())
-        .link(subject())
-        .build(&program);
-    let mut command = subject_command(&program);
-    command.args(["127.0.0.1", &node.ws.to_string(), WS_PATH]);
-    let output = run(&mut command, PROGRAM_TIMEOUT);
-    output.assert_success("examples-c/websockets.c");
-    assert!(
-        output
-            .stdout
-            .contains("demo/websockets hello over WebSockets"),
-        "{output}"
-    );
+    on_rabbitmq(|node| {
+        let program = scratch_root().join("example-websockets");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-c/websockets.c");
+        Compile::c(source, subject())
+            .link(subject())
+            .build(&program);
+        let mut command = subject_command(&program);
+        command.args(["127.0.0.1", &node.ws.to_string(), WS_PATH]);
+        let output = run(&mut command, PROGRAM_TIMEOUT);
+        output.assert_success("examples-c/websockets.c");
+        assert!(
+            output
+                .stdout
+                .contains("demo/websockets hello over WebSockets"),
+            "{output}"
+        );
+    });
 }
 
 // ---------------------------------------------------------------------------------
 // Against the fake server
-
-/// What the callbacks saw, in order.
-#[derive(Default)]
-struct Seen(Mutex<Vec<String>>);
-
-impl Seen {
-    fn push(&self, s: String) {
-        self.0.lock().unwrap().push(s);
-    }
-    fn all(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-    fn has(&self, s: &str) -> bool {
-        self.all().iter().any(|x| x.starts_with(s))
-    }
-}
 
 /// A WebSocket client "c1" connected (blocking TCP) to `server`, recording
 /// connect, disconnect, message and error log lines.
@@ -232,24 +210,19 @@ fn ws_client_to(server: &FakeWsServer) -> (Arc<Client>, Arc<Seen>) {
     (client, seen)
 }
 
-/// Runs the loop until `done`, a loop error (returned), or five seconds.
-fn loop_until(client: &Client, mut done: impl FnMut() -> bool) -> Result<(), Error> {
-    let until = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < until, "timed out");
-        client.run_loop(50, 1)?;
-    }
-    Ok(())
-}
-
-/// Answers the upgrade and the CONNECT: the client is connected.
-fn accept_and_connack(peer: &mut WsPeer) {
+/// Accepts the upgrade and reads the CONNECT: one masked binary frame.
+fn upgrade_and_read_connect(peer: &mut WsPeer) {
     let request = peer.read_request();
     peer.send(&upgrade_answer(&request));
     let connect = peer.read_frame();
     assert_eq!(connect.first, 0x82);
     assert!(connect.masked);
     assert_eq!(connect.payload, CONNECT_C1);
+}
+
+/// Answers the upgrade and the CONNECT: the client is connected.
+fn accept_and_connack(peer: &mut WsPeer) {
+    upgrade_and_read_connect(peer);
     peer.send(&binary(&CONNACK_OK));
 }
 
@@ -353,9 +326,7 @@ fn an_answer_longer_than_http_header_size_is_a_protocol_error() {
 #[test]
 fn packets_split_across_frames_and_reads_and_joined_in_one_frame_arrive_whole() {
     let server = FakeWsServer::start(|peer| {
-        let request = peer.read_request();
-        peer.send(&upgrade_answer(&request));
-        assert_eq!(peer.read_frame().payload, CONNECT_C1);
+        upgrade_and_read_connect(peer);
         // CONNACK in two frames, each cut into single bytes on the wire.
         let mut split = binary(&CONNACK_OK[..1]);
         split.extend_from_slice(&binary(&CONNACK_OK[1..]));
@@ -381,9 +352,7 @@ fn packets_split_across_frames_and_reads_and_joined_in_one_frame_arrive_whole() 
 #[test]
 fn a_fragmented_message_is_reassembled() {
     let server = FakeWsServer::start(|peer| {
-        let request = peer.read_request();
-        peer.send(&upgrade_answer(&request));
-        assert_eq!(peer.read_frame().payload, CONNECT_C1);
+        upgrade_and_read_connect(peer);
         // Binary without FIN, then a ping in between, then the final continuation.
         peer.send(&[0x02, 0x02, 0x20, 0x02]);
         peer.send(&frame(0x9, b""));
@@ -447,12 +416,8 @@ fn a_close_frame_mid_packet_is_answered_and_ends_the_connection_as_lost() {
 #[test]
 fn a_16_mib_frame_header_is_streamed_without_allocating_its_length() {
     let server = FakeWsServer::start(|peer| {
-        let request = peer.read_request();
-        peer.send(&upgrade_answer(&request));
-        assert_eq!(peer.read_frame().payload, CONNECT_C1);
-        let mut header = vec![0x82, 127];
-        header.extend_from_slice(&(16u64 << 20).to_be_bytes());
-        peer.send(&header);
+        upgrade_and_read_connect(peer);
+        peer.send(&binary_header(16u64 << 20));
         peer.send(&CONNACK_OK);
         peer.expect_closed();
     });
@@ -468,12 +433,8 @@ fn a_16_mib_frame_header_is_streamed_without_allocating_its_length() {
 #[test]
 fn a_frame_length_with_the_top_bit_set_is_a_protocol_error() {
     let server = FakeWsServer::start(|peer| {
-        let request = peer.read_request();
-        peer.send(&upgrade_answer(&request));
-        assert_eq!(peer.read_frame().payload, CONNECT_C1);
-        let mut header = vec![0x82, 127];
-        header.extend_from_slice(&(1u64 << 63).to_be_bytes());
-        peer.send(&header);
+        upgrade_and_read_connect(peer);
+        peer.send(&binary_header(1u64 << 63));
         peer.expect_closed();
     });
     let (client, seen) = ws_client_to(&server);

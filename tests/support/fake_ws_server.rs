@@ -158,6 +158,14 @@ pub fn binary(payload: &[u8]) -> Vec<u8> {
     frame(0x2, payload)
 }
 
+/// The header of a final binary frame announcing `length` payload bytes, in the
+/// 64-bit length form (whatever the length).
+pub fn binary_header(length: u64) -> Vec<u8> {
+    let mut header = vec![0x82, 127];
+    header.extend_from_slice(&length.to_be_bytes());
+    header
+}
+
 /// A server for one connection on 127.0.0.1, running its script on a thread.
 pub struct FakeWsServer {
     pub port: u16,

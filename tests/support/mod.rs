@@ -8,5 +8,6 @@ pub mod fake_ws_server;
 pub mod fault_proxy;
 pub mod publisher;
 pub mod rabbitmq;
+pub mod seen;
 pub mod stage;
 pub mod tls;
