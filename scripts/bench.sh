@@ -158,7 +158,8 @@ start_rabbitmq() { # a node with the MQTT and Web MQTT plugins (WebSocket path /
 	EOF
 	echo "[rabbitmq_mqtt,rabbitmq_web_mqtt]." >"$dir/enabled_plugins"
 	local env=(RABBITMQ_NODENAME="$node" RABBITMQ_USE_LONGNAME=false HOME="$dir"
-		RABBITMQ_PID_FILE="$dir/pid" ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$epmd_port")
+		RABBITMQ_PID_FILE="$dir/pid" ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$epmd_port"
+		RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
 	/usr/bin/epmd -port "$epmd_port" -address 127.0.0.1 >/dev/null 2>&1 &
 	EPMD_PID=$!
 	env "${env[@]}" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$amqp" \

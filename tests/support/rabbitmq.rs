@@ -150,6 +150,11 @@ impl RabbitMq {
             ("RABBITMQ_PID_FILE", path(&self.dir.join("pid"))),
             ("ERL_EPMD_ADDRESS", "127.0.0.1".into()),
             ("ERL_EPMD_PORT", self.epmd_port.to_string()),
+            // rabbitmqctl is an Erlang node too: its listener on loopback only.
+            (
+                "RABBITMQ_CTL_ERL_ARGS",
+                "-kernel inet_dist_use_interface {127,0,0,1}".into(),
+            ),
             ("HOME", path(&self.dir)),
         ]
     }
