@@ -15,7 +15,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
@@ -105,6 +105,14 @@ fn qos_0_and_1_round_trip_over_ws_in_loop_start() {
 #[test]
 fn qos_0_and_1_round_trip_over_ws_in_the_programs_own_poll_loop() {
     round_trip_over_ws("own");
+}
+
+#[test]
+fn mqtt_31_over_ws_asks_for_the_mqttv31_subprotocol() {
+    on_rabbitmq(|node| {
+        let args = ["--path", WS_PATH, "--protocol", "31"];
+        ws_client(node.ws, "loop", &args).assert_passed();
+    });
 }
 
 #[test]
@@ -445,6 +453,23 @@ fn a_frame_length_with_the_top_bit_set_is_a_protocol_error() {
         "{:?}",
         seen.all()
     );
+    server.finish();
+}
+
+#[test]
+fn a_server_that_never_answers_the_upgrade_does_not_block_the_loop() {
+    let server = FakeWsServer::start(|peer| {
+        let _ = peer.read_request();
+        peer.expect_closed();
+    });
+    let (client, seen) = ws_client_to(&server);
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(client.run_loop(20, 1), Ok(()));
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(!seen.has("connect 0"));
+    drop(client);
     server.finish();
 }
 

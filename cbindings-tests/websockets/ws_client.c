@@ -3,7 +3,7 @@
  * receive each of them in order, then disconnect.
  *
  *   ws_client PORT forever|loop|start|own [--path P] [--cafile F] [--socks PORT]
- *             [--payload BYTES] [--count N] [--drop COMMAND]
+ *             [--payload BYTES] [--count N] [--drop COMMAND] [--protocol 31|311]
  *
  * forever: mosquitto_loop_forever; loop: mosquitto_loop by hand; start:
  * mosquitto_loop_start's thread; own: the program's own poll() loop
@@ -12,7 +12,8 @@
  * --payload: each message's size (at least 16); --drop: once every message
  * arrived, run COMMAND (which makes the broker drop the connection), expect the
  * library to reconnect, and do it all again (forever and start only: the others
- * do not reconnect by themselves).
+ * do not reconnect by themselves). --protocol 31: MQTT 3.1, whose upgrade asks
+ * for the subprotocol mqttv3.1.
  */
 #include <pthread.h>
 
@@ -106,7 +107,7 @@ int main(int argc, char *argv[])
 {
 	struct mosquitto *mosq;
 	const char *path = NULL, *cafile = NULL, *mode;
-	int socks_port = 0, port;
+	int socks_port = 0, port, version = MQTT_PROTOCOL_V311;
 	pthread_t drop_thread;
 
 	print_loaded();
@@ -120,6 +121,7 @@ int main(int argc, char *argv[])
 		else if(!strcmp(argv[i], "--payload")) payload_size = atoi(argv[i + 1]);
 		else if(!strcmp(argv[i], "--count")) count = atoi(argv[i + 1]);
 		else if(!strcmp(argv[i], "--drop")) drop_command = argv[i + 1];
+		else if(!strcmp(argv[i], "--protocol")) version = strcmp(argv[i + 1], "31") ? MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V31;
 		else return 2;
 	}
 	if(payload_size < 16) return 2;
@@ -127,7 +129,11 @@ int main(int argc, char *argv[])
 	snprintf(base, sizeof(base), "skeeter/ws/%d", (int)getpid());
 
 	mosquitto_lib_init();
-	mosq = mosquitto_new(NULL, true, NULL);
+	/* MQTT 3.1 wants a client id; 3.1.1 may leave it to the broker. */
+	char id[32];
+	snprintf(id, sizeof(id), "skeeter-ws-%d", (int)getpid());
+	mosq = mosquitto_new(version == MQTT_PROTOCOL_V31 ? id : NULL, true, NULL);
+	CHECK_RC(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, version), MOSQ_ERR_SUCCESS);
 	CHECK_RC(mosquitto_int_option(mosq, MOSQ_OPT_TRANSPORT, MOSQ_T_WEBSOCKETS), MOSQ_ERR_SUCCESS);
 	if(path) CHECK_RC(mosquitto_string_option(mosq, MOSQ_OPT_HTTP_PATH, path), MOSQ_ERR_SUCCESS);
 	if(cafile) CHECK_RC(mosquitto_tls_set(mosq, cafile, NULL, NULL, NULL, NULL), MOSQ_ERR_SUCCESS);
