@@ -88,9 +88,7 @@ impl TransportPlan {
             warnings,
         ))
     }
-}
 
-impl TransportPlan {
     /// The same plan carrying MQTT in WebSocket frames after `upgrade` (from
     /// `Options::upgrade`), or not.
     pub fn with_websocket(mut self, upgrade: Option<Upgrade>) -> TransportPlan {
@@ -340,7 +338,7 @@ impl Transport {
                 || self
                     .ws
                     .as_deref()
-                    .is_some_and(|ws| ws.close_received().is_some()))
+                    .is_some_and(WebSocket::is_closed_by_server))
     }
 
     /// Lines for `MOSQ_LOG_WARNING` that the TLS handshake left since the last call.

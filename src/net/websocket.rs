@@ -212,6 +212,11 @@ impl WebSocket {
         self.closed.clone()
     }
 
+    /// Whether the server's close frame arrived (its report is pending or given).
+    pub fn is_closed_by_server(&self) -> bool {
+        self.closed.is_some()
+    }
+
     /// What a read that found the connection closed reports.
     pub fn end_of_stream(&self) -> Option<WebSocketError> {
         if !self.is_upgraded() {
