@@ -589,6 +589,22 @@ mod tests {
     }
 
     #[test]
+    fn the_libmosquitto_21_options_have_its_numbers() {
+        use super::super::constants::mosq_transport_t::*;
+        let numbers = [
+            MOSQ_OPT_DISABLE_SOCKETPAIR as c_int,
+            MOSQ_OPT_TRANSPORT as c_int,
+            MOSQ_OPT_HTTP_PATH as c_int,
+            MOSQ_OPT_HTTP_HEADER_SIZE as c_int,
+        ];
+        assert_eq!(numbers, [14, 15, 16, 17]);
+        assert_eq!((MOSQ_T_TCP as c_int, MOSQ_T_WEBSOCKETS as c_int), (1, 2));
+        for n in 14..=17 {
+            assert!(option_named(n).is_some(), "option {n}");
+        }
+    }
+
+    #[test]
     fn the_libmosquitto_21_transport_options_are_checked_and_stored() {
         let h = Handle::new();
         let int = |option: mosq_opt_t, value| unsafe {
