@@ -9,7 +9,9 @@
  *   bench floor -p PORT -s SIZE -n COUNT         (no library: one write() per message)
  *   bench which                                  (only report the library)
  * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
- *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere)
+ *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere),
+ *         -W PATH (MQTT over WebSockets with that upgrade path: libmosquitto 2.1's
+ *         MOSQ_OPT_TRANSPORT, which 2.0 refuses)
  *
  * It first prints which library it really loaded (dladdr on a libmosquitto symbol)
  * and exits 3 if BENCH_EXPECT_LIB names a different file. On success it prints one
@@ -42,7 +44,14 @@ struct opts {
 	int nodelay;     /* -1: scenario default; rtt disables Nagle, throughput keeps it */
 	long count, cap; /* cap < 0: pick a default; 0: no limit */
 	int start;       /* 1: loop_start (library thread), 0: mosquitto_loop from main */
+	const char *ws_path; /* WebSockets with this path; NULL: plain MQTT */
 };
+
+/* libmosquitto 2.1's values, by number: the 2.0 header this is built against has
+ * no names for them. */
+#define BENCH_OPT_TRANSPORT 15
+#define BENCH_OPT_HTTP_PATH 16
+#define BENCH_T_WEBSOCKETS 2
 
 /* State shared between the library's callbacks and the main thread. Counters are
  * atomics because in loop_start mode the callbacks run on the library's thread. */
@@ -253,6 +262,12 @@ static struct mosquitto *client(const struct opts *o, const char *role, int idx,
 		      "mosquitto_int_option(PROTOCOL_VERSION)");
 	if (o->nodelay > 0)
 		check(mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1), "mosquitto_int_option(TCP_NODELAY)");
+	if (o->ws_path) {
+		check(mosquitto_int_option(m, BENCH_OPT_TRANSPORT, BENCH_T_WEBSOCKETS),
+		      "mosquitto_int_option(TRANSPORT)");
+		check(mosquitto_string_option(m, BENCH_OPT_HTTP_PATH, o->ws_path),
+		      "mosquitto_string_option(HTTP_PATH)");
+	}
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_disconnect_callback_set(m, on_disconnect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
@@ -632,7 +647,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench pub|recv|rtt|idle|floor -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
-		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n");
+		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n"
+		"             [-W WEBSOCKET_PATH]\n");
 	exit(2);
 }
 
@@ -670,6 +686,7 @@ int main(int argc, char **argv)
 		case 'T': o.timeout = atoi(v); break;
 		case 'V': o.proto = atoi(v); break;
 		case 'N': o.nodelay = atoi(v); break;
+		case 'W': o.ws_path = v; break;
 		default: usage();
 		}
 	}

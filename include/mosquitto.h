@@ -174,6 +174,41 @@ enum mosq_opt_t {
    * int: 1 to trust the operating system's certificate store.
    */
   MOSQ_OPT_TLS_USE_OS_CERTS = 13,
+  /**
+   * int (new in libmosquitto 2.1): 1 asks for no wake-up descriptor. Accepted
+   * and kept; this library still makes its one eventfd, so another thread's
+   * publish or disconnect still ends a wait in `mosquitto_loop` early.
+   */
+  MOSQ_OPT_DISABLE_SOCKETPAIR = 14,
+  /**
+   * int (new in libmosquitto 2.1): an `enum mosq_transport_t`, `MOSQ_T_TCP`
+   * (the default) or `MOSQ_T_WEBSOCKETS`.
+   */
+  MOSQ_OPT_TRANSPORT = 15,
+  /**
+   * string (new in libmosquitto 2.1): the path of the WebSocket upgrade
+   * request; the default is "/mqtt".
+   */
+  MOSQ_OPT_HTTP_PATH = 16,
+  /**
+   * int (new in libmosquitto 2.1): the most bytes the server's answer to the
+   * WebSocket upgrade may take; the default is 4096, the least 100.
+   */
+  MOSQ_OPT_HTTP_HEADER_SIZE = 17,
+};
+
+/**
+ * Values for `MOSQ_OPT_TRANSPORT` (new in libmosquitto 2.1).
+ */
+enum mosq_transport_t {
+  /**
+   * MQTT straight over TCP (or TLS).
+   */
+  MOSQ_T_TCP = 1,
+  /**
+   * MQTT in binary WebSocket frames (RFC 6455), over TCP or TLS.
+   */
+  MOSQ_T_WEBSOCKETS = 2,
 };
 
 /**
@@ -853,6 +888,12 @@ int mosquitto_opts_set(struct mosquitto *mosq, enum mosq_opt_t option, void *val
  *   `MOSQ_ERR_NOT_SUPPORTED` (no maintained Rust crate verifies stapled OCSP
  *   responses, and accepting the option without checking would be a silent hole).
  * - `MOSQ_OPT_SSL_CTX_WITH_DEFAULTS`: `MOSQ_ERR_NOT_SUPPORTED` (no OpenSSL).
+ * - `MOSQ_OPT_DISABLE_SOCKETPAIR` (libmosquitto 2.1): accepted and kept; the
+ *   one wake-up eventfd stays, so other threads still wake `mosquitto_loop`.
+ * - `MOSQ_OPT_TRANSPORT` (libmosquitto 2.1): `MOSQ_T_TCP` or
+ *   `MOSQ_T_WEBSOCKETS`, for the next connect.
+ * - `MOSQ_OPT_HTTP_HEADER_SIZE` (libmosquitto 2.1): at least 100 (default
+ *   4096); `MOSQ_ERR_INVAL` while a connection is being opened.
  *
  * Returns `MOSQ_ERR_INVAL` for a NULL handle, a value out of range or an
  * option that is not an integer option.
@@ -867,6 +908,9 @@ int mosquitto_int_option(struct mosquitto *mosq, enum mosq_opt_t option, int val
  *   `MOSQ_ERR_NOT_SUPPORTED`).
  * - `MOSQ_OPT_TLS_ENGINE`, `MOSQ_OPT_TLS_ENGINE_KPASS_SHA1`:
  *   `MOSQ_ERR_NOT_SUPPORTED` (OpenSSL engines do not exist here).
+ * - `MOSQ_OPT_HTTP_PATH` (libmosquitto 2.1): the WebSocket upgrade's path
+ *   (default "/mqtt"); NULL, empty, or with spaces or control characters is
+ *   `MOSQ_ERR_INVAL`.
  *
  * Returns `MOSQ_ERR_INVAL` for a NULL handle, a NULL value where one is needed,
  * an unknown key form, or an option that is not a string option.

@@ -16,6 +16,10 @@
 #   BENCH_BROKER=PATH    mosquitto broker (default /usr/sbin/mosquitto)
 #   BENCH_RUN_TIMEOUT=S  seconds before one run is killed as hung (quick 12, full 120)
 #
+# With Debian's rabbitmq-server installed, two more rows publish through RabbitMQ
+# (started on first use, ~11 s): over TCP, and over WebSockets (ours only: 2.0 has
+# no WebSockets), so the WebSocket layer's cost shows against TCP on the same broker.
+#
 # Exit status: 0 when every run on Debian's library succeeded (our library's failures
 # are shown as FAILED in the table and do not fail the run), 1 when a Debian run
 # failed, 2 when the setup itself failed (compiler, broker, sink, source).
@@ -43,7 +47,7 @@ mkdir -p "$BIN" || fatal "cannot create $BIN"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/skeeter-bench.XXXXXX") || fatal "mktemp failed"
 
 # Everything we start is recorded here and stopped by PID on exit.
-SINK_PID="" SOURCE_PID="" BROKER_PID=""
+SINK_PID="" SOURCE_PID="" BROKER_PID="" RABBIT_PID="" EPMD_PID=""
 stop_pid() {
 	local pid=$1
 	[ -n "$pid" ] || return 0
@@ -55,6 +59,9 @@ stop_pid() {
 }
 cleanup() {
 	stop_pid "$SINK_PID"; stop_pid "$SOURCE_PID"; stop_pid "$BROKER_PID"
+	# The node's whole session (setsid made the server its leader), then its epmd.
+	[ -n "$RABBIT_PID" ] && kill -9 -- "-$RABBIT_PID" 2>/dev/null
+	stop_pid "$RABBIT_PID"; stop_pid "$EPMD_PID"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -132,6 +139,44 @@ ensure_peers() {
 	kill -0 "$SOURCE_PID" 2>/dev/null || { say "bench: source died, restarting"; start_source; }
 	kill -0 "$BROKER_PID" 2>/dev/null || { say "bench: broker died, restarting"; start_broker; }
 }
+RABBIT=/usr/lib/rabbitmq/bin
+start_rabbitmq() { # a node with the MQTT and Web MQTT plugins (WebSocket path /ws)
+	local dir="$TMP/rabbitmq" amqp dist epmd_port node="skeeterbench$$@localhost"
+	mkdir -p "$dir"
+	amqp=$("$BIN/sink" --pick-port) && dist=$("$BIN/sink" --pick-port) &&
+		epmd_port=$("$BIN/sink" --pick-port) && RABBIT_MQTT_PORT=$("$BIN/sink" --pick-port) &&
+		RABBIT_WS_PORT=$("$BIN/sink" --pick-port) || fatal "no free port"
+	cat >"$dir/rabbitmq.conf" <<-EOF
+		listeners.tcp.default = 127.0.0.1:$amqp
+		loopback_users = none
+		mqtt.listeners.tcp.default = 127.0.0.1:$RABBIT_MQTT_PORT
+		mqtt.allow_anonymous = true
+		mqtt.default_user = guest
+		mqtt.default_pass = guest
+		web_mqtt.tcp.ip = 127.0.0.1
+		web_mqtt.tcp.port = $RABBIT_WS_PORT
+	EOF
+	echo "[rabbitmq_mqtt,rabbitmq_web_mqtt]." >"$dir/enabled_plugins"
+	local env=(RABBITMQ_NODENAME="$node" RABBITMQ_USE_LONGNAME=false HOME="$dir"
+		RABBITMQ_PID_FILE="$dir/pid" ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$epmd_port"
+		RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
+	/usr/bin/epmd -port "$epmd_port" -address 127.0.0.1 >/dev/null 2>&1 &
+	EPMD_PID=$!
+	env "${env[@]}" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$amqp" \
+		RABBITMQ_DIST_PORT="$dist" RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" \
+		RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_MNESIA_BASE="$dir/mnesia" \
+		RABBITMQ_LOG_BASE="$dir/log" \
+		RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+		setsid "$RABBIT/rabbitmq-server" >"$dir/server.log" 2>&1 &
+	RABBIT_PID=$!
+	env "${env[@]}" "$RABBIT/rabbitmqctl" -n "$node" wait --timeout 120 "$dir/pid" >/dev/null 2>&1 ||
+		fatal "rabbitmq did not start (see $dir/server.log)"
+	for _ in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$RABBIT_WS_PORT") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fatal "rabbitmq did not open port $RABBIT_WS_PORT"
+}
 start_sink
 start_source
 start_broker
@@ -170,6 +215,11 @@ add "rtt q1 broker" "rtt -p @BROKER@ -q 1 -n $NRTT" "p50_us:p50:us:lo p99_us:p99
 add "idle 1000 clients sink" "idle -p @SINK@ -n 1000" "per_client_kb:RSS/client:KiB:lo"
 add "peak RSS q0 1KiB x$NPEAK loop_start sink" "pub -p @SINK@ -q 0 -s 1024 -n $NPEAK -m start -c 0" \
 	"maxrss_kb:peak-RSS:MiB:lo:1024 $RATE"
+if [ -x "$RABBIT/rabbitmq-server" ]; then
+	add "pub q0 16B rabbitmq tcp loop" "pub -p @RABBIT_MQTT@ -q 0 -s 16 -n $N1 -m loop" "$RATE"
+	add "pub q0 16B rabbitmq ws loop (ours only)" \
+		"pub -p @RABBIT_WS@ -W /ws -q 0 -s 16 -n $N1 -m loop" "$RATE"
+fi
 
 # ---- running ----------------------------------------------------------------------
 declare -A VALS CPU FAIL NOTE
@@ -189,6 +239,12 @@ run_one() { # scenario-index lib rep
 	args=${args//@SOURCE@/$SOURCE_PORT}
 	local key="$name|$lib"
 	[ -n "${FAIL[$key]:-}" ] && return 0 # one failure is enough: skip the rest
+	[ "$lib" = debian ] && [[ $name == *"(ours only)"* ]] && return 0
+	if [[ $args == *@RABBIT_* ]]; then
+		[ -n "$RABBIT_PID" ] || { say "bench: starting rabbitmq"; start_rabbitmq; }
+		args=${args//@RABBIT_MQTT@/$RABBIT_MQTT_PORT}
+		args=${args//@RABBIT_WS@/$RABBIT_WS_PORT}
+	fi
 	if [ "$lib" = ours ] && [ -n "$OURS_BROKEN" ]; then
 		FAIL[$key]=1; NOTE[$key]="$OURS_BROKEN"; return 0
 	fi
@@ -281,7 +337,9 @@ fmt() { # number unit -> printable
 			declare -A med=() shown=()
 			cpus=()
 			for lib in ours debian; do
-				if [[ " $LIBS " != *" $lib "* ]]; then shown[$lib]="-"; med[$lib]=""; cpus+=("-"); continue; fi
+				if [[ " $LIBS " != *" $lib "* ]] || { [ $lib = debian ] && [[ $name == *"(ours only)"* ]]; }; then
+					shown[$lib]="-"; med[$lib]=""; cpus+=("-"); continue
+				fi
 				if [ -n "${FAIL[$name|$lib]:-}" ]; then
 					shown[$lib]=FAILED; med[$lib]=""; cpus+=("-")
 					echo "\"$name\",$label,$unit,$better,$lib,FAILED,,,\"${NOTE[$name|$lib]//\"/\'}\"" >>"$CSV"

@@ -26,6 +26,8 @@ test_packages=(
   "python3-venv:/usr/share/doc/python3-venv"
   "dpkg-dev:/usr/bin/dpkg-shlibdeps"
   "lintian:/usr/bin/lintian"
+  # RabbitMQ with its web_mqtt plugin: the WebSocket broker of tests/websockets.rs.
+  "rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server"
 )
 deb_packages=(
   "make:/usr/bin/make"

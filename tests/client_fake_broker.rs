@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
 use support::fake_broker::{packet, FakeBroker};
+use support::seen::{loop_until, Seen};
 use support::stage::{against_debian, c_program, run, subject_command};
 
 const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -18,22 +19,6 @@ const DISCONNECT: [u8; 2] = [0xe0, 0x00];
 const CONNECT_C1: [u8; 16] = [
     0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x02, b'c', b'1',
 ];
-
-/// What the callbacks saw, in order.
-#[derive(Default)]
-struct Seen(Mutex<Vec<String>>);
-
-impl Seen {
-    fn push(&self, s: String) {
-        self.0.lock().unwrap().push(s);
-    }
-    fn all(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-    fn has(&self, s: &str) -> bool {
-        self.all().iter().any(|x| x == s)
-    }
-}
 
 fn client_with_recorder() -> (Arc<Client>, Arc<Seen>) {
     let client = Arc::new(Client::new(Some(b"c1"), true, 0).unwrap());
@@ -73,16 +58,6 @@ fn connect(client: &Client, broker: &FakeBroker, keepalive: i32) {
     )
     .unwrap();
     client.connect(target, true).unwrap();
-}
-
-/// Runs the loop until `done` or five seconds pass.
-fn loop_until(client: &Client, mut done: impl FnMut() -> bool) -> Result<(), Error> {
-    let until = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < until, "timed out");
-        client.run_loop(50, 1)?;
-    }
-    Ok(())
 }
 
 #[test]

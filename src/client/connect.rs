@@ -5,8 +5,8 @@
 //! written as soon as the socket is connected; after a non-blocking connect the
 //! loop finishes the handshake and writes it.
 //!
-//! With TLS or a SOCKS5 proxy, the transport is built fresh for every connect and
-//! reconnect (new TLS session, new proxy handshake). As in libmosquitto, a
+//! With TLS, WebSockets or a SOCKS5 proxy, the transport is built fresh for every
+//! connect and reconnect (new TLS session, new proxy handshake, new upgrade). As in libmosquitto, a
 //! blocking connect waits for the TCP connect only: it sends the proxy greeting
 //! or the TLS ClientHello and returns, and the loop completes the handshakes,
 //! reporting a failure (`MOSQ_ERR_TLS`, `MOSQ_ERR_PROXY`...) from the loop call.
@@ -110,7 +110,7 @@ impl Client {
     pub fn reconnect(&self, blocking: bool) -> Result<()> {
         self.usable()?;
         let mut work = Work::new(self.logging());
-        let (target, tls, socks5) = contain_result(|| {
+        let (target, tls, socks5, upgrade) = contain_result(|| {
             let mut state = self.lock();
             let Some(target) = state.target.clone() else {
                 return Err(Error::Inval);
@@ -126,6 +126,7 @@ impl Client {
                 target,
                 state.options.tls.clone(),
                 state.options.socks5.clone(),
+                state.options.upgrade(),
             ))
         })?;
         // Without the lock: reading the key may call the program's pw_callback,
@@ -135,7 +136,7 @@ impl Client {
                 for line in warnings {
                     work.log(MOSQ_LOG_WARNING, || line);
                 }
-                plan
+                plan.with_websocket(upgrade)
             }
             Err(e) => {
                 let error = net_failure(e, &mut work);
@@ -219,6 +220,20 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// `MOSQ_OPT_HTTP_HEADER_SIZE`: refused (`Inval`) while a connection is
+    /// being opened, as its upgrade may be reading the answer.
+    pub fn set_http_header_size(&self, size: i32) -> Result<()> {
+        let mut state = self.lock();
+        let opening = state
+            .conn
+            .as_ref()
+            .is_some_and(|c| c.is_connecting() || c.is_handshaking());
+        if opening {
+            return Err(Error::Inval);
+        }
+        state.options.websocket.set_header_size(size)
     }
 
     /// `mosquitto_disconnect*`: queues DISCONNECT; the socket closes once it is

@@ -363,11 +363,14 @@ impl ClientState {
     }
 }
 
-/// The `MOSQ_ERR_*` for a transport failure. A TLS or proxy failure's reason
+/// The `MOSQ_ERR_*` for a transport failure. A TLS, proxy or WebSocket failure's reason
 /// (unknown issuer, host name mismatch, a refused proxy login) goes to the log
 /// at `MOSQ_LOG_ERR` first, where libmosquitto logs OpenSSL's error queue.
 pub fn net_failure(e: NetError, work: &mut Work) -> Error {
-    if matches!(e, NetError::Tls(_) | NetError::Proxy(_)) {
+    if matches!(
+        e,
+        NetError::Tls(_) | NetError::Proxy(_) | NetError::WebSocket(_)
+    ) {
         work.log(MOSQ_LOG_ERR, || e.to_string());
     }
     net_error(e)

@@ -2,6 +2,7 @@
 //! with the checks libmosquitto applies when each setting is made.
 
 use crate::error::{Error, Result};
+use crate::net::websocket_handshake::Upgrade;
 use crate::protocol::packet::{ProtocolVersion, Will};
 use crate::protocol::property::{self, Properties, Property};
 use crate::protocol::{topic, utf8};
@@ -72,6 +73,72 @@ static NO_TLS: TlsSettings = TlsSettings {
     use_os_certs: false,
     key_password: None,
 };
+
+/// The WebSocket transport's settings (libmosquitto 2.1's `MOSQ_OPT_TRANSPORT`,
+/// `MOSQ_OPT_HTTP_PATH` and `MOSQ_OPT_HTTP_HEADER_SIZE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketSettings {
+    /// `MOSQ_T_WEBSOCKETS` rather than `MOSQ_T_TCP`.
+    pub enabled: bool,
+    /// The upgrade request's path; `None` is `DEFAULT_HTTP_PATH`.
+    pub path: Option<Box<str>>,
+    /// The most bytes the server's upgrade answer may take.
+    pub header_size: usize,
+}
+
+/// The upgrade path when none is set, as in libmosquitto.
+pub const DEFAULT_HTTP_PATH: &str = "/mqtt";
+/// The smallest `MOSQ_OPT_HTTP_HEADER_SIZE` accepted.
+pub const MIN_HTTP_HEADER_SIZE: usize = 100;
+
+/// The settings of a client that sets no WebSocket option.
+static PLAIN_TCP: WebSocketSettings = WebSocketSettings {
+    enabled: false,
+    path: None,
+    header_size: 4096,
+};
+
+impl RareDefault for WebSocketSettings {
+    fn default_ref() -> &'static Self {
+        &PLAIN_TCP
+    }
+}
+
+impl WebSocketSettings {
+    /// `MOSQ_T_TCP` (1) or `MOSQ_T_WEBSOCKETS` (2); anything else is `Inval`.
+    pub fn set_transport(&mut self, transport: i32) -> Result<()> {
+        self.enabled = match transport {
+            1 => false,
+            2 => true,
+            _ => return Err(Error::Inval),
+        };
+        Ok(())
+    }
+
+    /// A path goes into the request line as it is: one with spaces or line
+    /// breaks would break it, so those are `Inval`.
+    pub fn set_path(&mut self, path: Option<String>) -> Result<()> {
+        let path = path.ok_or(Error::Inval)?;
+        if path.is_empty()
+            || path
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(Error::Inval);
+        }
+        self.path = Some(path.into());
+        Ok(())
+    }
+
+    /// At least `MIN_HTTP_HEADER_SIZE` bytes.
+    pub fn set_header_size(&mut self, size: i32) -> Result<()> {
+        self.header_size = usize::try_from(size)
+            .ok()
+            .filter(|s| *s >= MIN_HTTP_HEADER_SIZE)
+            .ok_or(Error::Inval)?;
+        Ok(())
+    }
+}
 
 /// Settings few clients make, kept out of line: no memory until first changed
 /// (through `DerefMut`), reading as their defaults until then.
@@ -154,6 +221,11 @@ pub struct Options {
     pub socks5: Option<Box<Socks5>>,
     /// Boxed when first set: most clients use no TLS.
     pub tls: Rare<TlsSettings>,
+    /// Boxed when first set: most clients use plain MQTT over TCP.
+    pub websocket: Rare<WebSocketSettings>,
+    /// `MOSQ_OPT_DISABLE_SOCKETPAIR`: kept, but the wake-up eventfd stays
+    /// (one descriptor, not libmosquitto's pair).
+    pub disable_socketpair: bool,
 }
 
 impl Options {
@@ -188,6 +260,8 @@ impl Options {
             threaded: false,
             socks5: None,
             tls: Rare::new(),
+            websocket: Rare::new(),
+            disable_socketpair: false,
         })
     }
 
@@ -206,6 +280,19 @@ impl Options {
             receive_maximum: self.receive_maximum,
             connect_properties: properties,
         }
+    }
+
+    /// The WebSocket upgrade a connect makes, if the transport is WebSockets.
+    pub fn upgrade(&self) -> Option<Upgrade> {
+        let ws = &*self.websocket;
+        ws.enabled.then(|| Upgrade {
+            path: ws.path.as_deref().unwrap_or(DEFAULT_HTTP_PATH).to_owned(),
+            header_size: ws.header_size,
+            subprotocol: match self.protocol {
+                ProtocolVersion::V31 => "mqttv3.1",
+                _ => "mqtt",
+            },
+        })
     }
 
     /// Sets the will. The caller has checked the payload length (at most
@@ -345,6 +432,51 @@ mod tests {
             }
         );
         assert!(!o.tls.enabled());
+        assert_eq!(o.upgrade(), None);
+    }
+
+    #[test]
+    fn websockets_upgrade_to_mqtt_on_slash_mqtt_unless_told_otherwise() {
+        let mut o = options();
+        o.websocket.set_transport(2).unwrap();
+        let upgrade = o.upgrade().unwrap();
+        assert_eq!(
+            (
+                upgrade.path.as_str(),
+                upgrade.header_size,
+                upgrade.subprotocol
+            ),
+            ("/mqtt", 4096, "mqtt")
+        );
+        o.websocket.set_path(Some("/ws".into())).unwrap();
+        o.websocket.set_header_size(100).unwrap();
+        o.set_protocol_level(3).unwrap();
+        let upgrade = o.upgrade().unwrap();
+        assert_eq!(
+            (
+                upgrade.path.as_str(),
+                upgrade.header_size,
+                upgrade.subprotocol
+            ),
+            ("/ws", 100, "mqttv3.1")
+        );
+        o.websocket.set_transport(1).unwrap();
+        assert_eq!(o.upgrade(), None);
+    }
+
+    #[test]
+    fn an_unknown_transport_a_small_header_size_or_a_broken_path_is_invalid() {
+        let mut o = options();
+        for transport in [0, 3, -1] {
+            assert_eq!(o.websocket.set_transport(transport), Err(Error::Inval));
+        }
+        assert_eq!(o.websocket.set_header_size(99), Err(Error::Inval));
+        assert_eq!(o.websocket.set_header_size(-1), Err(Error::Inval));
+        for path in [None, Some(""), Some("/a b"), Some("/a\r\n")] {
+            let path = path.map(String::from);
+            assert_eq!(o.websocket.set_path(path), Err(Error::Inval));
+        }
+        assert_eq!(o.websocket.header_size, 4096);
     }
 
     #[test]

@@ -108,4 +108,26 @@ pub enum mosq_opt_t {
     MOSQ_OPT_BIND_ADDRESS = 12,
     /// int: 1 to trust the operating system's certificate store.
     MOSQ_OPT_TLS_USE_OS_CERTS = 13,
+    /// int (new in libmosquitto 2.1): 1 asks for no wake-up descriptor. Accepted
+    /// and kept; this library still makes its one eventfd, so another thread's
+    /// publish or disconnect still ends a wait in `mosquitto_loop` early.
+    MOSQ_OPT_DISABLE_SOCKETPAIR = 14,
+    /// int (new in libmosquitto 2.1): an `enum mosq_transport_t`, `MOSQ_T_TCP`
+    /// (the default) or `MOSQ_T_WEBSOCKETS`.
+    MOSQ_OPT_TRANSPORT = 15,
+    /// string (new in libmosquitto 2.1): the path of the WebSocket upgrade
+    /// request; the default is "/mqtt".
+    MOSQ_OPT_HTTP_PATH = 16,
+    /// int (new in libmosquitto 2.1): the most bytes the server's answer to the
+    /// WebSocket upgrade may take; the default is 4096, the least 100.
+    MOSQ_OPT_HTTP_HEADER_SIZE = 17,
+}
+
+/// Values for `MOSQ_OPT_TRANSPORT` (new in libmosquitto 2.1).
+#[repr(C)]
+pub enum mosq_transport_t {
+    /// MQTT straight over TCP (or TLS).
+    MOSQ_T_TCP = 1,
+    /// MQTT in binary WebSocket frames (RFC 6455), over TCP or TLS.
+    MOSQ_T_WEBSOCKETS = 2,
 }

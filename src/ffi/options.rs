@@ -40,6 +40,10 @@ fn option_named(value: mosq_opt_arg) -> Option<mosq_opt_t> {
         11 => MOSQ_OPT_TCP_NODELAY,
         12 => MOSQ_OPT_BIND_ADDRESS,
         13 => MOSQ_OPT_TLS_USE_OS_CERTS,
+        14 => MOSQ_OPT_DISABLE_SOCKETPAIR,
+        15 => MOSQ_OPT_TRANSPORT,
+        16 => MOSQ_OPT_HTTP_PATH,
+        17 => MOSQ_OPT_HTTP_HEADER_SIZE,
         _ => return None,
     })
 }
@@ -199,6 +203,12 @@ pub unsafe extern "C" fn mosquitto_opts_set(
 ///   `MOSQ_ERR_NOT_SUPPORTED` (no maintained Rust crate verifies stapled OCSP
 ///   responses, and accepting the option without checking would be a silent hole).
 /// - `MOSQ_OPT_SSL_CTX_WITH_DEFAULTS`: `MOSQ_ERR_NOT_SUPPORTED` (no OpenSSL).
+/// - `MOSQ_OPT_DISABLE_SOCKETPAIR` (libmosquitto 2.1): accepted and kept; the
+///   one wake-up eventfd stays, so other threads still wake `mosquitto_loop`.
+/// - `MOSQ_OPT_TRANSPORT` (libmosquitto 2.1): `MOSQ_T_TCP` or
+///   `MOSQ_T_WEBSOCKETS`, for the next connect.
+/// - `MOSQ_OPT_HTTP_HEADER_SIZE` (libmosquitto 2.1): at least 100 (default
+///   4096); `MOSQ_ERR_INVAL` while a connection is being opened.
 ///
 /// Returns `MOSQ_ERR_INVAL` for a NULL handle, a value out of range or an
 /// option that is not an integer option.
@@ -209,6 +219,10 @@ pub unsafe extern "C" fn mosquitto_int_option(
     value: c_int,
 ) -> c_int {
     guard(|| {
+        if matches!(option_named(option), Some(MOSQ_OPT_HTTP_HEADER_SIZE)) {
+            // SAFETY: `mosq` is NULL or a live handle.
+            return unsafe { with_client(mosq, |c| c.set_http_header_size(value)) };
+        }
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe {
             with_options(mosq, |o| match option_named(option) {
@@ -229,6 +243,11 @@ pub unsafe extern "C" fn mosquitto_int_option(
                     Ok(())
                 }
                 Some(MOSQ_OPT_SSL_CTX_WITH_DEFAULTS) => Err(Error::NotSupported),
+                Some(MOSQ_OPT_DISABLE_SOCKETPAIR) => {
+                    o.disable_socketpair = value != 0;
+                    Ok(())
+                }
+                Some(MOSQ_OPT_TRANSPORT) => o.websocket.set_transport(value),
                 _ => Err(Error::Inval),
             })
         }
@@ -242,6 +261,9 @@ pub unsafe extern "C" fn mosquitto_int_option(
 ///   `MOSQ_ERR_NOT_SUPPORTED`).
 /// - `MOSQ_OPT_TLS_ENGINE`, `MOSQ_OPT_TLS_ENGINE_KPASS_SHA1`:
 ///   `MOSQ_ERR_NOT_SUPPORTED` (OpenSSL engines do not exist here).
+/// - `MOSQ_OPT_HTTP_PATH` (libmosquitto 2.1): the WebSocket upgrade's path
+///   (default "/mqtt"); NULL, empty, or with spaces or control characters is
+///   `MOSQ_ERR_INVAL`.
 ///
 /// Returns `MOSQ_ERR_INVAL` for a NULL handle, a NULL value where one is needed,
 /// an unknown key form, or an option that is not a string option.
@@ -273,6 +295,7 @@ pub unsafe extern "C" fn mosquitto_string_option(
                 Some(MOSQ_OPT_TLS_ENGINE | MOSQ_OPT_TLS_ENGINE_KPASS_SHA1) => {
                     Err(Error::NotSupported)
                 }
+                Some(MOSQ_OPT_HTTP_PATH) => o.websocket.set_path(value),
                 _ => Err(Error::Inval),
             })
         }
@@ -564,6 +587,59 @@ mod tests {
             Error::NotSupported.code()
         );
         assert_eq!(set(MOSQ_OPT_PROTOCOL_VERSION, c"5".as_ptr()), INVAL);
+    }
+
+    #[test]
+    fn the_libmosquitto_21_options_have_its_numbers() {
+        use super::super::constants::mosq_transport_t::*;
+        let numbers = [
+            MOSQ_OPT_DISABLE_SOCKETPAIR as c_int,
+            MOSQ_OPT_TRANSPORT as c_int,
+            MOSQ_OPT_HTTP_PATH as c_int,
+            MOSQ_OPT_HTTP_HEADER_SIZE as c_int,
+        ];
+        assert_eq!(numbers, [14, 15, 16, 17]);
+        assert_eq!((MOSQ_T_TCP as c_int, MOSQ_T_WEBSOCKETS as c_int), (1, 2));
+        for n in 14..=17 {
+            assert!(option_named(n).is_some(), "option {n}");
+        }
+    }
+
+    #[test]
+    fn the_libmosquitto_21_transport_options_are_checked_and_stored() {
+        let h = Handle::new();
+        let int = |option: mosq_opt_t, value| unsafe {
+            mosquitto_int_option(h.0, option as c_int, value)
+        };
+        let string = |option: mosq_opt_t, value: *const c_char| unsafe {
+            mosquitto_string_option(h.0, option as c_int, value)
+        };
+        assert_eq!(int(MOSQ_OPT_TRANSPORT, 2), OK);
+        assert!(h.options().websocket.enabled);
+        assert_eq!(int(MOSQ_OPT_TRANSPORT, 3), INVAL);
+        assert_eq!(int(MOSQ_OPT_TRANSPORT, 0), INVAL);
+        assert!(
+            h.options().websocket.enabled,
+            "a refused value changes nothing"
+        );
+        assert_eq!(int(MOSQ_OPT_TRANSPORT, 1), OK);
+        assert!(!h.options().websocket.enabled);
+        assert_eq!(int(MOSQ_OPT_HTTP_HEADER_SIZE, 99), INVAL);
+        assert_eq!(int(MOSQ_OPT_HTTP_HEADER_SIZE, 100), OK);
+        assert_eq!(h.options().websocket.header_size, 100);
+        assert_eq!(
+            unsafe { mosquitto_int_option(std::ptr::null_mut(), 17, 4096) },
+            INVAL
+        );
+        assert_eq!(int(MOSQ_OPT_DISABLE_SOCKETPAIR, 1), OK);
+        assert!(h.options().disable_socketpair);
+        assert_eq!(h.options().upgrade(), None);
+        assert_eq!(string(MOSQ_OPT_HTTP_PATH, c"/ws".as_ptr()), OK);
+        assert_eq!(h.options().websocket.path.as_deref(), Some("/ws"));
+        assert_eq!(string(MOSQ_OPT_HTTP_PATH, std::ptr::null()), INVAL);
+        assert_eq!(string(MOSQ_OPT_HTTP_PATH, c"/a b".as_ptr()), INVAL);
+        assert_eq!(int(MOSQ_OPT_HTTP_PATH, 1), INVAL);
+        assert_eq!(string(MOSQ_OPT_TRANSPORT, c"2".as_ptr()), INVAL);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::io;
 
 use super::socks5::Socks5Error;
 use super::tls_error::TlsError;
+use super::websocket::WebSocketError;
 use crate::error::Error;
 
 /// A failure of name resolution or of a system call.
@@ -20,6 +21,8 @@ pub enum NetError {
     Tls(TlsError),
     /// The SOCKS5 proxy did not open the tunnel.
     Proxy(Socks5Error),
+    /// The WebSocket upgrade failed, or a frame broke RFC 6455.
+    WebSocket(WebSocketError),
 }
 
 impl NetError {
@@ -34,6 +37,7 @@ impl NetError {
             NetError::Closed => Error::ConnLost,
             NetError::Tls(e) => e.into_error(),
             NetError::Proxy(e) => e.into_error(),
+            NetError::WebSocket(e) => e.into_error(),
             NetError::Os(e) => {
                 if let Some(code) = e.raw_os_error() {
                     set_errno(code);
@@ -64,6 +68,12 @@ impl From<TlsError> for NetError {
     }
 }
 
+impl From<WebSocketError> for NetError {
+    fn from(e: WebSocketError) -> Self {
+        NetError::WebSocket(e)
+    }
+}
+
 impl From<Socks5Error> for NetError {
     fn from(e: Socks5Error) -> Self {
         NetError::Proxy(e)
@@ -78,6 +88,7 @@ impl fmt::Display for NetError {
             NetError::Closed => write!(f, "connection closed by peer"),
             NetError::Tls(e) => write!(f, "{e}"),
             NetError::Proxy(e) => write!(f, "{e}"),
+            NetError::WebSocket(e) => write!(f, "{e}"),
         }
     }
 }

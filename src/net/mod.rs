@@ -20,6 +20,9 @@ pub mod tls_error;
 pub mod tls_keys;
 pub mod transport;
 pub mod wakeup;
+pub mod websocket;
+pub mod websocket_frame;
+pub mod websocket_handshake;
 
 pub use error::NetError;
 pub use socket::{Progress, Stream};

@@ -1,12 +1,14 @@
 //! The byte stream to the broker as the connection sees it: plain TCP, TLS, or
-//! either of them through a SOCKS5 proxy. It offers what `Stream` offers (read,
-//! gathered write, the descriptor) plus `flush` and `wants_write` for bytes the
-//! transport itself still holds: handshake records, TLS output, and what the
+//! either of them through a SOCKS5 proxy, each optionally carrying WebSocket
+//! frames. It offers what `Stream` offers (read, gathered write, the
+//! descriptor) plus `flush` and `wants_write` for bytes the transport itself
+//! still holds: handshake records, TLS output, WebSocket frames, and what the
 //! connection wrote before a SOCKS5 tunnel was open.
 //!
 //! All of it is non-blocking and driven by the socket's readiness: `read` on
-//! readable, `flush` on writable while `wants_write()`. The SOCKS5 and TLS
-//! handshakes run inside those calls, so the connection queues its CONNECT packet
+//! readable, `flush` on writable while `wants_write()`. The SOCKS5, TLS and
+//! WebSocket handshakes run inside those calls (in that order: the upgrade
+//! request goes inside TLS), so the connection queues its CONNECT packet
 //! at once and never needs to know a handshake is going on.
 //!
 //! How `client::Connection` uses it:
@@ -40,6 +42,8 @@ use super::socket::{ConnectState, Endpoint, Progress, Stream};
 use super::socks5::{Socks5Error, Socks5Handshake};
 use super::tls::TlsSession;
 use super::tls_config::{self, TlsSetup};
+use super::websocket::WebSocket;
+use super::websocket_handshake::Upgrade;
 use crate::client::options::{Socks5, TlsSettings};
 
 /// What to put between the socket and MQTT, decided once per connect from the
@@ -52,6 +56,8 @@ pub struct TransportPlan {
     pub handshake_warnings: HandshakeWarnings,
     /// Connect to this proxy and have it open the connection to the broker.
     pub socks5: Option<Socks5>,
+    /// Carry MQTT in WebSocket frames, after this upgrade.
+    pub websocket: Option<Upgrade>,
 }
 
 impl TransportPlan {
@@ -77,9 +83,17 @@ impl TransportPlan {
                 tls,
                 handshake_warnings,
                 socks5: socks5.cloned(),
+                websocket: None,
             },
             warnings,
         ))
+    }
+
+    /// The same plan carrying MQTT in WebSocket frames after `upgrade` (from
+    /// `Options::upgrade`), or not.
+    pub fn with_websocket(mut self, upgrade: Option<Upgrade>) -> TransportPlan {
+        self.websocket = upgrade;
+        self
     }
 }
 
@@ -97,6 +111,8 @@ pub struct Transport {
     /// Plaintext written (without TLS) before the tunnel was open, or that the
     /// socket did not take yet.
     held: Vec<u8>,
+    /// Boxed: only WebSocket clients pay for it.
+    ws: Option<Box<WebSocket>>,
 }
 
 impl Transport {
@@ -137,12 +153,17 @@ impl Transport {
                 (stream, state, None)
             }
         };
+        let ws = plan
+            .websocket
+            .as_ref()
+            .map(|upgrade| Box::new(WebSocket::start(upgrade, to.host, to.port)));
         let transport = Transport {
             stream,
             connected: state == ConnectState::Connected,
             socks,
             tls,
             held: Vec::new(),
+            ws,
         };
         Ok((transport, state))
     }
@@ -155,6 +176,7 @@ impl Transport {
             socks: None,
             tls: None,
             held: Vec::new(),
+            ws: None,
         }
     }
 
@@ -175,9 +197,46 @@ impl Transport {
         if self.socks.is_some() && !self.drive_socks()? {
             return Ok(Progress::WouldBlock);
         }
+        if self.ws.is_some() {
+            return self.read_websocket(buf);
+        }
+        self.read_below(buf)
+    }
+
+    /// What TLS decrypted, or the socket's bytes.
+    fn read_below(&mut self, buf: &mut [u8]) -> Result<Progress, NetError> {
         match &mut self.tls {
             Some(tls) => tls.read(&self.stream, buf),
             None => self.stream.read(buf),
+        }
+    }
+
+    /// Reads until some MQTT bytes came out of the frames (or nothing more is
+    /// there), sending the answers the frames asked for.
+    fn read_websocket(&mut self, buf: &mut [u8]) -> Result<Progress, NetError> {
+        loop {
+            if let Some(closed) = self.ws.as_deref().and_then(WebSocket::close_received) {
+                return Err(NetError::WebSocket(closed));
+            }
+            let n = match self.read_below(buf) {
+                Ok(Progress::Bytes(n)) => n,
+                Ok(Progress::WouldBlock) => return Ok(Progress::WouldBlock),
+                Err(NetError::Closed) => {
+                    let ended = self.ws.as_deref().and_then(WebSocket::end_of_stream);
+                    return Err(ended.map_or(NetError::Closed, NetError::WebSocket));
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(ws) = self.ws.as_deref_mut() else {
+                return Ok(Progress::Bytes(n));
+            };
+            let got = ws.receive(&mut buf[..n]);
+            // A pong, a close answer, or frames that waited for the upgrade.
+            self.flush()?;
+            match got? {
+                0 => continue,
+                got => return Ok(Progress::Bytes(got)),
+            }
         }
     }
 
@@ -186,6 +245,11 @@ impl Transport {
     /// (`WouldBlock` only when the socket took none of a plain write with nothing held).
     pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if let Some(ws) = self.ws.as_deref_mut() {
+            ws.send(bufs);
+            self.flush()?;
+            return Ok(Progress::Bytes(total));
+        }
         if let Some(tls) = &mut self.tls {
             tls.queue(bufs);
             self.flush()?;
@@ -202,10 +266,14 @@ impl Transport {
     }
 
     /// The socket itself, when bytes written to it go straight to the broker: no
-    /// TLS, the proxy's tunnel open (or none), nothing held back.
+    /// TLS or WebSocket, the proxy's tunnel open (or none), nothing held back.
     pub fn plain_stream(&self) -> Option<&Stream> {
-        (self.connected && self.tls.is_none() && self.socks.is_none() && self.held.is_empty())
-            .then_some(&self.stream)
+        (self.connected
+            && self.tls.is_none()
+            && self.ws.is_none()
+            && self.socks.is_none()
+            && self.held.is_empty())
+        .then_some(&self.stream)
     }
 
     /// Writes what the transport holds (SOCKS5 requests, TLS records, held
@@ -222,6 +290,13 @@ impl Transport {
             let n = write_some(&self.stream, &self.held)?;
             self.held.drain(..n);
         }
+        if let Some(ws) = self.ws.as_deref_mut() {
+            let n = match &mut self.tls {
+                Some(tls) => tls.queue(&[IoSlice::new(ws.output())]),
+                None => write_some(&self.stream, ws.output())?,
+            };
+            ws.consumed(n);
+        }
         match &mut self.tls {
             Some(tls) => tls.flush(&self.stream),
             None => Ok(()),
@@ -237,24 +312,33 @@ impl Transport {
         if let Some(socks) = &self.socks {
             return !socks.output().is_empty();
         }
-        !self.held.is_empty() || self.tls.as_deref().is_some_and(TlsSession::wants_write)
+        !self.held.is_empty()
+            || self.ws.as_deref().is_some_and(|ws| !ws.output().is_empty())
+            || self.tls.as_deref().is_some_and(TlsSession::wants_write)
     }
 
-    /// Whether the tunnel is open and the TLS handshake (if any) is complete.
+    /// Whether the tunnel is open and the TLS handshake and WebSocket upgrade
+    /// (if any) are complete.
     pub fn is_established(&self) -> bool {
         self.connected
             && self.socks.is_none()
             && !self.tls.as_deref().is_some_and(TlsSession::is_handshaking)
+            && self.ws.as_deref().is_none_or(WebSocket::is_upgraded)
     }
 
-    /// Whether `read` has bytes without waiting for the socket (TLS plaintext
-    /// decrypted but not yet read): the loop must not wait in `poll` then.
+    /// Whether `read` has something without waiting for the socket (TLS
+    /// plaintext decrypted but not yet read, or the server's WebSocket close
+    /// to report): the loop must not wait in `poll` then.
     pub fn has_buffered_input(&mut self) -> bool {
         self.socks.is_none()
-            && self
+            && (self
                 .tls
                 .as_deref_mut()
                 .is_some_and(TlsSession::has_plaintext)
+                || self
+                    .ws
+                    .as_deref()
+                    .is_some_and(WebSocket::is_closed_by_server))
     }
 
     /// Lines for `MOSQ_LOG_WARNING` that the TLS handshake left since the last call.
@@ -279,9 +363,14 @@ impl Transport {
         self.stream.set_nodelay(nodelay)
     }
 
-    /// Ends the connection: a TLS close_notify first when the session is up.
+    /// Ends the connection: a WebSocket close frame and a TLS close_notify first
+    /// when they are up (best effort: what the socket does not take is dropped).
     pub fn shutdown(&mut self) {
         if self.socks.is_none() && self.connected {
+            if let Some(ws) = self.ws.as_deref_mut() {
+                ws.close();
+                let _ = self.flush();
+            }
             if let Some(tls) = &mut self.tls {
                 tls.close(&self.stream);
             }

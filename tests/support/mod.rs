@@ -4,7 +4,10 @@
 
 pub mod broker;
 pub mod fake_broker;
+pub mod fake_ws_server;
 pub mod fault_proxy;
 pub mod publisher;
+pub mod rabbitmq;
+pub mod seen;
 pub mod stage;
 pub mod tls;
