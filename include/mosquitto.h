@@ -1263,6 +1263,47 @@ int mosquitto_topic_matches_sub2(const char *sub,
                                  bool *result);
 
 /**
+ * Like `mosquitto_topic_matches_sub`, where a level of `sub` that is exactly
+ * `%c` stands for `clientid` and one that is exactly `%u` for `username` (a
+ * level such as `%count` is taken literally). A NULL or empty id or username,
+ * or one holding `/`, `+` or `#`, makes its levels match nothing. New in
+ * libmosquitto 2.1.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when `sub`, `topic` or
+ * `result` is NULL, or `sub` or `topic` is empty or malformed (`*result` is
+ * then left alone).
+ */
+int mosquitto_topic_matches_sub_with_pattern(const char *sub,
+                                             const char *topic,
+                                             const char *clientid,
+                                             const char *username,
+                                             bool *result);
+
+/**
+ * Decides whether every topic the subscription filter `sub` can match is also
+ * matched by the filter `acl` (both may hold `+` and `#`), writing the answer
+ * to `*result`: `$SYS/broker/#` is inside `$SYS/#`, not inside
+ * `$SYS/broker/uptime`. A filter starting with `$` only covers, and is only
+ * covered by, one starting with `$`. New in libmosquitto 2.1.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when an argument is NULL, or
+ * a filter is empty or malformed (`*result` is then left alone).
+ */
+int mosquitto_sub_matches_acl(const char *acl, const char *sub, bool *result);
+
+/**
+ * As `mosquitto_sub_matches_acl`, where a level of `acl` that is exactly `%c`
+ * stands for `clientid` and one that is exactly `%u` for `username`, as in
+ * `mosquitto_topic_matches_sub_with_pattern`: `sensors/%c/+` with client id
+ * `kitchen` covers `sensors/kitchen/temperature`. New in libmosquitto 2.1.
+ */
+int mosquitto_sub_matches_acl_with_pattern(const char *acl,
+                                           const char *sub,
+                                           const char *clientid,
+                                           const char *username,
+                                           bool *result);
+
+/**
  * Checks a topic name for publishing: no `+` or `#`, at most 65535 bytes.
  * The UTF-8 is not checked here (see `mosquitto_validate_utf8`), and the empty
  * string passes. Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` (also for NULL).
