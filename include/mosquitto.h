@@ -979,6 +979,84 @@ int mosquitto_property_identifier(const mosquitto_property *property);
 const mosquitto_property *mosquitto_property_next(const mosquitto_property *proplist);
 
 /**
+ * Unlinks `property` from the list at `*proplist` without freeing it; its
+ * `next` is cleared, so it is a list of one that `mosquitto_property_free_all`
+ * frees. New in libmosquitto 2.1.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` when an argument is NULL, or
+ * `MOSQ_ERR_NOT_FOUND` when the node is not in the list.
+ */
+int mosquitto_property_remove(mosquitto_property **proplist, const mosquitto_property *property);
+
+/**
+ * The value type of a property, as an `MQTT_PROP_TYPE_*` value, or 0 for
+ * NULL or an unknown identifier. New in libmosquitto 2.1.
+ */
+int mosquitto_property_type(const mosquitto_property *property);
+
+/**
+ * The value of a byte property; 0 for NULL or another type. New in
+ * libmosquitto 2.1.
+ */
+uint8_t mosquitto_property_byte_value(const mosquitto_property *property);
+
+/**
+ * The value of a two-byte integer property; 0 for NULL or another type. New
+ * in libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_int16_value(const mosquitto_property *property);
+
+/**
+ * The value of a four-byte integer property; 0 for NULL or another type. New
+ * in libmosquitto 2.1.
+ */
+uint32_t mosquitto_property_int32_value(const mosquitto_property *property);
+
+/**
+ * The value of a variable byte integer property; 0 for NULL or another type.
+ * New in libmosquitto 2.1.
+ */
+uint32_t mosquitto_property_varint_value(const mosquitto_property *property);
+
+/**
+ * The data of a binary property, inside the node (not a copy: do not free
+ * it; a NUL follows it); NULL for NULL or another type. New in libmosquitto 2.1.
+ */
+const void *mosquitto_property_binary_value(const mosquitto_property *property);
+
+/**
+ * The length of a binary property's data; 0 for NULL or another type. New in
+ * libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_binary_value_length(const mosquitto_property *property);
+
+/**
+ * The value of a string property, or of a string pair, as a NUL-terminated
+ * string inside the node (not a copy: do not free it); NULL for NULL or
+ * another type. New in libmosquitto 2.1.
+ */
+const char *mosquitto_property_string_value(const mosquitto_property *property);
+
+/**
+ * The length in bytes of a string property's value, or a string pair's; 0 for
+ * NULL or another type. New in libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_string_value_length(const mosquitto_property *property);
+
+/**
+ * The name of a string pair (user property), as a NUL-terminated string
+ * inside the node (not a copy: do not free it); NULL for NULL or another type.
+ * New in libmosquitto 2.1.
+ */
+const char *mosquitto_property_string_name(const mosquitto_property *property);
+
+/**
+ * The length in bytes of a string pair's name; 0 for NULL or another type.
+ * New in libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_string_name_length(const mosquitto_property *property);
+
+/**
  * Finds a one-byte property in `proplist` and copies its value to `*value`
  * (`value` may be NULL to only find it).
  *

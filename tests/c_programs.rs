@@ -214,6 +214,18 @@ const MOSQ_2_1_FUNCTIONS: &[&str] = &[
     "mosquitto_topic_matches_sub_with_pattern",
     "mosquitto_sub_matches_acl",
     "mosquitto_sub_matches_acl_with_pattern",
+    "mosquitto_property_remove",
+    "mosquitto_property_type",
+    "mosquitto_property_byte_value",
+    "mosquitto_property_int16_value",
+    "mosquitto_property_int32_value",
+    "mosquitto_property_varint_value",
+    "mosquitto_property_binary_value",
+    "mosquitto_property_binary_value_length",
+    "mosquitto_property_string_value",
+    "mosquitto_property_string_value_length",
+    "mosquitto_property_string_name",
+    "mosquitto_property_string_name_length",
 ];
 
 #[test]

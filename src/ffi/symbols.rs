@@ -154,6 +154,18 @@ versioned! {
         mosquitto_topic_matches_sub_with_pattern,
         mosquitto_sub_matches_acl,
         mosquitto_sub_matches_acl_with_pattern,
+        mosquitto_property_remove,
+        mosquitto_property_type,
+        mosquitto_property_byte_value,
+        mosquitto_property_int16_value,
+        mosquitto_property_int32_value,
+        mosquitto_property_varint_value,
+        mosquitto_property_binary_value,
+        mosquitto_property_binary_value_length,
+        mosquitto_property_string_value,
+        mosquitto_property_string_value_length,
+        mosquitto_property_string_name,
+        mosquitto_property_string_name_length,
     ],
 }
 
@@ -169,7 +181,7 @@ mod tests {
     #[test]
     fn every_libmosquitto_function_is_listed_once() {
         assert_eq!(EXPORTS.len() - count_in("MOSQ_2.1"), 107);
-        assert_eq!(count_in("MOSQ_2.1"), 3);
+        assert_eq!(count_in("MOSQ_2.1"), 15);
         let mut names: Vec<_> = EXPORTS.iter().map(|(n, _)| *n).collect();
         names.sort();
         names.dedup();
