@@ -474,6 +474,33 @@ void mosquitto_unsubscribe_v5_callback_set(struct mosquitto *mosq,
                                                                   const mosquitto_property*));
 
 /**
+ * As `mosquitto_unsubscribe_v5_callback_set`, with the UNSUBACK's reason
+ * codes: over MQTT 5 one per filter of the unsubscribe, in `reason_codes`
+ * (`reason_code_count` of them); over MQTT 3.x `reason_code_count` is 0 and
+ * `reason_codes` NULL. Called after the other unsubscribe callbacks; the codes
+ * and properties are valid only during the call. New in libmosquitto 2.1.
+ */
+void mosquitto_unsubscribe2_v5_callback_set(struct mosquitto *mosq,
+                                            void (*on_unsubscribe)(struct mosquitto*,
+                                                                   void*,
+                                                                   int,
+                                                                   int,
+                                                                   const int*,
+                                                                   const mosquitto_property*));
+
+/**
+ * Sets the function called just before each connection attempt: in
+ * `mosquitto_connect*` and `mosquitto_reconnect*`, and before every
+ * reconnect of `mosquitto_loop_forever` and the `mosquitto_loop_start`
+ * thread, on the thread making the attempt. The old connection is closed by
+ * then and the new one not yet opened, so the username, password or TLS
+ * settings it sets are the ones that attempt uses. No lock is held: it may
+ * call any function. New in libmosquitto 2.1.
+ */
+void mosquitto_pre_connect_callback_set(struct mosquitto *mosq,
+                                        void (*on_pre_connect)(struct mosquitto*, void*));
+
+/**
  * Sets the function that receives the client's log lines: `level` is one of
  * the `MOSQ_LOG_*` values and `str` is valid only during the call.
  */

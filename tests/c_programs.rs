@@ -211,6 +211,8 @@ fn exported_symbols(library: &Path) -> BTreeSet<String> {
 
 /// The functions libmosquitto 2.1 adds under its node `MOSQ_2.1`.
 const MOSQ_2_1_FUNCTIONS: &[&str] = &[
+    "mosquitto_pre_connect_callback_set",
+    "mosquitto_unsubscribe2_v5_callback_set",
     "mosquitto_topic_matches_sub_with_pattern",
     "mosquitto_sub_matches_acl",
     "mosquitto_sub_matches_acl_with_pattern",

@@ -166,19 +166,21 @@ impl PropertyNode {
 
     /// The counted binary value as it sits in the node, for a binary property.
     pub(crate) fn binary_field(&self) -> Option<MqttString> {
-        // SAFETY: a binary node's `value.bin` is the field `new` filled.
-        (self.kind()? == PropertyType::Binary).then(|| unsafe { self.value.bin })
+        match self.kind()? {
+            // SAFETY: a binary node's `value.bin` is the field `new` filled.
+            PropertyType::Binary => Some(unsafe { self.value.bin }),
+            _ => None,
+        }
     }
 
     /// The counted string value as it sits in the node, for a string or a
     /// string pair (its value).
     pub(crate) fn text_field(&self) -> Option<MqttString> {
-        let is_text = matches!(
-            self.kind()?,
-            PropertyType::String | PropertyType::StringPair
-        );
-        // SAFETY: a string or pair node's `value.s` is the field `new` filled.
-        is_text.then(|| unsafe { self.value.s })
+        match self.kind()? {
+            // SAFETY: a string or pair node's `value.s` is the field `new` filled.
+            PropertyType::String | PropertyType::StringPair => Some(unsafe { self.value.s }),
+            _ => None,
+        }
     }
 
     /// The name of a string pair as it sits in the node.
