@@ -5,6 +5,7 @@
  * has none of these, so this program runs on our library only. */
 #include <mqtt_protocol.h>
 #include "skeeter_test.h"
+#include "property_text.h"
 
 static bool matches_with_pattern(const char *sub, const char *topic, const char *id, const char *user)
 {
@@ -67,54 +68,6 @@ static void topic_helpers(void)
 	CHECK(result == true);
 }
 
-/* One line for any property, by its type, as a program printing them would. */
-static void describe(const mosquitto_property *prop, char *out, size_t size)
-{
-	int id = mosquitto_property_identifier(prop);
-
-	switch(mosquitto_property_type(prop)){
-		case MQTT_PROP_TYPE_BYTE:
-			snprintf(out, size, "%d byte %u", id, mosquitto_property_byte_value(prop));
-			break;
-		case MQTT_PROP_TYPE_INT16:
-			snprintf(out, size, "%d int16 %u", id, mosquitto_property_int16_value(prop));
-			break;
-		case MQTT_PROP_TYPE_INT32:
-			snprintf(out, size, "%d int32 %u", id, mosquitto_property_int32_value(prop));
-			break;
-		case MQTT_PROP_TYPE_VARINT:
-			snprintf(out, size, "%d varint %u", id, mosquitto_property_varint_value(prop));
-			break;
-		case MQTT_PROP_TYPE_BINARY:
-			snprintf(out, size, "%d binary %u", id, mosquitto_property_binary_value_length(prop));
-			break;
-		case MQTT_PROP_TYPE_STRING:
-			snprintf(out, size, "%d string %.*s", id, mosquitto_property_string_value_length(prop),
-					mosquitto_property_string_value(prop));
-			break;
-		case MQTT_PROP_TYPE_STRING_PAIR:
-			snprintf(out, size, "%d pair %.*s=%.*s", id,
-					mosquitto_property_string_name_length(prop), mosquitto_property_string_name(prop),
-					mosquitto_property_string_value_length(prop), mosquitto_property_string_value(prop));
-			break;
-		default:
-			snprintf(out, size, "%d unknown", id);
-	}
-}
-
-/* Every property of the list described, one per line. */
-static void describe_all(const mosquitto_property *list, char *out, size_t size)
-{
-	size_t used = 0;
-	out[0] = '\0';
-	for(const mosquitto_property *p = list; p; p = mosquitto_property_next(p)){
-		char line[128];
-		describe(p, line, sizeof(line));
-		used += (size_t)snprintf(out + used, size - used, "%s\n", line);
-		CHECK(used < size);
-	}
-}
-
 static void property_accessors(void)
 {
 	mosquitto_property *list = NULL, *removed;
@@ -129,7 +82,7 @@ static void property_accessors(void)
 	CHECK(mosquitto_property_add_binary(&list, MQTT_PROP_CORRELATION_DATA, "\x01\x00\x02", 3) == MOSQ_ERR_SUCCESS);
 	CHECK(mosquitto_property_add_string(&list, MQTT_PROP_CONTENT_TYPE, "text/plain") == MOSQ_ERR_SUCCESS);
 	CHECK(mosquitto_property_add_string_pair(&list, MQTT_PROP_USER_PROPERTY, "room", "kitchen") == MOSQ_ERR_SUCCESS);
-	describe_all(list, text, sizeof(text));
+	CHECK(property_list_text(list, text, sizeof(text)));
 	CHECK(strcmp(text,
 			"1 byte 1\n35 int16 3\n2 int32 3600\n11 varint 268435455\n"
 			"9 binary 3\n3 string text/plain\n38 pair room=kitchen\n") == 0);
@@ -162,7 +115,7 @@ static void property_accessors(void)
 	CHECK(mosquitto_property_remove(&list, removed) == MOSQ_ERR_SUCCESS);
 	CHECK(mosquitto_property_next(removed) == NULL);
 	mosquitto_property_free_all(&removed);
-	describe_all(list, text, sizeof(text));
+	CHECK(property_list_text(list, text, sizeof(text)));
 	CHECK(strcmp(text,
 			"2 int32 3600\n11 varint 268435455\n"
 			"9 binary 3\n3 string text/plain\n38 pair room=kitchen\n") == 0);
@@ -170,7 +123,7 @@ static void property_accessors(void)
 	CHECK(mosquitto_property_remove(&list, NULL) == MOSQ_ERR_INVAL);
 	/* The shortened list is still whole for the rest of the API. */
 	CHECK(mosquitto_property_copy_all(&removed, list) == MOSQ_ERR_SUCCESS);
-	describe_all(removed, text, sizeof(text));
+	CHECK(property_list_text(removed, text, sizeof(text)));
 	CHECK(strcmp(text,
 			"2 int32 3600\n11 varint 268435455\n"
 			"9 binary 3\n3 string text/plain\n38 pair room=kitchen\n") == 0);
