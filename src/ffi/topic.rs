@@ -191,15 +191,9 @@ pub unsafe extern "C" fn mosquitto_topic_matches_sub_with_pattern(
     result: *mut bool,
 ) -> c_int {
     guard(|| {
-        // SAFETY: every string is NULL or a C string from the caller.
-        let (filter, name, values) =
-            unsafe { (c_bytes(sub), c_bytes(topic), values(clientid, username)) };
-        // SAFETY: `result` is NULL or points to a writable bool.
-        unsafe {
-            write_answer(filter, name, result, |f, t| {
-                topic::matches_with_pattern(f, t, values)
-            })
-        }
+        let pattern = [clientid, username];
+        // SAFETY: the caller's strings and `result`, as documented.
+        unsafe { write_pattern_answer(sub, topic, pattern, result, topic::matches_with_pattern) }
     })
 }
 
@@ -238,29 +232,33 @@ pub unsafe extern "C" fn mosquitto_sub_matches_acl_with_pattern(
     result: *mut bool,
 ) -> c_int {
     guard(|| {
-        // SAFETY: every string is NULL or a C string from the caller.
-        let (acl, sub, values) =
-            unsafe { (c_bytes(acl), c_bytes(sub), values(clientid, username)) };
-        // SAFETY: `result` is NULL or points to a writable bool.
-        unsafe {
-            write_answer(acl, sub, result, |a, s| {
-                topic::covers_with_pattern(a, s, values)
-            })
-        }
+        let pattern = [clientid, username];
+        // SAFETY: the caller's strings and `result`, as documented.
+        unsafe { write_pattern_answer(acl, sub, pattern, result, topic::covers_with_pattern) }
     })
 }
 
-/// The values of the `%c` and `%u` levels.
+/// `write_answer` for the pattern functions: `pattern` holds the client id and
+/// username that the `%c` and `%u` levels stand for.
 ///
 /// # Safety
-/// Both are NULL or C strings that outlive `'a`.
-unsafe fn values<'a>(clientid: *const c_char, username: *const c_char) -> topic::PatternValues<'a> {
+/// Every string is NULL or a C string; `result` is NULL or a writable bool.
+unsafe fn write_pattern_answer(
+    first: *const c_char,
+    second: *const c_char,
+    [clientid, username]: [*const c_char; 2],
+    result: *mut bool,
+    decide: fn(&[u8], &[u8], topic::PatternValues) -> crate::error::Result<bool>,
+) -> c_int {
     // SAFETY: forwarded from the caller.
     unsafe {
-        topic::PatternValues {
+        let values = topic::PatternValues {
             client_id: c_bytes(clientid),
             username: c_bytes(username),
-        }
+        };
+        write_answer(c_bytes(first), c_bytes(second), result, |a, b| {
+            decide(a, b, values)
+        })
     }
 }
 
