@@ -574,6 +574,14 @@ fn on_pre_connect_runs_in_mosquitto_reconnect_over_mqtt_3_1_1_and_5() {
 }
 
 #[test]
+fn pthread_exit_in_on_pre_connect_ends_the_connecting_thread_and_the_client_connects_later() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&broker_with_a_user(), &["pre-connect-exit"]);
+}
+
+#[test]
 fn on_unsubscribe2_v5_gets_one_reason_code_per_filter_over_mqtt_5() {
     if no_2_1_functions() {
         return;

@@ -7,6 +7,9 @@
  *       reconnect (automatic in loop_forever and on the loop_start thread,
  *       mosquitto_reconnect in "reconnect") is accepted. It runs on the
  *       connecting thread, with no socket open, and may call the API.
+ *   v21 PORT pre-connect-exit
+ *       pthread_exit in on_pre_connect ends the thread calling mosquitto_connect;
+ *       the process goes on and the client connects afterwards.
  *   v21 PORT unsubscribe 311|5
  *       on_unsubscribe2_v5 after on_unsubscribe and on_unsubscribe_v5, with one
  *       reason code per filter over MQTT 5 and none (NULL) over 3.1.1.
@@ -135,6 +138,53 @@ static int pre_connect(int port, const char *mode, const char *protocol)
 		CHECK_RC(mosquitto_disconnect(mosq), MOSQ_ERR_SUCCESS);
 		CHECK(loop_through_errors(mosq, &disconnects, 2), "no on_disconnect");
 	}
+	mosquitto_destroy(mosq);
+	return finish();
+}
+
+/* on_pre_connect may end its thread (pthread_exit): the unwind passes through
+ * the connect call, no lock stays held, and the client connects afterwards. */
+
+static int exits = 0;
+
+static void on_pre_connect_exiting_once(struct mosquitto *mosq, void *userdata)
+{
+	(void)userdata;
+	if(bump(&exits) == 1) pthread_exit(NULL);
+	CHECK_RC(mosquitto_username_pw_set(mosq, "alice", "s3cret"), MOSQ_ERR_SUCCESS);
+}
+
+struct connect_args {
+	struct mosquitto *mosq;
+	int port;
+};
+
+static void *connect_on_a_thread(void *arg)
+{
+	struct connect_args *args = arg;
+	mosquitto_connect(args->mosq, "127.0.0.1", args->port, 60);
+	printf("FAIL mosquitto_connect returned after pthread_exit in on_pre_connect\n");
+	bump(&check_failures);
+	return NULL;
+}
+
+static int pre_connect_exit(int port)
+{
+	struct mosquitto *mosq = mosquitto_new(NULL, true, NULL);
+	struct connect_args args = {mosq, port};
+	pthread_t thread;
+
+	stop_after_accept = true;
+	mosquitto_pre_connect_callback_set(mosq, on_pre_connect_exiting_once);
+	mosquitto_connect_callback_set(mosq, on_connect_recording);
+	mosquitto_disconnect_callback_set(mosq, on_disconnect_counting);
+	CHECK(pthread_create(&thread, NULL, connect_on_a_thread, &args) == 0, "pthread_create");
+	CHECK(pthread_join(thread, NULL) == 0, "pthread_join");
+	printf("the process goes on\n");
+	CHECK(get(&exits) == 1, "on_pre_connect called %d times", get(&exits));
+	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
+	CHECK(loop_through_errors(mosq, &disconnects, 1), "no connection and disconnect");
+	CHECK(get(&connect_rcs[0]) == 0, "rc %d after pthread_exit", get(&connect_rcs[0]));
 	mosquitto_destroy(mosq);
 	return finish();
 }
@@ -315,6 +365,8 @@ int main(int argc, char *argv[])
 	mosquitto_lib_init();
 	if(!strcmp(argv[2], "pre-connect") && argc == 5){
 		rc = pre_connect(port, argv[3], argv[4]);
+	}else if(!strcmp(argv[2], "pre-connect-exit") && argc == 3){
+		rc = pre_connect_exit(port);
 	}else if(!strcmp(argv[2], "unsubscribe") && argc == 4){
 		rc = unsubscribe(port, argv[3]);
 	}else if(!strcmp(argv[2], "received") && argc == 3){
