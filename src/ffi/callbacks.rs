@@ -29,8 +29,9 @@ impl Target {
 
     /// The program's current `obj` for this client.
     fn userdata(self) -> *mut c_void {
-        // SAFETY: callbacks only run from the client's own loop, while the handle
-        // is alive (`mosquitto_destroy` ends the loop before freeing the handle).
+        // SAFETY: callbacks only run from the client's own loop or from a call on
+        // the handle (`on_pre_connect` from a connect call), while the handle is
+        // alive (`mosquitto_destroy` ends the loop before freeing the handle).
         unsafe { &(*self.handle()).client }.userdata() as *mut c_void
     }
 }
