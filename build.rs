@@ -9,8 +9,10 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const VERSION_NODES: [&str; 8] = [
+/// libmosquitto 2.0's eight nodes, then the one libmosquitto 2.1 adds.
+const VERSION_NODES: [&str; 9] = [
     "MOSQ_1.0", "MOSQ_1.1", "MOSQ_1.2", "MOSQ_1.3", "MOSQ_1.4", "MOSQ_1.5", "MOSQ_1.6", "MOSQ_1.7",
+    "MOSQ_2.1",
 ];
 
 fn main() {
@@ -32,7 +34,7 @@ fn write_version_script(out_dir: &Path) {
     let mut script = String::new();
     for (i, node) in VERSION_NODES.iter().enumerate() {
         // The node's own name is exported as an absolute symbol (src/ffi/symbols.rs),
-        // as GNU ld does for libmosquitto, so `nm -D` lists the same eight names.
+        // as GNU ld does for libmosquitto, so `nm -D` lists the same node names.
         let parent = if i == 0 {
             String::new()
         } else {

@@ -509,6 +509,33 @@ void mosquitto_unsubscribe_v5_callback_set(struct mosquitto *mosq,
                                                                   const mosquitto_property*));
 
 /**
+ * As `mosquitto_unsubscribe_v5_callback_set`, with the UNSUBACK's reason
+ * codes: over MQTT 5 one per filter of the unsubscribe, in `reason_codes`
+ * (`reason_code_count` of them); over MQTT 3.x `reason_code_count` is 0 and
+ * `reason_codes` NULL. Called after the other unsubscribe callbacks; the codes
+ * and properties are valid only during the call. New in libmosquitto 2.1.
+ */
+void mosquitto_unsubscribe2_v5_callback_set(struct mosquitto *mosq,
+                                            void (*on_unsubscribe)(struct mosquitto*,
+                                                                   void*,
+                                                                   int,
+                                                                   int,
+                                                                   const int*,
+                                                                   const mosquitto_property*));
+
+/**
+ * Sets the function called just before each connection attempt: in
+ * `mosquitto_connect*` and `mosquitto_reconnect*`, and before every
+ * reconnect of `mosquitto_loop_forever` and the `mosquitto_loop_start`
+ * thread, on the thread making the attempt. The old connection is closed by
+ * then and the new one not yet opened, so the username, password or TLS
+ * settings it sets are the ones that attempt uses. No lock is held: it may
+ * call any function. New in libmosquitto 2.1.
+ */
+void mosquitto_pre_connect_callback_set(struct mosquitto *mosq,
+                                        void (*on_pre_connect)(struct mosquitto*, void*));
+
+/**
  * Sets the function that receives the client's log lines: `level` is one of
  * the `MOSQ_LOG_*` values and `str` is valid only during the call.
  */
@@ -1023,6 +1050,84 @@ int mosquitto_property_identifier(const mosquitto_property *property);
 const mosquitto_property *mosquitto_property_next(const mosquitto_property *proplist);
 
 /**
+ * Unlinks `property` from the list at `*proplist` without freeing it; its
+ * `next` is cleared, so it is a list of one that `mosquitto_property_free_all`
+ * frees. New in libmosquitto 2.1.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` when an argument is NULL, or
+ * `MOSQ_ERR_NOT_FOUND` when the node is not in the list.
+ */
+int mosquitto_property_remove(mosquitto_property **proplist, const mosquitto_property *property);
+
+/**
+ * The value type of a property, as an `MQTT_PROP_TYPE_*` value, or 0 for
+ * NULL or an unknown identifier. New in libmosquitto 2.1.
+ */
+int mosquitto_property_type(const mosquitto_property *property);
+
+/**
+ * The value of a byte property; 0 for NULL or another type. New in
+ * libmosquitto 2.1.
+ */
+uint8_t mosquitto_property_byte_value(const mosquitto_property *property);
+
+/**
+ * The value of a two-byte integer property; 0 for NULL or another type. New
+ * in libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_int16_value(const mosquitto_property *property);
+
+/**
+ * The value of a four-byte integer property; 0 for NULL or another type. New
+ * in libmosquitto 2.1.
+ */
+uint32_t mosquitto_property_int32_value(const mosquitto_property *property);
+
+/**
+ * The value of a variable byte integer property; 0 for NULL or another type.
+ * New in libmosquitto 2.1.
+ */
+uint32_t mosquitto_property_varint_value(const mosquitto_property *property);
+
+/**
+ * The data of a binary property, inside the node (not a copy: do not free
+ * it; a NUL follows it); NULL for NULL or another type. New in libmosquitto 2.1.
+ */
+const void *mosquitto_property_binary_value(const mosquitto_property *property);
+
+/**
+ * The length of a binary property's data; 0 for NULL or another type. New in
+ * libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_binary_value_length(const mosquitto_property *property);
+
+/**
+ * The value of a string property, or of a string pair, as a NUL-terminated
+ * string inside the node (not a copy: do not free it); NULL for NULL or
+ * another type. New in libmosquitto 2.1.
+ */
+const char *mosquitto_property_string_value(const mosquitto_property *property);
+
+/**
+ * The length in bytes of a string property's value, or a string pair's; 0 for
+ * NULL or another type. New in libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_string_value_length(const mosquitto_property *property);
+
+/**
+ * The name of a string pair (user property), as a NUL-terminated string
+ * inside the node (not a copy: do not free it); NULL for NULL or another type.
+ * New in libmosquitto 2.1.
+ */
+const char *mosquitto_property_string_name(const mosquitto_property *property);
+
+/**
+ * The length in bytes of a string pair's name; 0 for NULL or another type.
+ * New in libmosquitto 2.1.
+ */
+uint16_t mosquitto_property_string_name_length(const mosquitto_property *property);
+
+/**
  * Finds a one-byte property in `proplist` and copies its value to `*value`
  * (`value` may be NULL to only find it).
  *
@@ -1305,6 +1410,47 @@ int mosquitto_topic_matches_sub2(const char *sub,
                                  const char *topic,
                                  size_t topiclen,
                                  bool *result);
+
+/**
+ * Like `mosquitto_topic_matches_sub`, where a level of `sub` that is exactly
+ * `%c` stands for `clientid` and one that is exactly `%u` for `username` (a
+ * level such as `%count` is taken literally). A NULL or empty id or username,
+ * or one holding `/`, `+` or `#`, makes its levels match nothing. New in
+ * libmosquitto 2.1.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when `sub`, `topic` or
+ * `result` is NULL, or `sub` or `topic` is empty or malformed (`*result` is
+ * then left alone).
+ */
+int mosquitto_topic_matches_sub_with_pattern(const char *sub,
+                                             const char *topic,
+                                             const char *clientid,
+                                             const char *username,
+                                             bool *result);
+
+/**
+ * Decides whether every topic the subscription filter `sub` can match is also
+ * matched by the filter `acl` (both may hold `+` and `#`), writing the answer
+ * to `*result`: `$SYS/broker/#` is inside `$SYS/#`, not inside
+ * `$SYS/broker/uptime`. A filter starting with `$` only covers, and is only
+ * covered by, one starting with `$`. New in libmosquitto 2.1.
+ *
+ * Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when an argument is NULL, or
+ * a filter is empty or malformed (`*result` is then left alone).
+ */
+int mosquitto_sub_matches_acl(const char *acl, const char *sub, bool *result);
+
+/**
+ * As `mosquitto_sub_matches_acl`, where a level of `acl` that is exactly `%c`
+ * stands for `clientid` and one that is exactly `%u` for `username`, as in
+ * `mosquitto_topic_matches_sub_with_pattern`: `sensors/%c/+` with client id
+ * `kitchen` covers `sensors/kitchen/temperature`. New in libmosquitto 2.1.
+ */
+int mosquitto_sub_matches_acl_with_pattern(const char *acl,
+                                           const char *sub,
+                                           const char *clientid,
+                                           const char *username,
+                                           bool *result);
 
 /**
  * Checks a topic name for publishing: no `+` or `#`, at most 65535 bytes.

@@ -524,3 +524,83 @@ fn a_refused_connect_not_disconnected_in_on_connect_ends_with_the_refusal() {
     let lines = refused(broker.port, "5", "loop", "stay");
     assert_eq!(lines, ["CONNECT 135", "ON-DISCONNECT 2", "LOOP 2"]);
 }
+
+// ---------------------------------------------------------------------------------
+// libmosquitto 2.1's additions (Debian's 2.0.11 has none of them)
+
+/// Runs `client/v21.c` with `args` against `broker`, or says why not in Debian mode.
+fn v21(broker: &Broker, args: &[&str]) {
+    let port = broker.port.to_string();
+    let mut all = vec![port.as_str()];
+    all.extend_from_slice(args);
+    run_client("v21", &all).assert_passed();
+}
+
+/// True (with a message) when the tests run against Debian's libmosquitto 2.0.11,
+/// which lacks the 2.1 functions.
+fn no_2_1_functions() -> bool {
+    if against_debian() {
+        eprintln!(
+            "skipped against Debian's libmosquitto 2.0.11: it lacks libmosquitto 2.1's functions"
+        );
+    }
+    against_debian()
+}
+
+#[test]
+fn on_pre_connect_sets_the_password_for_loop_forevers_reconnect_after_a_refusal() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&broker_with_a_user(), &["pre-connect", "forever", "311"]);
+}
+
+#[test]
+fn on_pre_connect_sets_the_password_for_the_loop_start_threads_reconnect_after_a_refusal() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&broker_with_a_user(), &["pre-connect", "start", "311"]);
+}
+
+#[test]
+fn on_pre_connect_runs_in_mosquitto_reconnect_over_mqtt_3_1_1_and_5() {
+    if no_2_1_functions() {
+        return;
+    }
+    let broker = broker_with_a_user();
+    v21(&broker, &["pre-connect", "reconnect", "311"]);
+    v21(&broker, &["pre-connect", "reconnect", "5"]);
+}
+
+#[test]
+fn pthread_exit_in_on_pre_connect_ends_the_connecting_thread_and_the_client_connects_later() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&broker_with_a_user(), &["pre-connect-exit"]);
+}
+
+#[test]
+fn on_unsubscribe2_v5_gets_one_reason_code_per_filter_over_mqtt_5() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&Broker::start(), &["unsubscribe", "5"]);
+}
+
+#[test]
+fn on_unsubscribe2_v5_gets_no_reason_codes_over_mqtt_3_1_1() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&Broker::start(), &["unsubscribe", "311"]);
+}
+
+#[test]
+fn the_property_accessors_read_a_received_list_and_remove_unlinks_from_its_copy() {
+    if no_2_1_functions() {
+        return;
+    }
+    v21(&Broker::start(), &["received"]);
+}

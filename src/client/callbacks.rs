@@ -41,10 +41,15 @@ pub type OnSubscribeV5 = Arc<dyn Fn(i32, &[i32], &Properties) + Send + Sync>;
 pub type OnUnsubscribe = Arc<dyn Fn(i32) + Send + Sync>;
 /// `on_unsubscribe_v5(mid, properties)`.
 pub type OnUnsubscribeV5 = Arc<dyn Fn(i32, &Properties) + Send + Sync>;
+/// `on_unsubscribe2_v5(mid, reason_codes, properties)` (libmosquitto 2.1): one
+/// code per UNSUBACK reason byte over MQTT 5, none before.
+pub type OnUnsubscribe2V5 = Arc<dyn Fn(i32, &[i32], &Properties) + Send + Sync>;
+/// `on_pre_connect()` (libmosquitto 2.1): just before each connection attempt.
+pub type OnPreConnect = Arc<dyn Fn() + Send + Sync>;
 /// `on_log(level, message)`: level is a `MOSQ_LOG_*` bit.
 pub type OnLog = Arc<dyn Fn(i32, &str) + Send + Sync>;
 
-/// The fourteen callback slots, all empty on a new client. libmosquitto calls
+/// The sixteen callback slots, all empty on a new client. libmosquitto calls
 /// every set variant of an event (e.g. both `on_connect` and `on_connect_v5`),
 /// so the loop must too.
 #[derive(Clone, Default)]
@@ -62,6 +67,8 @@ pub struct Callbacks {
     pub on_subscribe_v5: Option<OnSubscribeV5>,
     pub on_unsubscribe: Option<OnUnsubscribe>,
     pub on_unsubscribe_v5: Option<OnUnsubscribeV5>,
+    pub on_unsubscribe2_v5: Option<OnUnsubscribe2V5>,
+    pub on_pre_connect: Option<OnPreConnect>,
     pub on_log: Option<OnLog>,
 }
 
@@ -85,6 +92,11 @@ impl fmt::Debug for Callbacks {
             .field("on_subscribe_v5", &set(self.on_subscribe_v5.is_some()))
             .field("on_unsubscribe", &set(self.on_unsubscribe.is_some()))
             .field("on_unsubscribe_v5", &set(self.on_unsubscribe_v5.is_some()))
+            .field(
+                "on_unsubscribe2_v5",
+                &set(self.on_unsubscribe2_v5.is_some()),
+            )
+            .field("on_pre_connect", &set(self.on_pre_connect.is_some()))
             .field("on_log", &set(self.on_log.is_some()))
             .finish()
     }
@@ -196,6 +208,8 @@ slots! {
     on_subscribe_v5: SubscribeV5(OnSubscribeV5),
     on_unsubscribe: Unsubscribe(OnUnsubscribe),
     on_unsubscribe_v5: UnsubscribeV5(OnUnsubscribeV5),
+    on_unsubscribe2_v5: Unsubscribe2V5(OnUnsubscribe2V5),
+    on_pre_connect: PreConnect(OnPreConnect),
     on_log: Log(OnLog),
 }
 

@@ -16,7 +16,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Instant;
 
 use super::connection::{net_error, Connection};
-use super::contain::contain_result;
+use super::contain::{contain, contain_result};
 use super::dispatch::Work;
 use super::io::net_failure;
 use super::log::MOSQ_LOG_WARNING;
@@ -95,33 +95,34 @@ fn settled(conn: &mut Connection) -> Result<bool> {
 
 impl Client {
     /// `mosquitto_connect*`: remembers `target` and connects. With `blocking`,
-    /// waits for the TCP handshake; otherwise the loop completes it.
+    /// waits for the TCP handshake; otherwise the loop completes it. Called
+    /// outside `contain`, as `reconnect` is.
     pub fn connect(&self, target: Target, blocking: bool) -> Result<()> {
-        {
+        contain(|| {
             let mut state = self.lock();
             state.options.keepalive = target.keepalive;
             state.target = Some(target);
-        }
+        })?;
         self.reconnect(blocking)
     }
 
     /// `mosquitto_reconnect*`: connects again to the last target, closing any
     /// current connection first (without a DISCONNECT or `on_disconnect`).
+    ///
+    /// `on_pre_connect` runs here, between closing the old socket and reading
+    /// the settings for the new one, so what it sets is used now. So this is
+    /// called outside `contain`, never from an export's panic catch: the ffi
+    /// connect and reconnect exports convert their arguments inside the catch
+    /// and call this after it, and `loop_forever` calls it from its own frame.
+    /// Each locked step here is contained on its own.
     pub fn reconnect(&self, blocking: bool) -> Result<()> {
         self.usable()?;
+        contain_result(|| self.close_for_connect())?;
+        self.call_pre_connect();
         let mut work = Work::new(self.logging());
         let (target, tls, socks5, upgrade) = contain_result(|| {
-            let mut state = self.lock();
-            let Some(target) = state.target.clone() else {
-                return Err(Error::Inval);
-            };
-            state.disconnect_requested = false;
-            if let Some(mut conn) = state.conn.take() {
-                conn.shutdown();
-            }
-            if let Some(session) = state.session.as_mut() {
-                session.connection_lost();
-            }
+            let state = self.lock();
+            let target = state.target.clone().ok_or(Error::Inval)?;
             Ok((
                 target,
                 state.options.tls.clone(),
@@ -152,6 +153,23 @@ impl Client {
         }
         self.dispatch(work);
         result
+    }
+
+    /// Before a connection attempt: closes the current connection, if any
+    /// (`Inval`, closing nothing, when no connect call gave a target yet).
+    fn close_for_connect(&self) -> Result<()> {
+        let mut state = self.lock();
+        if state.target.is_none() {
+            return Err(Error::Inval);
+        }
+        state.disconnect_requested = false;
+        if let Some(mut conn) = state.conn.take() {
+            conn.shutdown();
+        }
+        if let Some(session) = state.session.as_mut() {
+            session.connection_lost();
+        }
+        Ok(())
     }
 
     /// Connects the transport to `target` and queues CONNECT (writing it at once
@@ -264,6 +282,9 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
 
     #[test]
     fn keepalive_must_be_0_or_at_least_5_and_port_in_range() {
@@ -276,6 +297,116 @@ mod tests {
         assert_eq!(t(1883, 65_536), Err(Error::Inval));
         assert_eq!(t(-1, 60), Err(Error::Inval));
         assert_eq!(t(65_536, 60), Err(Error::Inval));
+    }
+
+    /// A client whose `on_pre_connect` sets the username to the next of
+    /// `names` and notes whether a connection was still open then.
+    fn client_naming_itself(
+        names: &'static [&'static str],
+    ) -> (Arc<Client>, Arc<Mutex<Vec<bool>>>) {
+        let client = Arc::new(Client::new(Some(b"pre"), true, 0).unwrap());
+        let open_at_call = Arc::new(Mutex::new(Vec::new()));
+        let (inner, seen) = (Arc::downgrade(&client), open_at_call.clone());
+        client.set_callbacks(|c| {
+            c.on_pre_connect = Some(Arc::new(move || {
+                let client = inner.upgrade().unwrap();
+                let mut seen = seen.lock().unwrap();
+                seen.push(client.lock().conn.is_some());
+                let name = names[seen.len() - 1];
+                client.with_options(|o| o.username = Some(name.into()));
+            }))
+        });
+        (client, open_at_call)
+    }
+
+    /// The first bytes the client sent on a connection `listener` accepts;
+    /// fails after 5 s without one.
+    fn first_packet(listener: &TcpListener) -> Vec<u8> {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let mut socket = loop {
+            match listener.accept() {
+                Ok((socket, _)) => break socket,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(e) => panic!("no connection: {e}"),
+            }
+        };
+        socket.set_nonblocking(false).unwrap();
+        socket
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut bytes = vec![0; 256];
+        let n = socket.read(&mut bytes).unwrap();
+        bytes.truncate(n);
+        bytes
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn on_pre_connect_runs_before_each_attempt_and_what_it_sets_goes_into_that_connect() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = i32::from(listener.local_addr().unwrap().port());
+        let (client, open_at_call) = client_naming_itself(&["alice", "bob"]);
+        let target = Target::new("127.0.0.1".into(), port, 60, None).unwrap();
+        assert_eq!(client.connect(target, true), Ok(()));
+        assert!(contains(&first_packet(&listener), b"alice"));
+        assert_eq!(client.reconnect(true), Ok(()));
+        assert!(contains(&first_packet(&listener), b"bob"));
+        // The first connection was closed before the second call.
+        assert_eq!(*open_at_call.lock().unwrap(), [false, false]);
+    }
+
+    #[test]
+    fn transport_settings_that_on_pre_connect_changes_are_read_after_it() {
+        let broker = TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy_port = proxy.local_addr().unwrap().port();
+        let client = Arc::new(Client::new(Some(b"pre"), true, 0).unwrap());
+        let inner = Arc::downgrade(&client);
+        client.set_callbacks(|c| {
+            c.on_pre_connect = Some(Arc::new(move || {
+                let socks5 = super::super::options::Socks5 {
+                    host: "127.0.0.1".into(),
+                    port: proxy_port,
+                    username: None,
+                    password: None,
+                };
+                let client = inner.upgrade().unwrap();
+                client.with_options(|o| o.socks5 = Some(Box::new(socks5)));
+            }))
+        });
+        let port = i32::from(broker.local_addr().unwrap().port());
+        let target = Target::new("127.0.0.1".into(), port, 60, None).unwrap();
+        assert_eq!(client.connect(target, true), Ok(()));
+        // The SOCKS5 greeting, version 5, went to the proxy set just now.
+        assert_eq!(first_packet(&proxy).first(), Some(&5));
+    }
+
+    #[test]
+    fn reconnect_without_a_target_calls_no_on_pre_connect() {
+        let (client, open_at_call) = client_naming_itself(&["alice"]);
+        assert_eq!(client.reconnect(true), Err(Error::Inval));
+        assert!(open_at_call.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn reconnect_inside_contain_is_refused_in_test_builds() {
+        // on_pre_connect must not run inside a panic catch (see `reconnect`).
+        let (client, _) = client_naming_itself(&["alice"]);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = i32::from(listener.local_addr().unwrap().port());
+        let target = Target::new("127.0.0.1".into(), port, 60, None).unwrap();
+        client.lock().target = Some(target);
+        assert_eq!(
+            contain_result(|| client.reconnect(true)),
+            Err(Error::Unknown)
+        );
     }
 
     #[test]

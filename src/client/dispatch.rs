@@ -160,6 +160,24 @@ impl Client {
 }
 
 impl Client {
+    /// Calls `on_pre_connect`, if set, before a connection attempt (see
+    /// `reconnect`). Not deferred like the other callbacks: what it sets must
+    /// be in place for the attempt that follows, so it is called right here,
+    /// which must be outside `contain` and with no lock held.
+    pub(crate) fn call_pre_connect(&self) {
+        debug_assert!(
+            !super::contain::contained(),
+            "on_pre_connect called inside contain"
+        );
+        let (_, cb) = self.callbacks_with_generation();
+        if let Some(f) = cb.on_pre_connect() {
+            let _inside = InCallback::enter();
+            f();
+        }
+    }
+}
+
+impl Client {
     /// `dispatch` for the network loop: what a callback queues is written by the
     /// loop when this returns (see `in_loop_callback_of`).
     pub fn dispatch_from_loop(&self, work: Work) {
@@ -264,13 +282,19 @@ fn call_event(cb: &CallbackSlots, event: Event) {
             }
         }
         Event::Unsubscribed {
-            mid, properties, ..
+            mid,
+            reason_codes,
+            properties,
         } => {
             if let Some(f) = cb.on_unsubscribe() {
                 f(i32::from(mid));
             }
             if let Some(f) = cb.on_unsubscribe_v5() {
                 f(i32::from(mid), &properties);
+            }
+            if let Some(f) = cb.on_unsubscribe2_v5() {
+                let codes: Vec<i32> = reason_codes.iter().map(|&c| i32::from(c)).collect();
+                f(i32::from(mid), &codes, &properties);
             }
         }
         // The client layer turns these into `Notice::Disconnect` (and AUTH,
@@ -289,5 +313,64 @@ fn connected(cb: &CallbackSlots, rc: i32, flags: i32, properties: &Properties) {
     }
     if let Some(f) = cb.on_connect_v5() {
         f(rc, flags, properties);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::property::{Property, PropertyValue};
+    use std::sync::{Arc, Mutex};
+
+    fn unsubscribed(reason_codes: Vec<u8>) -> Work {
+        let mut work = Work::new(false);
+        work.notices.push(Notice::Event(Event::Unsubscribed {
+            mid: 7,
+            reason_codes,
+            properties: vec![Property {
+                id: 31,
+                value: PropertyValue::String("why".into()),
+            }],
+        }));
+        work
+    }
+
+    /// A client whose three unsubscribe callbacks write what they got to `seen`.
+    fn recording_client(seen: &Arc<Mutex<Vec<String>>>) -> Client {
+        let client = Client::new(Some(b"unsub"), true, 0).unwrap();
+        let (a, b, c) = (seen.clone(), seen.clone(), seen.clone());
+        client.set_callbacks(|cb| {
+            cb.on_unsubscribe2_v5 = Some(Arc::new(move |mid, codes, props| {
+                c.lock()
+                    .unwrap()
+                    .push(format!("2_v5 {mid} {codes:?} {}", props.len()));
+            }));
+            cb.on_unsubscribe_v5 = Some(Arc::new(move |mid, props| {
+                b.lock().unwrap().push(format!("v5 {mid} {}", props.len()));
+            }));
+            cb.on_unsubscribe = Some(Arc::new(move |mid| {
+                a.lock().unwrap().push(format!("plain {mid}"));
+            }));
+        });
+        client
+    }
+
+    #[test]
+    fn unsubscribe2_v5_comes_after_the_other_unsubscribe_callbacks_with_every_reason_code() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let client = recording_client(&seen);
+        client.dispatch(unsubscribed(vec![0, 17, 0x87]));
+        client.dispatch(unsubscribed(vec![]));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "plain 7",
+                "v5 7 1",
+                "2_v5 7 [0, 17, 135] 1",
+                "plain 7",
+                "v5 7 1",
+                "2_v5 7 [] 1",
+            ]
+        );
     }
 }

@@ -429,7 +429,8 @@ impl Client {
                     Waited::Elapsed => {}
                 }
                 // Non-blocking, so that a stop request never waits for a slow
-                // TCP handshake; the loop completes it.
+                // TCP handshake; the loop completes it. Called from no panic
+                // catch: it runs on_pre_connect.
                 if self.reconnect(false).is_ok() {
                     break;
                 }

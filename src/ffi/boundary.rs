@@ -25,6 +25,19 @@ impl OnPanic for c_int {
     }
 }
 
+/// The property accessors' "no value" (libmosquitto 2.1's `*_value` calls).
+macro_rules! zero_on_panic {
+    ($($ty:ty),*) => {
+        $(impl OnPanic for $ty {
+            fn on_panic() -> Self {
+                0
+            }
+        })*
+    };
+}
+
+zero_on_panic!(u8, u16, u32);
+
 impl OnPanic for () {
     fn on_panic() -> Self {}
 }
@@ -103,6 +116,9 @@ mod tests {
         assert!(guard::<*const u8>(|| panic!("boom")).is_null());
         assert!(guard::<*mut u8>(|| panic!("boom")).is_null());
         assert!(!guard::<bool>(|| panic!("boom")));
+        assert_eq!(guard::<u8>(|| panic!("boom")), 0);
+        assert_eq!(guard::<u16>(|| panic!("boom")), 0);
+        assert_eq!(guard::<u32>(|| panic!("boom")), 0);
         guard::<()>(|| panic!("boom"));
     }
 

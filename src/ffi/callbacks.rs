@@ -29,8 +29,9 @@ impl Target {
 
     /// The program's current `obj` for this client.
     fn userdata(self) -> *mut c_void {
-        // SAFETY: callbacks only run from the client's own loop, while the handle
-        // is alive (`mosquitto_destroy` ends the loop before freeing the handle).
+        // SAFETY: callbacks only run from the client's own loop or from a call on
+        // the handle (`on_pre_connect` from a connect call), while the handle is
+        // alive (`mosquitto_destroy` ends the loop before freeing the handle).
         unsafe { &(*self.handle()).client }.userdata() as *mut c_void
     }
 }
@@ -400,6 +401,69 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_v5_callback_set(
         });
         // SAFETY: `mosq` is NULL or a live handle.
         unsafe { set(mosq, |c| c.on_unsubscribe_v5 = callback) }
+    })
+}
+
+/// As `mosquitto_unsubscribe_v5_callback_set`, with the UNSUBACK's reason
+/// codes: over MQTT 5 one per filter of the unsubscribe, in `reason_codes`
+/// (`reason_code_count` of them); over MQTT 3.x `reason_code_count` is 0 and
+/// `reason_codes` NULL. Called after the other unsubscribe callbacks; the codes
+/// and properties are valid only during the call. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_unsubscribe2_v5_callback_set(
+    mosq: *mut mosquitto,
+    on_unsubscribe: Option<
+        unsafe extern "C-unwind" fn(
+            *mut mosquitto,
+            *mut c_void,
+            c_int,
+            c_int,
+            *const c_int,
+            *const mosquitto_property,
+        ),
+    >,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_unsubscribe.map(|f| -> crate::client::callbacks::OnUnsubscribe2V5 {
+            Arc::new(move |mid, codes, props| {
+                let count = codes.len() as c_int;
+                let codes = if codes.is_empty() {
+                    std::ptr::null()
+                } else {
+                    codes.as_ptr()
+                };
+                with_c_properties(props, |p| {
+                    // SAFETY: the program's function, called as its signature declares.
+                    unsafe { f(t.handle(), t.userdata(), mid, count, codes, p) }
+                })
+            })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_unsubscribe2_v5 = callback) }
+    })
+}
+
+/// Sets the function called just before each connection attempt: in
+/// `mosquitto_connect*` and `mosquitto_reconnect*`, and before every
+/// reconnect of `mosquitto_loop_forever` and the `mosquitto_loop_start`
+/// thread, on the thread making the attempt. The old connection is closed by
+/// then and the new one not yet opened, so the username, password or TLS
+/// settings it sets are the ones that attempt uses. No lock is held: it may
+/// call any function. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_pre_connect_callback_set(
+    mosq: *mut mosquitto,
+    on_pre_connect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void)>,
+) {
+    guard(|| {
+        let t = Target(mosq as usize);
+        let callback = on_pre_connect.map(|f| -> crate::client::callbacks::OnPreConnect {
+            // SAFETY: the program's function, called as its signature declares.
+            Arc::new(move || unsafe { f(t.handle(), t.userdata()) })
+        });
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe { set(mosq, |c| c.on_pre_connect = callback) }
     })
 }
 

@@ -3,10 +3,11 @@
 use std::os::raw::{c_char, c_int};
 use std::ptr::null;
 
-use super::boundary::{guard, guard_with_callbacks};
+use super::boundary::{guard, guard_unwinding, guard_with_callbacks};
 use super::client::{c_bytes, client_of};
 use super::property::{outgoing_properties, properties_from_c};
 use super::types::*;
+use crate::client::contain::contain_result;
 use crate::client::Target;
 use crate::error::{code_of, Error, Result};
 use crate::protocol::packet::{CMD_CONNECT, CMD_DISCONNECT};
@@ -31,6 +32,11 @@ fn checked_properties(v5: bool, command: u8, properties: Properties) -> Result<P
 
 /// The common body of the connect calls.
 ///
+/// The arguments are read inside the panic catch (`contain`); the connect
+/// itself runs after it, because it calls the program's `on_pre_connect`,
+/// whose unwinding (`pthread_exit`) must pass through us (see
+/// `Client::reconnect`, which contains its own steps).
+///
 /// # Safety
 /// Pointers as the connect calls document them.
 unsafe fn connect_with(
@@ -46,7 +52,7 @@ unsafe fn connect_with(
     let Some(client) = (unsafe { client_of(mosq) }) else {
         return Error::Inval.code();
     };
-    let result = (|| {
+    let target = contain_result(|| {
         // SAFETY: `host` and `bind_address` are NULL or C strings.
         let host = owned(unsafe { c_bytes(host) })?;
         // SAFETY: as above.
@@ -59,9 +65,18 @@ unsafe fn connect_with(
         let properties = unsafe { properties_from_c(properties) }?;
         target.properties =
             checked_properties(client.protocol_is_v5(), CMD_CONNECT, properties)?.into();
-        client.connect(target, blocking)
-    })();
-    code_of(result)
+        Ok(target)
+    });
+    code_of(target.and_then(|target| client.connect(target, blocking)))
+}
+
+/// The body of the reconnect calls, outside the panic catch as `connect_with`.
+///
+/// # Safety
+/// `mosq` is NULL or a live handle.
+unsafe fn reconnect_with(mosq: *mut mosquitto, blocking: bool) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(blocking)))
 }
 
 /// Connects to a broker and sends CONNECT, waiting for the TCP handshake (not
@@ -106,8 +121,8 @@ pub unsafe extern "C-unwind" fn mosquitto_connect_bind_v5(
     bind_address: *const c_char,
     properties: *const mosquitto_property,
 ) -> c_int {
-    // SAFETY: `mosq` is NULL or a live handle; the rest is the caller's contract.
-    guard_with_callbacks(unsafe { client_of(mosq) }, || unsafe {
+    // SAFETY: the caller's contract.
+    guard_unwinding(|| unsafe {
         connect_with(mosq, host, port, keepalive, bind_address, properties, true)
     })
 }
@@ -134,8 +149,8 @@ pub unsafe extern "C-unwind" fn mosquitto_connect_bind_async(
     keepalive: c_int,
     bind_address: *const c_char,
 ) -> c_int {
-    // SAFETY: `mosq` is NULL or a live handle; the rest is the caller's contract.
-    guard_with_callbacks(unsafe { client_of(mosq) }, || unsafe {
+    // SAFETY: the caller's contract.
+    guard_unwinding(|| unsafe {
         connect_with(mosq, host, port, keepalive, bind_address, null(), false)
     })
 }
@@ -157,20 +172,14 @@ pub unsafe extern "C" fn mosquitto_connect_srv(
 #[no_mangle]
 pub unsafe extern "C-unwind" fn mosquitto_reconnect(mosq: *mut mosquitto) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_with_callbacks(unsafe { client_of(mosq) }, || {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(true)))
-    })
+    guard_unwinding(|| unsafe { reconnect_with(mosq, true) })
 }
 
 /// As `mosquitto_reconnect`, leaving the handshake to the loop.
 #[no_mangle]
 pub unsafe extern "C-unwind" fn mosquitto_reconnect_async(mosq: *mut mosquitto) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_with_callbacks(unsafe { client_of(mosq) }, || {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe { client_of(mosq) }.map_or(Error::Inval.code(), |c| code_of(c.reconnect(false)))
-    })
+    guard_unwinding(|| unsafe { reconnect_with(mosq, false) })
 }
 
 /// Sends DISCONNECT; the connection closes once it is written and

@@ -13,7 +13,7 @@ use once_cell::sync::Lazy;
 
 use super::boundary::guard;
 use super::message::malloc_with_nul;
-use super::property_node::{list_of, node_of, PropertyNode, ValueRef};
+use super::property_node::{list_of, node_of, MqttString, PropertyNode, ValueRef};
 use super::types::*;
 use crate::error::{code_of, Error, Result, SUCCESS};
 use crate::protocol::property::{
@@ -310,6 +310,227 @@ pub unsafe extern "C" fn mosquitto_property_next(
         // SAFETY: `proplist` is NULL or a live node.
         unsafe { node_of(proplist).as_ref() }.map_or(std::ptr::null(), |node| list_of(node.next))
     })
+}
+
+// ---------------------------------------------------------------------------
+// One node's value (libmosquitto 2.1)
+
+/// Unlinks `property` from the list at `*proplist` without freeing it; its
+/// `next` is cleared, so it is a list of one that `mosquitto_property_free_all`
+/// frees. New in libmosquitto 2.1.
+///
+/// Returns `MOSQ_ERR_SUCCESS`, `MOSQ_ERR_INVAL` when an argument is NULL, or
+/// `MOSQ_ERR_NOT_FOUND` when the node is not in the list.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_remove(
+    proplist: *mut *mut mosquitto_property,
+    property: *const mosquitto_property,
+) -> c_int {
+    guard(|| {
+        if proplist.is_null() || property.is_null() {
+            return Error::Inval.code();
+        }
+        let target = node_of(property).cast_mut();
+        // The link that points at the node looked at: the head, then each `next`.
+        let mut link: *mut *mut PropertyNode = proplist.cast();
+        // SAFETY: `proplist` is non-NULL and `*proplist` a live list, so every
+        // link followed is a node's field or the head; the target is written
+        // only once found in that list, which the caller may change.
+        unsafe {
+            while !(*link).is_null() {
+                if *link == target {
+                    *link = (*target).next;
+                    (*target).next = std::ptr::null_mut();
+                    return SUCCESS;
+                }
+                link = &raw mut (**link).next;
+            }
+        }
+        Error::NotFound.code()
+    })
+}
+
+/// The value type of a property, as an `MQTT_PROP_TYPE_*` value, or 0 for
+/// NULL or an unknown identifier. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_type(property: *const mosquitto_property) -> c_int {
+    guard(|| {
+        // SAFETY: `property` is NULL or a live node.
+        let kind = unsafe { node_of(property).as_ref() }.and_then(PropertyNode::kind);
+        kind.map_or(0, type_code)
+    })
+}
+
+/// The value of one node read by `value`, or `T::default()` for NULL or a node
+/// of another type.
+///
+/// # Safety
+/// `property` is NULL or a live node.
+unsafe fn node_value<T: Default>(
+    property: *const mosquitto_property,
+    value: impl FnOnce(&PropertyNode) -> Option<T>,
+) -> T {
+    // SAFETY: forwarded from the caller.
+    let node = unsafe { node_of(property).as_ref() };
+    node.and_then(value).unwrap_or_default()
+}
+
+/// A number property's value, as `read` takes it from the node's value, or 0.
+///
+/// # Safety
+/// `property` is NULL or a live node.
+unsafe fn number_value<T: Default>(
+    property: *const mosquitto_property,
+    read: fn(ValueRef) -> Option<T>,
+) -> T {
+    // SAFETY: forwarded from the caller.
+    unsafe { node_value(property, |node| node.value().and_then(read)) }
+}
+
+/// The value of a byte property; 0 for NULL or another type. New in
+/// libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_byte_value(property: *const mosquitto_property) -> u8 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe {
+        number_value(property, |value| match value {
+            ValueRef::Byte(v) => Some(v),
+            _ => None,
+        })
+    })
+}
+
+/// The value of a two-byte integer property; 0 for NULL or another type. New
+/// in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_int16_value(
+    property: *const mosquitto_property,
+) -> u16 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe {
+        number_value(property, |value| match value {
+            ValueRef::Int16(v) => Some(v),
+            _ => None,
+        })
+    })
+}
+
+/// The value of a four-byte integer property; 0 for NULL or another type. New
+/// in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_int32_value(
+    property: *const mosquitto_property,
+) -> u32 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe {
+        number_value(property, |value| match value {
+            ValueRef::Int32(v) => Some(v),
+            _ => None,
+        })
+    })
+}
+
+/// The value of a variable byte integer property; 0 for NULL or another type.
+/// New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_varint_value(
+    property: *const mosquitto_property,
+) -> u32 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe {
+        number_value(property, |value| match value {
+            ValueRef::VarInt(v) => Some(v),
+            _ => None,
+        })
+    })
+}
+
+/// The data of a binary property, inside the node (not a copy: do not free
+/// it; a NUL follows it); NULL for NULL or another type. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_binary_value(
+    property: *const mosquitto_property,
+) -> *const c_void {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { field_pointer(property, PropertyNode::binary_field) }.cast())
+}
+
+/// The length of a binary property's data; 0 for NULL or another type. New in
+/// libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_binary_value_length(
+    property: *const mosquitto_property,
+) -> u16 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { field_length(property, PropertyNode::binary_field) })
+}
+
+/// The value of a string property, or of a string pair, as a NUL-terminated
+/// string inside the node (not a copy: do not free it); NULL for NULL or
+/// another type. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_string_value(
+    property: *const mosquitto_property,
+) -> *const c_char {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { field_pointer(property, PropertyNode::text_field) })
+}
+
+/// The length in bytes of a string property's value, or a string pair's; 0 for
+/// NULL or another type. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_string_value_length(
+    property: *const mosquitto_property,
+) -> u16 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { field_length(property, PropertyNode::text_field) })
+}
+
+/// The name of a string pair (user property), as a NUL-terminated string
+/// inside the node (not a copy: do not free it); NULL for NULL or another type.
+/// New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_string_name(
+    property: *const mosquitto_property,
+) -> *const c_char {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { field_pointer(property, PropertyNode::name_field) })
+}
+
+/// The length in bytes of a string pair's name; 0 for NULL or another type.
+/// New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_property_string_name_length(
+    property: *const mosquitto_property,
+) -> u16 {
+    // SAFETY: `property` is NULL or a live node.
+    guard(|| unsafe { field_length(property, PropertyNode::name_field) })
+}
+
+/// Where a node's counted string or data starts, or NULL.
+///
+/// # Safety
+/// `property` is NULL or a live node.
+unsafe fn field_pointer(
+    property: *const mosquitto_property,
+    field: fn(&PropertyNode) -> Option<MqttString>,
+) -> *const c_char {
+    // SAFETY: forwarded from the caller.
+    let node = unsafe { node_of(property).as_ref() };
+    node.and_then(field)
+        .map_or(std::ptr::null(), |string| string.v.cast_const())
+}
+
+/// The length of a node's counted string or data, or 0.
+///
+/// # Safety
+/// `property` is NULL or a live node.
+unsafe fn field_length(
+    property: *const mosquitto_property,
+    field: fn(&PropertyNode) -> Option<MqttString>,
+) -> u16 {
+    // SAFETY: forwarded from the caller.
+    unsafe { node_value(property, |node| field(node).map(|string| string.len)) }
 }
 
 /// The node a `read_*` call reports: the first with `identifier`, or with
@@ -853,6 +1074,211 @@ mod tests {
             let mut byte = 0u8;
             assert!(mosquitto_property_read_byte(list, 9, &mut byte, false).is_null());
             mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    /// A list with one property of each type, as the program builds it.
+    ///
+    /// # Safety
+    /// The caller frees the list.
+    unsafe fn one_of_each_type() -> *mut mosquitto_property {
+        let mut list = std::ptr::null_mut();
+        // SAFETY: `list` starts empty; each call appends to it.
+        unsafe {
+            assert_eq!(mosquitto_property_add_byte(&mut list, 1, 7), SUCCESS);
+            assert_eq!(mosquitto_property_add_int16(&mut list, 33, 500), SUCCESS);
+            assert_eq!(mosquitto_property_add_int32(&mut list, 2, 70_000), SUCCESS);
+            assert_eq!(mosquitto_property_add_varint(&mut list, 11, 300), SUCCESS);
+            let data = b"x\0y";
+            assert_eq!(
+                mosquitto_property_add_binary(&mut list, 9, data.as_ptr().cast(), 3),
+                SUCCESS
+            );
+            assert_eq!(
+                mosquitto_property_add_string(&mut list, 3, c"text/plain".as_ptr()),
+                SUCCESS
+            );
+            let (name, value) = (c"colour".as_ptr(), c"blue".as_ptr());
+            assert_eq!(
+                mosquitto_property_add_string_pair(&mut list, 38, name, value),
+                SUCCESS
+            );
+        }
+        list
+    }
+
+    /// The nodes of `list`, in order.
+    ///
+    /// # Safety
+    /// `list` is NULL or a live list.
+    unsafe fn nodes_of(list: *const mosquitto_property) -> Vec<*const mosquitto_property> {
+        // SAFETY: forwarded from the caller.
+        unsafe { nodes(list) }.map(|node| list_of(node)).collect()
+    }
+
+    #[test]
+    fn each_node_tells_its_type_and_its_value_only_through_the_accessor_of_that_type() {
+        // SAFETY: the list is live until freed at the end; the strings read
+        // point into its nodes and are not used after.
+        unsafe {
+            let mut list = one_of_each_type();
+            let each = nodes_of(list);
+            let types: Vec<c_int> = each.iter().map(|&p| mosquitto_property_type(p)).collect();
+            assert_eq!(types, [1, 2, 3, 4, 5, 6, 7]);
+            let [byte, int16, int32, varint, binary, string, pair] = each[..] else {
+                panic!("seven nodes");
+            };
+            assert_eq!(mosquitto_property_byte_value(byte), 7);
+            assert_eq!(mosquitto_property_int16_value(int16), 500);
+            assert_eq!(mosquitto_property_int32_value(int32), 70_000);
+            assert_eq!(mosquitto_property_varint_value(varint), 300);
+            let data = mosquitto_property_binary_value(binary).cast::<u8>();
+            assert_eq!(std::slice::from_raw_parts(data, 4), b"x\0y\0");
+            assert_eq!(mosquitto_property_binary_value_length(binary), 3);
+            let text = mosquitto_property_string_value(string);
+            assert_eq!(CStr::from_ptr(text).to_bytes(), b"text/plain");
+            assert_eq!(mosquitto_property_string_value_length(string), 10);
+            assert_eq!(
+                CStr::from_ptr(mosquitto_property_string_name(pair)).to_bytes(),
+                b"colour"
+            );
+            assert_eq!(mosquitto_property_string_name_length(pair), 6);
+            assert_eq!(
+                CStr::from_ptr(mosquitto_property_string_value(pair)).to_bytes(),
+                b"blue"
+            );
+            assert_eq!(mosquitto_property_string_value_length(pair), 4);
+            // The pointers are the node's own strings, not copies.
+            assert_eq!(text, (*node_of(string)).value.s.v.cast_const());
+
+            // Every other accessor answers 0 or NULL.
+            for &node in &each {
+                let kind = mosquitto_property_type(node);
+                if kind != 1 {
+                    assert_eq!(mosquitto_property_byte_value(node), 0);
+                }
+                if kind != 2 {
+                    assert_eq!(mosquitto_property_int16_value(node), 0);
+                }
+                if kind != 3 {
+                    assert_eq!(mosquitto_property_int32_value(node), 0);
+                }
+                if kind != 4 {
+                    assert_eq!(mosquitto_property_varint_value(node), 0);
+                }
+                if kind != 5 {
+                    assert!(mosquitto_property_binary_value(node).is_null());
+                    assert_eq!(mosquitto_property_binary_value_length(node), 0);
+                }
+                if kind != 6 && kind != 7 {
+                    assert!(mosquitto_property_string_value(node).is_null());
+                    assert_eq!(mosquitto_property_string_value_length(node), 0);
+                }
+                if kind != 7 {
+                    assert!(mosquitto_property_string_name(node).is_null());
+                    assert_eq!(mosquitto_property_string_name_length(node), 0);
+                }
+            }
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn a_null_property_has_no_type_and_no_value() {
+        let none = std::ptr::null();
+        // SAFETY: NULL is allowed for every accessor.
+        unsafe {
+            assert_eq!(mosquitto_property_type(none), 0);
+            assert_eq!(mosquitto_property_byte_value(none), 0);
+            assert_eq!(mosquitto_property_int16_value(none), 0);
+            assert_eq!(mosquitto_property_int32_value(none), 0);
+            assert_eq!(mosquitto_property_varint_value(none), 0);
+            assert!(mosquitto_property_binary_value(none).is_null());
+            assert_eq!(mosquitto_property_binary_value_length(none), 0);
+            assert!(mosquitto_property_string_value(none).is_null());
+            assert_eq!(mosquitto_property_string_value_length(none), 0);
+            assert!(mosquitto_property_string_name(none).is_null());
+            assert_eq!(mosquitto_property_string_name_length(none), 0);
+        }
+    }
+
+    #[test]
+    fn an_empty_string_is_an_empty_c_string_not_null() {
+        let empty = Property {
+            id: 3,
+            value: PropertyValue::String(String::new()),
+        };
+        let mut list = received_properties_to_c(&[empty]);
+        // SAFETY: `list` is live until freed below.
+        unsafe {
+            let text = mosquitto_property_string_value(list);
+            assert!(!text.is_null());
+            assert_eq!(CStr::from_ptr(text).to_bytes(), b"");
+            assert_eq!(mosquitto_property_string_value_length(list), 0);
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn removing_unlinks_a_node_from_anywhere_in_the_list_without_freeing_it() {
+        // SAFETY: the list and every removed node are freed once, at the end.
+        unsafe {
+            let mut list = one_of_each_type();
+            let each = nodes_of(list);
+            let (head, middle, tail) = (each[0], each[3], each[6]);
+            for node in [middle, head, tail] {
+                assert_eq!(mosquitto_property_remove(&mut list, node), SUCCESS);
+                assert!(mosquitto_property_next(node).is_null());
+                assert!(!nodes_of(list).contains(&node));
+            }
+            assert_eq!(mosquitto_property_type(list), 2);
+            assert_eq!(nodes_of(list).len(), 4);
+            // A removed node still holds its value, and is freed on its own.
+            assert_eq!(mosquitto_property_varint_value(middle), 300);
+            for node in [head, middle, tail] {
+                let mut alone = node.cast_mut();
+                mosquitto_property_free_all(&mut alone);
+            }
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn removing_a_node_not_in_the_list_or_with_null_arguments_changes_nothing() {
+        // SAFETY: both lists are live until freed at the end.
+        unsafe {
+            let mut list = one_of_each_type();
+            let mut other = one_of_each_type();
+            let stranger = nodes_of(other)[2];
+            let code = mosquitto_property_remove(&mut list, stranger);
+            assert_eq!(code, Error::NotFound.code());
+            assert_eq!(nodes_of(list).len(), 7);
+            let mut empty = std::ptr::null_mut();
+            assert_eq!(
+                mosquitto_property_remove(&mut empty, stranger),
+                Error::NotFound.code()
+            );
+            let code = mosquitto_property_remove(std::ptr::null_mut(), stranger);
+            assert_eq!(code, Error::Inval.code());
+            let code = mosquitto_property_remove(&mut list, std::ptr::null());
+            assert_eq!(code, Error::Inval.code());
+            assert_eq!(nodes_of(list).len(), 7);
+            mosquitto_property_free_all(&mut other);
+            mosquitto_property_free_all(&mut list);
+        }
+    }
+
+    #[test]
+    fn removing_the_only_node_leaves_an_empty_list() {
+        // SAFETY: the node is freed once, after it was removed.
+        unsafe {
+            let mut list = std::ptr::null_mut();
+            mosquitto_property_add_byte(&mut list, 1, 1);
+            let node = list.cast_const();
+            assert_eq!(mosquitto_property_remove(&mut list, node), SUCCESS);
+            assert!(list.is_null());
+            let mut alone = node.cast_mut();
+            mosquitto_property_free_all(&mut alone);
         }
     }
 }

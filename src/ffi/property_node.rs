@@ -138,7 +138,7 @@ impl PropertyNode {
 
     /// The type of this node's value, from its identifier; None for an
     /// identifier that is no MQTT 5 property.
-    fn kind(&self) -> Option<PropertyType> {
+    pub(crate) fn kind(&self) -> Option<PropertyType> {
         u8::try_from(self.identifier)
             .ok()
             .and_then(property::info)
@@ -162,6 +162,30 @@ impl PropertyNode {
                 }
             })
         }
+    }
+
+    /// The counted binary value as it sits in the node, for a binary property.
+    pub(crate) fn binary_field(&self) -> Option<MqttString> {
+        match self.kind()? {
+            // SAFETY: a binary node's `value.bin` is the field `new` filled.
+            PropertyType::Binary => Some(unsafe { self.value.bin }),
+            _ => None,
+        }
+    }
+
+    /// The counted string value as it sits in the node, for a string or a
+    /// string pair (its value).
+    pub(crate) fn text_field(&self) -> Option<MqttString> {
+        match self.kind()? {
+            // SAFETY: a string or pair node's `value.s` is the field `new` filled.
+            PropertyType::String | PropertyType::StringPair => Some(unsafe { self.value.s }),
+            _ => None,
+        }
+    }
+
+    /// The name of a string pair as it sits in the node.
+    pub(crate) fn name_field(&self) -> Option<MqttString> {
+        (self.kind()? == PropertyType::StringPair).then_some(self.name)
     }
 
     /// An owned copy of the property: `Protocol` for an unknown identifier,

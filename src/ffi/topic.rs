@@ -169,10 +169,114 @@ pub unsafe extern "C" fn mosquitto_topic_matches_sub2(
 /// # Safety
 /// `result` is NULL or points to a writable bool.
 unsafe fn write_match(filter: Option<&[u8]>, name: Option<&[u8]>, result: *mut bool) -> c_int {
-    let (Some(filter), Some(name), false) = (filter, name, result.is_null()) else {
+    // SAFETY: forwarded from the caller.
+    unsafe { write_answer(filter, name, result, topic::matches) }
+}
+
+/// Like `mosquitto_topic_matches_sub`, where a level of `sub` that is exactly
+/// `%c` stands for `clientid` and one that is exactly `%u` for `username` (a
+/// level such as `%count` is taken literally). A NULL or empty id or username,
+/// or one holding `/`, `+` or `#`, makes its levels match nothing. New in
+/// libmosquitto 2.1.
+///
+/// Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when `sub`, `topic` or
+/// `result` is NULL, or `sub` or `topic` is empty or malformed (`*result` is
+/// then left alone).
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_topic_matches_sub_with_pattern(
+    sub: *const c_char,
+    topic: *const c_char,
+    clientid: *const c_char,
+    username: *const c_char,
+    result: *mut bool,
+) -> c_int {
+    guard(|| {
+        let pattern = [clientid, username];
+        // SAFETY: the caller's strings and `result`, as documented.
+        unsafe { write_pattern_answer(sub, topic, pattern, result, topic::matches_with_pattern) }
+    })
+}
+
+/// Decides whether every topic the subscription filter `sub` can match is also
+/// matched by the filter `acl` (both may hold `+` and `#`), writing the answer
+/// to `*result`: `$SYS/broker/#` is inside `$SYS/#`, not inside
+/// `$SYS/broker/uptime`. A filter starting with `$` only covers, and is only
+/// covered by, one starting with `$`. New in libmosquitto 2.1.
+///
+/// Returns `MOSQ_ERR_SUCCESS`, or `MOSQ_ERR_INVAL` when an argument is NULL, or
+/// a filter is empty or malformed (`*result` is then left alone).
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_sub_matches_acl(
+    acl: *const c_char,
+    sub: *const c_char,
+    result: *mut bool,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `acl` and `sub` are NULL or C strings from the caller.
+        let (acl, sub) = unsafe { (c_bytes(acl), c_bytes(sub)) };
+        // SAFETY: `result` is NULL or points to a writable bool.
+        unsafe { write_answer(acl, sub, result, topic::covers) }
+    })
+}
+
+/// As `mosquitto_sub_matches_acl`, where a level of `acl` that is exactly `%c`
+/// stands for `clientid` and one that is exactly `%u` for `username`, as in
+/// `mosquitto_topic_matches_sub_with_pattern`: `sensors/%c/+` with client id
+/// `kitchen` covers `sensors/kitchen/temperature`. New in libmosquitto 2.1.
+#[no_mangle]
+pub unsafe extern "C" fn mosquitto_sub_matches_acl_with_pattern(
+    acl: *const c_char,
+    sub: *const c_char,
+    clientid: *const c_char,
+    username: *const c_char,
+    result: *mut bool,
+) -> c_int {
+    guard(|| {
+        let pattern = [clientid, username];
+        // SAFETY: the caller's strings and `result`, as documented.
+        unsafe { write_pattern_answer(acl, sub, pattern, result, topic::covers_with_pattern) }
+    })
+}
+
+/// `write_answer` for the pattern functions: `pattern` holds the client id and
+/// username that the `%c` and `%u` levels stand for.
+///
+/// # Safety
+/// Every string is NULL or a C string; `result` is NULL or a writable bool.
+unsafe fn write_pattern_answer(
+    first: *const c_char,
+    second: *const c_char,
+    [clientid, username]: [*const c_char; 2],
+    result: *mut bool,
+    decide: fn(&[u8], &[u8], topic::PatternValues) -> crate::error::Result<bool>,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let values = topic::PatternValues {
+            client_id: c_bytes(clientid),
+            username: c_bytes(username),
+        };
+        write_answer(c_bytes(first), c_bytes(second), result, |a, b| {
+            decide(a, b, values)
+        })
+    }
+}
+
+/// Answers a question about two filters (or a filter and a topic) through
+/// `result`: `MOSQ_ERR_INVAL` for a NULL argument or whatever `decide` refuses.
+///
+/// # Safety
+/// `result` is NULL or points to a writable bool.
+unsafe fn write_answer(
+    first: Option<&[u8]>,
+    second: Option<&[u8]>,
+    result: *mut bool,
+    decide: impl FnOnce(&[u8], &[u8]) -> crate::error::Result<bool>,
+) -> c_int {
+    let (Some(first), Some(second), false) = (first, second, result.is_null()) else {
         return Error::Inval.code();
     };
-    match topic::matches(filter, name) {
+    match decide(first, second) {
         Ok(answer) => {
             // SAFETY: `result` is non-NULL and writable, as promised.
             unsafe { *result = answer };

@@ -234,6 +234,127 @@ impl Walk<'_> {
     }
 }
 
+/// The client id and username that the `%c` and `%u` levels of a pattern
+/// stand for (libmosquitto 2.1's `*_with_pattern` functions). `None` where the
+/// program passed NULL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PatternValues<'a> {
+    pub client_id: Option<&'a [u8]>,
+    pub username: Option<&'a [u8]>,
+}
+
+/// One level of a filter, as the coverage walk sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level<'a> {
+    Exact(&'a [u8]),
+    /// `+`
+    AnyOne,
+    /// `#`: this level and all below, or none.
+    AnyBelow,
+    /// A `%c`/`%u` level without a usable value: matches no level at all.
+    Nothing,
+}
+
+impl<'a> Level<'a> {
+    /// A level of a filter; `%c` and `%u` are looked up only when `values` is given.
+    fn of(level: &'a [u8], values: Option<PatternValues<'a>>) -> Level<'a> {
+        match (level, values) {
+            (b"+", _) => Level::AnyOne,
+            (b"#", _) => Level::AnyBelow,
+            (b"%c", Some(values)) => Level::for_value(values.client_id),
+            (b"%u", Some(values)) => Level::for_value(values.username),
+            _ => Level::Exact(level),
+        }
+    }
+
+    /// What a pattern level stands for. An empty value, or one holding `/`,
+    /// `+` or `#`, is no single topic level, so it matches nothing: a client
+    /// named `#` must not be granted every topic.
+    fn for_value(value: Option<&'a [u8]>) -> Level<'a> {
+        match value {
+            Some(value)
+                if !value.is_empty()
+                    && !value.iter().any(|&b| b == SEPARATOR || is_wildcard(b)) =>
+            {
+                Level::Exact(value)
+            }
+            _ => Level::Nothing,
+        }
+    }
+}
+
+/// `mosquitto_topic_matches_sub_with_pattern`: whether `topic` matches
+/// `filter`, where a level that is exactly `%c` or `%u` stands for the client
+/// id or the username. Both must be non-empty and well formed (`Inval`).
+pub fn matches_with_pattern(filter: &[u8], topic: &[u8], values: PatternValues) -> Result<bool> {
+    if topic.is_empty() {
+        return Err(Error::Inval);
+    }
+    check_publish_syntax(topic)?;
+    // A topic is a filter without wildcards that matches only itself, so
+    // "the filter matches the topic" is "the filter covers it".
+    covers_with_pattern(filter, topic, values)
+}
+
+/// `mosquitto_sub_matches_acl`: whether every topic that the filter `sub` can
+/// match is also matched by the filter `acl`. Both must be non-empty and well
+/// formed (`Inval`).
+pub fn covers(acl: &[u8], sub: &[u8]) -> Result<bool> {
+    checked_covers(acl, sub, None)
+}
+
+/// `mosquitto_sub_matches_acl_with_pattern`: `covers`, with the `%c` and `%u`
+/// levels of `acl` standing for the client id and username.
+pub fn covers_with_pattern(acl: &[u8], sub: &[u8], values: PatternValues) -> Result<bool> {
+    checked_covers(acl, sub, Some(values))
+}
+
+fn checked_covers(acl: &[u8], sub: &[u8], values: Option<PatternValues>) -> Result<bool> {
+    if acl.is_empty() || sub.is_empty() {
+        return Err(Error::Inval);
+    }
+    check_filter_syntax(acl)?;
+    check_filter_syntax(sub)?;
+    // `$` topics are only for filters that start with `$` as written: a `%c`
+    // standing for "$SYS" does not make one.
+    if (acl[0] == b'$') != (sub[0] == b'$') {
+        return Ok(false);
+    }
+    let acl: Vec<Level> = levels(acl)
+        .into_iter()
+        .map(|l| Level::of(l, values))
+        .collect();
+    let sub: Vec<Level> = levels(sub)
+        .into_iter()
+        .map(|l| Level::of(l, None))
+        .collect();
+    Ok(levels_cover(&acl, &sub))
+}
+
+/// Whether the well-formed filter `acl` matches every topic `sub` matches,
+/// level by level.
+fn levels_cover(acl: &[Level], sub: &[Level]) -> bool {
+    for (index, acl_level) in acl.iter().enumerate() {
+        if *acl_level == Level::AnyBelow {
+            // `a/#` also matches `a`, so `sub` may end right here.
+            return true;
+        }
+        let Some(sub_level) = sub.get(index) else {
+            return false;
+        };
+        let level_covered = match (acl_level, sub_level) {
+            (Level::Nothing, _) | (_, Level::AnyBelow) => false,
+            (Level::AnyOne, _) => true,
+            (Level::Exact(a), Level::Exact(s)) => a == s,
+            _ => false,
+        };
+        if !level_covered {
+            return false;
+        }
+    }
+    acl.len() == sub.len()
+}
+
 fn is_wildcard(byte: u8) -> bool {
     byte == SINGLE_LEVEL || byte == MULTI_LEVEL
 }
@@ -335,5 +456,212 @@ mod tests {
         let split = levels(b"/a//b/");
         assert_eq!(split, vec![&b""[..], b"a", b"", b"b", b""]);
         assert_eq!(levels(b""), vec![&b""[..]]);
+    }
+
+    fn kitchen() -> PatternValues<'static> {
+        PatternValues {
+            client_id: Some(b"kitchen"),
+            username: Some(b"bathroom"),
+        }
+    }
+
+    fn pattern_matched(filter: &str, topic: &str, values: PatternValues) -> Result<bool> {
+        matches_with_pattern(filter.as_bytes(), topic.as_bytes(), values)
+    }
+
+    fn covered(acl: &str, sub: &str) -> Result<bool> {
+        covers(acl.as_bytes(), sub.as_bytes())
+    }
+
+    #[test]
+    fn a_client_id_level_matches_that_id_only() {
+        let matched = |topic| pattern_matched("sensors/%c/temperature", topic, kitchen());
+        assert_eq!(matched("sensors/kitchen/temperature"), Ok(true));
+        assert_eq!(matched("sensors/bathroom/temperature"), Ok(false));
+        assert_eq!(matched("sensors/%c/temperature"), Ok(false));
+    }
+
+    #[test]
+    fn client_id_and_username_levels_may_repeat() {
+        let topic = "kitchen/kitchen/bathroom/bathroom";
+        assert_eq!(pattern_matched("%c/%c/%u/%u", topic, kitchen()), Ok(true));
+        assert_eq!(pattern_matched("%u/%c/%u/%u", topic, kitchen()), Ok(false));
+    }
+
+    #[test]
+    fn only_a_whole_level_is_a_pattern() {
+        let values = kitchen();
+        assert_eq!(pattern_matched("a/%count", "a/%count", values), Ok(true));
+        assert_eq!(
+            pattern_matched("a/%count", "a/kitchenount", values),
+            Ok(false)
+        );
+        assert_eq!(pattern_matched("a/x%c", "a/xkitchen", values), Ok(false));
+        assert_eq!(pattern_matched("a/x%c", "a/x%c", values), Ok(true));
+        assert_eq!(
+            pattern_matched("a/%c%u", "a/kitchenbathroom", values),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn a_missing_or_unusable_value_makes_its_level_match_nothing() {
+        for id in [None, Some(&b""[..]), Some(b"+"), Some(b"#"), Some(b"/")] {
+            let values = PatternValues {
+                client_id: id,
+                username: id,
+            };
+            for topic in ["a/x", "a//b", "a/", "a/%c", "a/%u"] {
+                assert_eq!(pattern_matched("a/%c", topic, values), Ok(false), "{id:?}");
+                assert_eq!(
+                    pattern_matched("a/%u/#", topic, values),
+                    Ok(false),
+                    "{id:?}"
+                );
+            }
+            assert_eq!(pattern_matched("%c", "/", values), Ok(false), "{id:?}");
+        }
+        // Without patterns in the filter, the values do not matter.
+        assert_eq!(
+            pattern_matched("a/+", "a/x", PatternValues::default()),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn an_id_holding_a_separator_or_wildcard_is_no_level() {
+        let values = PatternValues {
+            client_id: Some(b"a/b"),
+            username: Some(b"x+"),
+        };
+        assert_eq!(pattern_matched("s/%c/t", "s/a/b/t", values), Ok(false));
+        assert_eq!(pattern_matched("s/%u", "s/x", values), Ok(false));
+    }
+
+    #[test]
+    fn pattern_matching_keeps_the_wildcard_and_dollar_rules() {
+        let values = kitchen();
+        assert_eq!(pattern_matched("%c/+/#", "kitchen/a/b/c", values), Ok(true));
+        assert_eq!(pattern_matched("%c/#", "kitchen", values), Ok(true));
+        assert_eq!(pattern_matched("#", "$SYS/x", values), Ok(false));
+        assert_eq!(pattern_matched("$SYS/%c", "$SYS/kitchen", values), Ok(true));
+        let dollar_id = PatternValues {
+            client_id: Some(b"$SYS"),
+            username: None,
+        };
+        assert_eq!(pattern_matched("%c/x", "$SYS/x", dollar_id), Ok(false));
+    }
+
+    #[test]
+    fn pattern_matching_refuses_empty_and_malformed_arguments() {
+        let values = kitchen();
+        assert_eq!(pattern_matched("", "a", values), Err(Error::Inval));
+        assert_eq!(pattern_matched("a", "", values), Err(Error::Inval));
+        assert_eq!(pattern_matched("a/+x", "a/b", values), Err(Error::Inval));
+        assert_eq!(pattern_matched("#/a", "b/a", values), Err(Error::Inval));
+        assert_eq!(pattern_matched("a/#", "a/+", values), Err(Error::Inval));
+        assert_eq!(pattern_matched("a/b", "a/#", values), Err(Error::Inval));
+    }
+
+    #[test]
+    fn pattern_matching_agrees_with_plain_matching_on_filters_without_patterns() {
+        let filters = [
+            "a/b", "a/+", "+/+", "+", "#", "a/#", "a/+/#", "/#", "$SYS/#",
+        ];
+        let topics = ["a/b", "a/", "/", "a", "a/b/c", "b", "$SYS/x", "//"];
+        for filter in filters {
+            for topic in topics {
+                assert_eq!(
+                    pattern_matched(filter, topic, PatternValues::default()),
+                    matched(filter, topic),
+                    "{filter} {topic}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_narrower_subscription_is_covered_by_a_wider_acl() {
+        assert_eq!(covered("$SYS/#", "$SYS/broker/#"), Ok(true));
+        assert_eq!(covered("$SYS/broker/uptime", "$SYS/broker/#"), Ok(false));
+        assert_eq!(covered("a/b", "a/b"), Ok(true));
+        assert_eq!(covered("a/+", "a/b"), Ok(true));
+        assert_eq!(covered("a/+", "a/+"), Ok(true));
+        assert_eq!(covered("+/+", "a/+"), Ok(true));
+        assert_eq!(covered("#", "a/+/#"), Ok(true));
+        assert_eq!(covered("#", "#"), Ok(true));
+        assert_eq!(covered("a/#", "a"), Ok(true));
+        assert_eq!(covered("a/#", "a/#"), Ok(true));
+        assert_eq!(covered("a/+/#", "a/b"), Ok(true));
+        assert_eq!(covered("+/#", "a"), Ok(true));
+    }
+
+    #[test]
+    fn a_wider_subscription_is_not_covered_by_a_narrower_acl() {
+        assert_eq!(covered("a/b", "a/+"), Ok(false));
+        assert_eq!(covered("a/b", "a/#"), Ok(false));
+        assert_eq!(covered("a/+", "a/#"), Ok(false));
+        assert_eq!(covered("a/+", "a/+/#"), Ok(false));
+        assert_eq!(covered("+", "#"), Ok(false));
+        assert_eq!(covered("a/#", "+"), Ok(false));
+        assert_eq!(covered("a/#", "#"), Ok(false));
+        assert_eq!(covered("a/b", "a/b/c"), Ok(false));
+        assert_eq!(covered("a/b/c", "a/b"), Ok(false));
+        assert_eq!(covered("+", "/"), Ok(false));
+        assert_eq!(covered("a/+", "b/+"), Ok(false));
+    }
+
+    #[test]
+    fn dollar_filters_cover_only_dollar_filters() {
+        assert_eq!(covered("#", "$SYS/#"), Ok(false));
+        assert_eq!(covered("+/#", "$SYS/x"), Ok(false));
+        assert_eq!(covered("$SYS/#", "#"), Ok(false));
+        assert_eq!(covered("$SYS/+", "$SYS/x"), Ok(true));
+    }
+
+    #[test]
+    fn coverage_refuses_empty_and_malformed_filters() {
+        assert_eq!(covered("", "a"), Err(Error::Inval));
+        assert_eq!(covered("a", ""), Err(Error::Inval));
+        assert_eq!(covered("a/#/b", "a"), Err(Error::Inval));
+        assert_eq!(covered("a", "a+"), Err(Error::Inval));
+    }
+
+    #[test]
+    fn an_acl_pattern_level_covers_the_subscription_naming_that_client() {
+        let values = kitchen();
+        let acl_covers = |acl: &str, sub: &str, values| {
+            covers_with_pattern(acl.as_bytes(), sub.as_bytes(), values)
+        };
+        assert_eq!(
+            acl_covers("sensors/%c/+", "sensors/kitchen/temperature", values),
+            Ok(true)
+        );
+        assert_eq!(
+            acl_covers("sensors/%c/+", "sensors/bathroom/temperature", values),
+            Ok(false)
+        );
+        assert_eq!(
+            acl_covers("sensors/%c/+", "sensors/+/temperature", values),
+            Ok(false)
+        );
+        assert_eq!(
+            acl_covers("sensors/%c/#", "sensors/kitchen/#", values),
+            Ok(true)
+        );
+        assert_eq!(acl_covers("%u/%c", "bathroom/kitchen", values), Ok(true));
+        // Only the ACL's levels are patterns.
+        assert_eq!(acl_covers("sensors/+", "sensors/%c", values), Ok(true));
+        assert_eq!(
+            acl_covers("sensors/kitchen", "sensors/%c", values),
+            Ok(false)
+        );
+        let nobody = PatternValues::default();
+        assert_eq!(acl_covers("sensors/%c/#", "sensors/x/y", nobody), Ok(false));
+        assert_eq!(
+            acl_covers("sensors/%c/#", "sensors/%c/y", nobody),
+            Ok(false)
+        );
+        assert_eq!(acl_covers("", "a", values), Err(Error::Inval));
     }
 }
