@@ -220,12 +220,39 @@ fn our_symbols_and_versions_are_debians() {
         (107, 8),
         "Debian's library is not the expected 2.0 one"
     );
-    let missing: Vec<_> = debian.difference(&ours).collect();
-    let extra: Vec<_> = ours.difference(&debian).collect();
+    let (own, libmosquittos): (BTreeSet<String>, BTreeSet<String>) = ours
+        .into_iter()
+        .partition(|s| s.ends_with("@@SKEETER_1.0") || s == "A SKEETER_1.0");
+    let missing: Vec<_> = debian.difference(&libmosquittos).collect();
+    let extra: Vec<_> = libmosquittos.difference(&debian).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "missing {missing:?}\nextra {extra:?}"
     );
+    let mut expected: BTreeSet<String> = skeeter_h_functions()
+        .iter()
+        .map(|name| format!("T {name}@@SKEETER_1.0"))
+        .collect();
+    expected.insert("A SKEETER_1.0".to_string());
+    assert_eq!(
+        own, expected,
+        "the SKEETER_1.0 node is not skeeter.h's functions"
+    );
+}
+
+/// The functions include/skeeter.h declares: each `skeeter_...` name followed by `(`.
+fn skeeter_h_functions() -> BTreeSet<String> {
+    let header = fs::read_to_string(Path::new(MANIFEST_DIR).join("include/skeeter.h")).unwrap();
+    header
+        .match_indices("skeeter_")
+        .filter_map(|(at, _)| {
+            let rest = &header[at..];
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            rest[end..]
+                .starts_with('(')
+                .then(|| rest[..end].to_string())
+        })
+        .collect()
 }
 
 #[test]

@@ -112,6 +112,7 @@ const INSTALLED_EXAMPLE: &str = r#"/* Built with `pkg-config --cflags --libs lib
 #include <stdio.h>
 #include <stdlib.h>
 #include <mosquitto.h>
+#include <skeeter.h>
 
 int main(void)
 {
@@ -179,7 +180,7 @@ fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
         fs::read_link(lib.join("libmosquitto.so")).unwrap(),
         Path::new("libmosquitto.so.1")
     );
-    for header in ["mosquitto.h", "mqtt_protocol.h"] {
+    for header in ["mosquitto.h", "mqtt_protocol.h", "skeeter.h"] {
         let installed = fs::read(root.join("include").join(header)).unwrap();
         let ours = fs::read(Path::new(MANIFEST_DIR).join("include").join(header)).unwrap();
         assert_eq!(

@@ -9,6 +9,9 @@ use std::arch::global_asm;
 
 macro_rules! versioned {
     ($($node:literal => [$($name:ident),* $(,)?],)*) => {
+        versioned! { EXPORTS; $($node => [$($name),*],)* }
+    };
+    ($list:ident; $($node:literal => [$($name:ident),* $(,)?],)*) => {
         $(
             // The node's name as an absolute symbol, as GNU ld emits for libmosquitto.
             global_asm!(concat!(".globl \"", $node, "\"\n.set \"", $node, "\", 0"));
@@ -21,7 +24,7 @@ macro_rules! versioned {
 
         /// Every export with its node, for the tests that compare against libmosquitto.
         #[cfg(test)]
-        pub const EXPORTS: &[(&str, &str)] = &[$($((stringify!($name), $node),)*)*];
+        pub const $list: &[(&str, &str)] = &[$($((stringify!($name), $node),)*)*];
     };
 }
 
@@ -151,9 +154,16 @@ versioned! {
     ],
 }
 
+// skeeter's own functions (include/skeeter.h), in their own node.
+versioned! {
+    SKEETER_EXPORTS;
+    "SKEETER_1.0" => [
+    ],
+}
+
 #[cfg(test)]
 mod tests {
-    use super::EXPORTS;
+    use super::{EXPORTS, SKEETER_EXPORTS};
 
     #[test]
     fn every_libmosquitto_function_is_listed_once() {
@@ -162,5 +172,31 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 107);
+    }
+
+    /// The names of the functions skeeter.h declares: `skeeter_...` followed by `(`.
+    fn declared_in_skeeter_h() -> Vec<&'static str> {
+        let header = include_str!("../../include/skeeter.h");
+        let mut names: Vec<&str> = header
+            .match_indices("skeeter_")
+            .filter_map(|(at, _)| {
+                let rest = &header[at..];
+                let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+                rest[end..].starts_with('(').then(|| &rest[..end])
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn the_skeeter_node_holds_exactly_the_functions_skeeter_h_declares() {
+        let mut exported: Vec<&str> = SKEETER_EXPORTS.iter().map(|(n, _)| *n).collect();
+        exported.sort();
+        assert_eq!(declared_in_skeeter_h(), exported);
+        assert!(SKEETER_EXPORTS
+            .iter()
+            .all(|(_, node)| *node == "SKEETER_1.0"));
     }
 }
