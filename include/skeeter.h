@@ -20,4 +20,48 @@
 #include <stdint.h>
 #include "mosquitto.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Sets the list of servers to connect to, replacing any list set before and
+ * starting again at its first entry (a connection already made is kept).
+ *
+ * Each URI is `mqtt://host[:port]` (port 1883 by default), `mqtts://host[:port]`
+ * (TLS with the `mosquitto_tls_*` settings, or the system's trusted roots
+ * without them; port 8883 by default) or `unix:/path`; an IPv6 address goes in
+ * brackets. With a list set, `mosquitto_connect*` and `mosquitto_reconnect*`
+ * connect to the list's current server and ignore their host and port (host
+ * may then be NULL); keepalive, bind address and properties still apply. After
+ * enough failed attempts in a row on one server (when the reconnect delay
+ * reaches its maximum, or after `skeeter_failover_attempts_set`'s count), the
+ * next one is tried with the delay started afresh; after the last comes the
+ * first; a server that works is kept. `count` 0 (or `uris` NULL with 0)
+ * removes the list. The strings are copied.
+ *
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a negative count, a NULL or
+ * malformed URI; `MOSQ_ERR_NOT_SUPPORTED` for `ws://` and `wss://` (there is no
+ * WebSocket transport yet). On error the list is left as it was.
+ */
+int skeeter_servers_set(struct mosquitto *mosq, const char *const *uris, int count);
+
+/**
+ * Sets after how many failed attempts in a row the server list moves to its
+ * next server (0, the default: only once the reconnect delay has reached its
+ * maximum, as set by `mosquitto_reconnect_delay_set`; otherwise whichever
+ * comes first). Returns `MOSQ_ERR_INVAL` for a NULL handle or a negative count.
+ */
+int skeeter_failover_attempts_set(struct mosquitto *mosq, int attempts);
+
+/**
+ * The index in the server list of the server connected to (in `on_connect`)
+ * or to be tried next; -1 for a NULL handle or when no list is set.
+ */
+int skeeter_server_index(struct mosquitto *mosq);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
 #endif  /* SKEETER_H */

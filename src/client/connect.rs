@@ -112,21 +112,33 @@ impl Client {
         let mut work = Work::new(self.logging());
         let (target, tls, socks5) = contain_result(|| {
             let mut state = self.lock();
-            let Some(target) = state.target.clone() else {
+            let Some(mut target) = state.target.clone() else {
                 return Err(Error::Inval);
             };
             state.disconnect_requested = false;
+            let reconnecting = state.session.is_some();
             if let Some(mut conn) = state.conn.take() {
                 conn.shutdown();
             }
             if let Some(session) = state.session.as_mut() {
                 session.connection_lost();
             }
-            Ok((
-                target,
-                state.options.tls.clone(),
-                state.options.socks5.clone(),
-            ))
+            if reconnecting {
+                state.resilience.reconnects = state.resilience.reconnects.saturating_add(1);
+            }
+            let mut tls = state.options.tls.clone();
+            let mut socks5 = state.options.socks5.clone();
+            // With a server list, its current entry replaces the connect call's host.
+            if let Some(listed) = state.start_attempt() {
+                let (host, port) = listed.server.endpoint();
+                target.host = host.into();
+                target.port = port;
+                *tls = listed.tls(&tls);
+                if port == 0 {
+                    socks5 = None;
+                }
+            }
+            Ok((target, tls, socks5))
         })?;
         // Without the lock: reading the key may call the program's pw_callback,
         // which may call the API.

@@ -16,6 +16,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::backoff;
 use super::contain::{contain, contain_result};
 use super::dispatch::Work;
 use super::pace::{self, GATHER, SPIN};
@@ -353,7 +354,7 @@ impl Client {
             }
             // Reconnect, waiting the delay before each attempt.
             loop {
-                let delay = self.reconnect_delay(attempt);
+                let delay = self.reconnect_wait(attempt);
                 attempt = attempt.saturating_add(1);
                 match self.wait_between_attempts(delay) {
                     Waited::Stop => {
@@ -377,20 +378,23 @@ impl Client {
     /// as libmosquitto computes it.
     pub fn reconnect_delay(&self, attempt: u32) -> Duration {
         let r = self.lock().options.reconnect;
-        let n = u64::from(attempt) + 1;
-        let delay = u64::from(r.delay);
-        let max = u64::from(r.max).max(1);
-        let secs = if r.max > r.delay {
-            let factor = if r.exponential {
-                n.saturating_mul(n)
-            } else {
-                n
-            };
-            delay.saturating_mul(factor)
-        } else {
-            delay
+        Duration::from_secs(backoff::delay_secs(&r, false, attempt))
+    }
+
+    /// The wait before `loop_forever`'s reconnect attempt `attempt`, in the
+    /// style skeeter's settings ask for (doubling, jitter); with a server list,
+    /// counted from the failures on its current server (see `failover`).
+    fn reconnect_wait(&self, attempt: u32) -> Duration {
+        let (r, style, attempt) = {
+            let mut state = self.lock();
+            let attempt = state.reconnect_attempt(attempt);
+            (
+                state.options.reconnect,
+                state.resilience.delay_style,
+                attempt,
+            )
         };
-        Duration::from_secs(secs.min(max))
+        backoff::wait(&r, style, attempt, backoff::random_unit())
     }
 
     /// After `loop_stop(mosq, false)`: whether the thread should go on because

@@ -330,6 +330,7 @@ impl ClientState {
         }
         let ours = self.options.client_id.as_deref();
         let mut events = session.take_events();
+        let mut connected = false;
         for event in events.drain(..) {
             match event {
                 Event::Disconnected {
@@ -356,10 +357,18 @@ impl ClientState {
                         format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
                     });
                 }
-                other => work.notices.push(Notice::Event(other)),
+                other => {
+                    if matches!(other, Event::Connected { .. }) {
+                        connected = true;
+                    }
+                    work.notices.push(Notice::Event(other));
+                }
             }
         }
         session::recycle_events(events);
+        if connected {
+            self.note_connected(Instant::now());
+        }
     }
 }
 

@@ -8,16 +8,20 @@
 #![deny(unsafe_code)]
 
 pub mod actions;
+pub mod backoff;
 pub mod callbacks;
 pub mod connect;
 pub mod connection;
 pub mod contain;
 pub mod dispatch;
 pub mod event_loop;
+pub mod failover;
 pub mod io;
 pub mod log;
 pub mod options;
 pub mod pace;
+pub mod resilience;
+pub mod server_list;
 pub mod state_guard;
 pub mod thread;
 pub mod unlocked_write;
@@ -50,6 +54,8 @@ pub struct ClientState {
     /// `mosquitto_disconnect` was called since the last connect: the loop ends
     /// instead of reconnecting, and a close that follows is reported as 0.
     pub disconnect_requested: bool,
+    /// skeeter's own settings and state (include/skeeter.h).
+    pub resilience: resilience::Resilience,
 }
 
 impl ClientState {
@@ -60,6 +66,7 @@ impl ClientState {
             conn: None,
             target: None,
             disconnect_requested: false,
+            resilience: resilience::Resilience::default(),
         }
     }
 }

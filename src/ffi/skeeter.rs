@@ -4,3 +4,176 @@
 //! Each takes the `struct mosquitto *` it extends, returns a `MOSQ_ERR_*` code,
 //! returns `MOSQ_ERR_INVAL` for a NULL handle, and may be called from any thread
 //! and from callbacks.
+
+use std::os::raw::{c_char, c_int};
+
+use super::boundary::guard;
+use super::client::{c_bytes, client_of, with_client};
+use super::types::mosquitto;
+use crate::client::server_list::Server;
+use crate::error::{Error, Result};
+
+/// The URIs of `skeeter_servers_set`, parsed.
+///
+/// # Safety
+/// `uris` is NULL or points to `count` pointers, each NULL or a C string.
+unsafe fn servers_from_c(uris: *const *const c_char, count: c_int) -> Result<Vec<Server>> {
+    let count = usize::try_from(count).map_err(|_| Error::Inval)?;
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if uris.is_null() {
+        return Err(Error::Inval);
+    }
+    // SAFETY: `uris` points to `count` pointers (the caller's contract).
+    let pointers = unsafe { std::slice::from_raw_parts(uris, count) };
+    pointers
+        .iter()
+        .map(|&uri| {
+            // SAFETY: each pointer is NULL or a C string.
+            let bytes = unsafe { c_bytes(uri) }.ok_or(Error::Inval)?;
+            let text = std::str::from_utf8(bytes).map_err(|_| Error::Inval)?;
+            Ok(Server::parse(text)?)
+        })
+        .collect()
+}
+
+/// Sets the list of servers to connect to, replacing any list set before and
+/// starting again at its first entry (a connection already made is kept).
+///
+/// Each URI is `mqtt://host[:port]` (port 1883 by default), `mqtts://host[:port]`
+/// (TLS with the `mosquitto_tls_*` settings, or the system's trusted roots
+/// without them; port 8883 by default) or `unix:/path`; an IPv6 address goes in
+/// brackets. With a list set, `mosquitto_connect*` and `mosquitto_reconnect*`
+/// connect to the list's current server and ignore their host and port (host
+/// may then be NULL); keepalive, bind address and properties still apply. After
+/// enough failed attempts in a row on one server (when the reconnect delay
+/// reaches its maximum, or after `skeeter_failover_attempts_set`'s count), the
+/// next one is tried with the delay started afresh; after the last comes the
+/// first; a server that works is kept. `count` 0 (or `uris` NULL with 0)
+/// removes the list. The strings are copied.
+///
+/// Returns `MOSQ_ERR_INVAL` for a NULL handle, a negative count, a NULL or
+/// malformed URI; `MOSQ_ERR_NOT_SUPPORTED` for `ws://` and `wss://` (there is no
+/// WebSocket transport yet). On error the list is left as it was.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_servers_set(
+    mosq: *mut mosquitto,
+    uris: *const *const c_char,
+    count: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle; `uris` as documented above.
+        unsafe {
+            with_client(mosq, |client| {
+                client.set_servers(servers_from_c(uris, count)?);
+                Ok(())
+            })
+        }
+    })
+}
+
+/// Sets after how many failed attempts in a row the server list moves to its
+/// next server (0, the default: only once the reconnect delay has reached its
+/// maximum, as set by `mosquitto_reconnect_delay_set`; otherwise whichever
+/// comes first). Returns `MOSQ_ERR_INVAL` for a NULL handle or a negative count.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_failover_attempts_set(
+    mosq: *mut mosquitto,
+    attempts: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                let attempts = u32::try_from(attempts).map_err(|_| Error::Inval)?;
+                client.with_state(|state| state.resilience.failover_attempts = attempts);
+                Ok(())
+            })
+        }
+    })
+}
+
+/// The index in the server list of the server connected to (in `on_connect`)
+/// or to be tried next; -1 for a NULL handle or when no list is set.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_server_index(mosq: *mut mosquitto) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        match unsafe { client_of(mosq) } {
+            Some(client) => client.with_state(|state| state.server_index()),
+            None => -1,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::SUCCESS;
+    use crate::ffi::test_handle::Handle;
+    use std::ptr::{null, null_mut};
+
+    const INVAL: c_int = Error::Inval as c_int;
+
+    fn index(h: &Handle) -> c_int {
+        unsafe { skeeter_server_index(h.0) }
+    }
+
+    #[test]
+    fn a_server_list_is_set_from_its_first_entry_and_removed_with_count_0() {
+        let h = Handle::new();
+        let uris = [c"mqtt://127.0.0.1:1".as_ptr(), c"unix:/tmp/x".as_ptr()];
+        assert_eq!(index(&h), -1);
+        assert_eq!(
+            unsafe { skeeter_servers_set(h.0, uris.as_ptr(), 2) },
+            SUCCESS
+        );
+        assert_eq!(index(&h), 0);
+        assert_eq!(unsafe { skeeter_servers_set(h.0, null(), 0) }, SUCCESS);
+        assert_eq!(index(&h), -1);
+    }
+
+    #[test]
+    fn a_bad_list_is_refused_and_the_old_one_kept() {
+        let h = Handle::new();
+        let good = [c"mqtt://h".as_ptr()];
+        assert_eq!(
+            unsafe { skeeter_servers_set(h.0, good.as_ptr(), 1) },
+            SUCCESS
+        );
+        let with_null = [c"mqtt://h".as_ptr(), null()];
+        let ws = [c"ws://h/mqtt".as_ptr()];
+        let bad = [c"tcp:h".as_ptr()];
+        unsafe {
+            assert_eq!(skeeter_servers_set(h.0, with_null.as_ptr(), 2), INVAL);
+            assert_eq!(skeeter_servers_set(h.0, bad.as_ptr(), 1), INVAL);
+            assert_eq!(skeeter_servers_set(h.0, good.as_ptr(), -1), INVAL);
+            assert_eq!(skeeter_servers_set(h.0, null(), 1), INVAL);
+            assert_eq!(
+                skeeter_servers_set(h.0, ws.as_ptr(), 1),
+                Error::NotSupported as c_int
+            );
+        }
+        assert_eq!(index(&h), 0);
+    }
+
+    #[test]
+    fn every_call_refuses_a_null_handle() {
+        let uris = [c"mqtt://h".as_ptr()];
+        unsafe {
+            assert_eq!(skeeter_servers_set(null_mut(), uris.as_ptr(), 1), INVAL);
+            assert_eq!(skeeter_failover_attempts_set(null_mut(), 1), INVAL);
+            assert_eq!(skeeter_server_index(null_mut()), -1);
+        }
+    }
+
+    #[test]
+    fn the_failover_attempt_count_may_not_be_negative() {
+        let h = Handle::new();
+        unsafe {
+            assert_eq!(skeeter_failover_attempts_set(h.0, -1), INVAL);
+            assert_eq!(skeeter_failover_attempts_set(h.0, 3), SUCCESS);
+        }
+    }
+}

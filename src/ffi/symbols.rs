@@ -158,6 +158,9 @@ versioned! {
 versioned! {
     SKEETER_EXPORTS;
     "SKEETER_1.0" => [
+        skeeter_servers_set,
+        skeeter_failover_attempts_set,
+        skeeter_server_index,
     ],
 }
 

@@ -1,0 +1,116 @@
+//! skeeter's own settings and state beyond libmosquitto's (include/skeeter.h):
+//! the server list, the reconnect delay's style, and what the counters need.
+//! Kept under the client lock with the rest of the state.
+
+use std::time::Instant;
+
+use super::backoff::{self, DelayStyle};
+use super::failover::{self, Failover};
+use super::options::TlsSettings;
+use super::server_list::Server;
+use super::ClientState;
+
+#[derive(Debug, Default)]
+pub struct Resilience {
+    /// `skeeter_servers_set`; `None`: connect where the connect call says.
+    pub failover: Option<Failover>,
+    /// `skeeter_failover_attempts_set`: failures in a row before the next
+    /// server (0: only when the delay reaches its maximum).
+    pub failover_attempts: u32,
+    pub delay_style: DelayStyle,
+    /// Connections made by `reconnect` (not the first connect).
+    pub reconnects: u32,
+    /// When the current connection's CONNACK was accepted (`None` while there
+    /// is none).
+    pub connected_since: Option<Instant>,
+}
+
+/// Where one attempt connects, when a server list says so.
+pub struct ListedTarget {
+    pub server: Server,
+}
+
+impl ListedTarget {
+    /// The TLS settings for this server: none for `mqtt://` and `unix:`, the
+    /// program's for `mqtts://` (the system's trusted roots if it gave none).
+    pub fn tls(&self, configured: &TlsSettings) -> TlsSettings {
+        if !self.server.uses_tls() {
+            return TlsSettings::default();
+        }
+        let mut tls = configured.clone();
+        if !tls.enabled() {
+            tls.use_os_certs = true;
+            tls.cert_reqs = 1;
+        }
+        tls
+    }
+}
+
+impl ClientState {
+    /// After how many failures in a row the failover list moves on.
+    fn switch_after(&self) -> u32 {
+        let style = self.resilience.delay_style;
+        let at_max = backoff::attempts_to_max(&self.options.reconnect, style.doubling);
+        failover::switch_after(self.resilience.failover_attempts, at_max)
+    }
+
+    /// The attempt number the next reconnect delay is computed from: with a
+    /// server list, the failures in a row on its current server (an attempt
+    /// that ended without a connection counted first); otherwise `attempt`.
+    pub fn reconnect_attempt(&mut self, attempt: u32) -> u32 {
+        let switch_after = self.switch_after();
+        let connected = self.conn.is_some();
+        match self.resilience.failover.as_mut() {
+            Some(list) => {
+                if !connected {
+                    list.settle(switch_after);
+                }
+                list.failures()
+            }
+            None => attempt,
+        }
+    }
+
+    /// Starts a connect attempt: the list's server to use, if a list is set.
+    pub fn start_attempt(&mut self) -> Option<ListedTarget> {
+        let switch_after = self.switch_after();
+        let list = self.resilience.failover.as_mut()?;
+        list.attempt_started(switch_after);
+        Some(ListedTarget {
+            server: list.current().1.clone(),
+        })
+    }
+
+    /// The broker accepted the connection.
+    pub fn note_connected(&mut self, now: Instant) {
+        self.resilience.connected_since = Some(now);
+        if let Some(list) = self.resilience.failover.as_mut() {
+            list.connected();
+        }
+    }
+
+    /// The index of the server in use (or to be tried next), -1 without a list.
+    pub fn server_index(&self) -> i32 {
+        self.resilience
+            .failover
+            .as_ref()
+            .map_or(-1, |list| list.current().0 as i32)
+    }
+}
+
+impl super::Client {
+    /// Runs `change` on the state under the main lock.
+    pub fn with_state<T>(&self, change: impl FnOnce(&mut ClientState) -> T) -> T {
+        change(&mut self.lock())
+    }
+
+    /// `skeeter_servers_set`: a new list, from its first server; empty: none.
+    pub fn set_servers(&self, servers: Vec<Server>) {
+        self.with_state(|state| state.resilience.failover = Failover::new(servers));
+    }
+
+    /// Whether a server list replaces the connect calls' host and port.
+    pub fn has_servers(&self) -> bool {
+        self.with_state(|state| state.resilience.failover.is_some())
+    }
+}
