@@ -15,6 +15,7 @@ use mosquitto::client::{Client, Target};
 use support::broker::Broker;
 use support::publisher::{wait_until, Publisher};
 use support::stage::{against_debian, free_port, ours, scratch_root, Compile, Process};
+use support::tls::cert_file;
 
 /// A subscriber on the `loop_start` thread, recording what it hears.
 struct Subscriber {
@@ -25,15 +26,23 @@ struct Subscriber {
 }
 
 impl Subscriber {
-    /// Connects through `servers` and subscribes to `t/#` in every `on_connect`.
+    /// Connects through the brokers' plain ports.
     fn start(servers: &[&Broker]) -> Subscriber {
-        let client = Arc::new(Client::new(Some(b"failover-sub"), true, 0).unwrap());
-        let list = servers
+        let uris: Vec<String> = servers
             .iter()
-            .map(|b| Server::parse(&format!("mqtt://127.0.0.1:{}", b.port)).unwrap())
+            .map(|b| format!("mqtt://127.0.0.1:{}", b.port))
             .collect();
+        Subscriber::start_with(&uris, |_| {})
+    }
+
+    /// Connects through `uris` (after `setup`) and subscribes to `t/#` in every
+    /// `on_connect`.
+    fn start_with(uris: &[String], setup: impl FnOnce(&Client)) -> Subscriber {
+        let client = Arc::new(Client::new(Some(b"failover-sub"), true, 0).unwrap());
+        let list = uris.iter().map(|uri| Server::parse(uri).unwrap()).collect();
         client.set_servers(list);
         client.with_options(|o| o.set_reconnect_delay(1, 1, false));
+        setup(&client);
         let connections = Arc::new(Mutex::new(Vec::new()));
         let received = Arc::new(Mutex::new(Vec::new()));
         let (c, seen, inner) = (connections.clone(), received.clone(), client.clone());
@@ -162,6 +171,28 @@ fn after_the_last_server_the_first_is_tried_again() {
         || subscriber.connections() == [0, 0],
     );
     assert_eq!(subscriber.client.with_state(|s| s.server_index()), 0);
+    subscriber.client.loop_stop(true).unwrap();
+}
+
+#[test]
+fn mqtts_servers_use_the_tls_settings_and_a_failed_handshake_moves_on() {
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::builder().tls_listeners().start();
+    let ports = broker.tls.as_ref().unwrap();
+    let uris = [
+        format!("mqtts://localhost:{}", ports.wrong_name),
+        format!("mqtts://localhost:{}", ports.good),
+    ];
+    let subscriber = Subscriber::start_with(&uris, |client| {
+        client.with_options(|o| o.tls.cafile = Some(cert_file("ca.pem")));
+    });
+    wait_until(15, "no TLS connection to the second server", || {
+        subscriber.connections() == [1]
+    });
+    let publisher = Publisher::start(b"pub-tls", broker.port);
+    publish_until_heard(&publisher, &subscriber, "over-tls");
     subscriber.client.loop_stop(true).unwrap();
 }
 

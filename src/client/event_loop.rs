@@ -72,6 +72,15 @@ fn is_fatal(error: Error) -> bool {
     )
 }
 
+/// Errors after which `loop_forever` gives up even with a server list: they
+/// are about the client or its settings, not about one server.
+fn is_fatal_everywhere(error: Error) -> bool {
+    matches!(
+        error,
+        Error::NoMem | Error::Inval | Error::PayloadSize | Error::Unknown
+    )
+}
+
 impl Client {
     /// `mosquitto_loop`: waits up to `timeout` ms (negative: 1000) for traffic,
     /// then reads, keeps time and writes. `max_packets` must be at least 1 and
@@ -347,9 +356,11 @@ impl Client {
             }
             // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
             // which libmosquitto's loop_forever does not retry either.
-            if is_fatal(error)
-                || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO)
-            {
+            let fatal = is_fatal(error)
+                || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO);
+            // With a server list, a failure of one server (TLS, name lookup,
+            // refusal) is a reason to try the next, not to stop.
+            if fatal && !(self.has_servers() && !is_fatal_everywhere(error)) {
                 return Err(error);
             }
             // Reconnect, waiting the delay before each attempt.
