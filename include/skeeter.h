@@ -60,6 +60,25 @@ int skeeter_failover_attempts_set(struct mosquitto *mosq, int attempts);
  */
 int skeeter_server_index(struct mosquitto *mosq);
 
+/**
+ * Spreads each reconnect wait uniformly within ±`percent` (0..=100) of its
+ * value, so that many clients that lost the same broker do not all return in
+ * the same instant. 0, the default, keeps libmosquitto's exact sequence.
+ * Applies to `mosquitto_loop_forever` and `mosquitto_loop_start`'s waits.
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle or a percentage out of range.
+ */
+int skeeter_reconnect_jitter_set(struct mosquitto *mosq, int percent);
+
+/**
+ * With `doubling` true, the reconnect wait doubles after each failed attempt
+ * (delay, 2 × delay, 4 × delay... up to the maximum of
+ * `mosquitto_reconnect_delay_set`). libmosquitto's own sequences, kept when
+ * false (the default): delay × n for the nth attempt, or with its
+ * `reconnect_exponential_backoff` delay × n², which grows quadratically, not
+ * exponentially. Returns `MOSQ_ERR_INVAL` for a NULL handle.
+ */
+int skeeter_reconnect_doubling_set(struct mosquitto *mosq, bool doubling);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -395,7 +395,7 @@ impl Client {
     /// The wait before `loop_forever`'s reconnect attempt `attempt`, in the
     /// style skeeter's settings ask for (doubling, jitter); with a server list,
     /// counted from the failures on its current server (see `failover`).
-    fn reconnect_wait(&self, attempt: u32) -> Duration {
+    pub(crate) fn reconnect_wait(&self, attempt: u32) -> Duration {
         let (r, style, attempt) = {
             let mut state = self.lock();
             let attempt = state.reconnect_attempt(attempt);

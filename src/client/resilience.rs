@@ -114,3 +114,76 @@ impl super::Client {
         self.with_state(|state| state.resilience.failover.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Client;
+    use super::*;
+    use std::time::Duration;
+
+    fn client() -> Client {
+        let client = Client::new(Some(b"r"), true, 0).unwrap();
+        client.with_options(|o| o.set_reconnect_delay(1, 60, false));
+        client
+    }
+
+    fn servers(n: usize) -> Vec<Server> {
+        (0..n)
+            .map(|i| Server::parse(&format!("mqtt://h{i}")).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn loop_forevers_wait_follows_the_doubling_sequence_when_asked() {
+        let client = client();
+        assert_eq!(client.reconnect_wait(3), Duration::from_secs(4));
+        client.with_state(|s| s.resilience.delay_style.doubling = true);
+        assert_eq!(client.reconnect_wait(3), Duration::from_secs(8));
+    }
+
+    #[test]
+    fn with_a_list_the_wait_counts_the_failures_on_the_current_server() {
+        let client = client();
+        client.set_servers(servers(2));
+        client.with_state(|s| s.resilience.failover_attempts = 2);
+        // The loop's own count is ignored: no attempt has failed yet.
+        assert_eq!(client.reconnect_wait(7), Duration::from_secs(1));
+        for (expected_index, expected_wait) in [(0, 2), (1, 1), (1, 2), (0, 1)] {
+            client.with_state(|s| s.start_attempt());
+            assert_eq!(client.reconnect_wait(7), Duration::from_secs(expected_wait));
+            assert_eq!(client.with_state(|s| s.server_index()), expected_index);
+        }
+    }
+
+    #[test]
+    fn an_accepted_connack_keeps_the_server() {
+        let client = client();
+        client.set_servers(servers(2));
+        client.with_state(|s| {
+            s.start_attempt();
+            s.note_connected(Instant::now());
+            s.start_attempt();
+        });
+        assert_eq!(client.with_state(|s| s.server_index()), 0);
+    }
+
+    #[test]
+    fn an_mqtts_server_without_tls_settings_trusts_the_systems_roots() {
+        let tls = |uri: &str| {
+            let listed = ListedTarget {
+                server: Server::parse(uri).unwrap(),
+            };
+            listed.tls(&TlsSettings::default())
+        };
+        assert!(tls("mqtts://h").use_os_certs);
+        assert!(!tls("mqtt://h").enabled());
+        let configured = TlsSettings {
+            cafile: Some("/ca.pem".into()),
+            ..TlsSettings::default()
+        };
+        let listed = ListedTarget {
+            server: Server::parse("mqtt://h").unwrap(),
+        };
+        assert!(!listed.tls(&configured).enabled(), "mqtt:// is plain");
+    }
+}

@@ -107,6 +107,53 @@ pub unsafe extern "C" fn skeeter_server_index(mosq: *mut mosquitto) -> c_int {
     })
 }
 
+/// Spreads each reconnect wait uniformly within ±`percent` (0..=100) of its
+/// value, so that many clients that lost the same broker do not all return in
+/// the same instant. 0, the default, keeps libmosquitto's exact sequence.
+/// Applies to `mosquitto_loop_forever` and `mosquitto_loop_start`'s waits.
+/// Returns `MOSQ_ERR_INVAL` for a NULL handle or a percentage out of range.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_reconnect_jitter_set(
+    mosq: *mut mosquitto,
+    percent: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                let percent = u8::try_from(percent)
+                    .ok()
+                    .filter(|p| *p <= 100)
+                    .ok_or(Error::Inval)?;
+                client.with_state(|state| state.resilience.delay_style.jitter_percent = percent);
+                Ok(())
+            })
+        }
+    })
+}
+
+/// With `doubling` true, the reconnect wait doubles after each failed attempt
+/// (delay, 2 × delay, 4 × delay... up to the maximum of
+/// `mosquitto_reconnect_delay_set`). libmosquitto's own sequences, kept when
+/// false (the default): delay × n for the nth attempt, or with its
+/// `reconnect_exponential_backoff` delay × n², which grows quadratically, not
+/// exponentially. Returns `MOSQ_ERR_INVAL` for a NULL handle.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_reconnect_doubling_set(
+    mosq: *mut mosquitto,
+    doubling: bool,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                client.with_state(|state| state.resilience.delay_style.doubling = doubling);
+                Ok(())
+            })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +212,8 @@ mod tests {
             assert_eq!(skeeter_servers_set(null_mut(), uris.as_ptr(), 1), INVAL);
             assert_eq!(skeeter_failover_attempts_set(null_mut(), 1), INVAL);
             assert_eq!(skeeter_server_index(null_mut()), -1);
+            assert_eq!(skeeter_reconnect_jitter_set(null_mut(), 10), INVAL);
+            assert_eq!(skeeter_reconnect_doubling_set(null_mut(), true), INVAL);
         }
     }
 
@@ -175,5 +224,18 @@ mod tests {
             assert_eq!(skeeter_failover_attempts_set(h.0, -1), INVAL);
             assert_eq!(skeeter_failover_attempts_set(h.0, 3), SUCCESS);
         }
+    }
+
+    #[test]
+    fn jitter_is_a_percentage_from_0_to_100_and_doubling_a_switch() {
+        let h = Handle::new();
+        let style = || unsafe { &(*h.0).client }.with_state(|s| s.resilience.delay_style);
+        unsafe {
+            assert_eq!(skeeter_reconnect_jitter_set(h.0, 101), INVAL);
+            assert_eq!(skeeter_reconnect_jitter_set(h.0, -1), INVAL);
+            assert_eq!(skeeter_reconnect_jitter_set(h.0, 100), SUCCESS);
+            assert_eq!(skeeter_reconnect_doubling_set(h.0, true), SUCCESS);
+        }
+        assert_eq!((style().jitter_percent, style().doubling), (100, true));
     }
 }

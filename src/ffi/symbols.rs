@@ -161,6 +161,8 @@ versioned! {
         skeeter_servers_set,
         skeeter_failover_attempts_set,
         skeeter_server_index,
+        skeeter_reconnect_jitter_set,
+        skeeter_reconnect_doubling_set,
     ],
 }
 
