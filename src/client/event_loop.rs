@@ -360,7 +360,7 @@ impl Client {
                 || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO);
             // With a server list, a failure of one server (TLS, name lookup,
             // refusal) is a reason to try the next, not to stop.
-            if fatal && !(self.has_servers() && !is_fatal_everywhere(error)) {
+            if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {
                 return Err(error);
             }
             // Reconnect, waiting the delay before each attempt.
