@@ -1,10 +1,12 @@
 /* failover.c: stay subscribed across several brokers. The client connects to
  * the first server of its list; when that broker goes away it moves on to the
- * next one, and keeps to whichever works. skeeter only (skeeter.h).
+ * next one, subscribes there again, and keeps to whichever works. skeeter
+ * only (skeeter.h).
  *
  *   cc failover.c -lmosquitto -o failover
  *   ./failover 'demo/#' 10 mqtt://broker-a:1883 mqtt://broker-b:1883
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <mosquitto.h>
@@ -15,6 +17,7 @@ struct state {
 	char **servers;
 	int wanted;
 	int received;
+	bool subscribed;
 };
 
 /* skeeter_server_index says which server of the list answered. */
@@ -25,8 +28,12 @@ static void on_connect(struct mosquitto *mosq, void *userdata, int result)
 	if(result == 0){
 		printf("connected to server %d (%s)\n", index, state->servers[index]);
 		fflush(stdout);
-		/* Subscribing here renews the subscription on every server. */
-		mosquitto_subscribe(mosq, NULL, state->topic, 1);
+		/* Subscribe once: with re-subscribe on, the library makes the
+		 * subscription again on any broker that does not know it. */
+		if(!state->subscribed){
+			mosquitto_subscribe(mosq, NULL, state->topic, 1);
+			state->subscribed = true;
+		}
 	}else{
 		fprintf(stderr, "failover: server %d refused: %s\n", index, mosquitto_connack_string(result));
 	}
@@ -49,7 +56,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "usage: %s topic count uri...\n", argv[0]);
 		return 2;
 	}
-	struct state state = { argv[1], argv + 3, atoi(argv[2]), 0 };
+	struct state state = { argv[1], argv + 3, atoi(argv[2]), 0, false };
 
 	mosquitto_lib_init();
 	struct mosquitto *mosq = mosquitto_new(NULL, true, &state);
@@ -63,6 +70,7 @@ int main(int argc, char *argv[])
 	/* Retry after 1, 2 then 3 seconds; once the wait reaches its maximum
 	 * (3 s), the next server is tried, from a 1 s wait again. */
 	mosquitto_reconnect_delay_set(mosq, 1, 3, false);
+	skeeter_resubscribe_set(mosq, true);
 	int rc = skeeter_servers_set(mosq, (const char *const *)state.servers, argc - 3);
 	if(rc != MOSQ_ERR_SUCCESS){
 		fprintf(stderr, "failover: bad server list: %s\n", mosquitto_strerror(rc));

@@ -79,6 +79,18 @@ int skeeter_reconnect_jitter_set(struct mosquitto *mosq, int percent);
  */
 int skeeter_reconnect_doubling_set(struct mosquitto *mosq, bool doubling);
 
+/**
+ * With `resubscribe` true, every subscription made from now on (filter, QoS
+ * and options, MQTT 5 properties with the subscription identifier; minus what
+ * is unsubscribed) is made again whenever a CONNACK says the broker kept no
+ * session (session present 0) after a reconnect: sent once, before anything
+ * queued, in as few SUBSCRIBEs as the broker's Maximum Packet Size allows.
+ * Their SUBACKs call `on_subscribe` (with mids the library chose) as the
+ * program's own do. False (the default) forgets the record. Returns
+ * `MOSQ_ERR_INVAL` for a NULL handle.
+ */
+int skeeter_resubscribe_set(struct mosquitto *mosq, bool resubscribe);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

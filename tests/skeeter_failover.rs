@@ -1,6 +1,7 @@
 //! skeeter's server list (`skeeter_servers_set`) against real brokers: the
-//! client moves to the next server when its broker dies, messages flow there,
-//! and it stays there when the first comes back. Through the Rust API; these are
+//! client moves to the next server when its broker dies, subscribes there again
+//! (`skeeter_resubscribe_set`), messages flow there, and it stays there when the
+//! first comes back. Through the Rust API; these are
 //! our extensions, so there is nothing to compare with in Debian mode.
 
 mod support;
@@ -35,13 +36,14 @@ impl Subscriber {
         Subscriber::start_with(&uris, |_| {})
     }
 
-    /// Connects through `uris` (after `setup`) and subscribes to `t/#` in every
-    /// `on_connect`.
+    /// Connects through `uris` (after `setup`), with re-subscribe on, and
+    /// subscribes to `t/#` once connected.
     fn start_with(uris: &[String], setup: impl FnOnce(&Client)) -> Subscriber {
         let client = Arc::new(Client::new(Some(b"failover-sub"), true, 0).unwrap());
         let list = uris.iter().map(|uri| Server::parse(uri).unwrap()).collect();
         client.set_servers(list);
         client.with_options(|o| o.set_reconnect_delay(1, 1, false));
+        client.set_resubscribe(true);
         setup(&client);
         let connections = Arc::new(Mutex::new(Vec::new()));
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -52,9 +54,6 @@ impl Subscriber {
                     c.lock()
                         .unwrap()
                         .push(inner.with_state(|s| s.server_index()));
-                    inner
-                        .subscribe(vec![("t/#".into(), 1)], Vec::new())
-                        .unwrap();
                 }
             }));
             cb.on_message = Some(Arc::new(move |m| {
@@ -67,6 +66,13 @@ impl Subscriber {
         let target = Target::new("ignored".into(), 1, 60, None).unwrap();
         client.connect(target, true).unwrap();
         client.loop_start().unwrap();
+        // Subscribed once: re-subscribe makes it again on every other server.
+        wait_until(15, "no first connection", || {
+            !connections.lock().unwrap().is_empty()
+        });
+        client
+            .subscribe(vec![("t/#".into(), 1)], Vec::new())
+            .unwrap();
         Subscriber {
             client,
             connections,

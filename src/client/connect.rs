@@ -195,6 +195,7 @@ impl Client {
             let config = options.connect_config(target.keepalive, &target.properties);
             let nodelay = options.tcp_nodelay;
             let session = state.session.get_or_insert_with(|| Session::new(&config));
+            session.set_resubscribe(state.resilience.resubscribe);
             let connect = session.connect_packet(&config, Instant::now());
             let limit = session.incoming_packet_limit().unwrap_or(0);
             let mut connecting = connect_state == ConnectState::InProgress;

@@ -18,6 +18,9 @@ pub struct Resilience {
     /// server (0: only when the delay reaches its maximum).
     pub failover_attempts: u32,
     pub delay_style: DelayStyle,
+    /// `skeeter_resubscribe_set`: the session records subscriptions and makes
+    /// them again after a reconnect that lost the session.
+    pub resubscribe: bool,
     /// Connections made by `reconnect` (not the first connect).
     pub reconnects: u32,
     /// When the current connection's CONNACK was accepted (`None` while there
@@ -107,6 +110,17 @@ impl super::Client {
     /// `skeeter_servers_set`: a new list, from its first server; empty: none.
     pub fn set_servers(&self, servers: Vec<Server>) {
         self.with_state(|state| state.resilience.failover = Failover::new(servers));
+    }
+
+    /// `skeeter_resubscribe_set`: takes effect on the session now, or on the
+    /// one the first connect makes.
+    pub fn set_resubscribe(&self, on: bool) {
+        self.with_state(|state| {
+            state.resilience.resubscribe = on;
+            if let Some(session) = state.session.as_mut() {
+                session.set_resubscribe(on);
+            }
+        });
     }
 
     /// Whether a server list replaces the connect calls' host and port.

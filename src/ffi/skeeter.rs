@@ -154,6 +154,27 @@ pub unsafe extern "C" fn skeeter_reconnect_doubling_set(
     })
 }
 
+/// With `resubscribe` true, every subscription made from now on (filter, QoS
+/// and options, MQTT 5 properties with the subscription identifier; minus what
+/// is unsubscribed) is made again whenever a CONNACK says the broker kept no
+/// session (session present 0) after a reconnect: sent once, before anything
+/// queued, in as few SUBSCRIBEs as the broker's Maximum Packet Size allows.
+/// Their SUBACKs call `on_subscribe` (with mids the library chose) as the
+/// program's own do. False (the default) forgets the record. Returns
+/// `MOSQ_ERR_INVAL` for a NULL handle.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_resubscribe_set(mosq: *mut mosquitto, resubscribe: bool) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                client.set_resubscribe(resubscribe);
+                Ok(())
+            })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +235,7 @@ mod tests {
             assert_eq!(skeeter_server_index(null_mut()), -1);
             assert_eq!(skeeter_reconnect_jitter_set(null_mut(), 10), INVAL);
             assert_eq!(skeeter_reconnect_doubling_set(null_mut(), true), INVAL);
+            assert_eq!(skeeter_resubscribe_set(null_mut(), true), INVAL);
         }
     }
 

@@ -163,6 +163,7 @@ versioned! {
         skeeter_server_index,
         skeeter_reconnect_jitter_set,
         skeeter_reconnect_doubling_set,
+        skeeter_resubscribe_set,
     ],
 }
 

@@ -42,6 +42,8 @@ mod outgoing;
 mod packet_ids;
 mod packet_size;
 mod properties;
+mod resubscribe;
+pub mod subscriptions;
 mod violation;
 
 #[cfg(test)]
@@ -178,6 +180,8 @@ pub struct Session {
     unwritten_qos0: LazyQueue<u16>,
     outbox: Vec<Outgoing>,
     events: Vec<Event>,
+    /// The program's subscriptions, kept when re-subscribing is on (skeeter).
+    subscriptions: Option<Box<subscriptions::SubscriptionRecord>>,
 }
 
 impl Session {
@@ -199,6 +203,7 @@ impl Session {
             unwritten_qos0: LazyQueue::new(),
             outbox: Vec::new(),
             events: Vec::new(),
+            subscriptions: None,
         }
     }
 

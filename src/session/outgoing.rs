@@ -156,6 +156,9 @@ impl Session {
         self.check_size(packet_size::subscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_suback.insert(packet_id, filters.len());
+        if let Some(record) = self.subscriptions.as_mut() {
+            record.subscribed(&filters, &properties);
+        }
         self.send(Packet::Subscribe(Subscribe {
             packet_id,
             filters,
@@ -179,6 +182,9 @@ impl Session {
         self.check_size(packet_size::unsubscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_unsuback.insert(packet_id, filters.len());
+        if let Some(record) = self.subscriptions.as_mut() {
+            record.unsubscribed(&filters);
+        }
         self.send(Packet::Unsubscribe(Unsubscribe {
             packet_id,
             filters,
