@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn a_reconnect_without_a_session_sends_the_subscriptions_before_queued_messages() {
         let config = v311();
-        let mut session = subscribed(config.clone(), &["a", "b"]);
+        let mut session = subscribed(config, &["a", "b"]);
         let mid = publish(&mut session, 1);
         let sent = reconnect(&mut session, &config, false);
         assert!(matches!(&sent[0], Packet::Subscribe(_)), "{sent:?}");
@@ -93,14 +93,14 @@ mod tests {
     #[test]
     fn a_reconnect_that_kept_the_session_sends_none() {
         let config = v311();
-        let mut session = subscribed(config.clone(), &["a"]);
+        let mut session = subscribed(config, &["a"]);
         assert!(subscribes(&reconnect(&mut session, &config, true)).is_empty());
     }
 
     #[test]
     fn without_re_subscribe_on_nothing_is_recorded_or_sent() {
         let config = v311();
-        let mut session = connected(config.clone());
+        let mut session = connected(config);
         session
             .subscribe(vec![("a".into(), 0)], Vec::new())
             .unwrap();
@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn the_suback_of_a_renewal_is_reported_as_the_programs_own() {
         let config = v311();
-        let mut session = subscribed(config.clone(), &["a"]);
+        let mut session = subscribed(config, &["a"]);
         let sent = reconnect(&mut session, &config, false);
         let Packet::Subscribe(renewal) = &sent[0] else {
             panic!("{sent:?}");
@@ -133,7 +133,7 @@ mod tests {
     #[test]
     fn the_brokers_maximum_packet_size_splits_the_renewal() {
         let config = v5();
-        let mut session = subscribed(config.clone(), &["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]);
+        let mut session = subscribed(config, &["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]);
         session.connection_lost();
         session.connect_packet(&config, std::time::Instant::now());
         // Room for two 10-byte filters: 2 + 10 + 1 each, packet id, properties, header.
