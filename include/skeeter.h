@@ -20,6 +20,54 @@
 #include <stdint.h>
 #include "mosquitto.h"
 
+/**
+ * The counters of `skeeter_stats`. Fields are only ever added at the end, so
+ * a program built against an older skeeter.h passes its smaller size and gets
+ * the fields it knows.
+ */
+struct skeeter_stats {
+  /**
+   * Bytes of packets encoded and not yet handed to the socket (what waits in
+   * the library's write buffer; messages not yet encoded count below).
+   */
+  uint64_t bytes_unsent;
+  /**
+   * QoS 1 and 2 messages waiting for a connection or for room in the send
+   * window (not yet sent).
+   */
+  uint64_t messages_queued;
+  /**
+   * QoS 1 and 2 messages sent and not yet acknowledged by the broker.
+   */
+  uint64_t messages_in_flight_out;
+  /**
+   * Incoming QoS 2 messages received and waiting for the broker's PUBREL.
+   */
+  uint64_t messages_in_flight_in;
+  /**
+   * Messages dropped by the offline queue's bound: always 0 for now, as
+   * there is no bounded offline queue yet.
+   */
+  uint64_t messages_dropped;
+  /**
+   * Connects made after the first connection (by `mosquitto_reconnect*`,
+   * a repeated connect call, or `mosquitto_loop_forever`), whether they
+   * succeeded or not.
+   */
+  uint64_t reconnects;
+  /**
+   * When the broker accepted the current connection, in milliseconds since
+   * 1970-01-01 UTC by the wall clock (`CLOCK_REALTIME`, so it moves if the
+   * clock is set); 0 while there is no accepted connection.
+   */
+  int64_t connected_since_ms;
+  /**
+   * The server list's current index (as `skeeter_server_index`), -1 without
+   * a list.
+   */
+  int32_t server_index;
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -90,6 +138,15 @@ int skeeter_reconnect_doubling_set(struct mosquitto *mosq, bool doubling);
  * `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int skeeter_resubscribe_set(struct mosquitto *mosq, bool resubscribe);
+
+/**
+ * Fills `out` with the client's counters, writing at most `size` bytes (pass
+ * `sizeof(struct skeeter_stats)`). Takes the client's lock once and counts
+ * nothing on the way, so it is cheap enough to call for every publish.
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, or a NULL `out` with a non-zero
+ * `size`.
+ */
+int skeeter_stats(struct mosquitto *mosq, struct skeeter_stats *out, size_t size);
 
 #ifdef __cplusplus
 }  // extern "C"

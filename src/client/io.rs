@@ -367,7 +367,7 @@ impl ClientState {
         }
         session::recycle_events(events);
         if connected {
-            self.note_connected(Instant::now());
+            self.note_connected(std::time::SystemTime::now());
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the server list, the reconnect delay's style, and what the counters need.
 //! Kept under the client lock with the rest of the state.
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::backoff::{self, DelayStyle};
 use super::failover::{self, Failover};
@@ -23,9 +23,8 @@ pub struct Resilience {
     pub resubscribe: bool,
     /// Connections made by `reconnect` (not the first connect).
     pub reconnects: u32,
-    /// When the current connection's CONNACK was accepted (`None` while there
-    /// is none).
-    pub connected_since: Option<Instant>,
+    /// When the current connection's CONNACK was accepted, by the wall clock.
+    pub connected_since: Option<SystemTime>,
 }
 
 /// Where one attempt connects, when a server list says so.
@@ -85,7 +84,7 @@ impl ClientState {
     }
 
     /// The broker accepted the connection.
-    pub fn note_connected(&mut self, now: Instant) {
+    pub fn note_connected(&mut self, now: SystemTime) {
         self.resilience.connected_since = Some(now);
         if let Some(list) = self.resilience.failover.as_mut() {
             list.connected();
@@ -98,6 +97,40 @@ impl ClientState {
             .failover
             .as_ref()
             .map_or(-1, |list| list.current().0 as i32)
+    }
+}
+
+/// What `skeeter_stats` reports, read under the lock in one go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub bytes_unsent: u64,
+    pub messages_queued: u64,
+    pub in_flight_out: u64,
+    pub in_flight_in: u64,
+    pub dropped: u64,
+    pub reconnects: u64,
+    pub server_index: i32,
+    /// The current connection's CONNACK, by the wall clock; `None` while
+    /// there is no accepted connection.
+    pub connected_since: Option<SystemTime>,
+}
+
+impl ClientState {
+    /// The counters, from what the state holds now (no counting on the way).
+    pub fn stats(&self) -> Stats {
+        let session = self.session.as_ref();
+        let up = session.is_some_and(|s| s.is_connected()) && self.conn.is_some();
+        Stats {
+            bytes_unsent: self.conn.as_ref().map_or(0, |c| c.waiting_bytes() as u64),
+            messages_queued: session.map_or(0, |s| s.waiting_count() as u64),
+            in_flight_out: session.map_or(0, |s| s.in_flight_count() as u64),
+            in_flight_in: session.map_or(0, |s| s.incoming_held_count() as u64),
+            // No offline queue bound exists yet: nothing is ever dropped by it.
+            dropped: 0,
+            reconnects: u64::from(self.resilience.reconnects),
+            server_index: self.server_index(),
+            connected_since: self.resilience.connected_since.filter(|_| up),
+        }
     }
 }
 
@@ -175,7 +208,7 @@ mod tests {
         client.set_servers(servers(2));
         client.with_state(|s| {
             s.start_attempt();
-            s.note_connected(Instant::now());
+            s.note_connected(SystemTime::now());
             s.start_attempt();
         });
         assert_eq!(client.with_state(|s| s.server_index()), 0);

@@ -10,6 +10,9 @@ use std::os::raw::{c_char, c_int};
 use super::boundary::guard;
 use super::client::{c_bytes, client_of, with_client};
 use super::types::mosquitto;
+use std::time::UNIX_EPOCH;
+
+use crate::client::resilience::Stats;
 use crate::client::server_list::Server;
 use crate::error::{Error, Result};
 
@@ -175,6 +178,90 @@ pub unsafe extern "C" fn skeeter_resubscribe_set(mosq: *mut mosquitto, resubscri
     })
 }
 
+/// The counters of `skeeter_stats`. Fields are only ever added at the end, so
+/// a program built against an older skeeter.h passes its smaller size and gets
+/// the fields it knows.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct skeeter_stats {
+    /// Bytes of packets encoded and not yet handed to the socket (what waits in
+    /// the library's write buffer; messages not yet encoded count below).
+    pub bytes_unsent: u64,
+    /// QoS 1 and 2 messages waiting for a connection or for room in the send
+    /// window (not yet sent).
+    pub messages_queued: u64,
+    /// QoS 1 and 2 messages sent and not yet acknowledged by the broker.
+    pub messages_in_flight_out: u64,
+    /// Incoming QoS 2 messages received and waiting for the broker's PUBREL.
+    pub messages_in_flight_in: u64,
+    /// Messages dropped by the offline queue's bound: always 0 for now, as
+    /// there is no bounded offline queue yet.
+    pub messages_dropped: u64,
+    /// Connects made after the first connection (by `mosquitto_reconnect*`,
+    /// a repeated connect call, or `mosquitto_loop_forever`), whether they
+    /// succeeded or not.
+    pub reconnects: u64,
+    /// When the broker accepted the current connection, in milliseconds since
+    /// 1970-01-01 UTC by the wall clock (`CLOCK_REALTIME`, so it moves if the
+    /// clock is set); 0 while there is no accepted connection.
+    pub connected_since_ms: i64,
+    /// The server list's current index (as `skeeter_server_index`), -1 without
+    /// a list.
+    pub server_index: i32,
+}
+
+impl skeeter_stats {
+    fn of(stats: Stats) -> skeeter_stats {
+        let since = stats
+            .connected_since
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok());
+        skeeter_stats {
+            bytes_unsent: stats.bytes_unsent,
+            messages_queued: stats.messages_queued,
+            messages_in_flight_out: stats.in_flight_out,
+            messages_in_flight_in: stats.in_flight_in,
+            messages_dropped: stats.dropped,
+            reconnects: stats.reconnects,
+            connected_since_ms: since
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            server_index: stats.server_index,
+        }
+    }
+}
+
+/// Fills `out` with the client's counters, writing at most `size` bytes (pass
+/// `sizeof(struct skeeter_stats)`). Takes the client's lock once and counts
+/// nothing on the way, so it is cheap enough to call for every publish.
+/// Returns `MOSQ_ERR_INVAL` for a NULL handle, or a NULL `out` with a non-zero
+/// `size`.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_stats(
+    mosq: *mut mosquitto,
+    out: *mut skeeter_stats,
+    size: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                if out.is_null() && size > 0 {
+                    return Err(Error::Inval);
+                }
+                let stats = skeeter_stats::of(client.with_state(|state| state.stats()));
+                let len = size.min(std::mem::size_of::<skeeter_stats>());
+                // SAFETY: `out` has room for `size` bytes (the caller's
+                // contract) and `len` is at most that and at most our struct.
+                std::ptr::copy_nonoverlapping(
+                    (&stats as *const skeeter_stats).cast::<u8>(),
+                    out.cast::<u8>(),
+                    len,
+                );
+                Ok(())
+            })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +323,9 @@ mod tests {
             assert_eq!(skeeter_reconnect_jitter_set(null_mut(), 10), INVAL);
             assert_eq!(skeeter_reconnect_doubling_set(null_mut(), true), INVAL);
             assert_eq!(skeeter_resubscribe_set(null_mut(), true), INVAL);
+            let mut stats = skeeter_stats::default();
+            let size = std::mem::size_of::<skeeter_stats>();
+            assert_eq!(skeeter_stats(null_mut(), &mut stats, size), INVAL);
         }
     }
 
@@ -259,5 +349,50 @@ mod tests {
             assert_eq!(skeeter_reconnect_doubling_set(h.0, true), SUCCESS);
         }
         assert_eq!((style().jitter_percent, style().doubling), (100, true));
+    }
+
+    #[test]
+    fn stats_write_at_most_the_size_given() {
+        let h = Handle::new();
+        let mut stats = skeeter_stats {
+            server_index: 77,
+            reconnects: 99,
+            ..skeeter_stats::default()
+        };
+        // Only the first field (8 bytes): the rest is left as it was.
+        unsafe {
+            assert_eq!(skeeter_stats(h.0, &mut stats, 8), SUCCESS);
+        }
+        assert_eq!(
+            (stats.bytes_unsent, stats.reconnects, stats.server_index),
+            (0, 99, 77)
+        );
+        unsafe {
+            let size = std::mem::size_of::<skeeter_stats>();
+            assert_eq!(skeeter_stats(h.0, &mut stats, size), SUCCESS);
+            assert_eq!(skeeter_stats(h.0, null_mut(), 0), SUCCESS);
+            assert_eq!(skeeter_stats(h.0, null_mut(), 8), INVAL);
+        }
+        assert_eq!(
+            stats,
+            skeeter_stats {
+                server_index: -1,
+                ..skeeter_stats::default()
+            }
+        );
+    }
+
+    #[test]
+    fn connected_since_is_milliseconds_of_the_wall_clock() {
+        let at = UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+        let stats = Stats {
+            connected_since: Some(at),
+            ..Stats::default()
+        };
+        assert_eq!(
+            skeeter_stats::of(stats).connected_since_ms,
+            1_700_000_000_123
+        );
+        assert_eq!(skeeter_stats::of(Stats::default()).connected_since_ms, 0);
     }
 }

@@ -164,6 +164,7 @@ versioned! {
         skeeter_reconnect_jitter_set,
         skeeter_reconnect_doubling_set,
         skeeter_resubscribe_set,
+        skeeter_stats,
     ],
 }
 

@@ -256,6 +256,11 @@ impl Session {
         self.outgoing.in_flight_len()
     }
 
+    /// Incoming QoS 2 messages held until their PUBREL.
+    pub fn incoming_held_count(&self) -> usize {
+        self.incoming.len()
+    }
+
     /// QoS 1 and 2 messages waiting for room in the send window or a connection.
     pub fn waiting_count(&self) -> usize {
         self.outgoing.waiting_len()
