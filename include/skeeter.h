@@ -68,6 +68,13 @@ struct skeeter_stats {
   int32_t server_index;
 };
 
+/**
+ * A handler for the messages of one subscription: called with the handle,
+ * the `handler_userdata` given to `skeeter_subscribe_handler`, and the
+ * message, which (and everything it points to) is valid only during the call.
+ */
+typedef void (*skeeter_message_handler)(struct mosquitto*, void*, const struct mosquitto_message*);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -147,6 +154,35 @@ int skeeter_resubscribe_set(struct mosquitto *mosq, bool resubscribe);
  * `size`.
  */
 int skeeter_stats(struct mosquitto *mosq, struct skeeter_stats *out, size_t size);
+
+/**
+ * Subscribes to `filter` at `qos` as `mosquitto_subscribe` does, and calls
+ * `handler` for every message whose topic matches `filter` (a shared
+ * subscription `$share/group/filter` matches on its filter part). Each
+ * message goes first to `on_message` (as always), then to every matching
+ * handler in the order they were added. Adding the same handler and user
+ * data for the same filter again replaces it, so calling this from every
+ * `on_connect` is harmless. Handlers are kept across reconnects (with
+ * `skeeter_resubscribe_set`, so are the subscriptions); `mosquitto_reinitialise`
+ * removes them. A handler may call any function of the library.
+ *
+ * Returns as `mosquitto_subscribe` does (`MOSQ_ERR_NO_CONN` without a
+ * connection; the handler is then not added), and `MOSQ_ERR_INVAL` for a
+ * NULL handler.
+ */
+int skeeter_subscribe_handler(struct mosquitto *mosq,
+                              int *mid,
+                              const char *filter,
+                              int qos,
+                              skeeter_message_handler handler,
+                              void *handler_userdata);
+
+/**
+ * Unsubscribes from `filter` as `mosquitto_unsubscribe` does, and removes
+ * every handler added for it (even when there is no connection to send the
+ * UNSUBSCRIBE on). Returns as `mosquitto_unsubscribe` does.
+ */
+int skeeter_unsubscribe_handler(struct mosquitto *mosq, int *mid, const char *filter);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -203,6 +203,8 @@ impl Client {
         // Re-read only after a change, so a callback that changes the callbacks
         // is heard from the next notice on, and a burst of notices costs one copy.
         let (mut generation, mut cb) = self.callbacks_for_dispatch();
+        // Taken at the first message only: most turns carry none.
+        let mut handlers = None;
         for notice in work.notices.drain(..) {
             if self.callbacks_generation() != generation {
                 (generation, cb) = self.callbacks_with_generation();
@@ -220,6 +222,12 @@ impl Client {
                     if let Some(f) = cb.on_disconnect_v5() {
                         f(rc, &properties);
                     }
+                }
+                Notice::Event(Event::Message(mut publish)) => {
+                    message(&cb, &mut publish);
+                    handlers
+                        .get_or_insert_with(|| self.handlers())
+                        .call_matching(&mut publish);
                 }
                 Notice::Event(event) => call_event(&cb, event),
             }
@@ -239,14 +247,7 @@ fn call_event(cb: &CallbackSlots, event: Event) {
             reason_code,
             properties,
         } => connected(cb, i32::from(reason_code), 0, &properties),
-        Event::Message(mut publish) => {
-            if let Some(f) = cb.on_message() {
-                f(&mut publish);
-            }
-            if let Some(f) = cb.on_message_v5() {
-                f(&mut publish);
-            }
-        }
+        Event::Message(mut publish) => message(cb, &mut publish),
         Event::Published {
             mid,
             reason_code,
@@ -285,6 +286,15 @@ fn call_event(cb: &CallbackSlots, event: Event) {
         // extended authentication, and an unknown PUBREC into log lines) before
         // dispatching.
         Event::Disconnected { .. } | Event::Auth { .. } | Event::UnknownPubRec { .. } => {}
+    }
+}
+
+fn message(cb: &CallbackSlots, publish: &mut crate::protocol::packet::Publish) {
+    if let Some(f) = cb.on_message() {
+        f(publish);
+    }
+    if let Some(f) = cb.on_message_v5() {
+        f(publish);
     }
 }
 

@@ -16,6 +16,7 @@ pub mod contain;
 pub mod dispatch;
 pub mod event_loop;
 pub mod failover;
+pub mod handlers;
 pub mod io;
 pub mod log;
 pub mod options;
@@ -102,6 +103,8 @@ pub struct Client {
     room_waiters: AtomicUsize,
     /// A panic was caught while `state` was locked (see `state_guard`).
     failed: AtomicBool,
+    /// skeeter's handlers per subscription; called after `on_message`.
+    handlers: Mutex<handlers::HandlerTable>,
 }
 
 impl Client {
@@ -121,6 +124,7 @@ impl Client {
             room: Condvar::new(),
             room_waiters: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
+            handlers: Mutex::new(handlers::HandlerTable::default()),
         })
     }
 
@@ -143,6 +147,7 @@ impl Client {
             conn.shutdown();
         }
         self.set_callbacks(|c| *c = Callbacks::default());
+        *self.handlers.lock() = handlers::HandlerTable::default();
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
     }
@@ -212,6 +217,20 @@ impl Client {
     /// Whether a log callback is set, so log lines are only formatted when wanted.
     pub fn logging(&self) -> bool {
         self.log_set.load(Ordering::Acquire)
+    }
+
+    /// The handlers per subscription as they are now.
+    pub fn handlers(&self) -> handlers::HandlerTable {
+        self.handlers.lock().clone()
+    }
+
+    /// Changes the handlers per subscription.
+    pub fn set_handlers(
+        &self,
+        change: impl FnOnce(&handlers::HandlerTable) -> handlers::HandlerTable,
+    ) {
+        let mut table = self.handlers.lock();
+        *table = change(&table);
     }
 
     pub fn userdata(&self) -> usize {

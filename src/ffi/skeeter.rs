@@ -5,16 +5,21 @@
 //! returns `MOSQ_ERR_INVAL` for a NULL handle, and may be called from any thread
 //! and from callbacks.
 
-use std::os::raw::{c_char, c_int};
+use std::os::raw::{c_char, c_int, c_void};
+use std::ptr::null;
+use std::sync::Arc;
 
-use super::boundary::guard;
+use super::actions::{subscribe_with, unsubscribe_with};
+use super::boundary::{guard, guard_with_callbacks};
+use super::callbacks::with_c_message;
 use super::client::{c_bytes, client_of, with_client};
-use super::types::mosquitto;
+use super::types::{mosquitto, mosquitto_message};
+use crate::client::callbacks::OnMessage;
 use std::time::UNIX_EPOCH;
 
 use crate::client::resilience::Stats;
 use crate::client::server_list::Server;
-use crate::error::{Error, Result};
+use crate::error::{code_of, Error, Result};
 
 /// The URIs of `skeeter_servers_set`, parsed.
 ///
@@ -262,6 +267,88 @@ pub unsafe extern "C" fn skeeter_stats(
     })
 }
 
+/// A handler for the messages of one subscription: called with the handle,
+/// the `handler_userdata` given to `skeeter_subscribe_handler`, and the
+/// message, which (and everything it points to) is valid only during the call.
+pub type skeeter_message_handler =
+    Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, *const mosquitto_message)>;
+
+/// Subscribes to `filter` at `qos` as `mosquitto_subscribe` does, and calls
+/// `handler` for every message whose topic matches `filter` (a shared
+/// subscription `$share/group/filter` matches on its filter part). Each
+/// message goes first to `on_message` (as always), then to every matching
+/// handler in the order they were added. Adding the same handler and user
+/// data for the same filter again replaces it, so calling this from every
+/// `on_connect` is harmless. Handlers are kept across reconnects (with
+/// `skeeter_resubscribe_set`, so are the subscriptions); `mosquitto_reinitialise`
+/// removes them. A handler may call any function of the library.
+///
+/// Returns as `mosquitto_subscribe` does (`MOSQ_ERR_NO_CONN` without a
+/// connection; the handler is then not added), and `MOSQ_ERR_INVAL` for a
+/// NULL handler.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn skeeter_subscribe_handler(
+    mosq: *mut mosquitto,
+    mid: *mut c_int,
+    filter: *const c_char,
+    qos: c_int,
+    handler: skeeter_message_handler,
+    handler_userdata: *mut c_void,
+) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let client = unsafe { client_of(mosq) };
+    guard_with_callbacks(client, || {
+        let (Some(client), Some(handler)) = (client, handler) else {
+            return Error::Inval.code();
+        };
+        // SAFETY: `filter` is NULL or a C string.
+        let Some(Ok(text)) = unsafe { c_bytes(filter) }.map(std::str::from_utf8) else {
+            return Error::Inval.code();
+        };
+        let key = (handler as usize, handler_userdata as usize);
+        let (handle, userdata) = (mosq as usize, handler_userdata as usize);
+        let call: OnMessage = Arc::new(move |publish| {
+            with_c_message(publish, |message, _| {
+                // SAFETY: the program's function, called as its type declares,
+                // from the client's own loop while the handle is alive.
+                unsafe { handler(handle as *mut mosquitto, userdata as *mut c_void, message) }
+            })
+        });
+        // Added first, so a retained message that arrives at once is handled.
+        client.set_handlers(|table| table.with(text, key, call));
+        // SAFETY: `mid` is NULL or writable; `filter` is a C string.
+        let result = unsafe { subscribe_with(mosq, mid, &[filter], qos, 0, null()) };
+        if result.is_err() {
+            client.set_handlers(|table| table.without_handler(text, key));
+        }
+        code_of(result)
+    })
+}
+
+/// Unsubscribes from `filter` as `mosquitto_unsubscribe` does, and removes
+/// every handler added for it (even when there is no connection to send the
+/// UNSUBSCRIBE on). Returns as `mosquitto_unsubscribe` does.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn skeeter_unsubscribe_handler(
+    mosq: *mut mosquitto,
+    mid: *mut c_int,
+    filter: *const c_char,
+) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let client = unsafe { client_of(mosq) };
+    guard_with_callbacks(client, || {
+        let Some(client) = client else {
+            return Error::Inval.code();
+        };
+        // SAFETY: `filter` is NULL or a C string.
+        if let Some(Ok(text)) = unsafe { c_bytes(filter) }.map(std::str::from_utf8) {
+            client.set_handlers(|table| table.without(text));
+        }
+        // SAFETY: `mid` is NULL or writable; `filter` is NULL or a C string.
+        code_of(unsafe { unsubscribe_with(mosq, mid, &[filter], null()) })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +410,21 @@ mod tests {
             assert_eq!(skeeter_reconnect_jitter_set(null_mut(), 10), INVAL);
             assert_eq!(skeeter_reconnect_doubling_set(null_mut(), true), INVAL);
             assert_eq!(skeeter_resubscribe_set(null_mut(), true), INVAL);
+            assert_eq!(
+                skeeter_subscribe_handler(
+                    null_mut(),
+                    null_mut(),
+                    c"t".as_ptr(),
+                    0,
+                    Some(ignore),
+                    null_mut()
+                ),
+                INVAL
+            );
+            assert_eq!(
+                skeeter_unsubscribe_handler(null_mut(), null_mut(), c"t".as_ptr()),
+                INVAL
+            );
             let mut stats = skeeter_stats::default();
             let size = std::mem::size_of::<skeeter_stats>();
             assert_eq!(skeeter_stats(null_mut(), &mut stats, size), INVAL);
@@ -394,5 +496,41 @@ mod tests {
             1_700_000_000_123
         );
         assert_eq!(skeeter_stats::of(Stats::default()).connected_since_ms, 0);
+    }
+
+    unsafe extern "C-unwind" fn ignore(
+        _: *mut mosquitto,
+        _: *mut c_void,
+        _: *const mosquitto_message,
+    ) {
+    }
+
+    #[test]
+    fn a_handler_is_not_kept_when_its_subscribe_fails() {
+        let h = Handle::new();
+        let client = unsafe { &(*h.0).client };
+        unsafe {
+            // Not connected: NO_CONN, and no handler.
+            assert_eq!(
+                skeeter_subscribe_handler(
+                    h.0,
+                    null_mut(),
+                    c"t".as_ptr(),
+                    0,
+                    Some(ignore),
+                    null_mut()
+                ),
+                Error::NoConn as c_int
+            );
+            assert_eq!(
+                skeeter_subscribe_handler(h.0, null_mut(), c"t".as_ptr(), 0, None, null_mut()),
+                INVAL
+            );
+            assert_eq!(
+                skeeter_subscribe_handler(h.0, null_mut(), null(), 0, Some(ignore), null_mut()),
+                INVAL
+            );
+        }
+        assert!(client.handlers().is_empty());
     }
 }

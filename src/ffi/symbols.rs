@@ -165,6 +165,8 @@ versioned! {
         skeeter_reconnect_doubling_set,
         skeeter_resubscribe_set,
         skeeter_stats,
+        skeeter_subscribe_handler,
+        skeeter_unsubscribe_handler,
     ],
 }
 
