@@ -191,6 +191,29 @@ fn debians_prototypes_agree_with_our_header_in_c_and_cpp() {
     }
 }
 
+#[test]
+fn skeeter_h_compiles_on_its_own_in_c_and_cpp() {
+    let scratch = Scratch::new("skeeter_h");
+    let source = scratch.path().join("alone.c");
+    fs::write(
+        &source,
+        "/* skeeter.h alone: it brings mosquitto.h and the types it needs. */\n\
+         #include <skeeter.h>\n\
+         int use_it(struct mosquitto *mosq) {\n\
+         \tstruct skeeter_stats stats;\n\
+         \treturn skeeter_stats(mosq, &stats, sizeof(stats));\n}\n",
+    )
+    .unwrap();
+    let object = scratch.path().join("alone.o");
+    for (compiler, language, standard) in [("gcc", "c", "c11"), ("g++", "c++", "c++17")] {
+        Compile::new(compiler, standard, &source, ours())
+            .arg("-x")
+            .arg(language)
+            .arg("-c")
+            .build(&object);
+    }
+}
+
 /// Defined dynamic symbols with their versions, e.g. "T mosquitto_connect@@MOSQ_1.0".
 fn exported_symbols(library: &Path) -> BTreeSet<String> {
     require("/usr/bin/nm", "binutils");
