@@ -160,7 +160,8 @@ int skeeter_stats(struct mosquitto *mosq, struct skeeter_stats *out, size_t size
  * `handler` for every message whose topic matches `filter` (a shared
  * subscription `$share/group/filter` matches on its filter part). Each
  * message goes first to `on_message` (as always), then to every matching
- * handler in the order they were added. Adding the same handler and user
+ * handler in the order they were added (the handlers as `on_message` left
+ * them: one it removed is not called). Adding the same handler and user
  * data for the same filter again replaces it, so calling this from every
  * `on_connect` is harmless. Handlers are kept across reconnects (with
  * `skeeter_resubscribe_set`, so are the subscriptions); `mosquitto_reinitialise`

@@ -203,8 +203,6 @@ impl Client {
         // Re-read only after a change, so a callback that changes the callbacks
         // is heard from the next notice on, and a burst of notices costs one copy.
         let (mut generation, mut cb) = self.callbacks_for_dispatch();
-        // Taken at the first message only: most turns carry none.
-        let mut handlers = None;
         for notice in work.notices.drain(..) {
             if self.callbacks_generation() != generation {
                 (generation, cb) = self.callbacks_with_generation();
@@ -225,9 +223,10 @@ impl Client {
                 }
                 Notice::Event(Event::Message(mut publish)) => {
                     message(&cb, &mut publish);
-                    handlers
-                        .get_or_insert_with(|| self.handlers())
-                        .call_matching(&mut publish);
+                    // The handlers as on_message left them.
+                    if let Some(handlers) = self.handlers_if_any() {
+                        handlers.call_matching(&mut publish);
+                    }
                 }
                 Notice::Event(event) => call_event(&cb, event),
             }

@@ -105,6 +105,8 @@ pub struct Client {
     failed: AtomicBool,
     /// skeeter's handlers per subscription; called after `on_message`.
     handlers: Mutex<handlers::HandlerTable>,
+    /// Whether `handlers` has any, so a message costs no lock without them.
+    has_handlers: AtomicBool,
 }
 
 impl Client {
@@ -125,6 +127,7 @@ impl Client {
             room_waiters: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
             handlers: Mutex::new(handlers::HandlerTable::default()),
+            has_handlers: AtomicBool::new(false),
         })
     }
 
@@ -147,7 +150,7 @@ impl Client {
             conn.shutdown();
         }
         self.set_callbacks(|c| *c = Callbacks::default());
-        *self.handlers.lock() = handlers::HandlerTable::default();
+        self.set_handlers(|_| handlers::HandlerTable::default());
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
     }
@@ -231,6 +234,16 @@ impl Client {
     ) {
         let mut table = self.handlers.lock();
         *table = change(&table);
+        self.has_handlers
+            .store(!table.is_empty(), Ordering::Release);
+    }
+
+    /// The handlers per subscription, if there are any.
+    pub fn handlers_if_any(&self) -> Option<handlers::HandlerTable> {
+        if !self.has_handlers.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.handlers())
     }
 
     pub fn userdata(&self) -> usize {
@@ -315,6 +328,52 @@ mod tests {
         log_notice(&mut work);
         one.dispatch(work);
         assert_eq!(calls.load(Ordering::SeqCst), 1103);
+    }
+
+    fn message_notice(work: &mut Work, topic: &str) {
+        work.notices
+            .push(dispatch::Notice::Event(crate::session::Event::Message(
+                crate::protocol::packet::Publish {
+                    dup: false,
+                    qos: 0,
+                    retain: false,
+                    topic: topic.into(),
+                    packet_id: 0,
+                    payload: Vec::new(),
+                    properties: Vec::new(),
+                },
+            )));
+    }
+
+    #[test]
+    fn handlers_run_after_on_message_as_it_left_them() {
+        let client = Arc::new(Client::new(Some(b"id"), true, 0).unwrap());
+        let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let record = |name: &'static str| -> callbacks::OnMessage {
+            let order = order.clone();
+            Arc::new(move |m| order.lock().push(format!("{name} {}", m.topic)))
+        };
+        client.set_handlers(|t| {
+            t.with("a/#", (1, 0), record("a"))
+                .with("b", (2, 0), record("b"))
+        });
+        let (inner, on_message) = (client.clone(), record("on_message"));
+        client.set_callbacks(|c| {
+            c.on_message = Some(Arc::new(move |m| {
+                on_message(m);
+                // Removing b's handler here: it is not called for this message.
+                if m.topic == "b" {
+                    inner.set_handlers(|t| t.without("b"));
+                }
+            }))
+        });
+        let mut work = Work::new(false);
+        message_notice(&mut work, "a/x");
+        message_notice(&mut work, "b");
+        client.dispatch(work);
+        assert_eq!(*order.lock(), ["on_message a/x", "a a/x", "on_message b"]);
+        client.set_handlers(|t| t.without("a/#"));
+        assert!(client.handlers_if_any().is_none());
     }
 
     #[test]
