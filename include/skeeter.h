@@ -21,6 +21,12 @@
 #include "mosquitto.h"
 
 /**
+ * For `skeeter_max_qos_set`: send at most at the Maximum QoS of the broker's
+ * MQTT 5 CONNACK (before MQTT 5, brokers announce none, and nothing changes).
+ */
+#define SKEETER_MAX_QOS_FROM_BROKER -1
+
+/**
  * The counters of `skeeter_stats`. Fields are only ever added at the end, so
  * a program built against an older skeeter.h passes its smaller size and gets
  * the fields it knows.
@@ -184,6 +190,19 @@ int skeeter_subscribe_handler(struct mosquitto *mosq,
  * UNSUBSCRIBE on). Returns as `mosquitto_unsubscribe` does.
  */
 int skeeter_unsubscribe_handler(struct mosquitto *mosq, int *mid, const char *filter);
+
+/**
+ * Downgrades requests above a QoS instead of failing: from now on, a publish
+ * or a subscription asked at a higher QoS is sent at `max_qos` (0 or 1; 2,
+ * the default, downgrades nothing), or with `SKEETER_MAX_QOS_FROM_BROKER` at
+ * the broker's announced Maximum QoS, where libmosquitto returns
+ * `MOSQ_ERR_QOS_NOT_SUPPORTED`. Some brokers (AWS Greengrass among them)
+ * close the connection without a word over a QoS they do not take. The first
+ * downgrade of each connection is logged at `MOSQ_LOG_WARNING`; `on_publish`
+ * then follows the QoS sent (at once for QoS 0). Returns `MOSQ_ERR_INVAL` for
+ * a NULL handle or another value.
+ */
+int skeeter_max_qos_set(struct mosquitto *mosq, int max_qos);
 
 #ifdef __cplusplus
 }  // extern "C"

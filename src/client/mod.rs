@@ -21,6 +21,7 @@ pub mod io;
 pub mod log;
 pub mod options;
 pub mod pace;
+pub mod qos_ceiling;
 pub mod resilience;
 pub mod server_list;
 pub mod state_guard;

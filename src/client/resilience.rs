@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use super::backoff::{self, DelayStyle};
 use super::failover::{self, Failover};
 use super::options::TlsSettings;
+use super::qos_ceiling::QosCeiling;
 use super::server_list::Server;
 use super::ClientState;
 
@@ -21,6 +22,10 @@ pub struct Resilience {
     /// `skeeter_resubscribe_set`: the session records subscriptions and makes
     /// them again after a reconnect that lost the session.
     pub resubscribe: bool,
+    /// `skeeter_max_qos_set`.
+    pub qos_ceiling: QosCeiling,
+    /// A downgrade was logged on this connection.
+    pub qos_downgrade_logged: bool,
     /// Connections made by `reconnect` (not the first connect).
     pub reconnects: u32,
     /// When the current connection's CONNACK was accepted, by the wall clock.
@@ -86,6 +91,7 @@ impl ClientState {
     /// The broker accepted the connection.
     pub fn note_connected(&mut self, now: SystemTime) {
         self.resilience.connected_since = Some(now);
+        self.resilience.qos_downgrade_logged = false;
         if let Some(list) = self.resilience.failover.as_mut() {
             list.connected();
         }

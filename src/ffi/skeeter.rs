@@ -17,6 +17,7 @@ use super::types::{mosquitto, mosquitto_message};
 use crate::client::callbacks::OnMessage;
 use std::time::UNIX_EPOCH;
 
+use crate::client::qos_ceiling::QosCeiling;
 use crate::client::resilience::Stats;
 use crate::client::server_list::Server;
 use crate::error::{code_of, Error, Result};
@@ -350,6 +351,38 @@ pub unsafe extern "C-unwind" fn skeeter_unsubscribe_handler(
     })
 }
 
+/// For `skeeter_max_qos_set`: send at most at the Maximum QoS of the broker's
+/// MQTT 5 CONNACK (before MQTT 5, brokers announce none, and nothing changes).
+pub const SKEETER_MAX_QOS_FROM_BROKER: c_int = -1;
+
+/// Downgrades requests above a QoS instead of failing: from now on, a publish
+/// or a subscription asked at a higher QoS is sent at `max_qos` (0 or 1; 2,
+/// the default, downgrades nothing), or with `SKEETER_MAX_QOS_FROM_BROKER` at
+/// the broker's announced Maximum QoS, where libmosquitto returns
+/// `MOSQ_ERR_QOS_NOT_SUPPORTED`. Some brokers (AWS Greengrass among them)
+/// close the connection without a word over a QoS they do not take. The first
+/// downgrade of each connection is logged at `MOSQ_LOG_WARNING`; `on_publish`
+/// then follows the QoS sent (at once for QoS 0). Returns `MOSQ_ERR_INVAL` for
+/// a NULL handle or another value.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_max_qos_set(mosq: *mut mosquitto, max_qos: c_int) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                let ceiling = match max_qos {
+                    SKEETER_MAX_QOS_FROM_BROKER => QosCeiling::Broker,
+                    0 | 1 => QosCeiling::Fixed(max_qos as u8),
+                    2 => QosCeiling::Off,
+                    _ => return Err(Error::Inval),
+                };
+                client.with_state(|state| state.resilience.qos_ceiling = ceiling);
+                Ok(())
+            })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,6 +444,7 @@ mod tests {
             assert_eq!(skeeter_reconnect_jitter_set(null_mut(), 10), INVAL);
             assert_eq!(skeeter_reconnect_doubling_set(null_mut(), true), INVAL);
             assert_eq!(skeeter_resubscribe_set(null_mut(), true), INVAL);
+            assert_eq!(skeeter_max_qos_set(null_mut(), 0), INVAL);
             assert_eq!(
                 skeeter_subscribe_handler(
                     null_mut(),
@@ -533,5 +567,24 @@ mod tests {
             );
         }
         assert!(client.handlers().is_empty());
+    }
+
+    #[test]
+    fn the_qos_ceiling_takes_0_1_2_or_the_brokers() {
+        let h = Handle::new();
+        let ceiling = || unsafe { &(*h.0).client }.with_state(|s| s.resilience.qos_ceiling);
+        unsafe {
+            assert_eq!(skeeter_max_qos_set(h.0, 3), INVAL);
+            assert_eq!(skeeter_max_qos_set(h.0, -2), INVAL);
+            assert_eq!(skeeter_max_qos_set(h.0, 1), SUCCESS);
+            assert_eq!(ceiling(), QosCeiling::Fixed(1));
+            assert_eq!(
+                skeeter_max_qos_set(h.0, SKEETER_MAX_QOS_FROM_BROKER),
+                SUCCESS
+            );
+            assert_eq!(ceiling(), QosCeiling::Broker);
+            assert_eq!(skeeter_max_qos_set(h.0, 2), SUCCESS);
+            assert_eq!(ceiling(), QosCeiling::Off);
+        }
     }
 }

@@ -167,6 +167,7 @@ versioned! {
         skeeter_stats,
         skeeter_subscribe_handler,
         skeeter_unsubscribe_handler,
+        skeeter_max_qos_set,
     ],
 }
 
