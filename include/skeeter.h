@@ -204,6 +204,18 @@ int skeeter_unsubscribe_handler(struct mosquitto *mosq, int *mid, const char *fi
  */
 int skeeter_max_qos_set(struct mosquitto *mosq, int max_qos);
 
+/**
+ * Caps the size of packets accepted from the broker at `bytes` (whole
+ * packets, header included), for every protocol version; 0 removes the cap.
+ * A packet whose header announces more ends the connection (`on_disconnect`
+ * with `MOSQ_ERR_OVERSIZE_PACKET`, and a line at `MOSQ_LOG_ERR`) before any of
+ * it is read or room made for it. Over MQTT 5 the cap is also sent in CONNECT
+ * as Maximum Packet Size (a smaller one given in the connect properties is
+ * kept), so a broker keeps larger messages from the client. Takes effect at
+ * the next connect. Returns `MOSQ_ERR_INVAL` for a NULL handle.
+ */
+int skeeter_max_incoming_packet_set(struct mosquitto *mosq, uint32_t bytes);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

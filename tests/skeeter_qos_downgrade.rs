@@ -24,7 +24,9 @@ const SUBSCRIBE_S_QOS0: [u8; 8] = [0x82, 0x06, 0x00, 0x02, 0x00, 0x01, b's', 0x0
 
 fn connected_client(broker: &FakeBroker, protocol: i32, ceiling: QosCeiling) -> Client {
     let client = Client::new(Some(b"c1"), true, 0).unwrap();
-    client.with_options(|o| o.set_protocol_level(protocol)).unwrap();
+    client
+        .with_options(|o| o.set_protocol_level(protocol))
+        .unwrap();
     client.with_state(|s| s.resilience.qos_ceiling = ceiling);
     let target = Target::new("127.0.0.1".into(), i32::from(broker.port()), 60, None).unwrap();
     client.connect(target, true).unwrap();

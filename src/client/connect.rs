@@ -18,6 +18,7 @@ use std::time::Instant;
 use super::connection::{net_error, Connection};
 use super::contain::contain_result;
 use super::dispatch::Work;
+use super::incoming_cap;
 use super::io::net_failure;
 use super::log::MOSQ_LOG_WARNING;
 use super::Client;
@@ -192,12 +193,18 @@ impl Client {
             if options.client_id.is_none() && options.protocol == ProtocolVersion::V31 {
                 options.client_id = Some(random_client_id().into());
             }
-            let config = options.connect_config(target.keepalive, &target.properties);
+            let cap = state.resilience.incoming_cap;
+            let properties = if options.protocol.is_v5() {
+                incoming_cap::with_cap(&target.properties, cap)
+            } else {
+                std::borrow::Cow::Borrowed(&target.properties[..])
+            };
+            let config = options.connect_config(target.keepalive, &properties);
             let nodelay = options.tcp_nodelay;
             let session = state.session.get_or_insert_with(|| Session::new(&config));
             session.set_resubscribe(state.resilience.resubscribe);
             let connect = session.connect_packet(&config, Instant::now());
-            let limit = session.incoming_packet_limit().unwrap_or(0);
+            let limit = incoming_cap::decoder_limit(session.incoming_packet_limit(), cap);
             let mut connecting = connect_state == ConnectState::InProgress;
             let mut conn = Connection::new(stream, connecting, session.protocol(), limit);
             if connecting {

@@ -17,6 +17,7 @@ pub mod dispatch;
 pub mod event_loop;
 pub mod failover;
 pub mod handlers;
+pub mod incoming_cap;
 pub mod io;
 pub mod log;
 pub mod options;

@@ -22,6 +22,8 @@ pub struct Resilience {
     /// `skeeter_resubscribe_set`: the session records subscriptions and makes
     /// them again after a reconnect that lost the session.
     pub resubscribe: bool,
+    /// `skeeter_max_incoming_packet_set`: the largest packet accepted.
+    pub incoming_cap: Option<u32>,
     /// `skeeter_max_qos_set`.
     pub qos_ceiling: QosCeiling,
     /// A downgrade was logged on this connection.

@@ -383,6 +383,31 @@ pub unsafe extern "C" fn skeeter_max_qos_set(mosq: *mut mosquitto, max_qos: c_in
     })
 }
 
+/// Caps the size of packets accepted from the broker at `bytes` (whole
+/// packets, header included), for every protocol version; 0 removes the cap.
+/// A packet whose header announces more ends the connection (`on_disconnect`
+/// with `MOSQ_ERR_OVERSIZE_PACKET`, and a line at `MOSQ_LOG_ERR`) before any of
+/// it is read or room made for it. Over MQTT 5 the cap is also sent in CONNECT
+/// as Maximum Packet Size (a smaller one given in the connect properties is
+/// kept), so a broker keeps larger messages from the client. Takes effect at
+/// the next connect. Returns `MOSQ_ERR_INVAL` for a NULL handle.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_max_incoming_packet_set(
+    mosq: *mut mosquitto,
+    bytes: u32,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                let cap = (bytes != 0).then_some(bytes);
+                client.with_state(|state| state.resilience.incoming_cap = cap);
+                Ok(())
+            })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +470,7 @@ mod tests {
             assert_eq!(skeeter_reconnect_doubling_set(null_mut(), true), INVAL);
             assert_eq!(skeeter_resubscribe_set(null_mut(), true), INVAL);
             assert_eq!(skeeter_max_qos_set(null_mut(), 0), INVAL);
+            assert_eq!(skeeter_max_incoming_packet_set(null_mut(), 100), INVAL);
             assert_eq!(
                 skeeter_subscribe_handler(
                     null_mut(),

@@ -168,6 +168,7 @@ versioned! {
         skeeter_subscribe_handler,
         skeeter_unsubscribe_handler,
         skeeter_max_qos_set,
+        skeeter_max_incoming_packet_set,
     ],
 }
 
