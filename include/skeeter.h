@@ -216,6 +216,21 @@ int skeeter_max_qos_set(struct mosquitto *mosq, int max_qos);
  */
 int skeeter_max_incoming_packet_set(struct mosquitto *mosq, uint32_t bytes);
 
+/**
+ * Bounds each connect attempt at `ms` milliseconds, from the connect or
+ * reconnect call to the broker's accepted CONNACK: the TCP handshake of a
+ * non-blocking connect (`mosquitto_connect_async`, `loop_forever`'s
+ * reconnects), the SOCKS5 and TLS handshakes and the CONNACK together. Past
+ * it the attempt ends with `MOSQ_ERR_TIMEOUT` (from the loop call, and
+ * `on_disconnect`), and `loop_forever` goes on to the next attempt (the next
+ * server, with a list) instead of waiting for a broker that accepted the
+ * connection and never answers. The TCP handshake inside a blocking
+ * `mosquitto_connect` is bounded by the system, not by this. 0 (the default)
+ * sets no bound. Takes effect at the next attempt. Returns `MOSQ_ERR_INVAL`
+ * for a NULL handle.
+ */
+int skeeter_connect_timeout_set(struct mosquitto *mosq, uint32_t ms);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -32,13 +32,17 @@ type Seen = Arc<Mutex<Vec<String>>>;
 
 fn client(broker: &FakeBroker, protocol: i32, cap: u32) -> (Client, Seen) {
     let client = Client::new(Some(b"c1"), true, 0).unwrap();
-    client.with_options(|o| o.set_protocol_level(protocol)).unwrap();
+    client
+        .with_options(|o| o.set_protocol_level(protocol))
+        .unwrap();
     client.with_state(|s| s.resilience.incoming_cap = Some(cap));
     let seen: Seen = Arc::default();
     let (a, b) = (seen.clone(), seen.clone());
     client.set_callbacks(|cb| {
         cb.on_message = Some(Arc::new(move |m| {
-            a.lock().unwrap().push(format!("message {}", m.payload.len()))
+            a.lock()
+                .unwrap()
+                .push(format!("message {}", m.payload.len()))
         }));
         cb.on_disconnect = Some(Arc::new(move |rc| {
             b.lock().unwrap().push(format!("disconnect {rc}"))
@@ -107,5 +111,9 @@ fn over_mqtt_5_the_cap_is_announced_and_enforced_with_reason_0x95() {
         "no Maximum Packet Size 100 in CONNECT {connect:02x?}"
     );
     assert_eq!(transcript.received[1][2], 0x95, "Packet too large");
-    assert!(seen.lock().unwrap().iter().all(|s| !s.starts_with("message")));
+    assert!(seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|s| !s.starts_with("message")));
 }

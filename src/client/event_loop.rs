@@ -17,6 +17,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::backoff;
+use super::connect_timeout;
 use super::contain::{contain, contain_result};
 use super::dispatch::Work;
 use super::pace::{self, GATHER, SPIN};
@@ -105,7 +106,10 @@ impl Client {
         let prepared = contain(|| {
             let mut state = self.lock();
             state.pump(&mut work);
-            let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
+            let deadline = connect_timeout::earliest(
+                state.session.as_ref().and_then(|s| s.next_deadline()),
+                state.resilience.connect_deadline,
+            );
             let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
             state.conn.as_mut().map(|conn| {
                 let buffered = conn.has_buffered_input();

@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use super::connect_timeout;
 use super::connection::{net_error, ReadFailure};
 use super::dispatch::{Notice, Work};
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
@@ -213,8 +214,14 @@ impl ClientState {
         self.fail(error, work)
     }
 
-    /// Keepalive: a PINGREQ when due, or the end of a silent connection.
+    /// Keepalive: a PINGREQ when due, or the end of a silent connection; and
+    /// the end of an attempt past its connect timeout (skeeter's).
     pub fn tick(&mut self, now: Instant, work: &mut Work) -> Result<()> {
+        let connected = self.session.as_ref().is_some_and(|s| s.is_connected());
+        if let Err(e) = connect_timeout::check(self.resilience.connect_deadline, connected, now) {
+            self.resilience.connect_deadline = None;
+            return self.fail(e, work);
+        }
         let Some(session) = self.session.as_mut() else {
             return Ok(());
         };

@@ -11,6 +11,7 @@ pub mod actions;
 pub mod backoff;
 pub mod callbacks;
 pub mod connect;
+pub mod connect_timeout;
 pub mod connection;
 pub mod contain;
 pub mod dispatch;

@@ -5,6 +5,7 @@
 use std::time::SystemTime;
 
 use super::backoff::{self, DelayStyle};
+use super::connect_timeout;
 use super::failover::{self, Failover};
 use super::options::TlsSettings;
 use super::qos_ceiling::QosCeiling;
@@ -22,6 +23,10 @@ pub struct Resilience {
     /// `skeeter_resubscribe_set`: the session records subscriptions and makes
     /// them again after a reconnect that lost the session.
     pub resubscribe: bool,
+    /// `skeeter_connect_timeout_set`.
+    pub connect_timeout: Option<std::time::Duration>,
+    /// When the current attempt times out (see `connect_timeout`).
+    pub connect_deadline: Option<std::time::Instant>,
     /// `skeeter_max_incoming_packet_set`: the largest packet accepted.
     pub incoming_cap: Option<u32>,
     /// `skeeter_max_qos_set`.
@@ -80,8 +85,11 @@ impl ClientState {
         }
     }
 
-    /// Starts a connect attempt: the list's server to use, if a list is set.
+    /// Starts a connect attempt (and its timeout): the list's server to use,
+    /// if a list is set.
     pub fn start_attempt(&mut self) -> Option<ListedTarget> {
+        self.resilience.connect_deadline =
+            connect_timeout::deadline(self.resilience.connect_timeout, std::time::Instant::now());
         let switch_after = self.switch_after();
         let list = self.resilience.failover.as_mut()?;
         list.attempt_started(switch_after);
@@ -93,6 +101,7 @@ impl ClientState {
     /// The broker accepted the connection.
     pub fn note_connected(&mut self, now: SystemTime) {
         self.resilience.connected_since = Some(now);
+        self.resilience.connect_deadline = None;
         self.resilience.qos_downgrade_logged = false;
         if let Some(list) = self.resilience.failover.as_mut() {
             list.connected();

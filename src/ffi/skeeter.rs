@@ -408,6 +408,31 @@ pub unsafe extern "C" fn skeeter_max_incoming_packet_set(
     })
 }
 
+/// Bounds each connect attempt at `ms` milliseconds, from the connect or
+/// reconnect call to the broker's accepted CONNACK: the TCP handshake of a
+/// non-blocking connect (`mosquitto_connect_async`, `loop_forever`'s
+/// reconnects), the SOCKS5 and TLS handshakes and the CONNACK together. Past
+/// it the attempt ends with `MOSQ_ERR_TIMEOUT` (from the loop call, and
+/// `on_disconnect`), and `loop_forever` goes on to the next attempt (the next
+/// server, with a list) instead of waiting for a broker that accepted the
+/// connection and never answers. The TCP handshake inside a blocking
+/// `mosquitto_connect` is bounded by the system, not by this. 0 (the default)
+/// sets no bound. Takes effect at the next attempt. Returns `MOSQ_ERR_INVAL`
+/// for a NULL handle.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_connect_timeout_set(mosq: *mut mosquitto, ms: u32) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                let timeout = (ms != 0).then(|| std::time::Duration::from_millis(u64::from(ms)));
+                client.with_state(|state| state.resilience.connect_timeout = timeout);
+                Ok(())
+            })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +496,7 @@ mod tests {
             assert_eq!(skeeter_resubscribe_set(null_mut(), true), INVAL);
             assert_eq!(skeeter_max_qos_set(null_mut(), 0), INVAL);
             assert_eq!(skeeter_max_incoming_packet_set(null_mut(), 100), INVAL);
+            assert_eq!(skeeter_connect_timeout_set(null_mut(), 100), INVAL);
             assert_eq!(
                 skeeter_subscribe_handler(
                     null_mut(),

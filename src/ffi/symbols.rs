@@ -169,6 +169,7 @@ versioned! {
         skeeter_unsubscribe_handler,
         skeeter_max_qos_set,
         skeeter_max_incoming_packet_set,
+        skeeter_connect_timeout_set,
     ],
 }
 
