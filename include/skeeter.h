@@ -27,6 +27,30 @@
 #define SKEETER_MAX_QOS_FROM_BROKER -1
 
 /**
+ * For `skeeter_offline_queue_set`: a full queue drops its oldest message to
+ * make room (the default).
+ */
+#define SKEETER_DROP_OLDEST 0
+
+/**
+ * For `skeeter_offline_queue_set`: a full queue refuses the new message.
+ */
+#define SKEETER_REFUSE_NEW 1
+
+/**
+ * For `skeeter_offline_queue_set`, with either of the above: QoS 0 messages
+ * published while offline wait too (libmosquitto refuses them).
+ */
+#define SKEETER_KEEP_QOS0 2
+
+/**
+ * What a publish refused by a full offline queue returns. It is
+ * `MOSQ_ERR_NOMEM`'s value, so a program that handles that code handles this
+ * one, and `mosquitto_strerror` stays libmosquitto's.
+ */
+#define SKEETER_ERR_QUEUE_FULL 1
+
+/**
  * The counters of `skeeter_stats`. Fields are only ever added at the end, so
  * a program built against an older skeeter.h passes its smaller size and gets
  * the fields it knows.
@@ -51,8 +75,8 @@ struct skeeter_stats {
    */
   uint64_t messages_in_flight_in;
   /**
-   * Messages dropped by the offline queue's bound: always 0 for now, as
-   * there is no bounded offline queue yet.
+   * Messages the offline queue's bound dropped (`skeeter_offline_queue_set`
+   * with `SKEETER_DROP_OLDEST`), since the first connect.
    */
   uint64_t messages_dropped;
   /**
@@ -230,6 +254,28 @@ int skeeter_max_incoming_packet_set(struct mosquitto *mosq, uint32_t bytes);
  * for a NULL handle.
  */
 int skeeter_connect_timeout_set(struct mosquitto *mosq, uint32_t ms);
+
+/**
+ * Bounds what waits to be sent while there is no connection: at most
+ * `max_messages` messages and `max_bytes` bytes of topics and payloads (0: no
+ * limit on that), counting messages still waiting from before the connection
+ * was lost; checked at each publish made while offline. `flags` is
+ * `SKEETER_DROP_OLDEST` (the oldest waiting messages are dropped to make room;
+ * each is logged once at `MOSQ_LOG_WARNING`, never reaches `on_publish`, and
+ * is counted in `skeeter_stats`) or `SKEETER_REFUSE_NEW` (the publish returns
+ * `SKEETER_ERR_QUEUE_FULL`), optionally with `| SKEETER_KEEP_QOS0`. A message
+ * larger than the whole bound is refused. Messages sent and not yet
+ * acknowledged are not in the queue: they are always sent again. Kept
+ * messages go after the next CONNACK, in the order published. All zero
+ * removes the bound (libmosquitto's behaviour: QoS 1 and 2 kept without
+ * limit, QoS 0 refused with `MOSQ_ERR_NO_CONN`). A kept message's publish
+ * returns `MOSQ_ERR_NO_CONN`, as libmosquitto's queued QoS 1 and 2 ones do.
+ * Returns `MOSQ_ERR_INVAL` for a NULL handle, a negative count or unknown flags.
+ */
+int skeeter_offline_queue_set(struct mosquitto *mosq,
+                              int max_messages,
+                              size_t max_bytes,
+                              int flags);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -203,6 +203,7 @@ impl Client {
             let nodelay = options.tcp_nodelay;
             let session = state.session.get_or_insert_with(|| Session::new(&config));
             session.set_resubscribe(state.resilience.resubscribe);
+            session.set_offline_bound(state.resilience.offline_bound);
             let connect = session.connect_packet(&config, Instant::now());
             let limit = incoming_cap::decoder_limit(session.incoming_packet_limit(), cap);
             let mut connecting = connect_state == ConnectState::InProgress;

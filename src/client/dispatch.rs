@@ -282,9 +282,12 @@ fn call_event(cb: &CallbackSlots, event: Event) {
             }
         }
         // The client layer turns these into `Notice::Disconnect` (and AUTH,
-        // extended authentication, and an unknown PUBREC into log lines) before
-        // dispatching.
-        Event::Disconnected { .. } | Event::Auth { .. } | Event::UnknownPubRec { .. } => {}
+        // extended authentication, an unknown PUBREC and a message the offline
+        // queue dropped into log lines) before dispatching.
+        Event::Disconnected { .. }
+        | Event::Auth { .. }
+        | Event::UnknownPubRec { .. }
+        | Event::OfflineDropped { .. } => {}
     }
 }
 

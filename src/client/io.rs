@@ -358,6 +358,12 @@ impl ClientState {
                         format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
+                Event::OfflineDropped { mid, topic } => {
+                    let id = log::shown(session.client_id(ours));
+                    work.log(MOSQ_LOG_WARNING, || {
+                        format!("Client {id} dropped message {mid} to {topic:?}: the offline queue was full (skeeter_offline_queue_set)")
+                    });
+                }
                 Event::Auth { reason_code, .. } => {
                     let id = log::shown(session.client_id(ours));
                     work.log(MOSQ_LOG_NOTICE, || {

@@ -11,6 +11,7 @@ use super::options::TlsSettings;
 use super::qos_ceiling::QosCeiling;
 use super::server_list::Server;
 use super::ClientState;
+use crate::session::offline_queue::OfflineBound;
 
 #[derive(Debug, Default)]
 pub struct Resilience {
@@ -23,6 +24,8 @@ pub struct Resilience {
     /// `skeeter_resubscribe_set`: the session records subscriptions and makes
     /// them again after a reconnect that lost the session.
     pub resubscribe: bool,
+    /// `skeeter_offline_queue_set`; `None`: libmosquitto's rules.
+    pub offline_bound: Option<OfflineBound>,
     /// `skeeter_connect_timeout_set`.
     pub connect_timeout: Option<std::time::Duration>,
     /// When the current attempt times out (see `connect_timeout`).
@@ -142,8 +145,7 @@ impl ClientState {
             messages_queued: session.map_or(0, |s| s.waiting_count() as u64),
             in_flight_out: session.map_or(0, |s| s.in_flight_count() as u64),
             in_flight_in: session.map_or(0, |s| s.incoming_held_count() as u64),
-            // No offline queue bound exists yet: nothing is ever dropped by it.
-            dropped: 0,
+            dropped: session.map_or(0, |s| s.offline_dropped()),
             reconnects: u64::from(self.resilience.reconnects),
             server_index: self.server_index(),
             connected_since: self.resilience.connected_since.filter(|_| up),
@@ -169,6 +171,17 @@ impl super::Client {
             state.resilience.resubscribe = on;
             if let Some(session) = state.session.as_mut() {
                 session.set_resubscribe(on);
+            }
+        });
+    }
+
+    /// `skeeter_offline_queue_set`: takes effect on the session now, or on the
+    /// one the first connect makes.
+    pub fn set_offline_bound(&self, bound: Option<OfflineBound>) {
+        self.with_state(|state| {
+            state.resilience.offline_bound = bound;
+            if let Some(session) = state.session.as_mut() {
+                session.set_offline_bound(bound);
             }
         });
     }

@@ -21,6 +21,7 @@ use crate::client::qos_ceiling::QosCeiling;
 use crate::client::resilience::Stats;
 use crate::client::server_list::Server;
 use crate::error::{code_of, Error, Result};
+use crate::session::offline_queue::{OfflineBound, WhenFull};
 
 /// The URIs of `skeeter_servers_set`, parsed.
 ///
@@ -200,8 +201,8 @@ pub struct skeeter_stats {
     pub messages_in_flight_out: u64,
     /// Incoming QoS 2 messages received and waiting for the broker's PUBREL.
     pub messages_in_flight_in: u64,
-    /// Messages dropped by the offline queue's bound: always 0 for now, as
-    /// there is no bounded offline queue yet.
+    /// Messages the offline queue's bound dropped (`skeeter_offline_queue_set`
+    /// with `SKEETER_DROP_OLDEST`), since the first connect.
     pub messages_dropped: u64,
     /// Connects made after the first connection (by `mosquitto_reconnect*`,
     /// a repeated connect call, or `mosquitto_loop_forever`), whether they
@@ -433,6 +434,78 @@ pub unsafe extern "C" fn skeeter_connect_timeout_set(mosq: *mut mosquitto, ms: u
     })
 }
 
+/// For `skeeter_offline_queue_set`: a full queue drops its oldest message to
+/// make room (the default).
+pub const SKEETER_DROP_OLDEST: c_int = 0;
+/// For `skeeter_offline_queue_set`: a full queue refuses the new message.
+pub const SKEETER_REFUSE_NEW: c_int = 1;
+/// For `skeeter_offline_queue_set`, with either of the above: QoS 0 messages
+/// published while offline wait too (libmosquitto refuses them).
+pub const SKEETER_KEEP_QOS0: c_int = 2;
+/// What a publish refused by a full offline queue returns. It is
+/// `MOSQ_ERR_NOMEM`'s value, so a program that handles that code handles this
+/// one, and `mosquitto_strerror` stays libmosquitto's.
+pub const SKEETER_ERR_QUEUE_FULL: c_int = 1;
+
+/// Bounds what waits to be sent while there is no connection: at most
+/// `max_messages` messages and `max_bytes` bytes of topics and payloads (0: no
+/// limit on that), counting messages still waiting from before the connection
+/// was lost; checked at each publish made while offline. `flags` is
+/// `SKEETER_DROP_OLDEST` (the oldest waiting messages are dropped to make room;
+/// each is logged once at `MOSQ_LOG_WARNING`, never reaches `on_publish`, and
+/// is counted in `skeeter_stats`) or `SKEETER_REFUSE_NEW` (the publish returns
+/// `SKEETER_ERR_QUEUE_FULL`), optionally with `| SKEETER_KEEP_QOS0`. A message
+/// larger than the whole bound is refused. Messages sent and not yet
+/// acknowledged are not in the queue: they are always sent again. Kept
+/// messages go after the next CONNACK, in the order published. All zero
+/// removes the bound (libmosquitto's behaviour: QoS 1 and 2 kept without
+/// limit, QoS 0 refused with `MOSQ_ERR_NO_CONN`). A kept message's publish
+/// returns `MOSQ_ERR_NO_CONN`, as libmosquitto's queued QoS 1 and 2 ones do.
+/// Returns `MOSQ_ERR_INVAL` for a NULL handle, a negative count or unknown flags.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_offline_queue_set(
+    mosq: *mut mosquitto,
+    max_messages: c_int,
+    max_bytes: usize,
+    flags: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: `mosq` is NULL or a live handle.
+        unsafe {
+            with_client(mosq, |client| {
+                client.set_offline_bound(offline_bound(max_messages, max_bytes, flags)?);
+                Ok(())
+            })
+        }
+    })
+}
+
+/// The bound `skeeter_offline_queue_set`'s arguments describe (`None`: none).
+fn offline_bound(
+    max_messages: c_int,
+    max_bytes: usize,
+    flags: c_int,
+) -> Result<Option<OfflineBound>> {
+    let max_messages = usize::try_from(max_messages).map_err(|_| Error::Inval)?;
+    if flags & !(SKEETER_REFUSE_NEW | SKEETER_KEEP_QOS0) != 0 {
+        return Err(Error::Inval);
+    }
+    if max_messages == 0 && max_bytes == 0 && flags == 0 {
+        return Ok(None);
+    }
+    let when_full = if flags & SKEETER_REFUSE_NEW != 0 {
+        WhenFull::RefuseNew
+    } else {
+        WhenFull::DropOldest
+    };
+    Ok(Some(OfflineBound {
+        max_messages,
+        max_bytes,
+        when_full,
+        keep_qos0: flags & SKEETER_KEEP_QOS0 != 0,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +570,7 @@ mod tests {
             assert_eq!(skeeter_max_qos_set(null_mut(), 0), INVAL);
             assert_eq!(skeeter_max_incoming_packet_set(null_mut(), 100), INVAL);
             assert_eq!(skeeter_connect_timeout_set(null_mut(), 100), INVAL);
+            assert_eq!(skeeter_offline_queue_set(null_mut(), 1, 0, 0), INVAL);
             assert_eq!(
                 skeeter_subscribe_handler(
                     null_mut(),
@@ -638,5 +712,27 @@ mod tests {
             assert_eq!(skeeter_max_qos_set(h.0, 2), SUCCESS);
             assert_eq!(ceiling(), QosCeiling::Off);
         }
+    }
+
+    #[test]
+    fn the_offline_queue_arguments_make_a_bound_or_none() {
+        assert_eq!(offline_bound(0, 0, 0), Ok(None));
+        assert_eq!(offline_bound(-1, 0, 0), Err(Error::Inval));
+        assert_eq!(offline_bound(1, 0, 4), Err(Error::Inval));
+        let bound = offline_bound(10, 1000, SKEETER_REFUSE_NEW | SKEETER_KEEP_QOS0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                bound.max_messages,
+                bound.max_bytes,
+                bound.when_full,
+                bound.keep_qos0
+            ),
+            (10, 1000, WhenFull::RefuseNew, true)
+        );
+        let keep_all_qos0 = offline_bound(0, 0, SKEETER_KEEP_QOS0).unwrap().unwrap();
+        assert_eq!(keep_all_qos0.when_full, WhenFull::DropOldest);
+        assert_eq!(SKEETER_ERR_QUEUE_FULL, Error::NoMem.code());
     }
 }

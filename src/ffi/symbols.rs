@@ -170,6 +170,7 @@ versioned! {
         skeeter_max_qos_set,
         skeeter_max_incoming_packet_set,
         skeeter_connect_timeout_set,
+        skeeter_offline_queue_set,
     ],
 }
 

@@ -38,6 +38,7 @@ mod incoming;
 mod inflight;
 mod keepalive;
 mod limits;
+pub mod offline_queue;
 mod outgoing;
 mod packet_ids;
 mod packet_size;
@@ -55,7 +56,7 @@ use std::time::Instant;
 use alias::IncomingAliases;
 use config::Settings;
 use id_map::IdMap;
-use inflight::{IncomingQos2, OutgoingQueue};
+use inflight::{IncomingQos2, OutgoingQueue, Released};
 use keepalive::{Keepalive, KeepaliveCheck};
 use packet_ids::PacketIds;
 
@@ -182,6 +183,8 @@ pub struct Session {
     events: Vec<Event>,
     /// The program's subscriptions, kept when re-subscribing is on (skeeter).
     subscriptions: Option<Box<subscriptions::SubscriptionRecord>>,
+    /// The bound on what waits offline (skeeter); `None`: libmosquitto's rules.
+    offline: Option<offline_queue::OfflineQueue>,
 }
 
 impl Session {
@@ -204,6 +207,7 @@ impl Session {
             outbox: Vec::new(),
             events: Vec::new(),
             subscriptions: None,
+            offline: None,
         }
     }
 
@@ -427,8 +431,14 @@ impl Session {
     fn release_outgoing(&mut self) {
         let window = self.send_window();
         let outbox = &mut self.outbox;
-        self.outgoing
-            .release(window, |id| push_outgoing(outbox, Outgoing::Publish(id)));
+        let unwritten_qos0 = &mut self.unwritten_qos0;
+        self.outgoing.release(window, |released| match released {
+            Released::InFlight(id) => push_outgoing(outbox, Outgoing::Publish(id)),
+            Released::Qos0(publish) => {
+                unwritten_qos0.push_back(publish.packet_id);
+                push_outgoing(outbox, Outgoing::Packet(Packet::Publish(publish)));
+            }
+        });
     }
 }
 

@@ -33,6 +33,23 @@ impl Session {
         properties: Properties,
     ) -> Result<u16> {
         self.check_publish(&topic, payload.len(), qos, retain, &properties)?;
+        if self.keeps_offline(qos) {
+            self.make_offline_room(topic.len() + payload.len())?;
+        }
+        if qos == 0 && self.keeps_offline(0) {
+            // Kept until the next CONNACK, in order with the QoS 1 and 2 ones.
+            let mid = self.ids.allocate_unreserved()?;
+            self.outgoing.push(Publish {
+                dup: false,
+                qos,
+                retain,
+                topic,
+                packet_id: mid,
+                payload,
+                properties,
+            });
+            return Ok(mid);
+        }
         if qos == 0 {
             let mid = self.accept_qos0()?;
             // The wire leaves a QoS 0 message's id out; the log shows it.
