@@ -182,12 +182,17 @@ fn debians_prototypes_agree_with_our_header_in_c_and_cpp() {
     );
     fs::write(&source, text).unwrap();
     let object = scratch.path().join("redeclare.o");
+    compile_as_c_and_cpp(&source, &object);
+}
+
+/// Compiles `source` to `object` as C11 and as C++17, against our headers.
+fn compile_as_c_and_cpp(source: &Path, object: &Path) {
     for (compiler, language, standard) in [("gcc", "c", "c11"), ("g++", "c++", "c++17")] {
-        Compile::new(compiler, standard, &source, ours())
+        Compile::new(compiler, standard, source, ours())
             .arg("-x")
             .arg(language)
             .arg("-c")
-            .build(&object);
+            .build(object);
     }
 }
 
@@ -205,13 +210,7 @@ fn skeeter_h_compiles_on_its_own_in_c_and_cpp() {
     )
     .unwrap();
     let object = scratch.path().join("alone.o");
-    for (compiler, language, standard) in [("gcc", "c", "c11"), ("g++", "c++", "c++17")] {
-        Compile::new(compiler, standard, &source, ours())
-            .arg("-x")
-            .arg(language)
-            .arg("-c")
-            .build(&object);
-    }
+    compile_as_c_and_cpp(&source, &object);
 }
 
 /// Defined dynamic symbols with their versions, e.g. "T mosquitto_connect@@MOSQ_1.0".

@@ -7,11 +7,11 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
 use support::fake_broker::{packet, FakeBroker};
+use support::own_loop::loop_until;
 use support::stage::against_debian;
 
 const CONNACK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -51,14 +51,6 @@ fn client(broker: &FakeBroker, protocol: i32, cap: u32) -> (Client, Seen) {
     let target = Target::new("127.0.0.1".into(), i32::from(broker.port()), 60, None).unwrap();
     client.connect(target, true).unwrap();
     (client, seen)
-}
-
-fn loop_until(client: &Client, done: impl Fn() -> bool) {
-    let until = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < until, "timed out");
-        let _ = client.run_loop(50, 1);
-    }
 }
 
 fn has(seen: &Seen, what: &str) -> bool {

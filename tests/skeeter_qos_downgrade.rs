@@ -5,12 +5,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mosquitto::client::qos_ceiling::QosCeiling;
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
 use support::fake_broker::{packet, FakeBroker};
+use support::own_loop::loop_until;
 use support::stage::against_debian;
 
 const CONNACK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -30,21 +31,10 @@ fn connected_client(broker: &FakeBroker, protocol: i32, ceiling: QosCeiling) -> 
     client.with_state(|s| s.resilience.qos_ceiling = ceiling);
     let target = Target::new("127.0.0.1".into(), i32::from(broker.port()), 60, None).unwrap();
     client.connect(target, true).unwrap();
-    let until = Instant::now() + Duration::from_secs(5);
-    while client.with_state(|s| s.stats().connected_since.is_none()) {
-        assert!(Instant::now() < until, "no CONNACK");
-        client.run_loop(50, 1).unwrap();
-    }
+    loop_until(&client, || {
+        client.with_state(|s| s.stats().connected_since.is_some())
+    });
     client
-}
-
-/// Runs the loop until the broker's script has ended.
-fn until_done(client: &Client, broker: &FakeBroker) {
-    let until = Instant::now() + Duration::from_secs(5);
-    while !broker.is_finished() {
-        assert!(Instant::now() < until, "timed out");
-        let _ = client.run_loop(50, 1);
-    }
 }
 
 #[test]
@@ -61,7 +51,7 @@ fn with_a_fixed_ceiling_a_publish_and_a_subscription_go_at_it() {
     let client = connected_client(&broker, 4, QosCeiling::Fixed(0));
     client.publish("t", b"hi", 1, false, Vec::new()).unwrap();
     client.subscribe(vec![("s".into(), 2)], Vec::new()).unwrap();
-    until_done(&client, &broker);
+    loop_until(&client, || broker.is_finished());
     broker.finish();
 }
 
@@ -77,7 +67,7 @@ fn following_the_broker_a_publish_goes_at_its_mqtt_5_maximum_qos() {
         .start();
     let client = connected_client(&broker, 5, QosCeiling::Broker);
     client.publish("t", b"hi", 2, false, Vec::new()).unwrap();
-    until_done(&client, &broker);
+    loop_until(&client, || broker.is_finished());
     broker.finish();
 }
 
@@ -96,6 +86,6 @@ fn without_a_ceiling_the_brokers_maximum_qos_refuses_as_in_libmosquitto() {
         client.publish("t", b"hi", 1, false, Vec::new()),
         Err(Error::QosNotSupported)
     );
-    until_done(&client, &broker);
+    loop_until(&client, || broker.is_finished());
     broker.finish();
 }

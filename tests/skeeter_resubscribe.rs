@@ -8,10 +8,11 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mosquitto::client::{Client, Target};
 use support::fake_broker::FakeBroker;
+use support::own_loop::loop_until;
 use support::stage::against_debian;
 
 const CONNACK_NO_SESSION: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -58,16 +59,6 @@ fn client(resubscribe: bool) -> (Arc<Client>, Seen) {
 
 fn has(seen: &Seen, what: &str) -> bool {
     seen.lock().unwrap().iter().any(|s| s == what)
-}
-
-/// Runs the program's own loop until `done` (the loop's errors are the lost
-/// connections the scripts make) or five seconds pass.
-fn loop_until(client: &Client, done: impl Fn() -> bool) {
-    let until = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < until, "timed out");
-        let _ = client.run_loop(50, 1);
-    }
 }
 
 /// The first connection: subscribe to "a/#", publish a QoS 1 message left

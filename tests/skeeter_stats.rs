@@ -4,11 +4,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use mosquitto::client::resilience::Stats;
 use mosquitto::client::{Client, Target};
 use support::fake_broker::{packet, FakeBroker};
+use support::own_loop::loop_until;
 use support::stage::against_debian;
 
 const CONNACK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -18,15 +19,6 @@ const PUBREC_7: [u8; 4] = [0x50, 0x02, 0x00, 0x07];
 
 fn stats(client: &Client) -> Stats {
     client.with_state(|s| s.stats())
-}
-
-/// Runs the program's own loop until `done` or five seconds pass.
-fn loop_until(client: &Client, done: impl Fn() -> bool) {
-    let until = Instant::now() + Duration::from_secs(5);
-    while !done() {
-        assert!(Instant::now() < until, "timed out");
-        let _ = client.run_loop(50, 1);
-    }
 }
 
 #[test]

@@ -112,6 +112,7 @@ impl HandlerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::test_support::message;
     use std::sync::Mutex;
 
     /// A handler that records `name` in `log`.
@@ -135,7 +136,7 @@ mod tests {
             .with("b", (1, 0), recorder(&log, "b"))
             .with("$share/g/a/+", (2, 0), recorder(&log, "shared"))
             .with("a/x", (3, 0), recorder(&log, "exactly a/x"));
-        table.call_matching(&mut test_publish("a/x"));
+        table.call_matching(&mut message(0, 0, "a/x"));
         assert_eq!(*log.lock().unwrap(), ["all of a", "shared", "exactly a/x"]);
     }
 
@@ -146,7 +147,7 @@ mod tests {
             .with("t", (1, 5), recorder(&log, "first"))
             .with("t", (2, 5), recorder(&log, "other"))
             .with("t", (1, 5), recorder(&log, "replaced"));
-        table.call_matching(&mut test_publish("t"));
+        table.call_matching(&mut message(0, 0, "t"));
         assert_eq!(*log.lock().unwrap(), ["replaced", "other"]);
     }
 
@@ -158,7 +159,7 @@ mod tests {
             .with("t", (2, 0), recorder(&log, "two"))
             .with("#", (3, 0), recorder(&log, "everything"))
             .without("t");
-        table.call_matching(&mut test_publish("t"));
+        table.call_matching(&mut message(0, 0, "t"));
         assert_eq!(*log.lock().unwrap(), ["everything"]);
         assert!(HandlerTable::default()
             .with("t", (1, 0), recorder(&log, "x"))
@@ -173,7 +174,7 @@ mod tests {
             .with("t", (1, 0), recorder(&log, "one"))
             .with("t", (2, 0), recorder(&log, "two"))
             .without_handler("t", (1, 0));
-        table.call_matching(&mut test_publish("t"));
+        table.call_matching(&mut message(0, 0, "t"));
         assert_eq!(*log.lock().unwrap(), ["two"]);
     }
 
@@ -182,21 +183,9 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let before = HandlerTable::default().with("t", (1, 0), recorder(&log, "one"));
         let after = before.without("t");
-        after.call_matching(&mut test_publish("t"));
+        after.call_matching(&mut message(0, 0, "t"));
         assert!(log.lock().unwrap().is_empty());
-        before.call_matching(&mut test_publish("t"));
+        before.call_matching(&mut message(0, 0, "t"));
         assert_eq!(*log.lock().unwrap(), ["one"]);
-    }
-
-    fn test_publish(topic: &str) -> Publish {
-        Publish {
-            dup: false,
-            qos: 0,
-            retain: false,
-            topic: topic.into(),
-            packet_id: 0,
-            payload: Vec::new(),
-            properties: Vec::new(),
-        }
     }
 }

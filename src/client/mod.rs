@@ -334,17 +334,10 @@ mod tests {
     }
 
     fn message_notice(work: &mut Work, topic: &str) {
+        let publish = crate::session::test_support::message(0, 0, topic);
         work.notices
             .push(dispatch::Notice::Event(crate::session::Event::Message(
-                crate::protocol::packet::Publish {
-                    dup: false,
-                    qos: 0,
-                    retain: false,
-                    topic: topic.into(),
-                    packet_id: 0,
-                    payload: Vec::new(),
-                    properties: Vec::new(),
-                },
+                publish,
             )));
     }
 

@@ -20,6 +20,7 @@ use std::time::UNIX_EPOCH;
 use crate::client::qos_ceiling::QosCeiling;
 use crate::client::resilience::Stats;
 use crate::client::server_list::Server;
+use crate::client::ClientState;
 use crate::error::{code_of, Error, Result};
 use crate::session::offline_queue::{OfflineBound, WhenFull};
 
@@ -46,6 +47,21 @@ unsafe fn servers_from_c(uris: *const *const c_char, count: c_int) -> Result<Vec
             Ok(Server::parse(text)?)
         })
         .collect()
+}
+
+/// The body of a setter: `change` runs on the handle's state under its lock;
+/// `MOSQ_ERR_INVAL` for a NULL handle.
+///
+/// # Safety
+/// `mosq` is NULL or a live handle.
+unsafe fn set_state(
+    mosq: *mut mosquitto,
+    change: impl FnOnce(&mut ClientState) -> Result<()>,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe { with_client(mosq, |client| client.with_state(change)) }
+    })
 }
 
 /// Sets the list of servers to connect to, replacing any list set before and
@@ -92,16 +108,14 @@ pub unsafe extern "C" fn skeeter_failover_attempts_set(
     mosq: *mut mosquitto,
     attempts: c_int,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |client| {
-                let attempts = u32::try_from(attempts).map_err(|_| Error::Inval)?;
-                client.with_state(|state| state.resilience.failover_attempts = attempts);
-                Ok(())
-            })
-        }
-    })
+    // SAFETY: `mosq` is NULL or a live handle.
+    unsafe {
+        set_state(mosq, |state| {
+            state.resilience.failover_attempts =
+                u32::try_from(attempts).map_err(|_| Error::Inval)?;
+            Ok(())
+        })
+    }
 }
 
 /// The index in the server list of the server connected to (in `on_connect`)
@@ -127,19 +141,17 @@ pub unsafe extern "C" fn skeeter_reconnect_jitter_set(
     mosq: *mut mosquitto,
     percent: c_int,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |client| {
-                let percent = u8::try_from(percent)
-                    .ok()
-                    .filter(|p| *p <= 100)
-                    .ok_or(Error::Inval)?;
-                client.with_state(|state| state.resilience.delay_style.jitter_percent = percent);
-                Ok(())
-            })
-        }
-    })
+    // SAFETY: `mosq` is NULL or a live handle.
+    unsafe {
+        set_state(mosq, |state| {
+            let percent = u8::try_from(percent)
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or(Error::Inval)?;
+            state.resilience.delay_style.jitter_percent = percent;
+            Ok(())
+        })
+    }
 }
 
 /// With `doubling` true, the reconnect wait doubles after each failed attempt
@@ -153,15 +165,13 @@ pub unsafe extern "C" fn skeeter_reconnect_doubling_set(
     mosq: *mut mosquitto,
     doubling: bool,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |client| {
-                client.with_state(|state| state.resilience.delay_style.doubling = doubling);
-                Ok(())
-            })
-        }
-    })
+    // SAFETY: `mosq` is NULL or a live handle.
+    unsafe {
+        set_state(mosq, |state| {
+            state.resilience.delay_style.doubling = doubling;
+            Ok(())
+        })
+    }
 }
 
 /// With `resubscribe` true, every subscription made from now on (filter, QoS
@@ -367,21 +377,18 @@ pub const SKEETER_MAX_QOS_FROM_BROKER: c_int = -1;
 /// a NULL handle or another value.
 #[no_mangle]
 pub unsafe extern "C" fn skeeter_max_qos_set(mosq: *mut mosquitto, max_qos: c_int) -> c_int {
-    guard(|| {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |client| {
-                let ceiling = match max_qos {
-                    SKEETER_MAX_QOS_FROM_BROKER => QosCeiling::Broker,
-                    0 | 1 => QosCeiling::Fixed(max_qos as u8),
-                    2 => QosCeiling::Off,
-                    _ => return Err(Error::Inval),
-                };
-                client.with_state(|state| state.resilience.qos_ceiling = ceiling);
-                Ok(())
-            })
-        }
-    })
+    // SAFETY: `mosq` is NULL or a live handle.
+    unsafe {
+        set_state(mosq, |state| {
+            state.resilience.qos_ceiling = match max_qos {
+                SKEETER_MAX_QOS_FROM_BROKER => QosCeiling::Broker,
+                0 | 1 => QosCeiling::Fixed(max_qos as u8),
+                2 => QosCeiling::Off,
+                _ => return Err(Error::Inval),
+            };
+            Ok(())
+        })
+    }
 }
 
 /// Caps the size of packets accepted from the broker at `bytes` (whole
@@ -397,16 +404,13 @@ pub unsafe extern "C" fn skeeter_max_incoming_packet_set(
     mosq: *mut mosquitto,
     bytes: u32,
 ) -> c_int {
-    guard(|| {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |client| {
-                let cap = (bytes != 0).then_some(bytes);
-                client.with_state(|state| state.resilience.incoming_cap = cap);
-                Ok(())
-            })
-        }
-    })
+    // SAFETY: `mosq` is NULL or a live handle.
+    unsafe {
+        set_state(mosq, |state| {
+            state.resilience.incoming_cap = (bytes != 0).then_some(bytes);
+            Ok(())
+        })
+    }
 }
 
 /// Bounds each connect attempt at `ms` milliseconds, from the connect or
@@ -422,16 +426,14 @@ pub unsafe extern "C" fn skeeter_max_incoming_packet_set(
 /// for a NULL handle.
 #[no_mangle]
 pub unsafe extern "C" fn skeeter_connect_timeout_set(mosq: *mut mosquitto, ms: u32) -> c_int {
-    guard(|| {
-        // SAFETY: `mosq` is NULL or a live handle.
-        unsafe {
-            with_client(mosq, |client| {
-                let timeout = (ms != 0).then(|| std::time::Duration::from_millis(u64::from(ms)));
-                client.with_state(|state| state.resilience.connect_timeout = timeout);
-                Ok(())
-            })
-        }
-    })
+    // SAFETY: `mosq` is NULL or a live handle.
+    unsafe {
+        set_state(mosq, |state| {
+            state.resilience.connect_timeout =
+                (ms != 0).then(|| std::time::Duration::from_millis(u64::from(ms)));
+            Ok(())
+        })
+    }
 }
 
 /// For `skeeter_offline_queue_set`: a full queue drops its oldest message to

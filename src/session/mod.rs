@@ -48,7 +48,7 @@ pub mod subscriptions;
 mod violation;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::cell::Cell;
 use std::time::Instant;

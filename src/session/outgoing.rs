@@ -36,37 +36,15 @@ impl Session {
         if self.keeps_offline(qos) {
             self.make_offline_room(topic.len() + payload.len())?;
         }
-        if qos == 0 && self.keeps_offline(0) {
-            // Kept until the next CONNACK, in order with the QoS 1 and 2 ones.
-            let mid = self.ids.allocate_unreserved()?;
-            self.outgoing.push(Publish {
-                dup: false,
-                qos,
-                retain,
-                topic,
-                packet_id: mid,
-                payload,
-                properties,
-            });
-            return Ok(mid);
-        }
-        if qos == 0 {
-            let mid = self.accept_qos0()?;
-            // The wire leaves a QoS 0 message's id out; the log shows it.
-            self.send(Packet::Publish(Publish {
-                dup: false,
-                qos,
-                retain,
-                topic,
-                packet_id: mid,
-                payload,
-                properties,
-            }));
-            return Ok(mid);
-        }
-
-        let mid = self.ids.allocate()?;
-        self.outgoing.push(Publish {
+        // A QoS 0 message kept offline (skeeter's) waits with the QoS 1 and 2
+        // ones, in order, until the next CONNACK.
+        let kept_qos0 = qos == 0 && self.keeps_offline(0);
+        let mid = match qos {
+            0 if kept_qos0 => self.ids.allocate_unreserved()?,
+            0 => self.accept_qos0()?,
+            _ => self.ids.allocate()?,
+        };
+        let publish = Publish {
             dup: false,
             qos,
             retain,
@@ -74,7 +52,13 @@ impl Session {
             packet_id: mid,
             payload,
             properties,
-        });
+        };
+        if qos == 0 && !kept_qos0 {
+            // The wire leaves a QoS 0 message's id out; the log shows it.
+            self.send(Packet::Publish(publish));
+            return Ok(mid);
+        }
+        self.outgoing.push(publish);
         if self.link == Link::Up {
             self.release_outgoing();
         }

@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod fake_broker;
 pub mod fault_proxy;
+pub mod own_loop;
 pub mod publisher;
 pub mod stage;
 pub mod tls;
