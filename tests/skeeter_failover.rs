@@ -243,3 +243,28 @@ fn the_failover_example_passes_a_server_that_is_down_and_receives_on_the_next() 
     assert!(output.stdout.contains("demo/x m2\n"), "{output}");
     assert!(!output.stdout.contains("server 0"), "{output}");
 }
+
+#[test]
+fn in_the_programs_own_loop_each_reconnect_call_moves_along_the_list() {
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::start();
+    let nobody = free_port();
+    let client = Client::new(Some(b"own-loop"), true, 0).unwrap();
+    client.set_servers(vec![
+        Server::parse(&format!("mqtt://127.0.0.1:{nobody}")).unwrap(),
+        Server::parse(&format!("mqtt://127.0.0.1:{}", broker.port)).unwrap(),
+    ]);
+    let target = Target::new("ignored".into(), 1, 60, None).unwrap();
+    // The first server refuses; the program calls mosquitto_reconnect itself.
+    assert!(client.connect(target, true).is_err());
+    assert_eq!(client.with_state(|s| s.server_index()), 0);
+    client.reconnect(true).unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while client.with_state(|s| s.stats().connected_since.is_none()) {
+        assert!(Instant::now() < until, "no CONNACK from the second server");
+        client.run_loop(50, 1).unwrap();
+    }
+    assert_eq!(client.with_state(|s| s.server_index()), 1);
+}
