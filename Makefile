@@ -92,7 +92,7 @@ deb: build
 #   $(DEBUGDIR)/.build-id/xx/yyyy.debug           its debug information (not with STRIP=0)
 #   $(LIBDIR)/libmosquitto.so.1                   symlink, the soname the loader looks for
 #   $(LIBDIR)/libmosquitto.so                     symlink, for -lmosquitto
-#   $(INCLUDEDIR)/mosquitto.h, mqtt_protocol.h
+#   $(INCLUDEDIR)/mosquitto.h, mqtt_protocol.h, skeeter.h (skeeter's own extensions)
 #   $(LIBDIR)/pkgconfig/libmosquitto.pc           Version: libmosquitto's API version
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -127,7 +127,7 @@ else
 endif
 	ln -sf $(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libmosquitto.so.1
 	ln -sf libmosquitto.so.1 $(DESTDIR)$(LIBDIR)/libmosquitto.so
-	$(INSTALL) -m 0644 include/mosquitto.h include/mqtt_protocol.h $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 0644 include/mosquitto.h include/mqtt_protocol.h include/skeeter.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(PC_LIBDIR)|' -e 's|@INCLUDEDIR@|$(PC_INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(API_VERSION)|' libmosquitto.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc
@@ -138,4 +138,5 @@ uninstall:
 	    [ -z "$$id" ] || rm -f $(DESTDIR)$(DEBUGDIR)/.build-id/$$(echo $$id | cut -c1-2)/$$(echo $$id | cut -c3-).debug
 	rm -f $(DESTDIR)$(LIBDIR)/$(LIB_REALNAME) $(DESTDIR)$(LIBDIR)/libmosquitto.so.1 \
 	      $(DESTDIR)$(LIBDIR)/libmosquitto.so $(DESTDIR)$(INCLUDEDIR)/mosquitto.h \
-	      $(DESTDIR)$(INCLUDEDIR)/mqtt_protocol.h $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc
+	      $(DESTDIR)$(INCLUDEDIR)/mqtt_protocol.h $(DESTDIR)$(INCLUDEDIR)/skeeter.h \
+	      $(DESTDIR)$(PKGCONFIGDIR)/libmosquitto.pc

@@ -15,6 +15,9 @@ const VERSION_NODES: [&str; 9] = [
     "MOSQ_2.1",
 ];
 
+/// The node of the `skeeter_*` extensions; it inherits from none of libmosquitto's.
+const SKEETER_NODE: &str = "SKEETER_1.0";
+
 fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
@@ -26,6 +29,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=cbindgen-protocol.toml");
+    println!("cargo:rerun-if-changed=cbindgen-skeeter.toml");
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-env-changed=SKEETER_WRITE_HEADERS");
 }
@@ -42,6 +46,10 @@ fn write_version_script(out_dir: &Path) {
         };
         script.push_str(&format!("{node} {{ global: \"{node}\"; }}{parent};\n"));
     }
+    // skeeter's own functions (include/skeeter.h), apart from libmosquitto's nodes.
+    script.push_str(&format!(
+        "{SKEETER_NODE} {{ global: \"{SKEETER_NODE}\"; }};\n"
+    ));
     let path = out_dir.join("libmosquitto.map");
     fs::write(&path, script).expect("write the version script");
     println!(
@@ -50,34 +58,37 @@ fn write_version_script(out_dir: &Path) {
     );
 }
 
-/// Writes both headers to OUT_DIR; with SKEETER_WRITE_HEADERS=1 also to include/.
+/// The files whose exports make include/skeeter.h (mosquitto.h skips them).
+const SKEETER_SOURCES: [&str; 1] = ["src/ffi/skeeter.rs"];
+
+/// Writes the headers to OUT_DIR; with SKEETER_WRITE_HEADERS=1 also to include/.
 /// A unit test (src/ffi/header_check.rs) fails when include/ differs from OUT_DIR.
 fn generate_headers(manifest_dir: &Path, out_dir: &Path) {
     let write_to_include = env::var("SKEETER_WRITE_HEADERS")
         .map(|v| v == "1")
         .unwrap_or(false);
-    let jobs = [
-        ("cbindgen.toml", None, "mosquitto.h"),
+    let jobs: [(&str, &[&str], &str); 3] = [
+        ("cbindgen.toml", &[], "mosquitto.h"),
         (
             "cbindgen-protocol.toml",
-            Some("src/ffi/mqtt_protocol.rs"),
+            &["src/ffi/mqtt_protocol.rs"],
             "mqtt_protocol.h",
         ),
+        ("cbindgen-skeeter.toml", &SKEETER_SOURCES, "skeeter.h"),
     ];
-    for (config_file, single_source, header) in jobs {
+    for (config_file, sources, header) in jobs {
         let config_path = manifest_dir.join(config_file);
         if !config_path.exists() {
             continue;
         }
         let config = cbindgen::Config::from_file(&config_path).expect("read cbindgen config");
-        let builder = match single_source {
-            Some(src) => cbindgen::Builder::new()
-                .with_config(config)
-                .with_src(manifest_dir.join(src)),
-            None => cbindgen::Builder::new()
-                .with_config(config)
-                .with_crate(manifest_dir),
-        };
+        let mut builder = cbindgen::Builder::new().with_config(config);
+        if sources.is_empty() {
+            builder = builder.with_crate(manifest_dir);
+        }
+        for source in sources {
+            builder = builder.with_src(manifest_dir.join(source));
+        }
         let bindings = builder
             .generate()
             .expect("cbindgen could not generate the header");

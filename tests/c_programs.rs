@@ -182,13 +182,35 @@ fn debians_prototypes_agree_with_our_header_in_c_and_cpp() {
     );
     fs::write(&source, text).unwrap();
     let object = scratch.path().join("redeclare.o");
+    compile_as_c_and_cpp(&source, &object);
+}
+
+/// Compiles `source` to `object` as C11 and as C++17, against our headers.
+fn compile_as_c_and_cpp(source: &Path, object: &Path) {
     for (compiler, language, standard) in [("gcc", "c", "c11"), ("g++", "c++", "c++17")] {
-        Compile::new(compiler, standard, &source, ours())
+        Compile::new(compiler, standard, source, ours())
             .arg("-x")
             .arg(language)
             .arg("-c")
-            .build(&object);
+            .build(object);
     }
+}
+
+#[test]
+fn skeeter_h_compiles_on_its_own_in_c_and_cpp() {
+    let scratch = Scratch::new("skeeter_h");
+    let source = scratch.path().join("alone.c");
+    fs::write(
+        &source,
+        "/* skeeter.h alone: it brings mosquitto.h and the types it needs. */\n\
+         #include <skeeter.h>\n\
+         int use_it(struct mosquitto *mosq) {\n\
+         \tstruct skeeter_stats stats;\n\
+         \treturn skeeter_stats(mosq, &stats, sizeof(stats));\n}\n",
+    )
+    .unwrap();
+    let object = scratch.path().join("alone.o");
+    compile_as_c_and_cpp(&source, &object);
 }
 
 /// Defined dynamic symbols with their versions, e.g. "T mosquitto_connect@@MOSQ_1.0".
@@ -231,7 +253,7 @@ const MOSQ_2_1_FUNCTIONS: &[&str] = &[
 ];
 
 #[test]
-fn our_symbols_and_versions_are_debians_plus_the_2_1_node() {
+fn our_symbols_and_versions_are_debians_plus_the_2_1_and_skeeter_nodes() {
     let ours = exported_symbols(&ours().expected);
     let debian = exported_symbols(&debian().expected);
     let functions = debian.iter().filter(|s| s.starts_with("T ")).count();
@@ -241,17 +263,44 @@ fn our_symbols_and_versions_are_debians_plus_the_2_1_node() {
         (107, 8),
         "Debian's library is not the expected 2.0 one"
     );
+    let (own, libmosquittos): (BTreeSet<String>, BTreeSet<String>) = ours
+        .into_iter()
+        .partition(|s| s.ends_with("@@SKEETER_1.0") || s == "A SKEETER_1.0");
     let mut expected = debian.clone();
     expected.insert("A MOSQ_2.1".to_owned());
     for name in MOSQ_2_1_FUNCTIONS {
         expected.insert(format!("T {name}@@MOSQ_2.1"));
     }
-    let missing: Vec<_> = expected.difference(&ours).collect();
-    let extra: Vec<_> = ours.difference(&expected).collect();
+    let missing: Vec<_> = expected.difference(&libmosquittos).collect();
+    let extra: Vec<_> = libmosquittos.difference(&expected).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "missing {missing:?}\nextra {extra:?}"
     );
+    let mut expected: BTreeSet<String> = skeeter_h_functions()
+        .iter()
+        .map(|name| format!("T {name}@@SKEETER_1.0"))
+        .collect();
+    expected.insert("A SKEETER_1.0".to_string());
+    assert_eq!(
+        own, expected,
+        "the SKEETER_1.0 node is not skeeter.h's functions"
+    );
+}
+
+/// The functions include/skeeter.h declares: each `skeeter_...` name followed by `(`.
+fn skeeter_h_functions() -> BTreeSet<String> {
+    let header = fs::read_to_string(Path::new(MANIFEST_DIR).join("include/skeeter.h")).unwrap();
+    header
+        .match_indices("skeeter_")
+        .filter_map(|(at, _)| {
+            let rest = &header[at..];
+            let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+            rest[end..]
+                .starts_with('(')
+                .then(|| rest[..end].to_string())
+        })
+        .collect()
 }
 
 #[test]

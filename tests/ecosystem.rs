@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use support::broker::Broker;
 use support::stage::{
-    against_debian, built_library, free_port, prepend_library_path, require, run, scratch_root,
-    subject, subject_command, Compile, Output, Scratch, MANIFEST_DIR, RUN_TIMEOUT,
+    against_debian, built_library, free_port, ours, prepend_library_path, require, run,
+    scratch_root, subject, subject_command, Compile, Output, Scratch, MANIFEST_DIR, RUN_TIMEOUT,
 };
 
 // ---------------------------------------------------------------------------------
@@ -74,6 +74,27 @@ fn chicken_round_trip_in_loop_forever() {
     let broker = Broker::start();
     let port = broker.port.to_string();
     run_chicken(&["round-trip-forever", &port]).assert_passed();
+}
+
+#[test]
+fn chicken_handlers_per_subscription_get_their_own_messages() {
+    // skeeter's own functions: nothing to compare with in Debian mode.
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::start();
+    let mut command = ours().command(chicken_skeeter_program());
+    command.arg(broker.port.to_string());
+    let output = run(&mut command, RUN_TIMEOUT);
+    output.assert_passed();
+    output.assert_loaded(&ours().expected);
+    for check in [
+        "ok the a/# handler got",
+        "ok the b handler got b once",
+        "ok on_message got all three",
+    ] {
+        assert!(output.stdout.contains(check), "no {check:?}:\n{output}");
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -132,6 +153,7 @@ const INSTALLED_EXAMPLE: &str = r#"/* Built with `pkg-config --cflags --libs lib
 #include <stdio.h>
 #include <stdlib.h>
 #include <mosquitto.h>
+#include <skeeter.h>
 
 int main(void)
 {
@@ -223,7 +245,7 @@ fn make_install_then_pkg_config_builds_a_program_on_the_installed_copy() {
         fs::read_link(lib.join("libmosquitto.so")).unwrap(),
         Path::new("libmosquitto.so.1")
     );
-    for header in ["mosquitto.h", "mqtt_protocol.h"] {
+    for header in ["mosquitto.h", "mqtt_protocol.h", "skeeter.h"] {
         let installed = fs::read(root.join("include").join(header)).unwrap();
         let ours = fs::read(Path::new(MANIFEST_DIR).join("include").join(header)).unwrap();
         assert_eq!(
@@ -324,6 +346,40 @@ fn chicken_program() -> &'static Path {
         let output = run(&mut csc, Duration::from_secs(300));
         assert!(output.status.success(), "csc failed:\n{output}");
         dir.join("skeeter-chicken-test")
+    })
+}
+
+/// The Chicken test of skeeter's own functions (skeeter.scm), built against
+/// our headers and library only.
+fn chicken_skeeter_program() -> &'static Path {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        require("/usr/bin/csc", "chicken-bin");
+        let dir = scratch_root().join("chicken-skeeter");
+        fs::create_dir_all(&dir).unwrap();
+        let sources = Path::new(MANIFEST_DIR).join("cbindings-tests/chicken");
+        for file in ["mosquitto.scm", "skeeter.scm", "skeeter-test.scm"] {
+            fs::copy(sources.join(file), dir.join(file)).unwrap();
+        }
+        let ours = ours();
+        let include = ours.include_dir.as_ref().expect("our headers");
+        let lib = ours.library_dir.as_ref().expect("our library");
+        let mut csc = Command::new("csc");
+        csc.current_dir(&dir)
+            .args(["-C", "-D_GNU_SOURCE", "-C"])
+            .arg(format!("-I{}", include.display()))
+            .arg("-L")
+            .arg(format!("-L{}", lib.display()))
+            .args([
+                "-L",
+                "-lmosquitto",
+                "skeeter-test.scm",
+                "-o",
+                "skeeter-chicken-handlers",
+            ]);
+        let output = run(&mut csc, Duration::from_secs(300));
+        assert!(output.status.success(), "csc failed:\n{output}");
+        dir.join("skeeter-chicken-handlers")
     })
 }
 

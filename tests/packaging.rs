@@ -218,6 +218,7 @@ fn the_dev_package_takes_the_place_of_libmosquitto_dev() {
     for wanted in [
         "./usr/include/mosquitto.h".to_string(),
         "./usr/include/mqtt_protocol.h".to_string(),
+        "./usr/include/skeeter.h".to_string(),
         format!("{lib}/libmosquitto.so -> libmosquitto.so.1"),
         format!("{lib}/pkgconfig/libmosquitto.pc"),
         "./usr/share/doc/skeeter-libmosquitto-dev/copyright".to_string(),

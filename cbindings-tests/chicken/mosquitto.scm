@@ -27,7 +27,9 @@
    client-on-subscribe-set! client-on-message-set!
    client-protocol-version-set! client-connect client-connect/errno
    client-disconnect client-subscribe client-publish client-loop client-loop-forever
-   message? message-mid message-topic message-payload message-qos message-retain)
+   message? message-mid message-topic message-payload message-qos message-retain
+   ;; For bindings of other functions on the same handle (skeeter.scm):
+   client-handle read-message)
 
   (import scheme (chicken base) (chicken foreign) (chicken blob) (chicken gc)
           (chicken memory))
@@ -121,6 +123,8 @@ EOF
 
   (define (live-pointer c)
     (or (client-pointer c) (error 'skeeter-mosquitto "client already destroyed" c)))
+
+  (define (client-handle c) (live-pointer c))
 
   (define (set-handler! c index proc)
     (vector-set! (handlers-of (live-pointer c)) index proc))

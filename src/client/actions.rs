@@ -68,6 +68,7 @@ impl Client {
         properties: Properties,
     ) -> Result<Accepted> {
         self.request(|state, work| {
+            let qos = state.allowed_qos(qos, work);
             if qos == 0 && state.conn.is_some() {
                 // What the session queued before goes out first.
                 state.pump(work);
@@ -108,8 +109,14 @@ impl Client {
     }
 
     /// `filters` pairs each filter with its options byte (QoS in bits 0-1).
-    pub fn subscribe(&self, filters: Vec<(String, u8)>, properties: Properties) -> Result<u16> {
-        self.request(|state, _| session_of(state)?.subscribe(filters, properties))
+    pub fn subscribe(&self, mut filters: Vec<(String, u8)>, properties: Properties) -> Result<u16> {
+        self.request(|state, work| {
+            for (_, options) in &mut filters {
+                let qos = state.allowed_qos(*options & 0x03, work);
+                *options = (*options & !0x03) | qos;
+            }
+            session_of(state)?.subscribe(filters, properties)
+        })
     }
 
     pub fn unsubscribe(&self, filters: Vec<String>, properties: Properties) -> Result<u16> {

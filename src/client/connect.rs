@@ -18,6 +18,7 @@ use std::time::Instant;
 use super::connection::{net_error, Connection};
 use super::contain::{contain, contain_result};
 use super::dispatch::Work;
+use super::incoming_cap;
 use super::io::net_failure;
 use super::log::MOSQ_LOG_WARNING;
 use super::Client;
@@ -121,14 +122,24 @@ impl Client {
         self.call_pre_connect();
         let mut work = Work::new(self.logging());
         let (target, tls, socks5, upgrade) = contain_result(|| {
-            let state = self.lock();
-            let target = state.target.clone().ok_or(Error::Inval)?;
-            Ok((
-                target,
-                state.options.tls.clone(),
-                state.options.socks5.clone(),
-                state.options.upgrade(),
-            ))
+            let mut state = self.lock();
+            let mut target = state.target.clone().ok_or(Error::Inval)?;
+            if state.session.is_some() {
+                state.resilience.reconnects = state.resilience.reconnects.saturating_add(1);
+            }
+            let mut tls = state.options.tls.clone();
+            let mut socks5 = state.options.socks5.clone();
+            // With a server list, its current entry replaces the connect call's host.
+            if let Some(listed) = state.start_attempt() {
+                let (host, port) = listed.server.endpoint();
+                target.host = host.into();
+                target.port = port;
+                *tls = listed.tls(&tls);
+                if port == 0 {
+                    socks5 = None;
+                }
+            }
+            Ok((target, tls, socks5, state.options.upgrade()))
         })?;
         // Without the lock: reading the key may call the program's pw_callback,
         // which may call the API.
@@ -199,11 +210,19 @@ impl Client {
             if options.client_id.is_none() && options.protocol == ProtocolVersion::V31 {
                 options.client_id = Some(random_client_id().into());
             }
-            let config = options.connect_config(target.keepalive, &target.properties);
+            let cap = state.resilience.incoming_cap;
+            let properties = if options.protocol.is_v5() {
+                incoming_cap::with_cap(&target.properties, cap)
+            } else {
+                std::borrow::Cow::Borrowed(&target.properties[..])
+            };
+            let config = options.connect_config(target.keepalive, &properties);
             let nodelay = options.tcp_nodelay;
             let session = state.session.get_or_insert_with(|| Session::new(&config));
+            session.set_resubscribe(state.resilience.resubscribe);
+            session.set_offline_bound(state.resilience.offline_bound);
             let connect = session.connect_packet(&config, Instant::now());
-            let limit = session.incoming_packet_limit().unwrap_or(0);
+            let limit = incoming_cap::decoder_limit(session.incoming_packet_limit(), cap);
             let mut connecting = connect_state == ConnectState::InProgress;
             let mut conn = Connection::new(stream, connecting, session.protocol(), limit);
             if connecting {

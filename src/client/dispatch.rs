@@ -231,6 +231,13 @@ impl Client {
                         f(rc, &properties);
                     }
                 }
+                Notice::Event(Event::Message(mut publish)) => {
+                    message(&cb, &mut publish);
+                    // The handlers as on_message left them.
+                    if let Some(handlers) = self.handlers_if_any() {
+                        handlers.call_matching(&mut publish);
+                    }
+                }
                 Notice::Event(event) => call_event(&cb, event),
             }
         }
@@ -249,14 +256,7 @@ fn call_event(cb: &CallbackSlots, event: Event) {
             reason_code,
             properties,
         } => connected(cb, i32::from(reason_code), 0, &properties),
-        Event::Message(mut publish) => {
-            if let Some(f) = cb.on_message() {
-                f(&mut publish);
-            }
-            if let Some(f) = cb.on_message_v5() {
-                f(&mut publish);
-            }
-        }
+        Event::Message(mut publish) => message(cb, &mut publish),
         Event::Published {
             mid,
             reason_code,
@@ -298,9 +298,21 @@ fn call_event(cb: &CallbackSlots, event: Event) {
             }
         }
         // The client layer turns these into `Notice::Disconnect` (and AUTH,
-        // extended authentication, and an unknown PUBREC into log lines) before
-        // dispatching.
-        Event::Disconnected { .. } | Event::Auth { .. } | Event::UnknownPubRec { .. } => {}
+        // extended authentication, an unknown PUBREC and a message the offline
+        // queue dropped into log lines) before dispatching.
+        Event::Disconnected { .. }
+        | Event::Auth { .. }
+        | Event::UnknownPubRec { .. }
+        | Event::OfflineDropped { .. } => {}
+    }
+}
+
+fn message(cb: &CallbackSlots, publish: &mut crate::protocol::packet::Publish) {
+    if let Some(f) = cb.on_message() {
+        f(publish);
+    }
+    if let Some(f) = cb.on_message_v5() {
+        f(publish);
     }
 }
 

@@ -16,6 +16,8 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use super::backoff;
+use super::connect_timeout;
 use super::contain::{contain, contain_result};
 use super::dispatch::{take_queued_by_callback, Work};
 use super::pace::{self, GATHER, SPIN};
@@ -122,6 +124,15 @@ fn is_fatal(error: Error) -> bool {
     )
 }
 
+/// Errors after which `loop_forever` gives up even with a server list: they
+/// are about the client or its settings, not about one server.
+fn is_fatal_everywhere(error: Error) -> bool {
+    matches!(
+        error,
+        Error::NoMem | Error::Inval | Error::PayloadSize | Error::Unknown
+    )
+}
+
 impl Client {
     /// `mosquitto_loop`: waits up to `timeout` ms (negative: 1000) for traffic,
     /// then reads, keeps time and writes. `max_packets` must be at least 1 and
@@ -171,7 +182,10 @@ impl Client {
         let plan = contain(|| {
             let mut state = self.lock();
             state.pump(&mut work);
-            let deadline = state.session.as_ref().and_then(|s| s.next_deadline());
+            let deadline = connect_timeout::earliest(
+                state.session.as_ref().and_then(|s| s.next_deadline()),
+                state.resilience.connect_deadline,
+            );
             let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
             state.conn.as_mut().map(|conn| {
                 let want_write = conn.wants_write();
@@ -411,14 +425,16 @@ impl Client {
             }
             // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
             // which libmosquitto's loop_forever does not retry either.
-            if is_fatal(error)
-                || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO)
-            {
+            let fatal = is_fatal(error)
+                || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO);
+            // With a server list, a failure of one server (TLS, name lookup,
+            // refusal) is a reason to try the next, not to stop.
+            if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {
                 return Err(error);
             }
             // Reconnect, waiting the delay before each attempt.
             loop {
-                let delay = self.reconnect_delay(attempt);
+                let delay = self.reconnect_wait(attempt);
                 attempt = attempt.saturating_add(1);
                 match self.wait_between_attempts(delay) {
                     Waited::Stop => {
@@ -443,20 +459,23 @@ impl Client {
     /// as libmosquitto computes it.
     pub fn reconnect_delay(&self, attempt: u32) -> Duration {
         let r = self.lock().options.reconnect;
-        let n = u64::from(attempt) + 1;
-        let delay = u64::from(r.delay);
-        let max = u64::from(r.max).max(1);
-        let secs = if r.max > r.delay {
-            let factor = if r.exponential {
-                n.saturating_mul(n)
-            } else {
-                n
-            };
-            delay.saturating_mul(factor)
-        } else {
-            delay
+        Duration::from_secs(backoff::delay_secs(&r, false, attempt))
+    }
+
+    /// The wait before `loop_forever`'s reconnect attempt `attempt`, in the
+    /// style skeeter's settings ask for (doubling, jitter); with a server list,
+    /// counted from the failures on its current server (see `failover`).
+    pub(crate) fn reconnect_wait(&self, attempt: u32) -> Duration {
+        let (r, style, attempt) = {
+            let mut state = self.lock();
+            let attempt = state.reconnect_attempt(attempt);
+            (
+                state.options.reconnect,
+                state.resilience.delay_style,
+                attempt,
+            )
         };
-        Duration::from_secs(secs.min(max))
+        backoff::wait(&r, style, attempt, backoff::random_unit())
     }
 
     /// After `loop_stop(mosq, false)`: whether the thread should go on because

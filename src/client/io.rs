@@ -14,6 +14,7 @@
 
 use std::time::Instant;
 
+use super::connect_timeout;
 use super::connection::{net_error, ReadFailure};
 use super::dispatch::{Notice, Work};
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE, MOSQ_LOG_WARNING};
@@ -213,8 +214,14 @@ impl ClientState {
         self.fail(error, work)
     }
 
-    /// Keepalive: a PINGREQ when due, or the end of a silent connection.
+    /// Keepalive: a PINGREQ when due, or the end of a silent connection; and
+    /// the end of an attempt past its connect timeout (skeeter's).
     pub fn tick(&mut self, now: Instant, work: &mut Work) -> Result<()> {
+        let connected = self.session.as_ref().is_some_and(|s| s.is_connected());
+        if let Err(e) = connect_timeout::check(self.resilience.connect_deadline, connected, now) {
+            self.resilience.connect_deadline = None;
+            return self.fail(e, work);
+        }
         let Some(session) = self.session.as_mut() else {
             return Ok(());
         };
@@ -330,6 +337,7 @@ impl ClientState {
         }
         let ours = self.options.client_id.as_deref();
         let mut events = session.take_events();
+        let mut connected = false;
         for event in events.drain(..) {
             match event {
                 Event::Disconnected {
@@ -350,16 +358,30 @@ impl ClientState {
                         format!("Client {id} received PUBREC for an unknown packet identifier {mid}, answered with PUBREL")
                     });
                 }
+                Event::OfflineDropped { mid, topic } => {
+                    let id = log::shown(session.client_id(ours));
+                    work.log(MOSQ_LOG_WARNING, || {
+                        format!("Client {id} dropped message {mid} to {topic:?}: the offline queue was full (skeeter_offline_queue_set)")
+                    });
+                }
                 Event::Auth { reason_code, .. } => {
                     let id = log::shown(session.client_id(ours));
                     work.log(MOSQ_LOG_NOTICE, || {
                         format!("Client {id} received AUTH ({reason_code}): extended authentication is not supported")
                     });
                 }
-                other => work.notices.push(Notice::Event(other)),
+                other => {
+                    if matches!(other, Event::Connected { .. }) {
+                        connected = true;
+                    }
+                    work.notices.push(Notice::Event(other));
+                }
             }
         }
         session::recycle_events(events);
+        if connected {
+            self.note_connected(std::time::SystemTime::now());
+        }
     }
 }
 

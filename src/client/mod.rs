@@ -8,16 +8,24 @@
 #![deny(unsafe_code)]
 
 pub mod actions;
+pub mod backoff;
 pub mod callbacks;
 pub mod connect;
+pub mod connect_timeout;
 pub mod connection;
 pub mod contain;
 pub mod dispatch;
 pub mod event_loop;
+pub mod failover;
+pub mod handlers;
+pub mod incoming_cap;
 pub mod io;
 pub mod log;
 pub mod options;
 pub mod pace;
+pub mod qos_ceiling;
+pub mod resilience;
+pub mod server_list;
 pub mod state_guard;
 pub mod thread;
 pub mod unlocked_write;
@@ -50,6 +58,8 @@ pub struct ClientState {
     /// `mosquitto_disconnect` was called since the last connect: the loop ends
     /// instead of reconnecting, and a close that follows is reported as 0.
     pub disconnect_requested: bool,
+    /// skeeter's own settings and state (include/skeeter.h).
+    pub resilience: resilience::Resilience,
 }
 
 impl ClientState {
@@ -60,6 +70,7 @@ impl ClientState {
             conn: None,
             target: None,
             disconnect_requested: false,
+            resilience: resilience::Resilience::default(),
         }
     }
 }
@@ -95,6 +106,10 @@ pub struct Client {
     room_waiters: AtomicUsize,
     /// A panic was caught while `state` was locked (see `state_guard`).
     failed: AtomicBool,
+    /// skeeter's handlers per subscription; called after `on_message`.
+    handlers: Mutex<handlers::HandlerTable>,
+    /// Whether `handlers` has any, so a message costs no lock without them.
+    has_handlers: AtomicBool,
 }
 
 impl Client {
@@ -114,6 +129,8 @@ impl Client {
             room: Condvar::new(),
             room_waiters: AtomicUsize::new(0),
             failed: AtomicBool::new(false),
+            handlers: Mutex::new(handlers::HandlerTable::default()),
+            has_handlers: AtomicBool::new(false),
         })
     }
 
@@ -136,6 +153,7 @@ impl Client {
             conn.shutdown();
         }
         self.set_callbacks(|c| *c = Callbacks::default());
+        self.set_handlers(|_| handlers::HandlerTable::default());
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
     }
@@ -205,6 +223,30 @@ impl Client {
     /// Whether a log callback is set, so log lines are only formatted when wanted.
     pub fn logging(&self) -> bool {
         self.log_set.load(Ordering::Acquire)
+    }
+
+    /// The handlers per subscription as they are now.
+    pub fn handlers(&self) -> handlers::HandlerTable {
+        self.handlers.lock().clone()
+    }
+
+    /// Changes the handlers per subscription.
+    pub fn set_handlers(
+        &self,
+        change: impl FnOnce(&handlers::HandlerTable) -> handlers::HandlerTable,
+    ) {
+        let mut table = self.handlers.lock();
+        *table = change(&table);
+        self.has_handlers
+            .store(!table.is_empty(), Ordering::Release);
+    }
+
+    /// The handlers per subscription, if there are any.
+    pub fn handlers_if_any(&self) -> Option<handlers::HandlerTable> {
+        if !self.has_handlers.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.handlers())
     }
 
     pub fn userdata(&self) -> usize {
@@ -289,6 +331,45 @@ mod tests {
         log_notice(&mut work);
         one.dispatch(work);
         assert_eq!(calls.load(Ordering::SeqCst), 1103);
+    }
+
+    fn message_notice(work: &mut Work, topic: &str) {
+        let publish = crate::session::test_support::message(0, 0, topic);
+        work.notices
+            .push(dispatch::Notice::Event(crate::session::Event::Message(
+                publish,
+            )));
+    }
+
+    #[test]
+    fn handlers_run_after_on_message_as_it_left_them() {
+        let client = Arc::new(Client::new(Some(b"id"), true, 0).unwrap());
+        let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let record = |name: &'static str| -> callbacks::OnMessage {
+            let order = order.clone();
+            Arc::new(move |m| order.lock().push(format!("{name} {}", m.topic)))
+        };
+        client.set_handlers(|t| {
+            t.with("a/#", (1, 0), record("a"))
+                .with("b", (2, 0), record("b"))
+        });
+        let (inner, on_message) = (client.clone(), record("on_message"));
+        client.set_callbacks(|c| {
+            c.on_message = Some(Arc::new(move |m| {
+                on_message(m);
+                // Removing b's handler here: it is not called for this message.
+                if m.topic == "b" {
+                    inner.set_handlers(|t| t.without("b"));
+                }
+            }))
+        });
+        let mut work = Work::new(false);
+        message_notice(&mut work, "a/x");
+        message_notice(&mut work, "b");
+        client.dispatch(work);
+        assert_eq!(*order.lock(), ["on_message a/x", "a a/x", "on_message b"]);
+        client.set_handlers(|t| t.without("a/#"));
+        assert!(client.handlers_if_any().is_none());
     }
 
     #[test]

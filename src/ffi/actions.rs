@@ -179,7 +179,7 @@ pub unsafe extern "C-unwind" fn mosquitto_publish_v5(
 
 /// # Safety
 /// `subs` points to `count` C string pointers (each may be NULL: `Inval`).
-unsafe fn subscribe_with(
+pub(crate) unsafe fn subscribe_with(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     subs: &[*const c_char],
@@ -276,7 +276,7 @@ pub unsafe extern "C-unwind" fn mosquitto_subscribe_multiple(
 
 /// # Safety
 /// As `subscribe_with`.
-unsafe fn unsubscribe_with(
+pub(crate) unsafe fn unsubscribe_with(
     mosq: *mut mosquitto,
     mid: *mut c_int,
     subs: &[*const c_char],

@@ -53,8 +53,19 @@ unsafe fn connect_with(
         return Error::Inval.code();
     };
     let target = contain_result(|| {
+        // With a server list (skeeter_servers_set), host and port are ignored:
+        // host may be NULL, and a port out of range does not matter.
+        let listed = client.has_servers();
         // SAFETY: `host` and `bind_address` are NULL or C strings.
-        let host = owned(unsafe { c_bytes(host) })?;
+        let host = match unsafe { c_bytes(host) } {
+            None if listed => String::new(),
+            bytes => owned(bytes)?,
+        };
+        let port = if listed && u16::try_from(port).is_err() {
+            0
+        } else {
+            port
+        };
         // SAFETY: as above.
         let bind = unsafe { c_bytes(bind_address) }
             .map(|b| owned(Some(b)))

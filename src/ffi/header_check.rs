@@ -9,6 +9,8 @@ mod tests {
     const GENERATED_PROTOCOL_H: &str = include_str!(concat!(env!("OUT_DIR"), "/mqtt_protocol.h"));
     const CHECKED_IN_MOSQUITTO_H: &str = include_str!("../../include/mosquitto.h");
     const CHECKED_IN_PROTOCOL_H: &str = include_str!("../../include/mqtt_protocol.h");
+    const GENERATED_SKEETER_H: &str = include_str!(concat!(env!("OUT_DIR"), "/skeeter.h"));
+    const CHECKED_IN_SKEETER_H: &str = include_str!("../../include/skeeter.h");
 
     #[test]
     fn mosquitto_h_is_up_to_date() {
@@ -24,6 +26,19 @@ mod tests {
             GENERATED_PROTOCOL_H == CHECKED_IN_PROTOCOL_H,
             "include/mqtt_protocol.h differs from what src/ffi generates: run `make headers`"
         );
+    }
+
+    #[test]
+    fn skeeter_h_is_up_to_date() {
+        assert!(
+            GENERATED_SKEETER_H == CHECKED_IN_SKEETER_H,
+            "include/skeeter.h differs from what src/ffi/skeeter*.rs generates: run `make headers`"
+        );
+    }
+
+    #[test]
+    fn mosquitto_h_declares_none_of_skeeters_own_functions() {
+        assert!(!GENERATED_MOSQUITTO_H.contains("skeeter_"));
     }
 
     #[test]

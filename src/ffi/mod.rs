@@ -26,6 +26,8 @@ pub mod property;
 /// cbindgen:ignore
 mod property_node;
 pub mod proxy;
+/// cbindgen:ignore
+pub mod skeeter;
 pub mod strings;
 #[cfg(test)]
 mod test_handle;

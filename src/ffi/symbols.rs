@@ -9,6 +9,9 @@ use std::arch::global_asm;
 
 macro_rules! versioned {
     ($($node:literal => [$($name:ident),* $(,)?],)*) => {
+        versioned! { EXPORTS; $($node => [$($name),*],)* }
+    };
+    ($list:ident; $($node:literal => [$($name:ident),* $(,)?],)*) => {
         $(
             // The node's name as an absolute symbol, as GNU ld emits for libmosquitto.
             global_asm!(concat!(".globl \"", $node, "\"\n.set \"", $node, "\", 0"));
@@ -21,7 +24,7 @@ macro_rules! versioned {
 
         /// Every export with its node, for the tests that compare against libmosquitto.
         #[cfg(test)]
-        pub const EXPORTS: &[(&str, &str)] = &[$($((stringify!($name), $node),)*)*];
+        pub const $list: &[(&str, &str)] = &[$($((stringify!($name), $node),)*)*];
     };
 }
 
@@ -171,9 +174,29 @@ versioned! {
     ],
 }
 
+// skeeter's own functions (include/skeeter.h), in their own node.
+versioned! {
+    SKEETER_EXPORTS;
+    "SKEETER_1.0" => [
+        skeeter_servers_set,
+        skeeter_failover_attempts_set,
+        skeeter_server_index,
+        skeeter_reconnect_jitter_set,
+        skeeter_reconnect_doubling_set,
+        skeeter_resubscribe_set,
+        skeeter_stats,
+        skeeter_subscribe_handler,
+        skeeter_unsubscribe_handler,
+        skeeter_max_qos_set,
+        skeeter_max_incoming_packet_set,
+        skeeter_connect_timeout_set,
+        skeeter_offline_queue_set,
+    ],
+}
+
 #[cfg(test)]
 mod tests {
-    use super::EXPORTS;
+    use super::{EXPORTS, SKEETER_EXPORTS};
 
     /// How many exports `node` has.
     fn count_in(node: &str) -> usize {
@@ -188,5 +211,31 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), EXPORTS.len());
+    }
+
+    /// The names of the functions skeeter.h declares: `skeeter_...` followed by `(`.
+    fn declared_in_skeeter_h() -> Vec<&'static str> {
+        let header = include_str!("../../include/skeeter.h");
+        let mut names: Vec<&str> = header
+            .match_indices("skeeter_")
+            .filter_map(|(at, _)| {
+                let rest = &header[at..];
+                let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+                rest[end..].starts_with('(').then(|| &rest[..end])
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    #[test]
+    fn the_skeeter_node_holds_exactly_the_functions_skeeter_h_declares() {
+        let mut exported: Vec<&str> = SKEETER_EXPORTS.iter().map(|(n, _)| *n).collect();
+        exported.sort();
+        assert_eq!(declared_in_skeeter_h(), exported);
+        assert!(SKEETER_EXPORTS
+            .iter()
+            .all(|(_, node)| *node == "SKEETER_1.0"));
     }
 }

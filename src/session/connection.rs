@@ -32,6 +32,9 @@ impl Session {
         self.reset_connection();
         self.settings = Settings::of(config);
         self.link = Link::AwaitingConnAck;
+        if let Some(record) = self.subscriptions.as_mut() {
+            record.connection_started();
+        }
         self.keepalive = Some(Keepalive::new(config.keepalive, now));
         let alias_maximum = if config.protocol.is_v5() {
             int16(config.connect_properties, ids::TOPIC_ALIAS_MAXIMUM)
@@ -124,6 +127,9 @@ impl Session {
             session_present: connack.session_present,
             properties: connack.properties,
         });
+        if !connack.session_present {
+            self.resubscribe();
+        }
         self.resend_in_flight();
         self.release_outgoing();
         Ok(())

@@ -50,4 +50,8 @@ pub enum Event {
         reason_code: u8,
         properties: Properties,
     },
+
+    /// The offline queue's bound dropped this waiting message (skeeter's):
+    /// never sent, so never in `on_publish`; the client logs it.
+    OfflineDropped { mid: u16, topic: String },
 }

@@ -35,6 +35,15 @@ pub enum Resend {
     PubRel(u16),
 }
 
+/// A message `release` hands out to be sent.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Released {
+    /// Now in flight: its packet id.
+    InFlight(u16),
+    /// A QoS 0 message kept while offline, sent as it is.
+    Qos0(Publish),
+}
+
 /// Both lists hold no memory until a client first publishes with QoS 1 or 2.
 #[derive(Debug, Default)]
 pub struct OutgoingQueue {
@@ -48,9 +57,20 @@ impl OutgoingQueue {
     }
 
     /// Moves waiting messages in flight while the window has room, and hands
-    /// each one's packet id to `sent`, in order, to be sent.
-    pub fn release(&mut self, window: usize, mut sent: impl FnMut(u16)) {
-        while self.in_flight.len() < window {
+    /// each one's packet id to `sent`, in order, to be sent. A QoS 0 message
+    /// kept by the offline queue (skeeter's) takes no room: it is handed over
+    /// whole, as the next in order.
+    pub fn release(&mut self, window: usize, mut sent: impl FnMut(Released)) {
+        loop {
+            if self.waiting.front().is_some_and(|p| p.qos == 0) {
+                if let Some(publish) = self.waiting.pop_front() {
+                    sent(Released::Qos0(publish));
+                }
+                continue;
+            }
+            if self.in_flight.len() >= window {
+                break;
+            }
             let Some(publish) = self.waiting.pop_front() else {
                 break;
             };
@@ -59,9 +79,24 @@ impl OutgoingQueue {
             } else {
                 Awaiting::PubRec
             };
-            sent(publish.packet_id);
+            sent(Released::InFlight(publish.packet_id));
             self.in_flight.push_back(InFlight { publish, awaiting });
         }
+    }
+
+    /// The waiting messages' count and their topic and payload bytes.
+    pub fn waiting_totals(&self) -> (usize, usize) {
+        let bytes = self
+            .waiting
+            .iter()
+            .map(|p| p.topic.len() + p.payload.len())
+            .sum();
+        (self.waiting.len(), bytes)
+    }
+
+    /// Takes the oldest waiting message away (the offline queue's bound).
+    pub fn drop_oldest_waiting(&mut self) -> Option<Publish> {
+        self.waiting.pop_front()
     }
 
     /// In-flight message `id`. Looked for from the back: a message is looked up
@@ -184,8 +219,38 @@ mod tests {
 
     fn release(queue: &mut OutgoingQueue, window: usize) -> Vec<u16> {
         let mut ids = Vec::new();
-        queue.release(window, |id| ids.push(id));
+        queue.release(window, |released| match released {
+            Released::InFlight(id) => ids.push(id),
+            Released::Qos0(publish) => ids.push(1000 + publish.packet_id),
+        });
         ids
+    }
+
+    #[test]
+    fn a_kept_qos_0_message_goes_in_its_turn_and_takes_no_room_in_the_window() {
+        let mut queue = OutgoingQueue::default();
+        queue.push(message(1, 1));
+        queue.push(message(2, 0));
+        queue.push(message(3, 1));
+        queue.push(message(4, 0));
+        // Window 1: message 1 goes, then the QoS 0 one behind it; 3 waits, and
+        // so does 4, which comes after it.
+        assert_eq!(release(&mut queue, 1), vec![1, 1002]);
+        assert_eq!(
+            queue.waiting_totals(),
+            (2, 2 * ("t".len() + b"payload".len()))
+        );
+        queue.complete(1);
+        assert_eq!(release(&mut queue, 1), vec![3, 1004]);
+    }
+
+    #[test]
+    fn the_oldest_waiting_message_can_be_dropped() {
+        let mut queue = OutgoingQueue::default();
+        queue.push(message(1, 1));
+        queue.push(message(2, 2));
+        assert_eq!(queue.drop_oldest_waiting().map(|p| p.packet_id), Some(1));
+        assert_eq!(queue.waiting_len(), 1);
     }
 
     #[test]

@@ -38,14 +38,17 @@ mod incoming;
 mod inflight;
 mod keepalive;
 mod limits;
+pub mod offline_queue;
 mod outgoing;
 mod packet_ids;
 mod packet_size;
 mod properties;
+mod resubscribe;
+pub mod subscriptions;
 mod violation;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::cell::Cell;
 use std::time::Instant;
@@ -53,7 +56,7 @@ use std::time::Instant;
 use alias::IncomingAliases;
 use config::Settings;
 use id_map::IdMap;
-use inflight::{IncomingQos2, OutgoingQueue};
+use inflight::{IncomingQos2, OutgoingQueue, Released};
 use keepalive::{Keepalive, KeepaliveCheck};
 use packet_ids::PacketIds;
 
@@ -178,6 +181,10 @@ pub struct Session {
     unwritten_qos0: LazyQueue<u16>,
     outbox: Vec<Outgoing>,
     events: Vec<Event>,
+    /// The program's subscriptions, kept when re-subscribing is on (skeeter).
+    subscriptions: Option<Box<subscriptions::SubscriptionRecord>>,
+    /// The bound on what waits offline (skeeter); `None`: libmosquitto's rules.
+    offline: Option<offline_queue::OfflineQueue>,
 }
 
 impl Session {
@@ -199,6 +206,8 @@ impl Session {
             unwritten_qos0: LazyQueue::new(),
             outbox: Vec::new(),
             events: Vec::new(),
+            subscriptions: None,
+            offline: None,
         }
     }
 
@@ -249,6 +258,11 @@ impl Session {
     /// QoS 1 and 2 messages sent and not yet acknowledged.
     pub fn in_flight_count(&self) -> usize {
         self.outgoing.in_flight_len()
+    }
+
+    /// Incoming QoS 2 messages held until their PUBREL.
+    pub fn incoming_held_count(&self) -> usize {
+        self.incoming.len()
     }
 
     /// QoS 1 and 2 messages waiting for room in the send window or a connection.
@@ -417,8 +431,14 @@ impl Session {
     fn release_outgoing(&mut self) {
         let window = self.send_window();
         let outbox = &mut self.outbox;
-        self.outgoing
-            .release(window, |id| push_outgoing(outbox, Outgoing::Publish(id)));
+        let unwritten_qos0 = &mut self.unwritten_qos0;
+        self.outgoing.release(window, |released| match released {
+            Released::InFlight(id) => push_outgoing(outbox, Outgoing::Publish(id)),
+            Released::Qos0(publish) => {
+                unwritten_qos0.push_back(publish.packet_id);
+                push_outgoing(outbox, Outgoing::Packet(Packet::Publish(publish)));
+            }
+        });
     }
 }
 

@@ -33,23 +33,18 @@ impl Session {
         properties: Properties,
     ) -> Result<u16> {
         self.check_publish(&topic, payload.len(), qos, retain, &properties)?;
-        if qos == 0 {
-            let mid = self.accept_qos0()?;
-            // The wire leaves a QoS 0 message's id out; the log shows it.
-            self.send(Packet::Publish(Publish {
-                dup: false,
-                qos,
-                retain,
-                topic,
-                packet_id: mid,
-                payload,
-                properties,
-            }));
-            return Ok(mid);
+        if self.keeps_offline(qos) {
+            self.make_offline_room(topic.len() + payload.len())?;
         }
-
-        let mid = self.ids.allocate()?;
-        self.outgoing.push(Publish {
+        // A QoS 0 message kept offline (skeeter's) waits with the QoS 1 and 2
+        // ones, in order, until the next CONNACK.
+        let kept_qos0 = qos == 0 && self.keeps_offline(0);
+        let mid = match qos {
+            0 if kept_qos0 => self.ids.allocate_unreserved()?,
+            0 => self.accept_qos0()?,
+            _ => self.ids.allocate()?,
+        };
+        let publish = Publish {
             dup: false,
             qos,
             retain,
@@ -57,7 +52,13 @@ impl Session {
             packet_id: mid,
             payload,
             properties,
-        });
+        };
+        if qos == 0 && !kept_qos0 {
+            // The wire leaves a QoS 0 message's id out; the log shows it.
+            self.send(Packet::Publish(publish));
+            return Ok(mid);
+        }
+        self.outgoing.push(publish);
         if self.link == Link::Up {
             self.release_outgoing();
         }
@@ -156,6 +157,9 @@ impl Session {
         self.check_size(packet_size::subscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_suback.insert(packet_id, filters.len());
+        if let Some(record) = self.subscriptions.as_mut() {
+            record.subscribed(&filters, &properties);
+        }
         self.send(Packet::Subscribe(Subscribe {
             packet_id,
             filters,
@@ -179,6 +183,9 @@ impl Session {
         self.check_size(packet_size::unsubscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_unsuback.insert(packet_id, filters.len());
+        if let Some(record) = self.subscriptions.as_mut() {
+            record.unsubscribed(&filters);
+        }
         self.send(Packet::Unsubscribe(Unsubscribe {
             packet_id,
             filters,

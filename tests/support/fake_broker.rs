@@ -103,6 +103,11 @@ impl FakeBroker {
         self.addr
     }
 
+    /// Whether the script has ended (passed or failed), without waiting.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
     /// Waits for the script to end and returns what was read; panics with the
     /// failing step's report.
     pub fn finish(mut self) -> Transcript {

@@ -6,6 +6,7 @@ pub mod broker;
 pub mod fake_broker;
 pub mod fake_ws_server;
 pub mod fault_proxy;
+pub mod own_loop;
 pub mod publisher;
 pub mod rabbitmq;
 pub mod seen;

@@ -1,0 +1,266 @@
+//! skeeter's own settings and state beyond libmosquitto's (include/skeeter.h):
+//! the server list, the reconnect delay's style, and what the counters need.
+//! Kept under the client lock with the rest of the state.
+
+use std::time::SystemTime;
+
+use super::backoff::{self, DelayStyle};
+use super::connect_timeout;
+use super::failover::{self, Failover};
+use super::options::TlsSettings;
+use super::qos_ceiling::QosCeiling;
+use super::server_list::Server;
+use super::ClientState;
+use crate::session::offline_queue::OfflineBound;
+
+#[derive(Debug, Default)]
+pub struct Resilience {
+    /// `skeeter_servers_set`; `None`: connect where the connect call says.
+    pub failover: Option<Failover>,
+    /// `skeeter_failover_attempts_set`: failures in a row before the next
+    /// server (0: only when the delay reaches its maximum).
+    pub failover_attempts: u32,
+    pub delay_style: DelayStyle,
+    /// `skeeter_resubscribe_set`: the session records subscriptions and makes
+    /// them again after a reconnect that lost the session.
+    pub resubscribe: bool,
+    /// `skeeter_offline_queue_set`; `None`: libmosquitto's rules.
+    pub offline_bound: Option<OfflineBound>,
+    /// `skeeter_connect_timeout_set`.
+    pub connect_timeout: Option<std::time::Duration>,
+    /// When the current attempt times out (see `connect_timeout`).
+    pub connect_deadline: Option<std::time::Instant>,
+    /// `skeeter_max_incoming_packet_set`: the largest packet accepted.
+    pub incoming_cap: Option<u32>,
+    /// `skeeter_max_qos_set`.
+    pub qos_ceiling: QosCeiling,
+    /// A downgrade was logged on this connection.
+    pub qos_downgrade_logged: bool,
+    /// Connections made by `reconnect` (not the first connect).
+    pub reconnects: u32,
+    /// When the current connection's CONNACK was accepted, by the wall clock.
+    pub connected_since: Option<SystemTime>,
+}
+
+/// Where one attempt connects, when a server list says so.
+pub struct ListedTarget {
+    pub server: Server,
+}
+
+impl ListedTarget {
+    /// The TLS settings for this server: none for `mqtt://` and `unix:`, the
+    /// program's for `mqtts://` (the system's trusted roots if it gave none).
+    pub fn tls(&self, configured: &TlsSettings) -> TlsSettings {
+        if !self.server.uses_tls() {
+            return TlsSettings::default();
+        }
+        let mut tls = configured.clone();
+        if !tls.enabled() {
+            tls.use_os_certs = true;
+            tls.cert_reqs = 1;
+        }
+        tls
+    }
+}
+
+impl ClientState {
+    /// After how many failures in a row the failover list moves on.
+    fn switch_after(&self) -> u32 {
+        let style = self.resilience.delay_style;
+        let at_max = backoff::attempts_to_max(&self.options.reconnect, style.doubling);
+        failover::switch_after(self.resilience.failover_attempts, at_max)
+    }
+
+    /// The attempt number the next reconnect delay is computed from: with a
+    /// server list, the failures in a row on its current server (an attempt
+    /// that ended without a connection counted first); otherwise `attempt`.
+    pub fn reconnect_attempt(&mut self, attempt: u32) -> u32 {
+        let switch_after = self.switch_after();
+        let connected = self.conn.is_some();
+        match self.resilience.failover.as_mut() {
+            Some(list) => {
+                if !connected {
+                    list.settle(switch_after);
+                }
+                list.failures()
+            }
+            None => attempt,
+        }
+    }
+
+    /// Starts a connect attempt (and its timeout): the list's server to use,
+    /// if a list is set.
+    pub fn start_attempt(&mut self) -> Option<ListedTarget> {
+        self.resilience.connect_deadline =
+            connect_timeout::deadline(self.resilience.connect_timeout, std::time::Instant::now());
+        let switch_after = self.switch_after();
+        let list = self.resilience.failover.as_mut()?;
+        list.attempt_started(switch_after);
+        Some(ListedTarget {
+            server: list.current().1.clone(),
+        })
+    }
+
+    /// The broker accepted the connection.
+    pub fn note_connected(&mut self, now: SystemTime) {
+        self.resilience.connected_since = Some(now);
+        self.resilience.connect_deadline = None;
+        self.resilience.qos_downgrade_logged = false;
+        if let Some(list) = self.resilience.failover.as_mut() {
+            list.connected();
+        }
+    }
+
+    /// The index of the server in use (or to be tried next), -1 without a list.
+    pub fn server_index(&self) -> i32 {
+        self.resilience
+            .failover
+            .as_ref()
+            .map_or(-1, |list| list.current().0 as i32)
+    }
+}
+
+/// What `skeeter_stats` reports, read under the lock in one go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub bytes_unsent: u64,
+    pub messages_queued: u64,
+    pub in_flight_out: u64,
+    pub in_flight_in: u64,
+    pub dropped: u64,
+    pub reconnects: u64,
+    pub server_index: i32,
+    /// The current connection's CONNACK, by the wall clock; `None` while
+    /// there is no accepted connection.
+    pub connected_since: Option<SystemTime>,
+}
+
+impl ClientState {
+    /// The counters, from what the state holds now (no counting on the way).
+    pub fn stats(&self) -> Stats {
+        let session = self.session.as_ref();
+        let up = session.is_some_and(|s| s.is_connected()) && self.conn.is_some();
+        Stats {
+            bytes_unsent: self.conn.as_ref().map_or(0, |c| c.waiting_bytes() as u64),
+            messages_queued: session.map_or(0, |s| s.waiting_count() as u64),
+            in_flight_out: session.map_or(0, |s| s.in_flight_count() as u64),
+            in_flight_in: session.map_or(0, |s| s.incoming_held_count() as u64),
+            dropped: session.map_or(0, |s| s.offline_dropped()),
+            reconnects: u64::from(self.resilience.reconnects),
+            server_index: self.server_index(),
+            connected_since: self.resilience.connected_since.filter(|_| up),
+        }
+    }
+}
+
+impl super::Client {
+    /// Runs `change` on the state under the main lock.
+    pub fn with_state<T>(&self, change: impl FnOnce(&mut ClientState) -> T) -> T {
+        change(&mut self.lock())
+    }
+
+    /// `skeeter_servers_set`: a new list, from its first server; empty: none.
+    pub fn set_servers(&self, servers: Vec<Server>) {
+        self.with_state(|state| state.resilience.failover = Failover::new(servers));
+    }
+
+    /// `skeeter_resubscribe_set`: takes effect on the session now, or on the
+    /// one the first connect makes.
+    pub fn set_resubscribe(&self, on: bool) {
+        self.with_state(|state| {
+            state.resilience.resubscribe = on;
+            if let Some(session) = state.session.as_mut() {
+                session.set_resubscribe(on);
+            }
+        });
+    }
+
+    /// `skeeter_offline_queue_set`: takes effect on the session now, or on the
+    /// one the first connect makes.
+    pub fn set_offline_bound(&self, bound: Option<OfflineBound>) {
+        self.with_state(|state| {
+            state.resilience.offline_bound = bound;
+            if let Some(session) = state.session.as_mut() {
+                session.set_offline_bound(bound);
+            }
+        });
+    }
+
+    /// Whether a server list replaces the connect calls' host and port.
+    pub fn has_servers(&self) -> bool {
+        self.with_state(|state| state.resilience.failover.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Client;
+    use super::*;
+    use std::time::Duration;
+
+    fn client() -> Client {
+        let client = Client::new(Some(b"r"), true, 0).unwrap();
+        client.with_options(|o| o.set_reconnect_delay(1, 60, false));
+        client
+    }
+
+    fn servers(n: usize) -> Vec<Server> {
+        (0..n)
+            .map(|i| Server::parse(&format!("mqtt://h{i}")).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn loop_forevers_wait_follows_the_doubling_sequence_when_asked() {
+        let client = client();
+        assert_eq!(client.reconnect_wait(3), Duration::from_secs(4));
+        client.with_state(|s| s.resilience.delay_style.doubling = true);
+        assert_eq!(client.reconnect_wait(3), Duration::from_secs(8));
+    }
+
+    #[test]
+    fn with_a_list_the_wait_counts_the_failures_on_the_current_server() {
+        let client = client();
+        client.set_servers(servers(2));
+        client.with_state(|s| s.resilience.failover_attempts = 2);
+        // The loop's own count is ignored: no attempt has failed yet.
+        assert_eq!(client.reconnect_wait(7), Duration::from_secs(1));
+        for (expected_index, expected_wait) in [(0, 2), (1, 1), (1, 2), (0, 1)] {
+            client.with_state(|s| s.start_attempt());
+            assert_eq!(client.reconnect_wait(7), Duration::from_secs(expected_wait));
+            assert_eq!(client.with_state(|s| s.server_index()), expected_index);
+        }
+    }
+
+    #[test]
+    fn an_accepted_connack_keeps_the_server() {
+        let client = client();
+        client.set_servers(servers(2));
+        client.with_state(|s| {
+            s.start_attempt();
+            s.note_connected(SystemTime::now());
+            s.start_attempt();
+        });
+        assert_eq!(client.with_state(|s| s.server_index()), 0);
+    }
+
+    #[test]
+    fn an_mqtts_server_without_tls_settings_trusts_the_systems_roots() {
+        let tls = |uri: &str| {
+            let listed = ListedTarget {
+                server: Server::parse(uri).unwrap(),
+            };
+            listed.tls(&TlsSettings::default())
+        };
+        assert!(tls("mqtts://h").use_os_certs);
+        assert!(!tls("mqtt://h").enabled());
+        let configured = TlsSettings {
+            cafile: Some("/ca.pem".into()),
+            ..TlsSettings::default()
+        };
+        let listed = ListedTarget {
+            server: Server::parse("mqtt://h").unwrap(),
+        };
+        assert!(!listed.tls(&configured).enabled(), "mqtt:// is plain");
+    }
+}
