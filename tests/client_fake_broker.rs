@@ -488,56 +488,39 @@ fn refused_by(connack: &[u8], mode: &str, action: &str) -> (Vec<String>, Vec<Vec
     (lines, broker.finish().received)
 }
 
-#[test]
-fn a_v3_connack_refusing_mqtt_5_lets_on_connect_send_disconnect() {
-    let v3_refusal = [0x20, 0x02, 0x00, 0x01];
+/// In every loop mode, a program that disconnects from `on_connect` after
+/// `connack` refused it sees `rc`, then success everywhere, and DISCONNECT goes out.
+fn disconnect_after_refusal_is_clean(connack: &[u8], rc: u8) {
+    let connected = format!("CONNECT {rc}");
     for mode in ["loop", "forever"] {
-        let (lines, received) = refused_by(&v3_refusal, mode, "disconnect");
-        assert_eq!(
-            lines,
-            [
-                "CONNECT 132",
-                "DISCONNECT-CALL 0",
-                "ON-DISCONNECT 0",
-                "LOOP 0"
-            ],
-            "{mode}"
-        );
+        let (lines, received) = refused_by(connack, mode, "disconnect");
+        let want = [
+            connected.as_str(),
+            "DISCONNECT-CALL 0",
+            "ON-DISCONNECT 0",
+            "LOOP 0",
+        ];
+        assert_eq!(lines, want, "{mode}");
         if !against_debian() {
             assert_eq!(received.get(1).map(Vec::as_slice), Some(&DISCONNECT[..]));
         }
     }
-    let (lines, _) = refused_by(&v3_refusal, "start", "disconnect");
+    let (lines, _) = refused_by(connack, "start", "disconnect");
     assert_eq!(
         lines,
-        ["CONNECT 132", "DISCONNECT-CALL 0", "ON-DISCONNECT 0"]
+        [connected.as_str(), "DISCONNECT-CALL 0", "ON-DISCONNECT 0"]
     );
+}
+
+#[test]
+fn a_v3_connack_refusing_mqtt_5_lets_on_connect_send_disconnect() {
+    disconnect_after_refusal_is_clean(&[0x20, 0x02, 0x00, 0x01], 132);
 }
 
 #[test]
 fn an_mqtt_5_refusal_lets_on_connect_send_disconnect() {
     let not_authorized = [0x20, 0x03, 0x00, 0x87, 0x00];
-    for mode in ["loop", "forever"] {
-        let (lines, received) = refused_by(&not_authorized, mode, "disconnect");
-        assert_eq!(
-            lines,
-            [
-                "CONNECT 135",
-                "DISCONNECT-CALL 0",
-                "ON-DISCONNECT 0",
-                "LOOP 0"
-            ],
-            "{mode}"
-        );
-        if !against_debian() {
-            assert_eq!(received.get(1).map(Vec::as_slice), Some(&DISCONNECT[..]));
-        }
-    }
-    let (lines, _) = refused_by(&not_authorized, "start", "disconnect");
-    assert_eq!(
-        lines,
-        ["CONNECT 135", "DISCONNECT-CALL 0", "ON-DISCONNECT 0"]
-    );
+    disconnect_after_refusal_is_clean(&not_authorized, 0x87);
     let (lines, _) = refused_by(&not_authorized, "loop", "stay");
     assert_eq!(lines, ["CONNECT 135", "ON-DISCONNECT 2", "LOOP 2"]);
 }
