@@ -275,13 +275,19 @@ const AUTH_CONTINUE: [u8; 13] = [
 /// A PUBACK one byte short: malformed.
 const MALFORMED_PUBACK: [u8; 3] = [0x40, 0x01, 0x00];
 
-/// Runs log_lines.c against `broker`; its output and the broker's transcript.
-fn log_lines(broker: FakeBroker, protocol: &str) -> (String, support::fake_broker::Transcript) {
-    let program = c_program("client/log_lines.c");
-    let mut command = subject_command(program);
-    command.args([&broker.port().to_string(), protocol]);
+/// Runs `cbindings-tests/<program>` with `broker`'s port and then `args` on the
+/// library under test; fails the test unless it passed.
+fn run_c_program(program: &str, broker: &FakeBroker, args: &[&str]) -> support::stage::Output {
+    let mut command = subject_command(c_program(program));
+    command.arg(broker.port().to_string()).args(args);
     let output = run(&mut command, Duration::from_secs(30));
     output.assert_passed();
+    output
+}
+
+/// Runs log_lines.c against `broker`; its output and the broker's transcript.
+fn log_lines(broker: FakeBroker, protocol: &str) -> (String, support::fake_broker::Transcript) {
+    let output = run_c_program("client/log_lines.c", &broker, &[protocol]);
     (output.stdout.clone(), broker.finish())
 }
 
@@ -474,11 +480,7 @@ fn refused_by(connack: &[u8], mode: &str, action: &str) -> (Vec<String>, Vec<Vec
         script = script.expect(&DISCONNECT);
     }
     let broker = script.drain_until_closed().start();
-    let program = c_program("client/refused.c");
-    let mut command = subject_command(program);
-    command.args([&broker.port().to_string(), "5", mode, action]);
-    let output = run(&mut command, Duration::from_secs(30));
-    output.assert_passed();
+    let output = run_c_program("client/refused.c", &broker, &["5", mode, action]);
     let lines = output
         .stdout
         .lines()
@@ -540,10 +542,7 @@ fn a_message_resent_after_a_reconnect_without_a_kept_session_carries_dup() {
         .expect(&DISCONNECT)
         .drain_until_closed()
         .start();
-    let program = c_program("client/resend_dup.c");
-    let mut command = subject_command(program);
-    command.arg(broker.port().to_string());
-    run(&mut command, Duration::from_secs(30)).assert_passed();
+    run_c_program("client/resend_dup.c", &broker, &[]);
     broker.finish();
 }
 
@@ -651,10 +650,7 @@ fn a_node_of_a_received_list_passed_to_a_v5_call_sends_that_property_alone() {
         .expect(&disconnect)
         .expect_closed()
         .start();
-    let program = c_program("client/v5_received_node.c");
-    let mut command = subject_command(program);
-    command.arg(broker.port().to_string());
-    run(&mut command, Duration::from_secs(30)).assert_passed();
+    run_c_program("client/v5_received_node.c", &broker, &[]);
     broker.finish();
 }
 
