@@ -13,13 +13,13 @@ use std::io::IoSlice;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use mosquitto::client::options::{Socks5, TlsSettings};
 use mosquitto::error::Error;
 use mosquitto::net::poll::{self, Interest};
 use mosquitto::net::socket::{ConnectState, Endpoint};
-use mosquitto::net::socks5::Socks5Error;
+use mosquitto::net::socks5::{Socks5Error, Socks5Proxy};
 use mosquitto::net::tls_error::{KeyProblem, TlsError};
 use mosquitto::net::tls_keys::KeyPassword;
+use mosquitto::net::tls_settings::{TlsSettings, Verification};
 use mosquitto::net::{NetError, Progress, Transport, TransportPlan};
 use support::broker::Broker;
 use support::stage::{
@@ -125,7 +125,6 @@ fn exchange(host: &str, port: u16, plan: &TransportPlan) -> Result<Vec<u8>, NetE
 fn tls_settings(w: &World) -> TlsSettings {
     TlsSettings {
         cafile: Some(w.file("ca.pem")),
-        cert_reqs: 1,
         ..TlsSettings::default()
     }
 }
@@ -222,7 +221,6 @@ fn a_ca_directory_is_trusted_like_a_ca_file() {
     let w = &world();
     let tls = TlsSettings {
         capath: Some(w.file("capath")),
-        cert_reqs: 1,
         ..TlsSettings::default()
     };
     assert_eq!(
@@ -277,7 +275,7 @@ fn cert_reqs_zero_accepts_any_certificate_and_warns() {
     let w = &world();
     let mut tls = tls_settings(w);
     tls.cafile = Some(w.file("other-ca.pem"));
-    tls.cert_reqs = 0;
+    tls.verification = Verification::Off;
     let (plan, warnings) = TransportPlan::from_settings(&tls, None).unwrap();
     assert!(warnings.iter().any(|l| l.contains("not secure")));
     assert_eq!(
@@ -386,8 +384,8 @@ fn a_cipher_list_rustls_cannot_serve_fails_the_setup() {
     assert_eq!(err.into_error(), Error::Tls);
 }
 
-fn socks(port: u16, credentials: Option<(&str, &str)>) -> Socks5 {
-    Socks5 {
+fn socks(port: u16, credentials: Option<(&str, &str)>) -> Socks5Proxy {
+    Socks5Proxy {
         host: "127.0.0.1".into(),
         port,
         username: credentials.map(|c| c.0.to_string()),

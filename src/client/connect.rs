@@ -389,7 +389,7 @@ mod tests {
         let inner = Arc::downgrade(&client);
         client.set_callbacks(|c| {
             c.on_pre_connect = Some(Arc::new(move || {
-                let socks5 = super::super::options::Socks5 {
+                let socks5 = crate::net::socks5::Socks5Proxy {
                     host: "127.0.0.1".into(),
                     port: proxy_port,
                     username: None,

@@ -2,6 +2,8 @@
 //! with the checks libmosquitto applies when each setting is made.
 
 use crate::error::{Error, Result};
+use crate::net::socks5::Socks5Proxy;
+use crate::net::tls_settings::{TlsSettings, NO_TLS};
 use crate::net::websocket_handshake::Upgrade;
 use crate::protocol::packet::{ProtocolVersion, Will};
 use crate::protocol::property::{self, Properties, Property};
@@ -23,56 +25,6 @@ pub struct ReconnectDelay {
     /// Double the delay after each failure (otherwise it grows by `delay`).
     pub exponential: bool,
 }
-
-/// A SOCKS5 proxy to connect through (`mosquitto_socks5_set`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Socks5 {
-    pub host: String,
-    pub port: u16,
-    pub username: Option<String>,
-    pub password: Option<String>,
-}
-
-/// The TLS settings of the `mosquitto_tls_*` calls and the TLS options, kept
-/// until a connect builds the rustls configuration from them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TlsSettings {
-    pub cafile: Option<String>,
-    pub capath: Option<String>,
-    pub certfile: Option<String>,
-    pub keyfile: Option<String>,
-    /// Skip the host name check (`mosquitto_tls_insecure_set`).
-    pub insecure: bool,
-    /// `SSL_VERIFY_NONE` (0) or `SSL_VERIFY_PEER` (1).
-    pub cert_reqs: i32,
-    pub version: Option<String>,
-    pub ciphers: Option<String>,
-    pub psk: Option<String>,
-    pub psk_identity: Option<String>,
-    pub alpn: Option<String>,
-    pub ocsp_required: bool,
-    pub use_os_certs: bool,
-    /// Supplies the password of an encrypted client key (`pw_callback`).
-    pub key_password: Option<crate::net::tls_keys::KeyPassword>,
-}
-
-/// The settings of a client that calls no `mosquitto_tls_*` function.
-static NO_TLS: TlsSettings = TlsSettings {
-    cafile: None,
-    capath: None,
-    certfile: None,
-    keyfile: None,
-    insecure: false,
-    cert_reqs: 1,
-    version: None,
-    ciphers: None,
-    psk: None,
-    psk_identity: None,
-    alpn: None,
-    ocsp_required: false,
-    use_os_certs: false,
-    key_password: None,
-};
 
 /// The WebSocket transport's settings (libmosquitto 2.1's `MOSQ_OPT_TRANSPORT`,
 /// `MOSQ_OPT_HTTP_PATH` and `MOSQ_OPT_HTTP_HEADER_SIZE`).
@@ -186,13 +138,6 @@ impl<T: RareDefault> std::ops::DerefMut for Rare<T> {
     }
 }
 
-impl TlsSettings {
-    /// Whether a connect should use TLS at all.
-    pub fn enabled(&self) -> bool {
-        self.cafile.is_some() || self.capath.is_some() || self.psk.is_some() || self.use_os_certs
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// `None`: send an empty client id and let the broker assign one (MQTT 3.1.1
@@ -218,7 +163,7 @@ pub struct Options {
     /// The program runs its own threads around this client (`mosquitto_threaded_set`).
     pub threaded: bool,
     /// Boxed: most clients use no proxy.
-    pub socks5: Option<Box<Socks5>>,
+    pub socks5: Option<Box<Socks5Proxy>>,
     /// Boxed when first set: most clients use no TLS.
     pub tls: Rare<TlsSettings>,
     /// Boxed when first set: most clients use plain MQTT over TCP.

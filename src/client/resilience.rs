@@ -7,10 +7,10 @@ use std::time::SystemTime;
 use super::backoff::{self, DelayStyle};
 use super::connect_timeout;
 use super::failover::{self, Failover};
-use super::options::TlsSettings;
 use super::qos_ceiling::QosCeiling;
 use super::server_list::Server;
 use super::ClientState;
+use crate::net::tls_settings::{TlsSettings, Verification};
 use crate::session::offline_queue::OfflineBound;
 
 #[derive(Debug, Default)]
@@ -57,7 +57,7 @@ impl ListedTarget {
         let mut tls = configured.clone();
         if !tls.enabled() {
             tls.use_os_certs = true;
-            tls.cert_reqs = 1;
+            tls.verification = Verification::Required;
         }
         tls
     }

@@ -5,8 +5,8 @@ use std::os::raw::{c_char, c_int};
 use super::boundary::guard;
 use super::client::{c_bytes, client_of};
 use super::types::*;
-use crate::client::options::Socks5;
 use crate::error::{Error, SUCCESS};
+use crate::net::socks5::Socks5Proxy;
 
 /// The longest proxy host libmosquitto accepts.
 const MAX_HOST: usize = 256;
@@ -49,7 +49,7 @@ pub unsafe extern "C" fn mosquitto_socks5_set(
         if too_long(username) || too_long(password) {
             return Error::Inval.code();
         }
-        let proxy = Socks5 {
+        let proxy = Socks5Proxy {
             host: text(host),
             port,
             username: username.map(text),

@@ -8,9 +8,9 @@ use std::os::raw::{c_char, c_int, c_void};
 use super::boundary::guard;
 use super::client::{c_bytes, client_of};
 use super::types::*;
-use crate::client::options::TlsSettings;
 use crate::error::{code_of, Error, Result};
 use crate::net::tls_keys::KeyPassword;
+use crate::net::tls_settings::{TlsSettings, Verification};
 
 /// The C password callback: writes the password into `buf` (`size` bytes) and
 /// returns its length.
@@ -82,7 +82,7 @@ fn set_opts(
         }
         Some(_) => return Err(Error::Inval),
     };
-    tls.cert_reqs = cert_reqs;
+    tls.verification = Verification::from_cert_reqs(cert_reqs);
     tls.version = Some(version);
     tls.ciphers = ciphers;
     Ok(())
@@ -364,7 +364,7 @@ mod tests {
             );
         }
         let tls = h.options().tls;
-        assert_eq!(tls.cert_reqs, 0);
+        assert_eq!(tls.verification, Verification::Off);
         assert_eq!(tls.version.as_deref(), Some("tlsv1.2"));
         assert_eq!(tls.ciphers.as_deref(), Some("ECDHE-RSA-AES128-GCM-SHA256"));
     }

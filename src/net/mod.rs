@@ -18,6 +18,7 @@ pub mod tls;
 pub mod tls_config;
 pub mod tls_error;
 pub mod tls_keys;
+pub mod tls_settings;
 pub mod transport;
 pub mod wakeup;
 pub mod websocket;

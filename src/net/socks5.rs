@@ -9,6 +9,15 @@ use std::net::IpAddr;
 
 use crate::error::Error;
 
+/// A SOCKS5 proxy to connect through (`mosquitto_socks5_set`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Socks5Proxy {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
 const VERSION: u8 = 5;
 const AUTH_NONE: u8 = 0x00;
 const AUTH_USERPASS: u8 = 0x02;

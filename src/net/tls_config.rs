@@ -17,7 +17,7 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use super::host_name_check::{HandshakeWarnings, HostNameCheck, NameRule};
 use super::tls_error::TlsError;
 use super::tls_keys;
-use crate::client::options::TlsSettings;
+use super::tls_settings::{TlsSettings, Verification};
 
 /// A configuration ready for connections, and what the log should say about it.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub fn client_config(settings: &TlsSettings) -> Result<TlsSetup, TlsError> {
         .with_protocol_versions(versions)
         .map_err(|e| TlsError::Config(e.to_string()))?;
 
-    let verifier: Arc<dyn ServerCertVerifier> = if settings.cert_reqs == 0 {
+    let verifier: Arc<dyn ServerCertVerifier> = if settings.verification == Verification::Off {
         warnings.push(
             "TLS: server certificate verification is disabled (cert_reqs 0); \
              this connection is not secure"
@@ -434,7 +434,7 @@ mod tests {
     #[test]
     fn verification_off_needs_no_roots_and_warns() {
         let settings = TlsSettings {
-            cert_reqs: 0,
+            verification: Verification::Off,
             ..TlsSettings::default()
         };
         let setup = client_config(&settings).unwrap();
@@ -459,7 +459,6 @@ mod tests {
         let settings = TlsSettings {
             cafile: Some(dir.join("ca.pem").to_str().unwrap().into()),
             capath: Some("/nonexistent/capath".into()),
-            cert_reqs: 1,
             ..TlsSettings::default()
         };
         let setup = client_config(&settings).unwrap();
@@ -478,7 +477,6 @@ mod tests {
     fn a_capath_without_certificates_and_no_cafile_is_an_error() {
         let settings = TlsSettings {
             capath: Some("/nonexistent/capath".into()),
-            cert_reqs: 1,
             ..TlsSettings::default()
         };
         assert!(matches!(

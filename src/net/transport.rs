@@ -39,12 +39,13 @@ use rustls::ClientConfig;
 use super::error::NetError;
 use super::host_name_check::HandshakeWarnings;
 use super::socket::{ConnectState, Endpoint, Progress, Stream};
+use super::socks5::Socks5Proxy;
 use super::socks5::{Socks5Error, Socks5Handshake};
 use super::tls::TlsSession;
 use super::tls_config::{self, TlsSetup};
+use super::tls_settings::TlsSettings;
 use super::websocket::WebSocket;
 use super::websocket_handshake::Upgrade;
-use crate::client::options::{Socks5, TlsSettings};
 
 /// What to put between the socket and MQTT, decided once per connect from the
 /// client's settings.
@@ -55,7 +56,7 @@ pub struct TransportPlan {
     /// Where that configuration's certificate check leaves lines to log.
     pub handshake_warnings: HandshakeWarnings,
     /// Connect to this proxy and have it open the connection to the broker.
-    pub socks5: Option<Socks5>,
+    pub socks5: Option<Socks5Proxy>,
     /// Carry MQTT in WebSocket frames, after this upgrade.
     pub websocket: Option<Upgrade>,
 }
@@ -66,7 +67,7 @@ impl TransportPlan {
     /// callback for an encrypted key), and returns lines to log as warnings.
     pub fn from_settings(
         tls: &TlsSettings,
-        socks5: Option<&Socks5>,
+        socks5: Option<&Socks5Proxy>,
     ) -> Result<(TransportPlan, Vec<String>), NetError> {
         let (tls, warnings, handshake_warnings) = if tls.enabled() {
             let TlsSetup {
@@ -457,7 +458,7 @@ mod tests {
             assert_eq!(&early, b"hello");
         });
         let plan = TransportPlan {
-            socks5: Some(Socks5 {
+            socks5: Some(Socks5Proxy {
                 host: "127.0.0.1".into(),
                 port,
                 username: None,
