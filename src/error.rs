@@ -1,49 +1,49 @@
 //! The error codes of the C API, as a Rust enum.
 //!
-//! Each variant's discriminant is the `MOSQ_ERR_*` value a C caller sees, so the
-//! conversion at the boundary is a cast, and every layer below the FFI returns
-//! `Result<T, Error>` instead of bare integers.
+//! Each variant stands for the `MOSQ_ERR_*` value a C caller sees, and every layer
+//! below the FFI returns `Result<T, Error>` instead of bare integers. An OS failure
+//! carries its errno as a value; only the C boundary puts it in the thread's `errno`.
 
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(i32)]
 pub enum Error {
-    AuthContinue = -4,
-    NoSubscribers = -3,
-    SubExists = -2,
-    ConnPending = -1,
-    NoMem = 1,
-    Protocol = 2,
-    Inval = 3,
-    NoConn = 4,
-    ConnRefused = 5,
-    NotFound = 6,
-    ConnLost = 7,
-    Tls = 8,
-    PayloadSize = 9,
-    NotSupported = 10,
-    Auth = 11,
-    AclDenied = 12,
-    Unknown = 13,
-    Errno = 14,
-    Eai = 15,
-    Proxy = 16,
-    PluginDefer = 17,
-    MalformedUtf8 = 18,
-    Keepalive = 19,
-    Lookup = 20,
-    MalformedPacket = 21,
-    DuplicateProperty = 22,
-    TlsHandshake = 23,
-    QosNotSupported = 24,
-    OversizePacket = 25,
-    Ocsp = 26,
-    Timeout = 27,
-    RetainNotSupported = 28,
-    TopicAliasInvalid = 29,
-    AdministrativeAction = 30,
-    AlreadyExists = 31,
+    AuthContinue,
+    NoSubscribers,
+    SubExists,
+    ConnPending,
+    NoMem,
+    Protocol,
+    Inval,
+    NoConn,
+    ConnRefused,
+    NotFound,
+    ConnLost,
+    Tls,
+    PayloadSize,
+    NotSupported,
+    Auth,
+    AclDenied,
+    Unknown,
+    /// `MOSQ_ERR_ERRNO`, with the `errno` of the failed system call.
+    Errno(i32),
+    Eai,
+    Proxy,
+    PluginDefer,
+    MalformedUtf8,
+    Keepalive,
+    Lookup,
+    MalformedPacket,
+    DuplicateProperty,
+    TlsHandshake,
+    QosNotSupported,
+    OversizePacket,
+    Ocsp,
+    Timeout,
+    RetainNotSupported,
+    TopicAliasInvalid,
+    AdministrativeAction,
+    AlreadyExists,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -53,16 +53,52 @@ pub const SUCCESS: i32 = 0;
 
 impl Error {
     /// The `MOSQ_ERR_*` value handed to C.
-    pub fn code(self) -> i32 {
-        self as i32
+    pub const fn code(self) -> i32 {
+        match self {
+            Error::AuthContinue => -4,
+            Error::NoSubscribers => -3,
+            Error::SubExists => -2,
+            Error::ConnPending => -1,
+            Error::NoMem => 1,
+            Error::Protocol => 2,
+            Error::Inval => 3,
+            Error::NoConn => 4,
+            Error::ConnRefused => 5,
+            Error::NotFound => 6,
+            Error::ConnLost => 7,
+            Error::Tls => 8,
+            Error::PayloadSize => 9,
+            Error::NotSupported => 10,
+            Error::Auth => 11,
+            Error::AclDenied => 12,
+            Error::Unknown => 13,
+            Error::Errno(_) => 14,
+            Error::Eai => 15,
+            Error::Proxy => 16,
+            Error::PluginDefer => 17,
+            Error::MalformedUtf8 => 18,
+            Error::Keepalive => 19,
+            Error::Lookup => 20,
+            Error::MalformedPacket => 21,
+            Error::DuplicateProperty => 22,
+            Error::TlsHandshake => 23,
+            Error::QosNotSupported => 24,
+            Error::OversizePacket => 25,
+            Error::Ocsp => 26,
+            Error::Timeout => 27,
+            Error::RetainNotSupported => 28,
+            Error::TopicAliasInvalid => 29,
+            Error::AdministrativeAction => 30,
+            Error::AlreadyExists => 31,
+        }
     }
-}
 
-/// Folds a `Result<()>` into the integer a C function returns.
-pub fn code_of(result: Result<()>) -> i32 {
-    match result {
-        Ok(()) => SUCCESS,
-        Err(e) => e.code(),
+    /// The errno an `Errno` failure carries.
+    pub const fn errno(self) -> Option<i32> {
+        match self {
+            Error::Errno(errno) => Some(errno),
+            _ => None,
+        }
     }
 }
 
@@ -82,9 +118,9 @@ mod tests {
     fn codes_match_the_c_enum() {
         assert_eq!(Error::AuthContinue.code(), -4);
         assert_eq!(Error::NoMem.code(), 1);
-        assert_eq!(Error::Errno.code(), 14);
+        assert_eq!(Error::Errno(libc::EPIPE).code(), 14);
         assert_eq!(Error::AlreadyExists.code(), 31);
-        assert_eq!(code_of(Ok(())), 0);
-        assert_eq!(code_of(Err(Error::Inval)), 3);
+        assert_eq!(Error::Errno(libc::EPIPE).errno(), Some(libc::EPIPE));
+        assert_eq!(Error::Inval.errno(), None);
     }
 }

@@ -440,12 +440,9 @@ impl Connection {
     }
 
     /// Closes the socket both ways (after a TLS close_notify); the descriptor is
-    /// released when dropped. Leaves `errno` as it was: a failure being reported
-    /// as `MOSQ_ERR_ERRNO` keeps its errno for the program.
+    /// released when dropped.
     pub fn shutdown(&mut self) {
-        let errno = crate::net::error::errno();
         self.stream.shutdown();
-        crate::net::error::set_errno(errno);
     }
 }
 

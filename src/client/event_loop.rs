@@ -389,15 +389,10 @@ impl Client {
         }
     }
 
-    /// Ends a pass: wakes publishers waiting for room and runs the callbacks,
-    /// which must not change the errno a `MOSQ_ERR_ERRNO` leaves for the program.
+    /// Ends a pass: wakes publishers waiting for room and runs the callbacks.
     fn report(&self, work: Work, result: Result<()>) -> Result<()> {
         self.notify_room();
-        let saved_errno = (result == Err(Error::Errno)).then(crate::net::error::errno);
         self.dispatch_from_loop(work);
-        if let Some(code) = saved_errno {
-            crate::net::error::set_errno(code);
-        }
         result
     }
 
@@ -425,8 +420,7 @@ impl Client {
             }
             // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
             // which libmosquitto's loop_forever does not retry either.
-            let fatal = is_fatal(error)
-                || (error == Error::Errno && crate::net::error::errno() == libc::EPROTO);
+            let fatal = is_fatal(error) || error == Error::Errno(libc::EPROTO);
             // With a server list, a failure of one server (TLS, name lookup,
             // refusal) is a reason to try the next, not to stop.
             if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {

@@ -287,7 +287,7 @@ impl ClientState {
     fn log_failure(&self, error: Error, work: &mut Work) {
         let id = self.log_id();
         match error {
-            Error::ConnLost | Error::Errno | Error::ConnRefused => {}
+            Error::ConnLost | Error::Errno(_) | Error::ConnRefused => {}
             Error::Keepalive => {
                 let seconds = self.session.as_ref().map_or(0, |s| s.keepalive_seconds());
                 work.log(MOSQ_LOG_ERR, || {

@@ -168,12 +168,11 @@ pub unsafe extern "C-unwind" fn mosquitto_publish_v5(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
-        let result = unsafe {
+        unsafe {
             publish_with(
                 mosq, mid, topic, payloadlen, payload, qos, retain, properties,
             )
-        };
-        crate::error::code_of(result)
+        }
     })
 }
 
@@ -224,8 +223,7 @@ pub unsafe extern "C-unwind" fn mosquitto_subscribe(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
-        let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, 0, null()) };
-        crate::error::code_of(result)
+        unsafe { subscribe_with(mosq, mid, &[sub], qos, 0, null()) }
     })
 }
 
@@ -243,8 +241,7 @@ pub unsafe extern "C-unwind" fn mosquitto_subscribe_v5(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
-        let result = unsafe { subscribe_with(mosq, mid, &[sub], qos, options, properties) };
-        crate::error::code_of(result)
+        unsafe { subscribe_with(mosq, mid, &[sub], qos, options, properties) }
     })
 }
 
@@ -262,15 +259,14 @@ pub unsafe extern "C-unwind" fn mosquitto_subscribe_multiple(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         if mosq.is_null() {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         }
         // SAFETY: the caller passes `sub_count` string pointers at `sub`.
         let Some(subs) = (unsafe { string_array(sub, sub_count) }) else {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         };
         // SAFETY: forwarded from the caller.
-        let result = unsafe { subscribe_with(mosq, mid, subs, qos, options, properties) };
-        crate::error::code_of(result)
+        unsafe { subscribe_with(mosq, mid, subs, qos, options, properties) }
     })
 }
 
@@ -311,8 +307,7 @@ pub unsafe extern "C-unwind" fn mosquitto_unsubscribe(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
-        let result = unsafe { unsubscribe_with(mosq, mid, &[sub], null()) };
-        crate::error::code_of(result)
+        unsafe { unsubscribe_with(mosq, mid, &[sub], null()) }
     })
 }
 
@@ -327,8 +322,7 @@ pub unsafe extern "C-unwind" fn mosquitto_unsubscribe_v5(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
-        let result = unsafe { unsubscribe_with(mosq, mid, &[sub], properties) };
-        crate::error::code_of(result)
+        unsafe { unsubscribe_with(mosq, mid, &[sub], properties) }
     })
 }
 
@@ -344,15 +338,14 @@ pub unsafe extern "C-unwind" fn mosquitto_unsubscribe_multiple(
     // SAFETY: `mosq` is NULL or a live handle.
     guard_with_callbacks(unsafe { client_of(mosq) }, || {
         if mosq.is_null() {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         }
         // SAFETY: the caller passes `sub_count` string pointers at `sub`.
         let Some(subs) = (unsafe { string_array(sub, sub_count) }) else {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         };
         // SAFETY: forwarded from the caller.
-        let result = unsafe { unsubscribe_with(mosq, mid, subs, properties) };
-        crate::error::code_of(result)
+        unsafe { unsubscribe_with(mosq, mid, subs, properties) }
     })
 }
 

@@ -12,7 +12,28 @@ use std::sync::Arc;
 
 use crate::client::contain::contain;
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, Result, SUCCESS};
+
+/// The `MOSQ_ERR_*` a C function returns for `result`. An OS failure also leaves
+/// its errno in the thread's `errno`, where libmosquitto's callers read it
+/// (directly or through `mosquitto_strerror`) right after the call returns.
+pub(crate) fn code_of(result: Result<()>) -> c_int {
+    match result {
+        Ok(()) => SUCCESS,
+        Err(e) => {
+            if let Some(errno) = e.errno() {
+                set_errno(errno);
+            }
+            e.code()
+        }
+    }
+}
+
+/// Sets the C `errno` of the calling thread.
+pub(crate) fn set_errno(code: c_int) {
+    // SAFETY: `__errno_location` returns a valid pointer to this thread's errno.
+    unsafe { *libc::__errno_location() = code };
+}
 
 /// The value an export returns when its body panicked.
 pub trait OnPanic {
@@ -69,15 +90,17 @@ pub fn guard<T: OnPanic>(body: impl FnOnce() -> T) -> T {
 
 /// `guard` for an export on `client` whose body may raise callbacks (a QoS 0
 /// `on_publish`, `on_disconnect`, log lines): they run after the body, outside
-/// the panic catch, before the export returns.
-pub fn guard_with_callbacks<T: OnPanic>(
+/// the panic catch, and then the result becomes the code (and errno) returned.
+pub fn guard_with_callbacks(
     client: Option<&Arc<Client>>,
-    body: impl FnOnce() -> T,
-) -> T {
-    match client {
-        Some(client) => client.dispatch_after(|| guard(body)),
-        None => guard(body),
-    }
+    body: impl FnOnce() -> Result<()>,
+) -> c_int {
+    let guarded = || contain(body).unwrap_or(Err(Error::Unknown));
+    let result = match client {
+        Some(client) => client.dispatch_after(guarded),
+        None => guarded(),
+    };
+    code_of(result)
 }
 
 /// Runs the body of an export that may call the program's callbacks.
@@ -109,6 +132,20 @@ impl Drop for AbortOnPanic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn errno() -> c_int {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
+
+    #[test]
+    fn an_os_failure_leaves_its_errno_for_the_caller_and_other_codes_leave_errno_alone() {
+        set_errno(0);
+        assert_eq!(code_of(Err(Error::Errno(libc::ECONNREFUSED))), 14);
+        assert_eq!(errno(), libc::ECONNREFUSED);
+        assert_eq!(code_of(Err(Error::Inval)), 3);
+        assert_eq!(code_of(Ok(())), SUCCESS);
+        assert_eq!(errno(), libc::ECONNREFUSED);
+    }
 
     #[test]
     fn a_panic_becomes_the_failure_value_of_each_return_type() {

@@ -5,10 +5,10 @@ use std::os::raw::{c_char, c_int, c_void};
 use std::sync::Arc;
 
 use super::boundary::guard;
+use super::boundary::set_errno;
 use super::types::*;
 use crate::client::Client;
 use crate::error::{Error, SUCCESS};
-use crate::net::error::set_errno;
 
 /// The client behind a handle, or `None` for NULL.
 ///
@@ -30,7 +30,7 @@ pub(crate) unsafe fn with_client(
 ) -> c_int {
     // SAFETY: forwarded from the caller.
     match unsafe { client_of(mosq) } {
-        Some(client) => crate::error::code_of(body(client)),
+        Some(client) => super::boundary::code_of(body(client)),
         None => Error::Inval.code(),
     }
 }
@@ -177,7 +177,9 @@ pub unsafe extern "C" fn mosquitto_threaded_set(mosq: *mut mosquitto, threaded: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::error::errno;
+    fn errno() -> i32 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
 
     #[test]
     fn a_new_client_without_obj_hands_callbacks_its_own_handle() {

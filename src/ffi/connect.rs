@@ -3,13 +3,13 @@
 use std::os::raw::{c_char, c_int};
 use std::ptr::null;
 
-use super::boundary::{guard, guard_unwinding, guard_with_callbacks};
+use super::boundary::{code_of, guard, guard_unwinding, guard_with_callbacks};
 use super::client::{c_bytes, client_of};
 use super::property::{outgoing_properties, properties_from_c};
 use super::types::*;
 use crate::client::contain::contain_result;
 use crate::client::Target;
-use crate::error::{code_of, Error, Result};
+use crate::error::{Error, Result};
 use crate::protocol::packet::{CMD_CONNECT, CMD_DISCONNECT};
 use crate::protocol::property::{self, Properties};
 
@@ -224,17 +224,12 @@ unsafe fn disconnect_with(
     mosq: *mut mosquitto,
     reason_code: c_int,
     properties: *const mosquitto_property,
-) -> c_int {
+) -> Result<()> {
     // SAFETY: `mosq` is NULL or a live handle.
-    let Some(client) = (unsafe { client_of(mosq) }) else {
-        return Error::Inval.code();
-    };
-    let result = (|| {
-        // SAFETY: `properties` is NULL or a list from the property API.
-        let properties = unsafe { outgoing_properties(properties) }?;
-        let properties = checked_properties(client.protocol_is_v5(), CMD_DISCONNECT, properties)?;
-        let reason_code = u8::try_from(reason_code).map_err(|_| Error::Inval)?;
-        client.disconnect(reason_code, properties)
-    })();
-    code_of(result)
+    let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
+    // SAFETY: `properties` is NULL or a list from the property API.
+    let properties = unsafe { outgoing_properties(properties) }?;
+    let properties = checked_properties(client.protocol_is_v5(), CMD_DISCONNECT, properties)?;
+    let reason_code = u8::try_from(reason_code).map_err(|_| Error::Inval)?;
+    client.disconnect(reason_code, properties)
 }

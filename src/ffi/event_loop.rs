@@ -3,10 +3,10 @@
 
 use std::os::raw::c_int;
 
-use super::boundary::{guard, guard_unwinding};
+use super::boundary::{code_of, guard, guard_unwinding};
 use super::client::{client_of, with_client};
 use super::types::*;
-use crate::error::{code_of, Error};
+use crate::error::Error;
 
 /// Runs the loop until `mosquitto_disconnect` (returns `MOSQ_ERR_SUCCESS`) or an
 /// error that reconnecting cannot cure; a lost connection is made again after

@@ -3,13 +3,13 @@
 
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
-use super::boundary::guard;
+use super::boundary::{code_of, guard};
 use super::client::{c_bytes, client_of, with_client};
 use super::constants::mosq_opt_t::{self, *};
 use super::mqtt_protocol::MQTT_MAX_PAYLOAD;
 use super::property::{mosquitto_property_free_all, properties_from_c};
 use super::types::*;
-use crate::error::{code_of, Error, Result};
+use crate::error::{Error, Result};
 
 /// Runs `change` on the client's options; `MOSQ_ERR_INVAL` for a NULL handle.
 ///
@@ -382,7 +382,7 @@ mod tests {
     use crate::protocol::packet::ProtocolVersion;
 
     const OK: c_int = crate::error::SUCCESS;
-    const INVAL: c_int = Error::Inval as c_int;
+    const INVAL: c_int = Error::Inval.code();
 
     fn will(
         h: &Handle,

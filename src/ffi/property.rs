@@ -11,11 +11,11 @@ use std::os::raw::{c_char, c_int, c_void};
 
 use once_cell::sync::Lazy;
 
-use super::boundary::guard;
+use super::boundary::{code_of, guard};
 use super::message::malloc_with_nul;
 use super::property_node::{list_of, node_of, MqttString, PropertyNode, ValueRef};
 use super::types::*;
-use crate::error::{code_of, Error, Result, SUCCESS};
+use crate::error::{Error, Result, SUCCESS};
 use crate::protocol::property::{
     self, Properties, Property, PropertyType, PropertyValue, MAX_VARINT,
 };

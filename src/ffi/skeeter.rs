@@ -21,7 +21,7 @@ use crate::client::qos_ceiling::QosCeiling;
 use crate::client::resilience::Stats;
 use crate::client::server_list::Server;
 use crate::client::ClientState;
-use crate::error::{code_of, Error, Result};
+use crate::error::{Error, Result};
 use crate::session::offline_queue::{OfflineBound, WhenFull};
 
 /// The URIs of `skeeter_servers_set`, parsed.
@@ -312,11 +312,11 @@ pub unsafe extern "C-unwind" fn skeeter_subscribe_handler(
     let client = unsafe { client_of(mosq) };
     guard_with_callbacks(client, || {
         let (Some(client), Some(handler)) = (client, handler) else {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         };
         // SAFETY: `filter` is NULL or a C string.
         let Some(Ok(text)) = unsafe { c_bytes(filter) }.map(std::str::from_utf8) else {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         };
         let key = (handler as usize, handler_userdata as usize);
         let (handle, userdata) = (mosq as usize, handler_userdata as usize);
@@ -334,7 +334,7 @@ pub unsafe extern "C-unwind" fn skeeter_subscribe_handler(
         if result.is_err() {
             client.set_handlers(|table| table.without_handler(text, key));
         }
-        code_of(result)
+        result
     })
 }
 
@@ -351,14 +351,14 @@ pub unsafe extern "C-unwind" fn skeeter_unsubscribe_handler(
     let client = unsafe { client_of(mosq) };
     guard_with_callbacks(client, || {
         let Some(client) = client else {
-            return Error::Inval.code();
+            return Err(Error::Inval);
         };
         // SAFETY: `filter` is NULL or a C string.
         if let Some(Ok(text)) = unsafe { c_bytes(filter) }.map(std::str::from_utf8) {
             client.set_handlers(|table| table.without(text));
         }
         // SAFETY: `mid` is NULL or writable; `filter` is NULL or a C string.
-        code_of(unsafe { unsubscribe_with(mosq, mid, &[filter], null()) })
+        unsafe { unsubscribe_with(mosq, mid, &[filter], null()) }
     })
 }
 
@@ -515,7 +515,7 @@ mod tests {
     use crate::ffi::test_handle::Handle;
     use std::ptr::{null, null_mut};
 
-    const INVAL: c_int = Error::Inval as c_int;
+    const INVAL: c_int = Error::Inval.code();
 
     fn index(h: &Handle) -> c_int {
         unsafe { skeeter_server_index(h.0) }
@@ -553,7 +553,7 @@ mod tests {
             assert_eq!(skeeter_servers_set(h.0, null(), 1), INVAL);
             assert_eq!(
                 skeeter_servers_set(h.0, ws.as_ptr(), 1),
-                Error::NotSupported as c_int
+                Error::NotSupported.code()
             );
         }
         assert_eq!(index(&h), 0);
@@ -683,7 +683,7 @@ mod tests {
                     Some(ignore),
                     null_mut()
                 ),
-                Error::NoConn as c_int
+                Error::NoConn.code()
             );
             assert_eq!(
                 skeeter_subscribe_handler(h.0, null_mut(), c"t".as_ptr(), 0, None, null_mut()),

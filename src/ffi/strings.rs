@@ -21,7 +21,7 @@ use crate::protocol::property::command;
 pub unsafe extern "C" fn mosquitto_strerror(mosq_errno: c_int) -> *const c_char {
     let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     guard(|| {
-        if mosq_errno == Error::Errno.code() {
+        if mosq_errno == Error::Errno(0).code() {
             // SAFETY: strerror accepts any int and returns a NUL-terminated string
             // that stays valid until the next strerror call, as in libmosquitto.
             return unsafe { libc::strerror(errno) }.cast_const();

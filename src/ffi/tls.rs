@@ -5,10 +5,10 @@
 
 use std::os::raw::{c_char, c_int, c_void};
 
-use super::boundary::guard;
+use super::boundary::{code_of, guard};
 use super::client::{c_bytes, client_of};
 use super::types::*;
-use crate::error::{code_of, Error, Result};
+use crate::error::{Error, Result};
 use crate::net::tls_keys::KeyPassword;
 use crate::net::tls_settings::{TlsSettings, Verification};
 
@@ -234,7 +234,7 @@ mod tests {
     use std::ffi::CString;
 
     const OK: c_int = crate::error::SUCCESS;
-    const INVAL: c_int = Error::Inval as c_int;
+    const INVAL: c_int = Error::Inval.code();
 
     /// A readable file for the file checks (its content is only read at connect).
     fn existing_file() -> CString {

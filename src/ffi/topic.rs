@@ -3,9 +3,9 @@
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
-use super::boundary::guard;
+use super::boundary::{code_of, guard};
 use super::message::malloc_with_nul;
-use crate::error::{code_of, Error, SUCCESS};
+use crate::error::{Error, SUCCESS};
 use crate::protocol::topic;
 
 /// The bytes of a NUL-terminated C string, or `None` for NULL.

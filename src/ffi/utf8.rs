@@ -2,8 +2,8 @@
 
 use std::os::raw::{c_char, c_int};
 
-use super::boundary::guard;
-use crate::error::{code_of, Error};
+use super::boundary::{code_of, guard};
+use crate::error::Error;
 use crate::protocol::utf8;
 
 /// The longest `len` accepted: libmosquitto allows one byte more than an MQTT

@@ -26,11 +26,8 @@ pub enum NetError {
 }
 
 impl NetError {
-    /// The `MOSQ_ERR_*` a C caller sees for this failure.
-    ///
-    /// For `Os` this also stores the errno in the calling thread's `errno`, because
-    /// libmosquitto's callers read it (directly or through `mosquitto_strerror`)
-    /// right after a call returns `MOSQ_ERR_ERRNO`.
+    /// The `MOSQ_ERR_*` a C caller sees for this failure; an `Os` failure keeps
+    /// its errno, which the C boundary hands on in the thread's `errno`.
     pub fn into_error(self) -> Error {
         match self {
             NetError::Lookup { .. } => Error::Eai,
@@ -38,12 +35,7 @@ impl NetError {
             NetError::Tls(e) => e.into_error(),
             NetError::Proxy(e) => e.into_error(),
             NetError::WebSocket(e) => e.into_error(),
-            NetError::Os(e) => {
-                if let Some(code) = e.raw_os_error() {
-                    set_errno(code);
-                }
-                Error::Errno
-            }
+            NetError::Os(e) => Error::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
         }
     }
 
@@ -95,28 +87,15 @@ impl fmt::Display for NetError {
 
 impl std::error::Error for NetError {}
 
-/// Sets the C `errno` of the calling thread.
-pub fn set_errno(code: i32) {
-    // SAFETY: `__errno_location` returns a valid pointer to this thread's errno.
-    unsafe { *libc::__errno_location() = code };
-}
-
-/// Reads the C `errno` of the calling thread.
-pub fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn an_os_failure_becomes_errno_and_sets_the_thread_errno() {
-        set_errno(0);
+    fn an_os_failure_becomes_errno_carrying_its_code() {
         let e = NetError::Os(io::Error::from_raw_os_error(libc::ECONNREFUSED));
         assert_eq!(e.errno(), Some(libc::ECONNREFUSED));
-        assert_eq!(e.into_error(), Error::Errno);
-        assert_eq!(errno(), libc::ECONNREFUSED);
+        assert_eq!(e.into_error(), Error::Errno(libc::ECONNREFUSED));
     }
 
     #[test]

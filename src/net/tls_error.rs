@@ -65,10 +65,7 @@ impl TlsError {
     /// `SSL_write` after the handshake sets `errno` to `EPROTO` (`MOSQ_ERR_ERRNO`).
     pub fn into_error(self) -> Error {
         match self {
-            TlsError::Session(_) => {
-                super::error::set_errno(libc::EPROTO);
-                Error::Errno
-            }
+            TlsError::Session(_) => Error::Errno(libc::EPROTO),
             _ => Error::Tls,
         }
     }
@@ -147,8 +144,10 @@ mod tests {
 
     #[test]
     fn a_failure_after_the_handshake_is_errno_eproto() {
-        assert_eq!(TlsError::Session("x".into()).into_error(), Error::Errno);
-        assert_eq!(super::super::error::errno(), libc::EPROTO);
+        assert_eq!(
+            TlsError::Session("x".into()).into_error(),
+            Error::Errno(libc::EPROTO)
+        );
     }
 
     #[test]

@@ -121,6 +121,6 @@ mod tests {
         assert_eq!(disconnect_reason_for(Error::MalformedPacket), Some(0x81));
         assert_eq!(disconnect_reason_for(Error::DuplicateProperty), Some(0x82));
         assert_eq!(disconnect_reason_for(Error::OversizePacket), Some(0x95));
-        assert_eq!(disconnect_reason_for(Error::Errno), None);
+        assert_eq!(disconnect_reason_for(Error::Errno(libc::EIO)), None);
     }
 }
