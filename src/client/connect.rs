@@ -245,6 +245,7 @@ impl Client {
             }
             conn.queue(&connect)?;
             state.conn = Some(conn);
+            state.pace = Default::default();
             state.pump(work);
             if !connecting {
                 // The loop reports a failure here on its next turn.

@@ -187,6 +187,8 @@ impl Client {
                 state.resilience.connect_deadline,
             );
             let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
+            let state = &mut *state;
+            let pace = &mut state.pace;
             state.conn.as_mut().map(|conn| {
                 let want_write = conn.wants_write();
                 let kind = if conn.has_buffered_input() {
@@ -195,7 +197,7 @@ impl Client {
                     WaitKind::Poll
                 } else if pace::should_gather(in_flight) {
                     WaitKind::Gather
-                } else if conn.pace.should_spin(in_flight > 0) {
+                } else if pace.should_spin(in_flight > 0) {
                     WaitKind::Spin
                 } else {
                     WaitKind::Poll
@@ -326,15 +328,15 @@ impl Client {
         let result = {
             let mut state = self.lock();
             let now = Instant::now();
+            if let Pass::Waited {
+                spun: Some(hit), ..
+            } = pass
+            {
+                state.pace.spun(hit);
+            }
             match state.conn.as_mut() {
                 None => Err(Error::NoConn),
                 Some(conn) => {
-                    if let Pass::Waited {
-                        spun: Some(hit), ..
-                    } = pass
-                    {
-                        conn.pace.spun(hit);
-                    }
                     let mut result = Ok(());
                     let connect_ready = if matches!(pass, Pass::Unwaited) && conn.is_connecting() {
                         poll::connect_ended(conn.fd()).unwrap_or(false)

@@ -196,6 +196,9 @@ impl ClientState {
         for line in conn.take_transport_warnings() {
             work.log(MOSQ_LOG_WARNING, || line);
         }
+        if let Ok(packets) = read {
+            self.pace.note_read(packets);
+        }
         if refused.is_some() {
             work.refused = refused;
             return Ok(());
@@ -209,7 +212,7 @@ impl ClientState {
                 e
             }
             (Err(ReadFailure::Io(e)), None) => net_failure(e, work),
-            (Ok(()), None) => return Ok(()),
+            (Ok(_), None) => return Ok(()),
         };
         self.fail(error, work)
     }

@@ -19,9 +19,11 @@ pub mod event_loop;
 pub mod failover;
 pub mod handlers;
 pub mod incoming_cap;
+pub mod input;
 pub mod io;
 pub mod log;
 pub mod options;
+pub mod output;
 pub mod pace;
 pub mod qos_ceiling;
 pub mod resilience;
@@ -53,6 +55,9 @@ pub struct ClientState {
     pub session: Option<Session>,
     /// `None` while there is no socket.
     pub conn: Option<Connection>,
+    /// How the broker has been answering on this connection: whether the loop
+    /// looks again before sleeping (reset with each new connection).
+    pub pace: pace::Pace,
     /// Set by the connect calls; what reconnect uses.
     pub target: Option<Target>,
     /// `mosquitto_disconnect` was called since the last connect: the loop ends
@@ -68,6 +73,7 @@ impl ClientState {
             options,
             session: None,
             conn: None,
+            pace: pace::Pace::default(),
             target: None,
             disconnect_requested: false,
             resilience: resilience::Resilience::default(),
