@@ -1,29 +1,15 @@
 //! Whether `mosquitto_loop` should look at the socket again for a moment before
-//! sleeping in `poll`.
+//! sleeping in `poll`, or let acknowledgements gather before reading them.
 //!
-//! With a small in-flight window, a publisher waits for acknowledgements after
-//! every burst. When the broker answers a whole burst at once and quickly, the
-//! wait is a few tens of microseconds, and on a virtual machine putting the
-//! thread to sleep and waking it again costs about as much as the wait itself,
-//! twice per round trip (the broker's side sleeps too). Polling without
-//! sleeping for up to `SPIN` then takes less CPU per message than sleeping, and
-//! the broker finds us awake.
-//!
-//! When the broker answers packet by packet (mosquitto does), looking again
-//! would catch one acknowledgement at a time and cost more than sleeping while
-//! several gather, so the loop spins only after a read brought at least
-//! `BATCH` packets, and only while messages await acknowledgement. A look that
-//! finds nothing is paid for by sleeping at once for the next waits, twice as
-//! many after each miss in a row, so a slow broker costs a look every few
-//! hundred waits at most.
-//!
-//! With many messages in flight the other way round pays: the broker has a
-//! backlog to work through, so nothing is lost by reading its acknowledgements
-//! a little later, and letting them gather for `GATHER` means each read brings
-//! many and each write of the messages they make room for goes out as one
-//! segment. mosquitto answers every message with a segment of its own; read
-//! one by one, each would be answered with a small segment, and the broker,
-//! single-threaded and the bottleneck, spends its time per segment.
+//! On a virtual machine, sleeping and waking cost about as much as a quick
+//! broker's answer to a burst, so after a read that brought at least `BATCH`
+//! packets, while messages await acknowledgement, the loop polls without
+//! sleeping for up to `SPIN`; each look that finds nothing makes the next
+//! looks rarer (a broker answering packet by packet, as mosquitto does, costs
+//! a look every few hundred waits at most). With `GATHER_DEPTH` or more in
+//! flight the broker has a backlog anyway, and waiting `GATHER` lets each read
+//! bring many answers and each write go out as one segment, which the
+//! single-threaded broker handles far faster than one segment per message.
 
 use std::time::Duration;
 

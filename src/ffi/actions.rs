@@ -12,12 +12,10 @@ use super::types::*;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::protocol::packet::{CMD_PUBLISH, CMD_SUBSCRIBE, CMD_UNSUBSCRIBE};
+use crate::protocol::property::id::TOPIC_ALIAS;
 use crate::protocol::property::{self, Properties};
 use crate::protocol::{topic, utf8};
 use crate::session::MAX_PAYLOAD;
-
-/// The Topic Alias property's identifier.
-const TOPIC_ALIAS: u8 = 0x23;
 
 /// Writes `value` to the out-parameter `mid` when it is not NULL.
 ///

@@ -10,25 +10,6 @@
 //! WebSocket handshakes run inside those calls (in that order: the upgrade
 //! request goes inside TLS), so the connection queues its CONNECT packet
 //! at once and never needs to know a handshake is going on.
-//!
-//! How `client::Connection` uses it:
-//! - connect: copy `options.tls` and `options.socks5` under the lock, release it,
-//!   then `TransportPlan::from_settings` (it may call the program's password
-//!   callback, which may call the API), log its warnings at `MOSQ_LOG_WARNING`,
-//!   and `Transport::connect(endpoint, &plan, blocking)` in place of `Stream::connect`.
-//! - `fd`, `finish_connect`, `set_nodelay`, `read`, `write`: as on `Stream`
-//!   (`read`, `write`, `finish_connect` and `shutdown` take `&mut self`).
-//! - after writing its own queue, call `flush`; report
-//!   `own queue non-empty || transport.wants_write()` to poll and `mosquitto_want_write`.
-//! - `read` may return `WouldBlock` right after poll said readable (handshake
-//!   records only): treat it as any `WouldBlock`.
-//! - a `NetError::Tls` or `NetError::Proxy` carries its reason: log `to_string()` at
-//!   `MOSQ_LOG_ERR` before `into_error()`.
-//! - close with `shutdown` (it sends TLS close_notify first).
-//! - before waiting in `poll`, ask `has_buffered_input`: TLS plaintext already
-//!   decrypted does not make the socket readable.
-//! - after reading, log `take_warnings` at `MOSQ_LOG_WARNING` (the handshake's
-//!   certificate check runs inside `read`).
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;

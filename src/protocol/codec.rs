@@ -6,8 +6,11 @@
 
 use crate::error::{Error, Result};
 
-/// The largest remaining length a variable byte integer can express (four bytes).
-pub const MAX_REMAINING_LENGTH: u32 = 268_435_455;
+/// The largest value a variable byte integer can hold (four bytes of seven
+/// bits): the longest remaining length, and MQTT 5's largest varint property.
+pub const MAX_VARINT: u32 = 268_435_455;
+/// The longest remaining length of a packet.
+pub const MAX_REMAINING_LENGTH: u32 = MAX_VARINT;
 
 /// The longest string or binary field: its length prefix is two bytes.
 pub const MAX_FIELD_LENGTH: usize = 65_535;

@@ -211,7 +211,7 @@ mod tests {
         let mut decoder = Decoder::new(V311);
         assert_eq!(
             decoder.decode(&[0x30, 0xFF, 0xFF, 0xFF, 0x7F]),
-            Ok(Decoded::NeedMore(268_435_455))
+            Ok(Decoded::NeedMore(codec::MAX_VARINT as usize))
         );
     }
 

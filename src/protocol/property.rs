@@ -279,8 +279,7 @@ pub mod id {
     pub const SHARED_SUBSCRIPTION_AVAILABLE: u8 = 42;
 }
 
-/// The largest value a variable byte integer can hold (four bytes of seven bits).
-pub const MAX_VARINT: u32 = 268_435_455;
+pub use super::codec::MAX_VARINT;
 
 /// Every identifier MQTT 5 defines, in identifier order.
 pub fn all() -> &'static [PropertyInfo] {

@@ -20,7 +20,7 @@ use crate::protocol::packet::{Packet, Publish, ReasonOnly, Subscribe, Unsubscrib
 use crate::protocol::property::Properties;
 
 /// The largest payload a PUBLISH can carry (`MQTT_MAX_PAYLOAD`).
-pub const MAX_PAYLOAD: usize = 268_435_455;
+pub const MAX_PAYLOAD: usize = crate::protocol::codec::MAX_VARINT as usize;
 
 impl Session {
     /// Queues a message and returns its mid (also for QoS 0, as the C API does).

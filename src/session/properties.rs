@@ -4,14 +4,10 @@
 use super::violation::Violation;
 use crate::protocol::property::{Property, PropertyValue};
 
-pub const ASSIGNED_CLIENT_IDENTIFIER: u8 = 0x12;
-pub const SERVER_KEEP_ALIVE: u8 = 0x13;
-pub const RECEIVE_MAXIMUM: u8 = 0x21;
-pub const TOPIC_ALIAS_MAXIMUM: u8 = 0x22;
-pub const TOPIC_ALIAS: u8 = 0x23;
-pub const MAXIMUM_QOS: u8 = 0x24;
-pub const RETAIN_AVAILABLE: u8 = 0x25;
-pub const MAXIMUM_PACKET_SIZE: u8 = 0x27;
+pub use crate::protocol::property::id::{
+    ASSIGNED_CLIENT_IDENTIFIER, MAXIMUM_PACKET_SIZE, MAXIMUM_QOS, RECEIVE_MAXIMUM,
+    RETAIN_AVAILABLE, SERVER_KEEP_ALIVE, TOPIC_ALIAS, TOPIC_ALIAS_MAXIMUM,
+};
 
 fn find(properties: &[Property], id: u8) -> Option<&PropertyValue> {
     properties.iter().find(|p| p.id == id).map(|p| &p.value)

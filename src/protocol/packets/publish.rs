@@ -3,13 +3,13 @@
 use crate::error::{Error, Result};
 use crate::protocol::codec::{self, Reader};
 use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
+use crate::protocol::property::id::TOPIC_ALIAS;
 use crate::protocol::property::Property;
 use crate::protocol::property_codec::{read_properties_at, write_properties_at};
 
 const RETAIN: u8 = 0x01;
 const QOS_SHIFT: u8 = 1;
 const DUP: u8 = 0x08;
-const TOPIC_ALIAS: u8 = 35;
 
 pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish> {
     let qos = (flags >> QOS_SHIFT) & 0x03;
