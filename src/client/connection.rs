@@ -204,6 +204,7 @@ pub fn net_error(e: NetError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::output::tests::qos0_parts;
     use crate::net::socket::Endpoint;
     use crate::net::TransportPlan;
     use std::io::Read;
@@ -223,16 +224,7 @@ mod tests {
     }
 
     fn qos0(conn: &mut Connection, payload: &[u8]) {
-        let parts = publish::Parts {
-            dup: false,
-            qos: 0,
-            retain: false,
-            topic: "t",
-            packet_id: 1,
-            properties: &[],
-            payload,
-        };
-        conn.queue_qos0(parts).unwrap();
+        conn.queue_qos0(qos0_parts(payload)).unwrap();
     }
 
     fn read_exactly(peer: &mut TcpStream, n: usize) -> Vec<u8> {

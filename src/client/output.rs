@@ -220,13 +220,14 @@ impl Output {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::net::socket::Endpoint;
     use std::os::unix::net::UnixListener;
 
-    fn qos0(out: &mut Output, payload: &[u8]) {
-        let parts = publish::Parts {
+    /// A QoS 0 PUBLISH on topic "t" (also used by the connection's tests).
+    pub(in crate::client) fn qos0_parts(payload: &[u8]) -> publish::Parts<'_> {
+        publish::Parts {
             dup: false,
             qos: 0,
             retain: false,
@@ -234,8 +235,11 @@ mod tests {
             packet_id: 1,
             properties: &[],
             payload,
-        };
-        out.queue_qos0(parts).unwrap();
+        }
+    }
+
+    fn qos0(out: &mut Output, payload: &[u8]) {
+        out.queue_qos0(qos0_parts(payload)).unwrap();
     }
 
     /// A write function that takes at most `room` bytes in all, into `wire`.
