@@ -16,9 +16,9 @@
 //! is written), a request from another thread waits (without the lock) until
 //! the thread has written all but `QUEUE_LOW` of the queue and at most
 //! `QUEUE_HIGH + QUEUE_LOW` wait in all, the connection closes or the thread
-//! stops. The call
-//! still succeeds, as libmosquitto's would; it just takes the time the socket
-//! needs, like a blocking write. libmosquitto queues without bound instead.
+//! stops. The call still succeeds, as libmosquitto's would; it just takes the
+//! time the socket needs, like a blocking write. libmosquitto queues without
+//! bound instead.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
