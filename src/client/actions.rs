@@ -67,7 +67,25 @@ impl Client {
         retain: bool,
         properties: Properties,
     ) -> Result<Accepted> {
-        self.request(|state, work| {
+        let (result, work) = self.publish_collecting(topic, payload, qos, retain, properties);
+        if let Some(work) = work {
+            self.dispatch(work);
+        }
+        result
+    }
+
+    /// As `publish`, handing back the callbacks it raised (a QoS 0 message
+    /// written at once: its `on_publish`) for the caller to dispatch once out of
+    /// its panic catch, rather than through `contain`'s thread-local list.
+    pub fn publish_collecting(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        qos: u8,
+        retain: bool,
+        properties: Properties,
+    ) -> (Result<Accepted>, Option<Work>) {
+        self.request_collecting(|state, work| {
             let qos = state.allowed_qos(qos, work);
             if qos == 0 && state.conn.is_some() {
                 // What the session queued before goes out first.
@@ -139,7 +157,22 @@ impl Client {
         &self,
         make: impl FnOnce(&mut ClientState, &mut Work) -> Result<T>,
     ) -> Result<T> {
-        self.usable()?;
+        let (result, work) = self.request_collecting(make);
+        if let Some(work) = work {
+            self.dispatch(work);
+        }
+        result
+    }
+
+    /// `request`, handing back the callbacks raised instead of dispatching them
+    /// (`None` when the client is not usable and nothing was done).
+    fn request_collecting<T>(
+        &self,
+        make: impl FnOnce(&mut ClientState, &mut Work) -> Result<T>,
+    ) -> (Result<T>, Option<Work>) {
+        if let Err(e) = self.usable() {
+            return (Err(e), None);
+        }
         let mut work = Work::new(self.logging());
         // Requests come from exports, whose guard contains them.
         let (result, wake) = {
@@ -181,8 +214,7 @@ impl Client {
         if wake {
             self.wakeup.signal();
         }
-        self.dispatch(work);
-        result
+        (result, Some(work))
     }
 
     /// Whether this request should wait for the loop thread to write: too much

@@ -5,10 +5,11 @@
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null;
 
-use super::boundary::guard_with_callbacks;
+use super::boundary::{guard_then_dispatch, guard_with_callbacks};
 use super::client::{c_bytes, client_of};
 use super::property::outgoing_properties;
 use super::types::*;
+use crate::client::dispatch::Work;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::protocol::packet::{CMD_PUBLISH, CMD_SUBSCRIBE, CMD_UNSUBSCRIBE};
@@ -75,21 +76,18 @@ unsafe fn string_array<'a>(array: *const *mut c_char, count: c_int) -> Option<&'
     Some(unsafe { std::slice::from_raw_parts(array.cast::<*const c_char>(), count) })
 }
 
+/// The checked arguments of a publish, in the order libmosquitto checks them.
+///
 /// # Safety
 /// As `mosquitto_publish_v5`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn publish_with(
-    mosq: *mut mosquitto,
-    mid: *mut c_int,
+unsafe fn publish_args<'a>(
+    client: &Client,
     topic_name: *const c_char,
     payloadlen: c_int,
     payload: *const c_void,
     qos: c_int,
-    retain: bool,
     properties: *const mosquitto_property,
-) -> Result<()> {
-    // SAFETY: `mosq` is NULL or a live handle.
-    let client = unsafe { client_of(mosq) }.ok_or(Error::Inval)?;
+) -> Result<(&'a str, &'a [u8], u8, Properties)> {
     let qos = qos_of(qos)?;
     // SAFETY: `properties` is NULL or a property list.
     let properties = unsafe { properties_for(client, CMD_PUBLISH, properties) }?;
@@ -103,7 +101,12 @@ unsafe fn publish_with(
         }
         ""
     } else {
-        let text = utf8::check_str(topic_bytes)?;
+        let text = if utf8::is_printable_ascii(topic_bytes) {
+            // SAFETY: printable ASCII is valid UTF-8 (and passes MQTT's rules).
+            unsafe { std::str::from_utf8_unchecked(topic_bytes) }
+        } else {
+            utf8::check_str(topic_bytes)?
+        };
         if !(0..=MAX_PAYLOAD as i64).contains(&i64::from(payloadlen)) {
             return Err(Error::PayloadSize);
         }
@@ -120,14 +123,43 @@ unsafe fn publish_with(
         // SAFETY: the caller promises `payloadlen` readable bytes at `payload`.
         unsafe { std::slice::from_raw_parts(payload.cast::<u8>(), len) }
     };
-    let accepted = client.publish(topic_name, payload, qos, retain, properties)?;
-    // SAFETY: `mid` is NULL or writable.
-    unsafe { set_mid(mid, accepted.mid) };
-    if accepted.connected {
-        Ok(())
-    } else {
-        Err(Error::NoConn)
-    }
+    Ok((topic_name, payload, qos, properties))
+}
+
+/// # Safety
+/// As `mosquitto_publish_v5`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn publish_with(
+    mosq: *mut mosquitto,
+    mid: *mut c_int,
+    topic_name: *const c_char,
+    payloadlen: c_int,
+    payload: *const c_void,
+    qos: c_int,
+    retain: bool,
+    properties: *const mosquitto_property,
+) -> (Result<()>, Option<Work>) {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let Some(client) = (unsafe { client_of(mosq) }) else {
+        return (Err(Error::Inval), None);
+    };
+    // SAFETY: forwarded from the caller.
+    let checked = unsafe { publish_args(client, topic_name, payloadlen, payload, qos, properties) };
+    let (topic_name, payload, qos, properties) = match checked {
+        Ok(args) => args,
+        Err(e) => return (Err(e), None),
+    };
+    let (accepted, work) = client.publish_collecting(topic_name, payload, qos, retain, properties);
+    let result = accepted.and_then(|accepted| {
+        // SAFETY: `mid` is NULL or writable.
+        unsafe { set_mid(mid, accepted.mid) };
+        if accepted.connected {
+            Ok(())
+        } else {
+            Err(Error::NoConn)
+        }
+    });
+    (result, work)
 }
 
 /// Publishes a message. `payload` (`payloadlen` bytes, may be NULL when 0) and
@@ -164,7 +196,7 @@ pub unsafe extern "C-unwind" fn mosquitto_publish_v5(
     properties: *const mosquitto_property,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_with_callbacks(unsafe { client_of(mosq) }, || {
+    guard_then_dispatch(unsafe { client_of(mosq) }, || {
         // SAFETY: forwarded from the caller.
         unsafe {
             publish_with(

@@ -11,6 +11,7 @@ use std::os::raw::c_int;
 use std::sync::Arc;
 
 use crate::client::contain::contain;
+use crate::client::dispatch::Work;
 use crate::client::Client;
 use crate::error::{Error, Result, SUCCESS};
 
@@ -100,6 +101,20 @@ pub fn guard_with_callbacks(
         Some(client) => client.dispatch_after(guarded),
         None => guarded(),
     };
+    code_of(result)
+}
+
+/// `guard_with_callbacks` for an export whose body hands back the callbacks it
+/// raised (a publish): they run after the catch, as there, without passing
+/// through the thread's list of collected callbacks.
+pub fn guard_then_dispatch(
+    client: Option<&Arc<Client>>,
+    body: impl FnOnce() -> (Result<()>, Option<Work>),
+) -> c_int {
+    let (result, work) = contain(body).unwrap_or((Err(Error::Unknown), None));
+    if let (Some(client), Some(work)) = (client, work) {
+        client.dispatch(work);
+    }
     code_of(result)
 }
 

@@ -16,13 +16,18 @@ pub fn check_str(bytes: &[u8]) -> Result<&str> {
     // Rust's decoder already refuses overlongs, surrogates, truncated sequences
     // and code points above U+10FFFF; what is left are MQTT's extra bans.
     let text = std::str::from_utf8(bytes).map_err(|_| Error::MalformedUtf8)?;
-    // Printable ASCII, what nearly every topic is, is checked bytewise.
-    let printable_ascii = bytes.iter().all(|b| (0x20..0x7F).contains(b));
-    if printable_ascii || text.chars().all(is_allowed) {
+    if is_printable_ascii(bytes) || text.chars().all(is_allowed) {
         Ok(text)
     } else {
         Err(Error::MalformedUtf8)
     }
+}
+
+/// Whether `bytes` are all printable ASCII (0x20 to 0x7E), what nearly every
+/// topic is: such bytes are valid UTF-8 that MQTT allows, so a caller holding
+/// them may skip `check_str`'s decoding (one compare a byte).
+pub fn is_printable_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b.wrapping_sub(0x20) < 0x5F)
 }
 
 /// Whether MQTT allows `c` inside a string (NUL, C0 and C1 controls, DEL and the
@@ -49,6 +54,20 @@ mod tests {
         assert!(accepted("caf\u{e9} \u{1F600}".as_bytes()));
         assert!(accepted(b"\xc2\xa0"));
         assert!(accepted(b"\xf4\x8f\xbf\xbd"));
+    }
+
+    #[test]
+    fn printable_ascii_is_exactly_0x20_to_0x7e_and_always_passes_the_full_check() {
+        for b in 0u8..=255 {
+            let printable = is_printable_ascii(&[b]);
+            assert_eq!(printable, (0x20..=0x7E).contains(&b), "byte {b:#x}");
+            if printable {
+                assert!(accepted(&[b]));
+            }
+        }
+        assert!(is_printable_ascii(b"bench/pub"));
+        assert!(is_printable_ascii(b""));
+        assert!(!is_printable_ascii("caf\u{e9}".as_bytes()));
     }
 
     #[test]
