@@ -29,7 +29,7 @@ use super::{Client, ClientState};
 use crate::error::{Error, Result};
 use crate::protocol::packets::publish::Parts;
 use crate::protocol::property::Properties;
-use crate::session::{Link, Session};
+use crate::session::{Link, Session, Written};
 
 /// Queued output, in bytes, above which a publishing thread waits for the
 /// `loop_start` thread to write (see the module notes).
@@ -85,6 +85,11 @@ impl Client {
         retain: bool,
         properties: Properties,
     ) -> (Result<Accepted>, Option<Work>) {
+        if qos == 0 && !self.thread_running.load(Ordering::Acquire) && !in_callback() {
+            if let Some(done) = self.publish_qos0_at_once(topic, payload, retain, &properties) {
+                return done;
+            }
+        }
         self.request_collecting(|state, work| {
             let qos = state.allowed_qos(qos, work);
             if qos == 0 && state.conn.is_some() {
@@ -124,6 +129,69 @@ impl Client {
             let connected = session.link() != Link::Down;
             Ok(Accepted { mid, connected })
         })
+    }
+
+    /// The common case of a QoS 0 publish written at once, as `request` would
+    /// write it, with less on the way: no log callback, and nothing queued,
+    /// unwritten or unreported before it, so the message is its only packet
+    /// and its `on_publish` its only callback (handed back as
+    /// `Work::published`, not as a session event turned into a notice).
+    /// `None`, having done nothing, when that is not the case.
+    fn publish_qos0_at_once(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        retain: bool,
+        properties: &Properties,
+    ) -> Option<(Result<Accepted>, Option<Work>)> {
+        if self.usable().is_err() || self.logging() {
+            return None;
+        }
+        let mut state = self.lock();
+        let state = &mut *state;
+        let (Some(session), Some(conn)) = (state.session.as_mut(), state.conn.as_mut()) else {
+            return None;
+        };
+        if state.options.threaded
+            || conn.wants_write()
+            || session.has_outgoing()
+            || session.has_events()
+        {
+            return None;
+        }
+        let mid = match session.publish_qos0_direct(topic, payload.len(), retain, properties) {
+            Ok(mid) => mid,
+            Err(e) => return Some((Err(e), None)),
+        };
+        let parts = Parts {
+            dup: false,
+            qos: 0,
+            retain,
+            topic,
+            packet_id: mid,
+            properties,
+            payload,
+        };
+        // The session checks sizes first, so this is not expected (and would
+        // only be logged, and there is no log callback).
+        let _ = conn.queue_qos0(parts);
+        let now = Instant::now();
+        let mut published = None;
+        // A failure here is the loop's to find and report, as in `request`.
+        let _ = conn.flush(|written| {
+            if written == Written::Qos0Publish {
+                published = session.note_qos0_sent_unreported(now);
+            } else {
+                session.note_sent(written, now);
+            }
+        });
+        let mut work = Work::new(false);
+        work.published = published;
+        let accepted = Accepted {
+            mid,
+            connected: true,
+        };
+        Some((Ok(accepted), Some(work)))
     }
 
     /// `filters` pairs each filter with its options byte (QoS in bits 0-1).

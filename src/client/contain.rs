@@ -42,18 +42,27 @@ thread_local! {
 /// unwinding), and a client whose state was locked then is marked failed
 /// (`state_guard`).
 pub fn contain<T>(work: impl FnOnce() -> T) -> Result<T> {
-    let outer = CONTEXT.with(|c| c.depth.replace(c.depth.get() + 1));
-    if outer > 0 {
-        // The outer catch catches, and cancellation is held already.
-        let value = work();
-        CONTEXT.with(|c| c.depth.set(outer));
-        return Ok(value);
-    }
-    let held = CancelHeld::new();
-    let outcome = catch_unwind(AssertUnwindSafe(work));
-    CONTEXT.with(|c| c.depth.set(0));
-    drop(held);
-    outcome.map_err(|_| Error::Unknown)
+    contain_saying_outermost(work).0
+}
+
+/// `contain`, also saying whether it was the outermost: then nothing catches
+/// around its caller, which may call back once it returned.
+pub fn contain_saying_outermost<T>(work: impl FnOnce() -> T) -> (Result<T>, bool) {
+    // One thread-local access for the way in and out (each costs a call).
+    CONTEXT.with(|c| {
+        let outer = c.depth.replace(c.depth.get() + 1);
+        if outer > 0 {
+            // The outer catch catches, and cancellation is held already.
+            let value = work();
+            c.depth.set(outer);
+            return (Ok(value), false);
+        }
+        let held = CancelHeld::new();
+        let outcome = catch_unwind(AssertUnwindSafe(work));
+        c.depth.set(0);
+        drop(held);
+        (outcome.map_err(|_| Error::Unknown), true)
+    })
 }
 
 /// `contain` for work that returns a `Result` itself.

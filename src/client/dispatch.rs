@@ -33,11 +33,16 @@ pub enum Notice {
 /// The notices gathered by one piece of work, and whether log lines are wanted.
 #[derive(Debug)]
 pub struct Work {
+    /// Borrowed from the thread's spare list at the first `push`.
     pub notices: Vec<Notice>,
     pub logging: bool,
     /// The broker refused the connection (this error): it is ended once
     /// `on_connect` has run, so the program may still disconnect cleanly there.
     pub refused: Option<Error>,
+    /// The mid of a QoS 0 message a publish wrote at once with nothing queued
+    /// or pending before it (`Client::publish_collecting`): its `on_publish`
+    /// comes after the notices, as its `Published` event would have.
+    pub published: Option<u16>,
 }
 
 /// A spare notice list kept by this thread up to this many entries, so that
@@ -51,14 +56,26 @@ thread_local! {
 impl Work {
     pub fn new(logging: bool) -> Self {
         Work {
-            notices: SPARE_NOTICES.take(),
+            notices: Vec::new(),
             logging,
             refused: None,
+            published: None,
         }
+    }
+
+    /// Adds a notice, borrowing this thread's spare list for the first.
+    pub fn push(&mut self, notice: Notice) {
+        if self.notices.capacity() == 0 {
+            self.notices = SPARE_NOTICES.take();
+        }
+        self.notices.push(notice);
     }
 
     /// Gives the (emptied) notice list back to this thread for the next `Work`.
     fn recycle(mut self) {
+        if self.notices.capacity() == 0 {
+            return;
+        }
         self.notices.clear();
         if self.notices.capacity() <= SPARE_NOTICES_MAX {
             SPARE_NOTICES.set(self.notices);
@@ -68,7 +85,7 @@ impl Work {
     /// Records a log line; `line` is only called when a log callback is set.
     pub fn log(&mut self, level: i32, line: impl FnOnce() -> String) {
         if self.logging {
-            self.notices.push(Notice::Log {
+            self.push(Notice::Log {
                 level,
                 line: line(),
             });
@@ -198,7 +215,7 @@ impl Client {
     /// Calls the callbacks for `work`'s notices, in order. Must be called with no
     /// client lock held.
     pub fn dispatch(&self, work: Work) {
-        if work.notices.is_empty() {
+        if work.notices.is_empty() && work.published.is_none() {
             work.recycle();
             return;
         }
@@ -208,12 +225,27 @@ impl Client {
         }
     }
 
+    /// `dispatch` for a caller that knows it runs outside every `contain`.
+    pub fn dispatch_uncontained(&self, work: Work) {
+        if work.notices.is_empty() && work.published.is_none() {
+            work.recycle();
+            return;
+        }
+        debug_assert!(!super::contain::contained());
+        self.dispatch_now(work);
+    }
+
     fn dispatch_now(&self, mut work: Work) {
         let _inside = InCallback::enter();
         // Re-read only after a change, so a callback that changes the callbacks
         // is heard from the next notice on, and a burst of notices costs one copy.
         let (mut generation, mut cb) = self.callbacks_for_dispatch();
-        for notice in work.notices.drain(..) {
+        let notices = if work.notices.is_empty() {
+            None
+        } else {
+            Some(work.notices.drain(..))
+        };
+        for notice in notices.into_iter().flatten() {
             if self.callbacks_generation() != generation {
                 (generation, cb) = self.callbacks_with_generation();
             }
@@ -240,6 +272,12 @@ impl Client {
                 }
                 Notice::Event(event) => call_event(&cb, event),
             }
+        }
+        if let Some(mid) = work.published {
+            if self.callbacks_generation() != generation {
+                (generation, cb) = self.callbacks_with_generation();
+            }
+            published_qos0(&cb, mid);
         }
         callbacks::lend_back(generation, cb);
         work.recycle();
@@ -304,6 +342,16 @@ fn call_event(cb: &CallbackSlots, event: Event) {
         | Event::Auth { .. }
         | Event::UnknownPubRec { .. }
         | Event::OfflineDropped { .. } => {}
+    }
+}
+
+/// `on_publish` and `on_publish_v5` for a QoS 0 message: reason 0, no properties.
+fn published_qos0(cb: &CallbackSlots, mid: u16) {
+    if let Some(f) = cb.on_publish() {
+        f(i32::from(mid));
+    }
+    if let Some(f) = cb.on_publish_v5() {
+        f(i32::from(mid), 0, &Vec::new());
     }
 }
 

@@ -326,7 +326,7 @@ impl ClientState {
         if let Some(session) = self.session.as_mut() {
             session.connection_lost();
         }
-        work.notices.push(Notice::Disconnect { rc, properties });
+        work.push(Notice::Disconnect { rc, properties });
     }
 
     /// Turns the session's events into notices. A DISCONNECT from the broker
@@ -350,7 +350,7 @@ impl ClientState {
                     if let Some(mut conn) = self.conn.take() {
                         conn.shutdown();
                     }
-                    work.notices.push(Notice::Disconnect {
+                    work.push(Notice::Disconnect {
                         rc: i32::from(reason_code),
                         properties,
                     });
@@ -377,7 +377,7 @@ impl ClientState {
                     if matches!(other, Event::Connected { .. }) {
                         connected = true;
                     }
-                    work.notices.push(Notice::Event(other));
+                    work.push(Notice::Event(other));
                 }
             }
         }

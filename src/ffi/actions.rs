@@ -100,13 +100,15 @@ unsafe fn publish_args<'a>(
             return Err(Error::Inval);
         }
         ""
+    } else if topic::is_plain_name(topic_bytes) {
+        // What nearly every topic is: it passes the UTF-8 and syntax checks.
+        if !(0..=MAX_PAYLOAD as i64).contains(&i64::from(payloadlen)) {
+            return Err(Error::PayloadSize);
+        }
+        // SAFETY: printable ASCII is valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(topic_bytes) }
     } else {
-        let text = if utf8::is_printable_ascii(topic_bytes) {
-            // SAFETY: printable ASCII is valid UTF-8 (and passes MQTT's rules).
-            unsafe { std::str::from_utf8_unchecked(topic_bytes) }
-        } else {
-            utf8::check_str(topic_bytes)?
-        };
+        let text = utf8::check_str(topic_bytes)?;
         if !(0..=MAX_PAYLOAD as i64).contains(&i64::from(payloadlen)) {
             return Err(Error::PayloadSize);
         }

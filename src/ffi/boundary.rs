@@ -10,7 +10,7 @@ use std::os::raw::c_int;
 
 use std::sync::Arc;
 
-use crate::client::contain::contain;
+use crate::client::contain::{contain, contain_saying_outermost};
 use crate::client::dispatch::Work;
 use crate::client::Client;
 use crate::error::{Error, Result, SUCCESS};
@@ -111,9 +111,14 @@ pub fn guard_then_dispatch(
     client: Option<&Arc<Client>>,
     body: impl FnOnce() -> (Result<()>, Option<Work>),
 ) -> c_int {
-    let (result, work) = contain(body).unwrap_or((Err(Error::Unknown), None));
+    let (outcome, outermost) = contain_saying_outermost(body);
+    let (result, work) = outcome.unwrap_or((Err(Error::Unknown), None));
     if let (Some(client), Some(work)) = (client, work) {
-        client.dispatch(work);
+        if outermost {
+            client.dispatch_uncontained(work);
+        } else {
+            client.dispatch(work);
+        }
     }
     code_of(result)
 }

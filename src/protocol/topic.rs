@@ -45,6 +45,16 @@ pub fn check_publish_syntax(topic: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `topic` is printable ASCII without wildcards and not too long: a
+/// name that passes both `check_publish_syntax` and the UTF-8 check, found in
+/// one pass (one compare a byte for the usual byte).
+pub fn is_plain_name(topic: &[u8]) -> bool {
+    topic.len() <= MAX_TOPIC_LEN
+        && topic
+            .iter()
+            .all(|&b| b.wrapping_sub(0x20) < 0x5F && b != SINGLE_LEVEL && b != MULTI_LEVEL)
+}
+
 /// `mosquitto_sub_topic_check2`: wildcards only as whole levels, `#` only as the
 /// last level, at most 65535 bytes. The empty filter passes and the UTF-8 is not
 /// looked at, as in libmosquitto.
@@ -365,6 +375,23 @@ mod tests {
 
     fn matched(filter: &str, topic: &str) -> Result<bool> {
         matches(filter.as_bytes(), topic.as_bytes())
+    }
+
+    #[test]
+    fn a_plain_name_is_one_that_passes_the_syntax_and_utf8_checks_as_printable_ascii() {
+        assert!(is_plain_name(b"bench/pub"));
+        assert!(is_plain_name(b""));
+        assert!(is_plain_name(&[b'a'; MAX_TOPIC_LEN]));
+        assert!(!is_plain_name(&[b'a'; MAX_TOPIC_LEN + 1]));
+        for b in 0u8..=255 {
+            let plain = is_plain_name(&[b'a', b]);
+            let checked = check_publish_syntax(&[b'a', b]).is_ok()
+                && crate::protocol::utf8::check(&[b'a', b]).is_ok();
+            if plain {
+                assert!(checked, "byte {b:#x}");
+            }
+            assert_eq!(plain, checked && b < 0x80, "byte {b:#x}");
+        }
     }
 
     #[test]

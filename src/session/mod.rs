@@ -352,6 +352,18 @@ impl Session {
         }
     }
 
+    /// As `note_sent(Written::Qos0Publish, now)` for a caller that reports the
+    /// message itself: its mid comes back instead of a `Published` event. Only
+    /// for a caller that has taken every earlier event (`has_events` false), so
+    /// the order of what is reported holds.
+    pub fn note_qos0_sent_unreported(&mut self, now: Instant) -> Option<u16> {
+        debug_assert!(!self.has_events());
+        if let Some(keepalive) = &mut self.keepalive {
+            keepalive.note_sent(now);
+        }
+        self.unwritten_qos0.pop_front()
+    }
+
     /// One decoded packet from the broker.
     pub fn handle(&mut self, packet: Packet, now: Instant) -> Result<()> {
         if let Some(keepalive) = &mut self.keepalive {

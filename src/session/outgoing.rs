@@ -108,13 +108,7 @@ impl Session {
         if payload_len > MAX_PAYLOAD {
             return Err(Error::PayloadSize);
         }
-        self.check_size(packet_size::publish(
-            protocol,
-            topic,
-            payload_len,
-            qos,
-            properties,
-        ))
+        self.check_size(|| packet_size::publish(protocol, topic, payload_len, qos, properties))
     }
 
     /// The mid of a QoS 0 message, which waits to be written.
@@ -154,7 +148,7 @@ impl Session {
                 *options &= 0x03;
             }
         }
-        self.check_size(packet_size::subscribe(protocol, &filters, &properties))?;
+        self.check_size(|| packet_size::subscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_suback.insert(packet_id, filters.len());
         if let Some(record) = self.subscriptions.as_mut() {
@@ -180,7 +174,7 @@ impl Session {
         if !protocol.is_v5() && !properties.is_empty() {
             return Err(Error::NotSupported);
         }
-        self.check_size(packet_size::unsubscribe(protocol, &filters, &properties))?;
+        self.check_size(|| packet_size::unsubscribe(protocol, &filters, &properties))?;
         let packet_id = self.ids.allocate()?;
         self.awaiting_unsuback.insert(packet_id, filters.len());
         if let Some(record) = self.subscriptions.as_mut() {
@@ -211,9 +205,10 @@ impl Session {
         Ok(())
     }
 
-    fn check_size(&self, size: usize) -> Result<()> {
+    /// `size` is only worked out when the broker set a maximum.
+    fn check_size(&self, size: impl FnOnce() -> usize) -> Result<()> {
         match self.limits.maximum_packet_size {
-            Some(maximum) if size > maximum as usize => Err(Error::OversizePacket),
+            Some(maximum) if size() > maximum as usize => Err(Error::OversizePacket),
             _ => Ok(()),
         }
     }

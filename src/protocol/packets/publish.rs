@@ -101,10 +101,24 @@ pub fn write_parts(publish: Parts<'_>, version: ProtocolVersion, out: &mut Vec<u
         if remaining > codec::MAX_REMAINING_LENGTH as usize {
             return Err(Error::PayloadSize);
         }
-        out.reserve(5 + remaining);
-        out.push(first_byte);
-        codec::put_varint(out, remaining as u32)?;
-        codec::put_u16(out, publish.topic.len() as u16);
+        // The fixed header and the topic's length, built on the stack and
+        // copied in once.
+        let mut header = [0u8; 7];
+        header[0] = first_byte;
+        let mut n = 1;
+        let mut rest = remaining;
+        loop {
+            let byte = (rest & 0x7F) as u8;
+            rest >>= 7;
+            header[n] = if rest > 0 { byte | 0x80 } else { byte };
+            n += 1;
+            if rest == 0 {
+                break;
+            }
+        }
+        header[n..n + 2].copy_from_slice(&(publish.topic.len() as u16).to_be_bytes());
+        out.reserve(n + 2 + remaining - 2);
+        out.extend_from_slice(&header[..n + 2]);
         out.extend_from_slice(publish.topic.as_bytes());
         if publish.qos > 0 {
             codec::put_u16(out, publish.packet_id);
