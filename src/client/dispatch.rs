@@ -240,14 +240,29 @@ impl Client {
         // Re-read only after a change, so a callback that changes the callbacks
         // is heard from the next notice on, and a burst of notices costs one copy.
         let (mut generation, mut cb) = self.callbacks_for_dispatch();
-        let notices = if work.notices.is_empty() {
-            None
-        } else {
-            Some(work.notices.drain(..))
-        };
-        for notice in notices.into_iter().flatten() {
+        if !work.notices.is_empty() {
+            self.call_notices(&mut work.notices, &mut generation, &mut cb);
+        }
+        if let Some(mid) = work.published {
             if self.callbacks_generation() != generation {
                 (generation, cb) = self.callbacks_with_generation();
+            }
+            published_qos0(&cb, mid);
+        }
+        callbacks::lend_back(generation, cb);
+        work.recycle();
+    }
+
+    /// Calls back each of `notices`, in order, emptying the list.
+    fn call_notices(
+        &self,
+        notices: &mut Vec<Notice>,
+        generation: &mut u64,
+        cb: &mut CallbackSlots,
+    ) {
+        for notice in notices.drain(..) {
+            if self.callbacks_generation() != *generation {
+                (*generation, *cb) = self.callbacks_with_generation();
             }
             match notice {
                 Notice::Log { level, line } => {
@@ -264,23 +279,15 @@ impl Client {
                     }
                 }
                 Notice::Event(Event::Message(mut publish)) => {
-                    message(&cb, &mut publish);
+                    message(cb, &mut publish);
                     // The handlers as on_message left them.
                     if let Some(handlers) = self.handlers_if_any() {
                         handlers.call_matching(&mut publish);
                     }
                 }
-                Notice::Event(event) => call_event(&cb, event),
+                Notice::Event(event) => call_event(cb, event),
             }
         }
-        if let Some(mid) = work.published {
-            if self.callbacks_generation() != generation {
-                (generation, cb) = self.callbacks_with_generation();
-            }
-            published_qos0(&cb, mid);
-        }
-        callbacks::lend_back(generation, cb);
-        work.recycle();
     }
 }
 
