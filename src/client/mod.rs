@@ -395,3 +395,20 @@ mod tests {
         assert!(client.callbacks().on_connect.is_none());
     }
 }
+
+#[cfg(test)]
+mod size_bound {
+    /// What an idle client costs starts with this object (inside the `Arc`
+    /// that C's handle points to): it must not grow unnoticed. Raise the bound
+    /// only knowingly, and update the README's "Speed and memory" breakdown.
+    #[test]
+    fn the_client_object_stays_within_its_size_bound() {
+        use std::mem::size_of;
+        assert!(size_of::<super::Client>() <= 800, "{}", size_of::<super::Client>());
+        assert!(size_of::<super::ClientState>() <= 680);
+        assert!(size_of::<crate::session::Session>() <= 256);
+        assert!(size_of::<super::Connection>() <= 176);
+        assert!(size_of::<super::Options>() <= 120);
+        assert!(size_of::<super::resilience::Resilience>() <= 48);
+    }
+}

@@ -113,6 +113,11 @@ impl<T: RareDefault> Rare<T> {
     pub const fn new() -> Self {
         Rare(None)
     }
+
+    /// Whether the settings were changed (and so hold memory).
+    pub fn is_changed(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 impl<T: RareDefault> Default for Rare<T> {

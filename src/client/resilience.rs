@@ -7,14 +7,33 @@ use std::time::SystemTime;
 use super::backoff::{self, DelayStyle};
 use super::connect_timeout;
 use super::failover::{self, Failover};
+use super::options::{Rare, RareDefault};
 use super::qos_ceiling::QosCeiling;
 use super::server_list::Server;
 use super::ClientState;
 use crate::net::tls_settings::{TlsSettings, Verification};
 use crate::session::offline_queue::OfflineBound;
 
+/// What an idle client holds of these: the per-connection state inline, the
+/// settings (which few programs make) out of line through `Rare`, read as
+/// their defaults until first changed. Reads and writes of a setting go
+/// through `Deref`, so `state.resilience.qos_ceiling` names it either way.
 #[derive(Debug, Default)]
 pub struct Resilience {
+    settings: Rare<ResilienceSettings>,
+    /// When the current attempt times out (see `connect_timeout`).
+    pub connect_deadline: Option<std::time::Instant>,
+    /// A downgrade was logged on this connection.
+    pub qos_downgrade_logged: bool,
+    /// Connections made by `reconnect` (not the first connect).
+    pub reconnects: u32,
+    /// When the current connection's CONNACK was accepted, by the wall clock.
+    pub connected_since: Option<SystemTime>,
+}
+
+/// skeeter's settings, and the server list's state.
+#[derive(Debug, Clone)]
+pub struct ResilienceSettings {
     /// `skeeter_servers_set`; `None`: connect where the connect call says.
     pub failover: Option<Failover>,
     /// `skeeter_failover_attempts_set`: failures in a row before the next
@@ -28,18 +47,52 @@ pub struct Resilience {
     pub offline_bound: Option<OfflineBound>,
     /// `skeeter_connect_timeout_set`.
     pub connect_timeout: Option<std::time::Duration>,
-    /// When the current attempt times out (see `connect_timeout`).
-    pub connect_deadline: Option<std::time::Instant>,
     /// `skeeter_max_incoming_packet_set`: the largest packet accepted.
     pub incoming_cap: Option<u32>,
     /// `skeeter_max_qos_set`.
     pub qos_ceiling: QosCeiling,
-    /// A downgrade was logged on this connection.
-    pub qos_downgrade_logged: bool,
-    /// Connections made by `reconnect` (not the first connect).
-    pub reconnects: u32,
-    /// When the current connection's CONNACK was accepted, by the wall clock.
-    pub connected_since: Option<SystemTime>,
+}
+
+impl Resilience {
+    /// Whether any of skeeter's settings were made (they then hold memory).
+    pub fn settings_made(&self) -> bool {
+        self.settings.is_changed()
+    }
+}
+
+/// The settings of a client that made none.
+static NO_SETTINGS: ResilienceSettings = ResilienceSettings {
+    failover: None,
+    failover_attempts: 0,
+    delay_style: DelayStyle {
+        jitter_percent: 0,
+        doubling: false,
+    },
+    resubscribe: false,
+    offline_bound: None,
+    connect_timeout: None,
+    incoming_cap: None,
+    qos_ceiling: QosCeiling::Off,
+};
+
+impl RareDefault for ResilienceSettings {
+    fn default_ref() -> &'static Self {
+        &NO_SETTINGS
+    }
+}
+
+impl std::ops::Deref for Resilience {
+    type Target = ResilienceSettings;
+    fn deref(&self) -> &ResilienceSettings {
+        &self.settings
+    }
+}
+
+/// A write to a setting: the first allocates them.
+impl std::ops::DerefMut for Resilience {
+    fn deref_mut(&mut self) -> &mut ResilienceSettings {
+        &mut self.settings
+    }
 }
 
 /// Where one attempt connects, when a server list says so.
@@ -77,6 +130,9 @@ impl ClientState {
     pub fn reconnect_attempt(&mut self, attempt: u32) -> u32 {
         let switch_after = self.switch_after();
         let connected = self.conn.is_some();
+        if self.resilience.failover.is_none() {
+            return attempt;
+        }
         match self.resilience.failover.as_mut() {
             Some(list) => {
                 if !connected {
@@ -93,6 +149,7 @@ impl ClientState {
     pub fn start_attempt(&mut self) -> Option<ListedTarget> {
         self.resilience.connect_deadline =
             connect_timeout::deadline(self.resilience.connect_timeout, std::time::Instant::now());
+        self.resilience.failover.as_ref()?;
         let switch_after = self.switch_after();
         let list = self.resilience.failover.as_mut()?;
         list.attempt_started(switch_after);
@@ -106,8 +163,10 @@ impl ClientState {
         self.resilience.connected_since = Some(now);
         self.resilience.connect_deadline = None;
         self.resilience.qos_downgrade_logged = false;
-        if let Some(list) = self.resilience.failover.as_mut() {
-            list.connected();
+        if self.resilience.failover.is_some() {
+            if let Some(list) = self.resilience.failover.as_mut() {
+                list.connected();
+            }
         }
     }
 
@@ -208,6 +267,21 @@ mod tests {
         (0..n)
             .map(|i| Server::parse(&format!("mqtt://h{i}")).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_client_that_makes_no_skeeter_setting_holds_none_through_connects_and_reconnects() {
+        let mut state = ClientState::new(crate::client::Options::new(Some(b"c"), true).unwrap());
+        assert!(state.start_attempt().is_none());
+        state.note_connected(SystemTime::now());
+        assert_eq!(state.reconnect_attempt(3), 3);
+        state.resilience.reconnects += 1;
+        assert!(state.resilience.connect_deadline.is_none());
+        assert_eq!(state.resilience.qos_ceiling, QosCeiling::Off);
+        assert!(!state.resilience.settings_made());
+        state.resilience.connect_timeout = Some(Duration::from_secs(1));
+        assert!(state.resilience.settings_made());
+        assert!(state.resilience.failover.is_none());
     }
 
     #[test]

@@ -184,7 +184,8 @@ pub struct Session {
     /// The program's subscriptions, kept when re-subscribing is on (skeeter).
     subscriptions: Option<Box<subscriptions::SubscriptionRecord>>,
     /// The bound on what waits offline (skeeter); `None`: libmosquitto's rules.
-    offline: Option<offline_queue::OfflineQueue>,
+    /// Boxed: few programs set one, and an idle session should stay small.
+    offline: Option<Box<offline_queue::OfflineQueue>>,
 }
 
 impl Session {

@@ -49,26 +49,26 @@ pub struct OfflineQueue {
 impl Session {
     /// Sets (or with `None` removes) the bound; the drop count is kept.
     pub fn set_offline_bound(&mut self, bound: Option<OfflineBound>) {
-        let dropped = self.offline.map_or(0, |q| q.dropped);
-        self.offline = bound.map(|bound| OfflineQueue { bound, dropped });
+        let dropped = self.offline_dropped();
+        self.offline = bound.map(|bound| Box::new(OfflineQueue { bound, dropped }));
     }
 
     /// Messages the bound has dropped.
     pub fn offline_dropped(&self) -> u64 {
-        self.offline.map_or(0, |q| q.dropped)
+        self.offline.as_ref().map_or(0, |q| q.dropped)
     }
 
     /// Whether a publish at `qos` while offline is kept by the bound: QoS 1
     /// and 2 always are (as libmosquitto keeps them), QoS 0 when asked.
     pub(super) fn keeps_offline(&self, qos: u8) -> bool {
-        self.link == Link::Down && (qos > 0 || self.offline.is_some_and(|q| q.bound.keep_qos0))
+        self.link == Link::Down && (qos > 0 || self.offline.as_ref().is_some_and(|q| q.bound.keep_qos0))
     }
 
     /// Makes room for a message of `size` bytes published while offline, as the
     /// bound says: dropping the oldest waiting messages, or `Error::NoMem`
     /// (skeeter.h's `SKEETER_ERR_QUEUE_FULL`).
     pub(super) fn make_offline_room(&mut self, size: usize) -> Result<()> {
-        let Some(queue) = self.offline else {
+        let Some(queue) = self.offline.as_deref().copied() else {
             return Ok(());
         };
         if self.link != Link::Down {
