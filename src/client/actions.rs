@@ -29,7 +29,7 @@ use super::{Client, ClientState};
 use crate::error::{Error, Result};
 use crate::protocol::packets::publish::Parts;
 use crate::protocol::property::Properties;
-use crate::session::{Link, Session, Written};
+use crate::session::{Link, Session};
 
 /// Queued output, in bytes, above which a publishing thread waits for the
 /// `loop_start` thread to write (see the module notes).
@@ -159,7 +159,7 @@ impl Client {
         {
             return None;
         }
-        let mid = match session.publish_qos0_direct(topic, payload.len(), retain, properties) {
+        let mid = match session.publish_qos0_unqueued(topic, payload.len(), retain, properties) {
             Ok(mid) => mid,
             Err(e) => return Some((Err(e), None)),
         };
@@ -172,19 +172,18 @@ impl Client {
             properties,
             payload,
         };
-        // The session checks sizes first, so this is not expected (and would
-        // only be logged, and there is no log callback).
-        let _ = conn.queue_qos0(parts);
-        let now = Instant::now();
         let mut published = None;
-        // A failure here is the loop's to find and report, as in `request`.
-        let _ = conn.flush(|written| {
-            if written == Written::Qos0Publish {
-                published = session.note_qos0_sent_unreported(now);
-            } else {
-                session.note_sent(written, now);
+        match conn.send_qos0_now(parts) {
+            Ok(true) => {
+                session.note_qos0_written_unqueued(Instant::now());
+                published = Some(mid);
             }
-        });
+            // Reported once the loop has written the rest.
+            Ok(false) => session.note_qos0_unwritten(mid),
+            // The session checks sizes first, so this is not expected (and
+            // would only be logged, and there is no log callback).
+            Err(_) => {}
+        }
         let mut work = Work::new(false);
         work.published = published;
         let accepted = Accepted {

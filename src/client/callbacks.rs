@@ -7,7 +7,6 @@
 //! calls the closures with no lock held, so a callback may call any client
 //! function, including the `*_callback_set` family, without deadlocking.
 
-use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -108,31 +107,6 @@ static VERSIONS: AtomicU64 = AtomicU64::new(0);
 
 pub fn next_version() -> u64 {
     VERSIONS.fetch_add(1, Ordering::Relaxed) + 1
-}
-
-thread_local! {
-    /// The table this thread dispatched with last, by version: a thread calling
-    /// back the same client again and again (one publish after another) then
-    /// takes no lock and touches no shared counter.
-    static LAST_USED: Cell<Option<(u64, CallbackSlots)>> = const { Cell::new(None) };
-}
-
-/// The table of `version` if this thread used it last (it is lent: give it back
-/// with `lend_back`, so a callback that dispatches again finds none and takes
-/// its own).
-pub fn borrow_last_used(version: u64) -> Option<CallbackSlots> {
-    match LAST_USED.take() {
-        Some((v, slots)) if v == version => Some(slots),
-        other => {
-            LAST_USED.set(other);
-            None
-        }
-    }
-}
-
-/// Keeps `slots` (of `version`) for this thread's next dispatch.
-pub fn lend_back(version: u64, slots: CallbackSlots) {
-    LAST_USED.set(Some((version, slots)));
 }
 
 macro_rules! slots {

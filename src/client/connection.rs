@@ -131,6 +131,26 @@ impl Connection {
         Ok(())
     }
 
+    /// Encodes a QoS 0 PUBLISH and writes it at once, when nothing waits to be
+    /// written before it (`wants_write` false): true when it went out whole,
+    /// as `flush` would report it written. Otherwise it stays queued and
+    /// `flush` reports it once written (a write failure is left for the loop to
+    /// find, as it finds it after `flush`). Err: it could not be encoded, and
+    /// nothing was queued.
+    pub fn send_qos0_now(&mut self, parts: publish::Parts<'_>) -> Result<bool, Error> {
+        debug_assert!(!self.wants_write());
+        self.output.queue_qos0_now(parts)?;
+        let stream = &mut self.stream;
+        let mut sent = self
+            .output
+            .send(|bytes| stream.write(&[IoSlice::new(bytes)]))
+            .is_ok();
+        if sent && self.stream.wants_write() {
+            sent = self.stream.flush().is_ok();
+        }
+        Ok(self.output.settle_qos0_now(sent))
+    }
+
     /// Takes the queued output for writing without the lock, when at least
     /// `min` bytes are queued, they go straight to the socket (no TLS, proxy
     /// tunnel open) and no other unlocked write runs. Give the batch back to

@@ -8,7 +8,7 @@
 
 use std::cell::Cell;
 
-use super::callbacks::{self, CallbackSlots};
+use super::callbacks::CallbackSlots;
 use super::log::MOSQ_LOG_DEBUG;
 use super::Client;
 use crate::error::Error;
@@ -97,16 +97,32 @@ impl Work {
     }
 }
 
-thread_local! {
+/// This thread's state as it calls back, in one thread-local (each access to
+/// one costs a call in a shared library, and a QoS 0 publish calls back).
+struct Dispatching {
     /// How many callbacks this thread is inside (they may nest through API calls).
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    depth: Cell<u32>,
+    /// The table this thread dispatched with last, by version: a thread calling
+    /// back the same client again and again (one publish after another) then
+    /// takes no lock and touches no shared counter. Lent while in use, so a
+    /// callback that dispatches again finds none and takes its own.
+    last_used: Cell<Option<(u64, CallbackSlots)>>,
+}
+
+thread_local! {
+    static DISPATCHING: Dispatching = const {
+        Dispatching {
+            depth: Cell::new(0),
+            last_used: Cell::new(None),
+        }
+    };
 }
 
 /// Whether this thread is running one of the program's callbacks. Requests made
 /// from a callback are queued for the loop rather than written at once, as in
 /// libmosquitto.
 pub fn in_callback() -> bool {
-    DEPTH.with(|d| d.get() > 0)
+    DISPATCHING.with(|d| d.depth.get() > 0)
 }
 
 /// Marks this thread as inside a callback until dropped (also on unwinding).
@@ -114,14 +130,39 @@ struct InCallback;
 
 impl InCallback {
     fn enter() -> Self {
-        DEPTH.with(|d| d.set(d.get() + 1));
+        DISPATCHING.with(|d| d.depth.set(d.depth.get() + 1));
         InCallback
+    }
+
+    /// `enter`, also taking this thread's last table if it is `version`'s.
+    fn enter_borrowing(version: u64) -> (Self, Option<CallbackSlots>) {
+        DISPATCHING.with(|d| {
+            d.depth.set(d.depth.get() + 1);
+            let last = match d.last_used.take() {
+                Some((v, slots)) if v == version => Some(slots),
+                other => {
+                    d.last_used.set(other);
+                    None
+                }
+            };
+            (InCallback, last)
+        })
+    }
+
+    /// Leaves, keeping `slots` (of `version`) for this thread's next dispatch.
+    fn leave_lending(self, version: u64, slots: CallbackSlots) {
+        let old = DISPATCHING.with(|d| {
+            d.depth.set(d.depth.get().saturating_sub(1));
+            d.last_used.replace(Some((version, slots)))
+        });
+        std::mem::forget(self);
+        drop(old);
     }
 }
 
 impl Drop for InCallback {
     fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        DISPATCHING.with(|d| d.depth.set(d.depth.get().saturating_sub(1)));
     }
 }
 
@@ -202,16 +243,6 @@ impl Client {
         self.dispatch(work);
     }
 
-    /// The callback table to dispatch with: this thread's last one if it is
-    /// still current, else a copy taken under the callback lock.
-    fn callbacks_for_dispatch(&self) -> (u64, CallbackSlots) {
-        let generation = self.callbacks_generation();
-        match callbacks::borrow_last_used(generation) {
-            Some(cb) => (generation, cb),
-            None => self.callbacks_with_generation(),
-        }
-    }
-
     /// Calls the callbacks for `work`'s notices, in order. Must be called with no
     /// client lock held.
     pub fn dispatch(&self, work: Work) {
@@ -236,10 +267,16 @@ impl Client {
     }
 
     fn dispatch_now(&self, mut work: Work) {
-        let _inside = InCallback::enter();
-        // Re-read only after a change, so a callback that changes the callbacks
-        // is heard from the next notice on, and a burst of notices costs one copy.
-        let (mut generation, mut cb) = self.callbacks_for_dispatch();
+        // The table: this thread's last one if it is still current, else a
+        // copy taken under the callback lock. Re-read only after a change, so
+        // a callback that changes the callbacks is heard from the next notice
+        // on, and a burst of notices costs one copy.
+        let current = self.callbacks_generation();
+        let (inside, last) = InCallback::enter_borrowing(current);
+        let (mut generation, mut cb) = match last {
+            Some(cb) => (current, cb),
+            None => self.callbacks_with_generation(),
+        };
         if !work.notices.is_empty() {
             self.call_notices(&mut work.notices, &mut generation, &mut cb);
         }
@@ -249,7 +286,7 @@ impl Client {
             }
             published_qos0(&cb, mid);
         }
-        callbacks::lend_back(generation, cb);
+        inside.leave_lending(generation, cb);
         work.recycle();
     }
 

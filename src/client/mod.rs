@@ -404,7 +404,11 @@ mod size_bound {
     #[test]
     fn the_client_object_stays_within_its_size_bound() {
         use std::mem::size_of;
-        assert!(size_of::<super::Client>() <= 800, "{}", size_of::<super::Client>());
+        assert!(
+            size_of::<super::Client>() <= 800,
+            "{}",
+            size_of::<super::Client>()
+        );
         assert!(size_of::<super::ClientState>() <= 680);
         assert!(size_of::<crate::session::Session>() <= 256);
         assert!(size_of::<super::Connection>() <= 176);

@@ -95,6 +95,32 @@ impl Output {
         Ok(())
     }
 
+    /// Encodes a QoS 0 PUBLISH to be written at once, with nothing queued
+    /// before it, without recording its kind yet: `settle_qos0_now` does, if it
+    /// does not go out whole. An encoding error leaves nothing queued.
+    pub fn queue_qos0_now(&mut self, parts: publish::Parts<'_>) -> Result<(), Error> {
+        debug_assert!(!self.has_unwritten() && self.packets.is_empty());
+        let start = self.bytes.len();
+        publish::write_parts(parts, self.version, &mut self.bytes).inspect_err(|_| {
+            self.bytes.truncate(start);
+        })
+    }
+
+    /// After `queue_qos0_now` and `send`: true when the message went out whole
+    /// (`sent`: and the transport took it without an error), leaving nothing
+    /// queued and nothing to report; otherwise its kind is recorded as
+    /// `queue_qos0` records it, to be reported by `report_sent` once written.
+    pub fn settle_qos0_now(&mut self, sent: bool) -> bool {
+        if sent && self.pos == self.bytes.len() {
+            self.bytes.clear();
+            self.pos = 0;
+            return true;
+        }
+        self.packets
+            .push_back((self.bytes.len(), Written::Qos0Publish));
+        false
+    }
+
     /// Hands queued bytes to `write` until it has taken all or would block.
     /// Nothing is written while a batch is taken: these bytes go after it.
     pub fn send(
@@ -297,6 +323,36 @@ pub(super) mod tests {
         assert_eq!(reported.len(), 2);
         assert!(!out.has_unwritten());
         assert_eq!(&wire[framed(4) + 5..], b"bbbb");
+    }
+
+    #[test]
+    fn a_qos0_message_written_at_once_is_settled_whole_or_reported_once_the_rest_is_written() {
+        let mut out = Output::new(ProtocolVersion::V311);
+        let mut wire = Vec::new();
+        out.queue_qos0_now(qos0_parts(b"aaaa")).unwrap();
+        out.send(socket(&mut wire, framed(4))).unwrap();
+        assert!(out.settle_qos0_now(true));
+        assert!(!out.has_unwritten());
+        let mut reported = Vec::new();
+        out.report_sent(|w| reported.push(w));
+        assert!(reported.is_empty(), "whole: the caller reports it");
+
+        out.queue_qos0_now(qos0_parts(b"bbbb")).unwrap();
+        out.send(socket(&mut wire, 2 * framed(4) - 2)).unwrap();
+        assert!(!out.settle_qos0_now(true));
+        out.report_sent(|w| reported.push(w));
+        assert!(reported.is_empty());
+        out.send(socket(&mut wire, 2 * framed(4))).unwrap();
+        out.report_sent(|w| reported.push(w));
+        assert_eq!(reported, [Written::Qos0Publish]);
+        assert_eq!(&wire[framed(4) + 5..], b"bbbb");
+
+        // A transport that failed after taking the bytes: not settled now.
+        out.queue_qos0_now(qos0_parts(b"cccc")).unwrap();
+        out.send(socket(&mut wire, 3 * framed(4))).unwrap();
+        assert!(!out.settle_qos0_now(false));
+        out.report_sent(|w| reported.push(w));
+        assert_eq!(reported.len(), 2);
     }
 
     #[test]

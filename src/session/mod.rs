@@ -353,16 +353,12 @@ impl Session {
         }
     }
 
-    /// As `note_sent(Written::Qos0Publish, now)` for a caller that reports the
-    /// message itself: its mid comes back instead of a `Published` event. Only
-    /// for a caller that has taken every earlier event (`has_events` false), so
-    /// the order of what is reported holds.
-    pub fn note_qos0_sent_unreported(&mut self, now: Instant) -> Option<u16> {
-        debug_assert!(!self.has_events());
+    /// A QoS 0 message from `publish_qos0_unqueued` went out whole: it counts
+    /// as traffic for keepalive (its `on_publish` is the caller's to report).
+    pub fn note_qos0_written_unqueued(&mut self, now: Instant) {
         if let Some(keepalive) = &mut self.keepalive {
             keepalive.note_sent(now);
         }
-        self.unwritten_qos0.pop_front()
     }
 
     /// One decoded packet from the broker.

@@ -61,7 +61,8 @@ impl Session {
     /// Whether a publish at `qos` while offline is kept by the bound: QoS 1
     /// and 2 always are (as libmosquitto keeps them), QoS 0 when asked.
     pub(super) fn keeps_offline(&self, qos: u8) -> bool {
-        self.link == Link::Down && (qos > 0 || self.offline.as_ref().is_some_and(|q| q.bound.keep_qos0))
+        self.link == Link::Down
+            && (qos > 0 || self.offline.as_ref().is_some_and(|q| q.bound.keep_qos0))
     }
 
     /// Makes room for a message of `size` bytes published while offline, as the

@@ -80,6 +80,31 @@ impl Session {
         self.accept_qos0()
     }
 
+    /// As `publish_qos0_direct`, for a caller that writes the message at once
+    /// and reports it itself, when no QoS 0 message waits to be written before
+    /// it: its mid is not queued. Then either `note_qos0_written_unqueued`, or,
+    /// if it did not go out whole, `note_qos0_unwritten(mid)` before anything
+    /// else is published, and it is reported once written like the others.
+    pub fn publish_qos0_unqueued(
+        &mut self,
+        topic: &str,
+        payload_len: usize,
+        retain: bool,
+        properties: &Properties,
+    ) -> Result<u16> {
+        debug_assert!(self.unwritten_qos0.is_empty());
+        self.check_publish(topic, payload_len, 0, retain, properties)?;
+        if self.link == Link::Down {
+            return Err(Error::NoConn);
+        }
+        self.ids.allocate_unreserved()
+    }
+
+    /// A message from `publish_qos0_unqueued` waits to be written after all.
+    pub fn note_qos0_unwritten(&mut self, mid: u16) {
+        self.unwritten_qos0.push_back(mid);
+    }
+
     fn check_publish(
         &self,
         topic: &str,
