@@ -64,11 +64,17 @@ impl Work {
     }
 
     /// Adds a notice, borrowing this thread's spare list for the first.
+    #[inline]
     pub fn push(&mut self, notice: Notice) {
         if self.notices.capacity() == 0 {
-            self.notices = SPARE_NOTICES.take();
+            self.borrow_spare();
         }
         self.notices.push(notice);
+    }
+
+    #[cold]
+    fn borrow_spare(&mut self) {
+        self.notices = SPARE_NOTICES.take();
     }
 
     /// Gives the (emptied) notice list back to this thread for the next `Work`.
