@@ -212,7 +212,7 @@ add "recv q0 16B source" "recv -p @SOURCE@ -s 16 -n $NR" "$RATE"
 add "recv q0 1KiB source" "recv -p @SOURCE@ -s 1024 -n $NRK" "$RATE"
 add "rtt q0 broker" "rtt -p @BROKER@ -q 0 -n $NRTT" "p50_us:p50:us:lo p99_us:p99:us:lo"
 add "rtt q1 broker" "rtt -p @BROKER@ -q 1 -n $NRTT" "p50_us:p50:us:lo p99_us:p99:us:lo"
-add "idle 1000 clients sink" "idle -p @SINK@ -n 1000" "per_client_kb:RSS/client:KiB:lo"
+add "idle 1000 clients sink" "idle -p @SINK@ -n 1000" "per_client_kb:RSS/client:KiB:lo per_client_cold_kb:cold-RSS/client:KiB:lo"
 add "peak RSS q0 1KiB x$NPEAK loop_start sink" "pub -p @SINK@ -q 0 -s 1024 -n $NPEAK -m start -c 0" \
 	"maxrss_kb:peak-RSS:MiB:lo:1024 $RATE"
 if [ -x "$RABBIT/rabbitmq-server" ]; then
