@@ -187,6 +187,22 @@ slots! {
     on_log: Log(OnLog),
 }
 
+impl CallbackSlots {
+    /// `on_publish` and `on_publish_v5`, found in one scan of the set slots
+    /// (a QoS 0 publish asks for both every message).
+    pub fn on_publish_both(&self) -> (Option<&OnPublish>, Option<&OnPublishV5>) {
+        let (mut plain, mut v5) = (None, None);
+        for slot in self.slots() {
+            match slot {
+                Slot::Publish(f) => plain = Some(f),
+                Slot::PublishV5(f) => v5 = Some(f),
+                _ => {}
+            }
+        }
+        (plain, v5)
+    }
+}
+
 impl fmt::Debug for CallbackSlots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.unpack().fmt(f)

@@ -397,10 +397,11 @@ fn call_event(cb: &CallbackSlots, event: Event) {
 
 /// `on_publish` and `on_publish_v5` for a QoS 0 message: reason 0, no properties.
 fn published_qos0(cb: &CallbackSlots, mid: u16) {
-    if let Some(f) = cb.on_publish() {
+    let (on_publish, on_publish_v5) = cb.on_publish_both();
+    if let Some(f) = on_publish {
         f(i32::from(mid));
     }
-    if let Some(f) = cb.on_publish_v5() {
+    if let Some(f) = on_publish_v5 {
         f(i32::from(mid), 0, &Vec::new());
     }
 }

@@ -226,6 +226,15 @@ impl Transport {
     /// rest stays here and `wants_write()` says so. Returns the bytes taken
     /// (`WouldBlock` only when the socket took none of a plain write with nothing held).
     pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
+        // The usual case first: bytes that go straight to the socket.
+        if self.ws.is_none()
+            && self.tls.is_none()
+            && self.socks.is_none()
+            && self.held.is_empty()
+            && self.connected
+        {
+            return self.stream.write(bufs);
+        }
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if let Some(ws) = self.ws.as_deref_mut() {
             ws.send(bufs);
