@@ -128,7 +128,10 @@ thread_local! {
 /// from a callback are queued for the loop rather than written at once, as in
 /// libmosquitto.
 pub fn in_callback() -> bool {
-    DISPATCHING.with(|d| d.depth.get() > 0)
+    // `try_with`: the borrowed table makes this thread-local one with a
+    // destructor, and a call made after it ran (a program's exit handlers)
+    // must not panic. Depth is then 0, as no callback can be running.
+    DISPATCHING.try_with(|d| d.depth.get() > 0).unwrap_or(false)
 }
 
 /// Marks this thread as inside a callback until dropped (also on unwinding).
@@ -136,28 +139,28 @@ struct InCallback;
 
 impl InCallback {
     fn enter() -> Self {
-        DISPATCHING.with(|d| d.depth.set(d.depth.get() + 1));
+        let _ = DISPATCHING.try_with(|d| d.depth.set(d.depth.get() + 1));
         InCallback
     }
 
     /// `enter`, also taking this thread's last table if it is `version`'s.
     fn enter_borrowing(version: u64) -> (Self, Option<CallbackSlots>) {
-        DISPATCHING.with(|d| {
+        let last = DISPATCHING.try_with(|d| {
             d.depth.set(d.depth.get() + 1);
-            let last = match d.last_used.take() {
+            match d.last_used.take() {
                 Some((v, slots)) if v == version => Some(slots),
                 other => {
                     d.last_used.set(other);
                     None
                 }
-            };
-            (InCallback, last)
-        })
+            }
+        });
+        (InCallback, last.ok().flatten())
     }
 
     /// Leaves, keeping `slots` (of `version`) for this thread's next dispatch.
     fn leave_lending(self, version: u64, slots: CallbackSlots) {
-        let old = DISPATCHING.with(|d| {
+        let old = DISPATCHING.try_with(|d| {
             d.depth.set(d.depth.get().saturating_sub(1));
             d.last_used.replace(Some((version, slots)))
         });
@@ -168,7 +171,7 @@ impl InCallback {
 
 impl Drop for InCallback {
     fn drop(&mut self) {
-        DISPATCHING.with(|d| d.depth.set(d.depth.get().saturating_sub(1)));
+        let _ = DISPATCHING.try_with(|d| d.depth.set(d.depth.get().saturating_sub(1)));
     }
 }
 
