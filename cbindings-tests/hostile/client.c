@@ -6,6 +6,7 @@
  *   loaded: <file>                    the libmosquitto the loader chose
  *   arg OPTION                        each option, as given
  *   connect rc N                      mosquitto_connect*'s return code
+ *   connect errno N TEXT              the errno of a connect that returned MOSQ_ERR_ERRNO
  *   on_connect rc N flags F           and on_connect_v5 rc N flags F
  *   on_disconnect rc N                and on_disconnect_v5 rc N reason_string S
  *   on_message topic T qos Q mid M payloadlen L
@@ -38,6 +39,7 @@
  *
  *   client PORT [OPTION...]
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,8 +260,10 @@ int main(int argc, char *argv[])
 	start = now();
 	deadline = start + seconds;
 	rc = mosquitto_connect_bind_v5(mosq, "127.0.0.1", port, keepalive, NULL, props);
+	int connect_errno = errno;
 	mosquitto_property_free_all(&props);
 	printf("connect rc %d\n", rc);
+	if(rc == MOSQ_ERR_ERRNO) printf("connect errno %d %s\n", connect_errno, strerror(connect_errno));
 	if(rc != MOSQ_ERR_SUCCESS) goto end;
 
 	if(!strcmp(until, "end")){
