@@ -285,17 +285,35 @@ fn run(
         kill_seqs,
     };
     eprintln!(
-        "cluster: sent {}, received {}, duplicates {}, missing {} {:?}; kill -> traffic: {:?}",
+        "cluster: sent {}, received {}, duplicates {}, missing {} {}; kill -> traffic: {:?}",
         report.sent,
         report.received,
         report.duplicates,
         report.missing.len(),
-        report.missing,
+        ranges(&report.missing),
         report.recoveries
     );
     let _ = publisher.loop_stop(true);
     let _ = sub.loop_stop(true);
     report
+}
+
+/// `1-3 7` for [1, 2, 3, 7].
+fn ranges(numbers: &[u64]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let mut j = i;
+        while j + 1 < numbers.len() && numbers[j + 1] == numbers[j] + 1 {
+            j += 1;
+        }
+        out.push(match j > i {
+            true => format!("{}-{}", numbers[i], numbers[j]),
+            false => numbers[i].to_string(),
+        });
+        i = j + 1;
+    }
+    out.join(" ")
 }
 
 /// How long after `killed` a message numbered `last` or later first
@@ -342,7 +360,11 @@ fn rabbitmq_quorum(seconds: u64) {
     }
     let mut cluster = Cluster::start(true);
     let report = run(&mut cluster, &[1, 2, 0], 2, seconds, Duration::from_secs(3));
-    assert!(report.missing.is_empty(), "missing: {:?}", report.missing);
+    assert!(
+        report.missing.is_empty(),
+        "missing: {}",
+        ranges(&report.missing)
+    );
     assert!(report.recoveries.len() >= 2);
 }
 
