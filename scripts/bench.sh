@@ -316,10 +316,14 @@ tls_stop_all() {
 	for key in "${!TLS_PEER_PID[@]}"; do stop_pid "${TLS_PEER_PID[$key]}"; done
 	stop_pid "$TLS_BROKER_PID"
 }
-tls_footer() { # the peers' own counts: every handshake full, and of the version asked for
-	local key
+tls_footer() { # what the conn rows' cpu means; the peers' own counts (all full handshakes?)
+	local key i
+	for i in "${SEL[@]}"; do
+		[[ ${SCEN[$i]} == *"|conn "* ]] || continue
+		echo "conn rows: rate in connections/s, cpu per connection (connect, CONNACK, disconnect)."
+		break
+	done
 	[ ${#TLS_PEER_PID[@]} = 0 ] && return 0
-	echo "conn rows: rate in connections/s, cpu per connection (connect, CONNACK, disconnect)."
 	for key in $(printf '%s\n' "${!TLS_PEER_PID[@]}" | sort); do
 		stop_pid "${TLS_PEER_PID[$key]}"
 		echo "tls peer $key: $(sed -n 's/^tls_peer: //p' "$TMP/tls-$key.err")"
