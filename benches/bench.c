@@ -7,11 +7,14 @@
  *   bench rtt  -p PORT -q QOS -n COUNT           (against a real broker)
  *   bench idle -p PORT -n CLIENTS                (against benches/sink)
  *   bench floor -p PORT -s SIZE -n COUNT         (no library: one write() per message)
+ *   bench conn -p PORT -n COUNT                  (connect, CONNACK, disconnect, COUNT times)
  *   bench which                                  (only report the library)
  * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
- *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere),
+ *         -N 0|1 TCP_NODELAY (default: on for rtt and conn, the library's default elsewhere),
  *         -W PATH (MQTT over WebSockets with that upgrade path: libmosquitto 2.1's
  *         MOSQ_OPT_TRANSPORT, which 2.0 refuses)
+ * TLS:    -A CAFILE (TLS on, broker verified against it), -e CERT -k KEY (client
+ *         certificate), -t tlsv1.2|tlsv1.3 (mosquitto_tls_opts_set's version)
  *
  * It first prints which library it really loaded (dladdr on a libmosquitto symbol)
  * and exits 3 if BENCH_EXPECT_LIB names a different file. On success it prints one
@@ -45,6 +48,7 @@ struct opts {
 	long count, cap; /* cap < 0: pick a default; 0: no limit */
 	int start;       /* 1: loop_start (library thread), 0: mosquitto_loop from main */
 	const char *ws_path; /* WebSockets with this path; NULL: plain MQTT */
+	const char *cafile, *certfile, *keyfile, *tls_version; /* TLS when cafile is set */
 };
 
 /* libmosquitto 2.1's values, by number: the 2.0 header this is built against has
@@ -58,6 +62,7 @@ struct opts {
 struct state {
 	atomic_int connected;       /* 0 waiting, 1 CONNACK ok, -1 refused */
 	atomic_int lost;            /* on_disconnect seen before we asked */
+	atomic_int disconnected;    /* on_disconnect seen, whatever the reason */
 	atomic_int subscribed;
 	atomic_ulong done;          /* on_publish count */
 	atomic_ulong received;      /* on_message count */
@@ -183,6 +188,7 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 	(void)m;
 	if (rc != 0)
 		atomic_store(&st->lost, 1);
+	atomic_store(&st->disconnected, 1);
 }
 
 static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
@@ -249,6 +255,16 @@ static void state_init(struct state *st)
 	atomic_store(&st->last_seq, -1);
 }
 
+/* TLS settings of the command line, the same calls for either library. */
+static void apply_tls(struct mosquitto *m, const struct opts *o)
+{
+	if (!o->cafile)
+		return;
+	check(mosquitto_tls_set(m, o->cafile, NULL, o->certfile, o->keyfile, NULL), "mosquitto_tls_set");
+	if (o->tls_version)
+		check(mosquitto_tls_opts_set(m, 1, o->tls_version, NULL), "mosquitto_tls_opts_set");
+}
+
 static struct mosquitto *client(const struct opts *o, const char *role, int idx, struct state *st)
 {
 	char id[64];
@@ -268,6 +284,7 @@ static struct mosquitto *client(const struct opts *o, const char *role, int idx,
 		check(mosquitto_string_option(m, BENCH_OPT_HTTP_PATH, o->ws_path),
 		      "mosquitto_string_option(HTTP_PATH)");
 	}
+	apply_tls(m, o);
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_disconnect_callback_set(m, on_disconnect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
@@ -532,6 +549,7 @@ static void idle_connect(const struct opts *o, struct mosquitto **ms, struct pol
 		ms[i] = mosquitto_new(id, true, &connected);
 		if (!ms[i])
 			die(1, "mosquitto_new #%ld failed (errno %d)", i, errno);
+		apply_tls(ms[i], o);
 		mosquitto_connect_callback_set(ms[i], on_connect_idle);
 		int rc = mosquitto_connect(ms[i], o->host, o->port, 60);
 		if (rc != MOSQ_ERR_SUCCESS)
@@ -605,6 +623,64 @@ static int run_idle(const struct opts *o)
 	return 0;
 }
 
+/* Connections per second: one client object connects, waits for CONNACK,
+ * disconnects and waits for on_disconnect, count times (after one warm-up
+ * connection, which loads the CA file and certificates a library may keep). Over
+ * TLS each is a full handshake (the TLS peer never resumes sessions). CPU per
+ * connection is the whole process's, from getrusage. */
+static int one_connection(struct mosquitto *m, const struct opts *o, struct state *st, long i)
+{
+	atomic_store(&st->connected, 0);
+	atomic_store(&st->disconnected, 0);
+	int rc = mosquitto_connect(m, o->host, o->port, 60);
+	if (rc != MOSQ_ERR_SUCCESS)
+		die(1, "mosquitto_connect #%ld: %s (rc=%d)", i, errstr(rc), rc);
+	while (!atomic_load(&st->connected)) {
+		rc = mosquitto_loop(m, 100, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			die(1, "mosquitto_loop before CONNACK #%ld: %s (rc=%d)", i, errstr(rc), rc);
+		check_deadline("waiting for CONNACK");
+	}
+	if (atomic_load(&st->connected) < 0)
+		die(1, "connection #%ld refused", i);
+	check(mosquitto_disconnect(m), "mosquitto_disconnect");
+	while (!atomic_load(&st->disconnected)) {
+		rc = mosquitto_loop(m, 100, 1);
+		if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
+			die(1, "mosquitto_loop after DISCONNECT #%ld: %s (rc=%d)", i, errstr(rc), rc);
+		check_deadline("waiting for on_disconnect");
+	}
+	return 0;
+}
+
+static int run_conn(const struct opts *o)
+{
+	struct state st;
+	struct mosquitto *m;
+	struct opts oo = *o;
+	double t0, c0, t1, c1;
+
+	/* Nagle off, as for rtt: otherwise CONNECT written right after the TLS Finished
+	 * waits for the peer's delayed ACK (40 ms), which measures the kernel. */
+	if (oo.nodelay < 0)
+		oo.nodelay = 1;
+	o = &oo;
+	state_init(&st);
+	m = client(o, "conn", 0, &st);
+	one_connection(m, o, &st, -1);
+	t0 = now();
+	c0 = cpu_seconds();
+	for (long i = 0; i < o->count; i++)
+		one_connection(m, o, &st, i);
+	t1 = now();
+	c1 = cpu_seconds();
+	printf("RESULT cmd=conn conns=%ld secs=%.6f rate=%.1f cpu_us=%.4f maxrss_kb=%ld\n", o->count,
+	       t1 - t0, (double)o->count / (t1 - t0), (c1 - c0) * 1e6 / (double)o->count, maxrss_kb());
+	fflush(stdout);
+	mosquitto_destroy(m);
+	return 0;
+}
+
 /* The floor for publishing "written at once": no library, one write() per
  * pre-encoded QoS 0 PUBLISH to the sink, as fast as the socket takes them. A
  * library that writes each message at once cannot beat this; the table shows it
@@ -666,9 +742,9 @@ static int run_floor(const struct opts *o)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench pub|recv|rtt|idle|floor -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
+		"usage: bench pub|recv|rtt|idle|conn|floor -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
 		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n"
-		"             [-W WEBSOCKET_PATH]\n");
+		"             [-W WEBSOCKET_PATH] [-A CAFILE [-e CERT -k KEY] [-t tlsv1.2|tlsv1.3]]\n");
 	exit(2);
 }
 
@@ -707,6 +783,10 @@ int main(int argc, char **argv)
 		case 'V': o.proto = atoi(v); break;
 		case 'N': o.nodelay = atoi(v); break;
 		case 'W': o.ws_path = v; break;
+		case 'A': o.cafile = v; break;
+		case 'e': o.certfile = v; break;
+		case 'k': o.keyfile = v; break;
+		case 't': o.tls_version = v; break;
 		default: usage();
 		}
 	}
@@ -725,6 +805,8 @@ int main(int argc, char **argv)
 		rc = run_rtt(&o);
 	else if (!strcmp(o.cmd, "idle"))
 		rc = run_idle(&o);
+	else if (!strcmp(o.cmd, "conn"))
+		rc = run_conn(&o);
 	else if (!strcmp(o.cmd, "floor"))
 		rc = run_floor(&o);
 	else

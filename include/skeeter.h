@@ -115,8 +115,12 @@ extern "C" {
  *
  * Each URI is `mqtt://host[:port]` (port 1883 by default), `mqtts://host[:port]`
  * (TLS with the `mosquitto_tls_*` settings, or the system's trusted roots
- * without them; port 8883 by default) or `unix:/path`; an IPv6 address goes in
- * brackets. With a list set, `mosquitto_connect*` and `mosquitto_reconnect*`
+ * without them; port 8883 by default), `ws://host[:port][/path]` or
+ * `wss://host[:port][/path]` (MQTT over WebSockets, plain or TLS; ports 80
+ * and 443 by default; without a path the upgrade uses `MOSQ_OPT_HTTP_PATH`,
+ * "/mqtt" unless set) or `unix:/path`; an IPv6 address goes in brackets. The
+ * scheme alone decides the transport of each server (`MOSQ_OPT_TRANSPORT` is
+ * not read with a list). With a list set, `mosquitto_connect*` and `mosquitto_reconnect*`
  * connect to the list's current server and ignore their host and port (host
  * may then be NULL); keepalive, bind address and properties still apply. After
  * enough failed attempts in a row on one server (when the reconnect delay
@@ -126,8 +130,8 @@ extern "C" {
  * removes the list. The strings are copied.
  *
  * Returns `MOSQ_ERR_INVAL` for a NULL handle, a negative count, a NULL or
- * malformed URI; `MOSQ_ERR_NOT_SUPPORTED` for `ws://` and `wss://` (there is no
- * WebSocket transport yet). On error the list is left as it was.
+ * malformed URI (a path on anything but `ws://` and `wss://`, or one with
+ * spaces or control characters). On error the list is left as it was.
  */
 int skeeter_servers_set(struct mosquitto *mosq, const char *const *uris, int count);
 
@@ -170,8 +174,11 @@ int skeeter_reconnect_doubling_set(struct mosquitto *mosq, bool doubling);
  * is unsubscribed) is made again whenever a CONNACK says the broker kept no
  * session (session present 0) after a reconnect: sent once, before anything
  * queued, in as few SUBSCRIBEs as the broker's Maximum Packet Size allows.
- * Their SUBACKs call `on_subscribe` (with mids the library chose) as the
- * program's own do. False (the default) forgets the record. Returns
+ * When the broker kept the session, a SUBSCRIBE whose connection was lost
+ * before its SUBACK is sent again the same way (without re-subscribe it is
+ * dropped, as libmosquitto drops it). Their SUBACKs call `on_subscribe` (with
+ * mids the library chose) as the program's own do. False (the default)
+ * forgets the record. Returns
  * `MOSQ_ERR_INVAL` for a NULL handle.
  */
 int skeeter_resubscribe_set(struct mosquitto *mosq, bool resubscribe);

@@ -59,6 +59,7 @@ stop_pid() {
 }
 cleanup() {
 	stop_pid "$SINK_PID"; stop_pid "$SOURCE_PID"; stop_pid "$BROKER_PID"
+	declare -F tls_stop_all >/dev/null && tls_stop_all # the TLS block's peers and broker
 	# The node's whole session (setsid made the server its leader), then its epmd.
 	[ -n "$RABBIT_PID" ] && kill -9 -- "-$RABBIT_PID" 2>/dev/null
 	stop_pid "$RABBIT_PID"; stop_pid "$EPMD_PID"
@@ -221,6 +222,157 @@ if [ -x "$RABBIT/rabbitmq-server" ]; then
 		"pub -p @RABBIT_WS@ -W /ws -q 0 -s 16 -n $N1 -m loop" "$RATE"
 fi
 
+# ---- TLS, latency and connections (issue 20) --------------------------------------
+# Kept in one block: the TLS peers (benches/tls_peer.c: the sink and the source behind
+# OpenSSL), the certificates they and a TLS mosquitto use (made here with openssl at
+# run time), a TLS broker, the rows, and the latency rows' repetition count. Hooks
+# elsewhere: tls_args (run_one), tls_stop_all (cleanup), tls_footer (table).
+#   BENCH_RTT_REPS=N   repetitions of the rtt rows (default 3 × BENCH_REPS)
+declare -A REPS_OF TIMEOUT_OF TLS_PEER_PID TLS_PEER_PORT
+TLS_OK="" TLS_BROKER_PID="" TLS_BROKER_PORT="" CERTS="$TMP/certs"
+if $CC $CFLAGS -o "$BIN/tls_peer" "$ROOT/benches/tls_peer.c" -lssl -lcrypto -pthread 2>"$OUT/tls_peer.log"; then
+	TLS_OK=1
+else
+	say "bench: building tls_peer failed (libssl-dev missing?), no TLS rows: see $OUT/tls_peer.log"
+fi
+
+make_certs() { # dir: ECDSA P-256 and RSA 2048 CAs, server certificates for 127.0.0.1, a client's
+	local d=$1 kind
+	mkdir -p "$d" || return 1
+	printf '%s\n' basicConstraints=CA:FALSE keyUsage=digitalSignature,keyEncipherment \
+		extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$d/server.ext"
+	printf '%s\n' basicConstraints=CA:FALSE keyUsage=digitalSignature \
+		extendedKeyUsage=clientAuth >"$d/client.ext"
+	for kind in ecdsa rsa; do
+		local alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+		[ $kind = rsa ] && alg=(-newkey rsa:2048)
+		openssl req -x509 "${alg[@]}" -nodes -days 2 -subj "/CN=skeeter bench $kind CA" \
+			-keyout "$d/$kind-ca.key" -out "$d/$kind-ca.pem" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+			openssl req "${alg[@]}" -nodes -subj "/CN=127.0.0.1" -keyout "$d/$kind-server.key" \
+				-out "$d/$kind-server.csr" &&
+			openssl x509 -req -in "$d/$kind-server.csr" -CA "$d/$kind-ca.pem" -CAkey "$d/$kind-ca.key" \
+				-CAcreateserial -days 2 -sha256 -extfile "$d/server.ext" -out "$d/$kind-server.pem" ||
+			return 1
+	done
+	# The client's certificate is ECDSA P-256, signed by the ECDSA CA.
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=bench client" \
+		-keyout "$d/client.key" -out "$d/client.csr" &&
+		openssl x509 -req -in "$d/client.csr" -CA "$d/ecdsa-ca.pem" -CAkey "$d/ecdsa-ca.key" \
+			-CAcreateserial -days 2 -sha256 -extfile "$d/client.ext" -out "$d/client.pem"
+}
+if [ -n "$TLS_OK" ] && ! make_certs "$CERTS" >"$OUT/certs.log" 2>&1; then
+	say "bench: making certificates with openssl failed (see $OUT/certs.log), no TLS rows"
+	TLS_OK=""
+fi
+
+start_tls_peer() { # key cert_version_clientcert, e.g. ecdsa_any_0, rsa_1.2_1
+	local key=$1 cert ver cc a
+	IFS=_ read -r cert ver cc <<<"$key"
+	a=(-c "$CERTS/$cert-server.pem" -k "$CERTS/$cert-server.key" -t 7200)
+	[ "$ver" != any ] && a+=(-v "$ver")
+	[ "$cc" = 1 ] && a+=(-C "$CERTS/ecdsa-ca.pem")
+	"$BIN/tls_peer" "${a[@]}" >"$TMP/tls-$key.out" 2>"$TMP/tls-$key.err" &
+	TLS_PEER_PID[$key]=$!
+	TLS_PEER_PORT[$key]=$(wait_port_line "$TMP/tls-$key.out") || fatal "tls_peer $key did not start"
+}
+start_tls_broker() { # mosquitto with one TLS listener (ECDSA certificate), started on first use
+	TLS_BROKER_PORT=$("$BIN/sink" --pick-port) || fatal "no free port"
+	# user: as root, mosquitto would drop to its own user, which cannot read $TMP.
+	cat >"$TMP/mosquitto-tls.conf" <<-EOF
+		listener $TLS_BROKER_PORT 127.0.0.1
+		certfile $CERTS/ecdsa-server.pem
+		keyfile $CERTS/ecdsa-server.key
+		allow_anonymous true
+		persistence false
+		set_tcp_nodelay true
+		log_dest none
+		user $(id -un)
+	EOF
+	"$BROKER" -c "$TMP/mosquitto-tls.conf" >"$TMP/broker-tls.log" 2>&1 &
+	TLS_BROKER_PID=$!
+	for _ in $(seq 1 50); do
+		kill -0 "$TLS_BROKER_PID" 2>/dev/null || fatal "TLS broker exited: $(cat "$TMP/broker-tls.log")"
+		(exec 3<>"/dev/tcp/127.0.0.1/$TLS_BROKER_PORT") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fatal "TLS broker did not open port $TLS_BROKER_PORT"
+}
+tls_args() { # expands run_one's $args: @TLS_key@ (a peer's port), @TLSBROKER@, @CERTS@
+	local key
+	while [[ $args =~ @TLS_([a-z]+_[0-9a-z.]+_[01])@ ]]; do
+		key=${BASH_REMATCH[1]}
+		kill -0 "${TLS_PEER_PID[$key]:-}" 2>/dev/null || start_tls_peer "$key"
+		args=${args//@TLS_${key}@/${TLS_PEER_PORT[$key]}}
+	done
+	if [[ $args == *@TLSBROKER@* ]]; then
+		kill -0 "$TLS_BROKER_PID" 2>/dev/null || start_tls_broker
+		args=${args//@TLSBROKER@/$TLS_BROKER_PORT}
+	fi
+	args=${args//@CERTS@/$CERTS}
+}
+tls_stop_all() {
+	local key
+	for key in "${!TLS_PEER_PID[@]}"; do stop_pid "${TLS_PEER_PID[$key]}"; done
+	stop_pid "$TLS_BROKER_PID"
+}
+tls_footer() { # what the conn rows' cpu means; the peers' own counts (all full handshakes?)
+	local key i
+	for i in "${SEL[@]}"; do
+		[[ ${SCEN[$i]} == *"|conn "* ]] || continue
+		echo "conn rows: rate in connections/s, cpu per connection (connect, CONNACK, disconnect)."
+		break
+	done
+	[ ${#TLS_PEER_PID[@]} = 0 ] && return 0
+	for key in $(printf '%s\n' "${!TLS_PEER_PID[@]}" | sort); do
+		stop_pid "${TLS_PEER_PID[$key]}"
+		echo "tls peer $key: $(sed -n 's/^tls_peer: //p' "$TMP/tls-$key.err")"
+	done
+	TLS_PEER_PID=()
+}
+
+if [ -n "$QUICK" ]; then
+	T0=50000 T0K=30000 TR=200000 TRK=100000 T1=20000 TCONN=100 TPEAK=200000 NCONN=2000
+else
+	T0=300000 T0K=150000 TR=1000000 TRK=300000 T1=100000 TCONN=300 TPEAK=1000000 NCONN=5000
+fi
+CONNRATE="rate:rate:conn/s:hi"
+if [ -n "$TLS_OK" ]; then
+	# Default TLS: ECDSA P-256 server certificate, TLS 1.3 (both libraries' choice).
+	E="-A @CERTS@/ecdsa-ca.pem"
+	for sz in 16 1024; do
+		n=$T0; lbl=16B; [ $sz = 1024 ] && n=$T0K lbl=1KiB
+		add "tls pub q0 $lbl sink loop" "pub -p @TLS_ecdsa_any_0@ $E -q 0 -s $sz -n $n -m loop" "$RATE"
+		add "tls pub q0 $lbl sink loop_start" "pub -p @TLS_ecdsa_any_0@ $E -q 0 -s $sz -n $n -m start" "$RATE"
+	done
+	add "tls recv q0 16B source" "recv -p @TLS_ecdsa_any_0@ $E -s 16 -n $TR" "$RATE"
+	add "tls recv q0 1KiB source" "recv -p @TLS_ecdsa_any_0@ $E -s 1024 -n $TRK" "$RATE"
+	add "tls pub q1 16B sink window 1000" "pub -p @TLS_ecdsa_any_0@ $E -q 1 -s 16 -n $T1 -m loop -w 1000" "$RATE"
+	add "tls pub q0 16B broker loop" "pub -p @TLSBROKER@ $E -q 0 -s 16 -n $T1 -m loop" "$RATE"
+	add "tls pub q0 16B broker loop_start" "pub -p @TLSBROKER@ $E -q 0 -s 16 -n $T1 -m start" "$RATE"
+	add "tls pub q1 16B broker window 20" "pub -p @TLSBROKER@ $E -q 1 -s 16 -n $T1 -m loop" "$RATE"
+	add "tls pub q1 16B broker window 1000" "pub -p @TLSBROKER@ $E -q 1 -s 16 -n $T1 -m loop -w 1000" "$RATE"
+	for ver in 1.3 1.2; do
+		for cert in ecdsa rsa; do
+			for cc in 0 1; do
+				a="conn -p @TLS_${cert}_${ver}_${cc}@ -A @CERTS@/$cert-ca.pem -t tlsv$ver -n $TCONN"
+				[ $cc = 1 ] && a+=" -e @CERTS@/client.pem -k @CERTS@/client.key"
+				add "tls conn TLS$ver ${cert^^}$([ $cc = 1 ] && echo " + client cert")" "$a" "$CONNRATE"
+			done
+		done
+	done
+	add "tls idle 1000 clients sink" "idle -p @TLS_ecdsa_any_0@ $E -n 1000" "per_client_kb:RSS/client:KiB:lo"
+	# 1,000 full handshakes take libmosquitto several seconds on a loaded machine.
+	[ "$RUN_TIMEOUT" -lt 60 ] && TIMEOUT_OF["tls idle 1000 clients sink"]=60
+	add "tls peak RSS q0 1KiB x$TPEAK loop_start sink" \
+		"pub -p @TLS_ecdsa_any_0@ $E -q 0 -s 1024 -n $TPEAK -m start -c 0" "maxrss_kb:peak-RSS:MiB:lo:1024 $RATE"
+fi
+# Latency: the rtt rows above, repeated more often (each run's p50/p99 is one sample).
+RTT_REPS=${BENCH_RTT_REPS:-$((3 * REPS))}
+REPS_OF["rtt q0 broker"]=$RTT_REPS
+REPS_OF["rtt q1 broker"]=$RTT_REPS
+add "conn tcp sink" "conn -p @SINK@ -n $NCONN" "$CONNRATE"
+
 # ---- running ----------------------------------------------------------------------
 declare -A VALS CPU FAIL NOTE
 RAW="$OUT/raw.csv"
@@ -237,6 +389,7 @@ run_one() { # scenario-index lib rep
 	args=${args//@SINK@/$SINK_PORT}
 	args=${args//@BROKER@/$BROKER_PORT}
 	args=${args//@SOURCE@/$SOURCE_PORT}
+	[[ $args == *@TLS* || $args == *@CERTS@* ]] && tls_args # TLS block: peers, certificates
 	local key="$name|$lib"
 	[ -n "${FAIL[$key]:-}" ] && return 0 # one failure is enough: skip the rest
 	[ "$lib" = debian ] && [[ $name == *"(ours only)"* ]] && return 0
@@ -249,15 +402,16 @@ run_one() { # scenario-index lib rep
 		FAIL[$key]=1; NOTE[$key]="$OURS_BROKEN"; return 0
 	fi
 	ensure_peers
+	local tmo=${TIMEOUT_OF[$name]:-$RUN_TIMEOUT} # TIMEOUT_OF: a scenario's own limit
 	# shellcheck disable=SC2086 # args is a word list on purpose
 	LD_LIBRARY_PATH="$TMP/$lib" BENCH_EXPECT_LIB="$TMP/$lib/libmosquitto.so.1" \
-		timeout -k 5 "$RUN_TIMEOUT" "$BIN/bench" $args -T $((RUN_TIMEOUT - 5)) \
+		timeout -k 5 "$tmo" "$BIN/bench" $args -T $((tmo - 5)) \
 		>"$TMP/run.out" 2>"$TMP/run.err"
 	rc=$?
 	line=$(grep -m1 '^RESULT ' "$TMP/run.out")
 	if [ $rc -ne 0 ] || [ -z "$line" ]; then
 		case $rc in
-		124|137) reason="killed after ${RUN_TIMEOUT}s (hang)" ;;
+		124|137) reason="killed after ${tmo}s (hang)" ;;
 		0) reason="no RESULT line" ;;
 		*) if [ $rc -gt 128 ]; then reason="died of signal $((rc - 128))"; else reason="exit $rc"; fi ;;
 		esac
@@ -307,8 +461,9 @@ for i in "${!SCEN[@]}"; do
 done
 for j in "${!SEL[@]}"; do
 	i=${SEL[$j]}
-	say "[$((j + 1))/${#SEL[@]}] ${SCEN[$i]%%|*}"
-	for rep in $(seq 1 "$REPS"); do
+	name=${SCEN[$i]%%|*}
+	say "[$((j + 1))/${#SEL[@]}] $name"
+	for rep in $(seq 1 "${REPS_OF[$name]:-$REPS}"); do # REPS_OF: a scenario's own count
 		# Alternate which library goes first so drift on a shared machine evens out.
 		order=$LIBS
 		[ $((rep % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$LIBS" | tac | tr '\n' ' ')
@@ -323,6 +478,7 @@ echo "scenario,metric,unit,better,lib,status,median,cpu_us_per_msg,values" >"$CS
 fmt() { # number unit -> printable
 	awk -v v="$1" -v u="$2" 'BEGIN {
 		if (u == "msg/s") { if (v >= 1e6) printf "%.3fM", v / 1e6; else printf "%.1fk", v / 1e3 }
+		else if (u == "conn/s" && v >= 1e4) printf "%.1fk", v / 1e3
 		else if (v >= 100) printf "%.0f", v; else printf "%.2f", v }'
 }
 {
@@ -370,6 +526,7 @@ fmt() { # number unit -> printable
 	echo
 	echo "gain = ours vs debian, >1.00x means ours is better (faster, or less time/memory)."
 	echo "cpu = client CPU time (user + system, whole process) per message / round trip."
+	declare -F tls_footer >/dev/null && tls_footer
 	for lib in $LIBS; do echo "$lib: ${LIBINFO[$lib]}"; done
 	for lib in ours debian; do
 		for i in "${SEL[@]}"; do

@@ -21,6 +21,8 @@ test_packages=(
   "chicken-bin:/usr/bin/csc"
   "microsocks:/usr/bin/microsocks"
   "openssl:/usr/bin/openssl"
+  # OpenSSL's headers: benches/tls_peer.c, the TLS peer of make bench.
+  "libssl-dev:/usr/include/openssl/ssl.h"
   "valgrind:/usr/bin/valgrind"
   "binutils:/usr/bin/nm"
   "python3-venv:/usr/share/doc/python3-venv"

@@ -19,12 +19,14 @@ export SKEETER_STRESS_SECONDS="${SKEETER_STRESS_SECONDS:-2}"
 
 echo "== C test programs under valgrind"
 cargo test --test c_programs --test client_broker --test threads_stress --test faults \
-    -- --test-threads 2
+    --test skeeter_handlers -- --test-threads 2
+# skeeter.h's C programs: the failover example (its other tests drive the Rust API).
+cargo test --test skeeter_failover -- the_failover_example
 
 echo "== C examples under valgrind"
 cargo build
 stage_library target/debug/libmosquitto.so
-for example in pub sub threaded request_response; do
+for example in pub sub threaded request_response failover; do
   gcc -Wall -g -Iinclude "examples-c/$example.c" -L"$stage" -lmosquitto -lpthread \
       -Wl,-rpath,"$stage" -o "$stage/$example"
 done
@@ -43,4 +45,18 @@ echo "pub: ok"
 echo "threaded: ok"
 "${vg[@]}" "$stage/request_response" 127.0.0.1 "$port" > /dev/null
 echo "request_response: ok"
+# failover: the first server is down; it moves to the broker and hears 3 messages.
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"${vg[@]}" "$stage/failover" 'valgrind/failover/#' 3 "mqtt://127.0.0.1:$dead" \
+    "mqtt://127.0.0.1:$port" > "$stage/failover.out" &
+failover=$!
+for _ in $(seq 120); do
+  grep -q "connected to server 1" "$stage/failover.out" && break
+  sleep 0.5
+done
+sleep 1
+"${vg[@]}" "$stage/pub" 127.0.0.1 "$port" valgrind/failover/x "after failover" 3
+wait "$failover"
+grep -q "valgrind/failover/x after failover" "$stage/failover.out"
+echo "failover: ok"
 echo "== valgrind: clean"

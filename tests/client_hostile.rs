@@ -1054,3 +1054,233 @@ fn a_pubrec_with_an_error_reason_ends_the_qos_2_flow_without_pubrel() {
     assert_eq!(answer.lines("on_publish ").len(), 1, "{}", answer.output);
     assert_eq!(answer.drained(), DISCONNECT, "{}", answer.output);
 }
+
+// ---------------------------------------------------------------------------------
+// The same hostility with every skeeter.h extension on
+
+const MOSQ_ERR_TIMEOUT: i32 = 27;
+
+/// Runs `script` with `args` plus `resilient` (server list, re-subscribe,
+/// offline queue, QoS downgrade, incoming cap, connect timeout, jitter, a
+/// handler) and `reconnects=2`, under valgrind unless `timed`. Our extensions:
+/// `None` in Debian mode. Every reconnect must end cleanly too: connected
+/// again, or refused with MOSQ_ERR_ERRNO once the fake broker has gone.
+fn with_extensions(script: Script, args: &[&str], timed: bool) -> Option<Answer> {
+    if against_debian() {
+        return None;
+    }
+    let mut all = vec!["resilient", "reconnects=2"];
+    all.extend_from_slice(args);
+    let answer = run_hostile(script, &all, !timed);
+    for rc in answer.lines("reconnect rc ") {
+        assert!(
+            ["0", "14"].contains(&rc),
+            "a reconnect returned {rc}:\n{}",
+            answer.output
+        );
+    }
+    assert_eq!(answer.lines("stats ").len(), 1, "{}", answer.output);
+    Some(answer)
+}
+
+/// `after_connack`'s script (the broker sends `bytes` after CONNACK) with the
+/// extensions on.
+fn after_connack_with_extensions(bytes: &[u8], args: &[&str]) -> Option<Answer> {
+    let script = connected()
+        .send(bytes)
+        .timeout(Duration::from_secs(10))
+        .drain_until_closed();
+    let mut all = vec!["seconds=5"];
+    all.extend_from_slice(args);
+    with_extensions(script, &all, false)
+}
+
+#[test]
+fn with_every_extension_on_a_remaining_length_of_five_bytes_is_a_protocol_error() {
+    let Some(answer) = after_connack_with_extensions(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01], &[])
+    else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_PROTOCOL);
+    answer.assert_error_logged();
+    answer.assert_no_message();
+}
+
+#[test]
+fn with_every_extension_on_a_remaining_length_of_256_mib_is_over_the_cap_at_once() {
+    // The 1 MiB cap ends the connection from the header alone, without waiting
+    // for the bytes or reserving room.
+    let script = connected()
+        .send(&[0x30, 0xff, 0xff, 0xff, 0x7f])
+        .sleep(Duration::from_millis(1500))
+        .close();
+    let Some(answer) = with_extensions(script, &["seconds=5", "limit_memory"], true) else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_OVERSIZE_PACKET);
+    answer.assert_no_message();
+    let rss = answer.number("maxrss_kb ").unwrap();
+    assert!(rss < 32 * 1024, "peak RSS {rss} kB:\n{}", answer.output);
+}
+
+#[test]
+fn with_every_extension_on_a_stream_cut_in_a_packet_is_a_lost_connection() {
+    let mut whole = publish(0x30, b"hostile/t", None, b"payload");
+    whole.truncate(6);
+    let script = connected()
+        .send(&whole)
+        .sleep(Duration::from_millis(300))
+        .close();
+    let Some(answer) = with_extensions(script, &["seconds=5"], false) else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_CONN_LOST);
+    answer.assert_no_message();
+}
+
+#[test]
+fn with_every_extension_on_a_publish_with_qos_3_is_a_protocol_error() {
+    let Some(answer) =
+        after_connack_with_extensions(&publish(0x36, b"hostile/t", Some(1), b"x"), &[])
+    else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_PROTOCOL);
+    answer.assert_no_message();
+}
+
+#[test]
+fn with_every_extension_on_a_topic_alias_above_the_maximum_is_a_protocol_error() {
+    let bad = publish_v5(b"hostile/t", &[0x23, 0x00, 0x03], b"x");
+    let script = connected_v5(&[])
+        .send(&bad)
+        .timeout(Duration::from_secs(10))
+        .drain_until_closed();
+    let Some(answer) = with_extensions(script, &["seconds=5", "v=5", "aliasmax=2"], false) else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_PROTOCOL);
+    answer.assert_no_message();
+}
+
+#[test]
+fn with_every_extension_on_a_short_suback_is_a_protocol_error_and_no_handler_runs() {
+    let script = connected()
+        .expect_packet_type(packet::SUBSCRIBE)
+        .send(&[0x90, 0x03, 0x00, 0x01, 0x01])
+        .drain_until_closed();
+    let Some(answer) = with_extensions(
+        script,
+        &["seconds=5", "sub=2", "until=connect", "linger=1"],
+        false,
+    ) else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_PROTOCOL);
+    assert!(
+        answer.lines("on_subscribe ").is_empty(),
+        "{}",
+        answer.output
+    );
+    assert!(answer.lines("handler ").is_empty(), "{}", answer.output);
+}
+
+#[test]
+fn with_every_extension_on_a_broker_that_never_answers_the_connect_times_out_in_a_second() {
+    // The connect timeout (1 s) ends the wait long before the keepalive (5 s).
+    let script = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .timeout(Duration::from_secs(20))
+        .drain_until_closed();
+    let Some(answer) = with_extensions(script, &["seconds=20", "keepalive=5"], true) else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_TIMEOUT);
+    answer.assert_error_logged();
+    assert!(
+        answer.lines("on_connect rc ").is_empty(),
+        "{}",
+        answer.output
+    );
+    let elapsed = answer.elapsed();
+    assert!(elapsed < 4.0, "{}", answer.output);
+}
+
+#[test]
+fn with_every_extension_on_a_refused_connack_is_reported_and_the_reconnects_end_cleanly() {
+    let mut props = vec![0x1f];
+    props.extend(string(b"go away"));
+    let script = FakeBroker::script()
+        .expect_packet_type(packet::CONNECT)
+        .send(&connack_v5(0x87, &props))
+        .drain_until_closed();
+    let Some(answer) = with_extensions(script, &["seconds=5", "v=5"], false) else {
+        return;
+    };
+    answer.assert_connect_rc(0x87);
+    answer.assert_loop_rc(MOSQ_ERR_PROTOCOL);
+    assert_eq!(answer.drained(), b"", "{}", answer.output);
+}
+
+#[test]
+fn with_every_extension_on_maximum_qos_0_sends_a_qos_1_publish_at_qos_0() {
+    // Where the plain client gets MOSQ_ERR_QOS_NOT_SUPPORTED, the downgrade
+    // sends the message at the broker's maximum.
+    let script = connected_v5(&[0x24, 0x00]).drain_until_closed();
+    let Some(answer) = with_extensions(
+        script,
+        &["seconds=5", "v=5", "pub=1:0:3:1", "until=connect"],
+        false,
+    ) else {
+        return;
+    };
+    assert_eq!(answer.number("publish rc "), Some(0), "{}", answer.output);
+    // PUBLISH QoS 0 "hostile/pub" with no properties and "xxx", then DISCONNECT.
+    let mut want = publish_v5(b"hostile/pub", &[], b"xxx");
+    want.extend_from_slice(&DISCONNECT);
+    assert_eq!(answer.drained(), want, "{}", hex(answer.drained()));
+}
+
+#[test]
+fn with_every_extension_on_a_violation_is_followed_by_a_reconnect_that_resubscribes() {
+    // First connection: the client subscribes (its own SUBSCRIBE and the
+    // handler's), the broker answers with a QoS 3 PUBLISH. The client ends the
+    // connection, reconnects; the second CONNACK says the session is gone, so
+    // both subscriptions are made again, and a message reaches the handler.
+    let script = connected()
+        .expect_packet_type(packet::SUBSCRIBE)
+        .expect_packet_type(packet::SUBSCRIBE)
+        .send(&[0x90, 0x03, 0x00, 0x01, 0x01])
+        .send(&[0x90, 0x03, 0x00, 0x02, 0x01])
+        .send(&publish(0x36, b"hostile/t", Some(1), b"x"))
+        .accept()
+        .expect_packet_type(packet::CONNECT)
+        .send(&CONNACK)
+        .expect_packet_type(packet::SUBSCRIBE)
+        .send(&publish(0x30, b"hostile/0", None, b"again"))
+        .timeout(Duration::from_secs(10))
+        .drain_until_closed();
+    let Some(answer) = with_extensions(
+        script,
+        &["seconds=8", "sub=1", "until=connect", "linger=2"],
+        false,
+    ) else {
+        return;
+    };
+    answer.assert_loop_rc(MOSQ_ERR_PROTOCOL);
+    assert_eq!(answer.lines("reconnect rc "), ["0"], "{}", answer.output);
+    assert!(
+        answer.has_line("handler topic hostile/0"),
+        "{}",
+        answer.output
+    );
+    // The re-subscription carried both filters in one SUBSCRIBE.
+    let resubscribe = &answer.transcript.received[answer.transcript.received.len() - 2];
+    let text = String::from_utf8_lossy(resubscribe);
+    assert!(
+        text.contains("hostile/0") && text.contains("hostile/#"),
+        "{}",
+        hex(resubscribe)
+    );
+    assert_eq!(answer.drained(), DISCONNECT, "{}", answer.output);
+}

@@ -1,8 +1,10 @@
 //! skeeter's server list (`skeeter_servers_set`) against real brokers: the
 //! client moves to the next server when its broker dies, subscribes there again
 //! (`skeeter_resubscribe_set`), messages flow there, and it stays there when the
-//! first comes back. Through the Rust API; these are
-//! our extensions, so there is nothing to compare with in Debian mode.
+//! first comes back; `ws://` and `wss://` servers (RabbitMQ's Web MQTT, one
+//! node for this binary) in the same list as `mqtt://` ones. Through the Rust
+//! API; these are our extensions, so there is nothing to compare with in Debian
+//! mode.
 
 mod support;
 
@@ -15,6 +17,7 @@ use mosquitto::client::server_list::Server;
 use mosquitto::client::{Client, Target};
 use support::broker::Broker;
 use support::publisher::{wait_until, Publisher};
+use support::rabbitmq::{RabbitMq, WS_PATH};
 use support::stage::{against_debian, free_port, ours, scratch_root, Compile, Process};
 use support::tls::cert_file;
 
@@ -33,13 +36,13 @@ impl Subscriber {
             .iter()
             .map(|b| format!("mqtt://127.0.0.1:{}", b.port))
             .collect();
-        Subscriber::start_with(&uris, |_| {})
+        Subscriber::start_with(b"failover-sub", &uris, |_| {})
     }
 
     /// Connects through `uris` (after `setup`), with re-subscribe on, and
     /// subscribes to `t/#` once connected.
-    fn start_with(uris: &[String], setup: impl FnOnce(&Client)) -> Subscriber {
-        let client = Arc::new(Client::new(Some(b"failover-sub"), true, 0).unwrap());
+    fn start_with(id: &[u8], uris: &[String], setup: impl FnOnce(&Client)) -> Subscriber {
+        let client = Arc::new(Client::new(Some(id), true, 0).unwrap());
         let list = uris.iter().map(|uri| Server::parse(uri).unwrap()).collect();
         client.set_servers(list);
         client.with_options(|o| o.set_reconnect_delay(1, 1, false));
@@ -191,7 +194,7 @@ fn mqtts_servers_use_the_tls_settings_and_a_failed_handshake_moves_on() {
         format!("mqtts://localhost:{}", ports.wrong_name),
         format!("mqtts://localhost:{}", ports.good),
     ];
-    let subscriber = Subscriber::start_with(&uris, |client| {
+    let subscriber = Subscriber::start_with(b"failover-sub", &uris, |client| {
         client.with_options(|o| o.tls.cafile = Some(cert_file("ca.pem")));
     });
     wait_until(15, "no TLS connection to the second server", || {
@@ -199,6 +202,75 @@ fn mqtts_servers_use_the_tls_settings_and_a_failed_handshake_moves_on() {
     });
     let publisher = Publisher::start(b"pub-tls", broker.port);
     publish_until_heard(&publisher, &subscriber, "over-tls");
+    subscriber.client.loop_stop(true).unwrap();
+}
+
+#[test]
+fn a_killed_mqtt_server_is_followed_by_a_ws_server_where_messages_flow() {
+    if against_debian() {
+        return;
+    }
+    let rabbit = RabbitMq::shared();
+    let mut first = Broker::start();
+    let uris = [
+        format!("mqtt://127.0.0.1:{}", first.port),
+        format!("ws://127.0.0.1:{}{WS_PATH}", rabbit.ws),
+    ];
+    let subscriber = Subscriber::start_with(b"mixed-sub", &uris, |_| {});
+    wait_until(10, "no connection to the mqtt:// server", || {
+        subscriber.connections() == [0]
+    });
+    let on_first = Publisher::start(b"mixed-pub-first", first.port);
+    publish_until_heard(&on_first, &subscriber, "mqtt");
+    drop(on_first);
+
+    let on_rabbit = Publisher::start(b"mixed-pub-rabbit", rabbit.mqtt);
+    let killed = Instant::now();
+    first.stop();
+    publish_until_heard(&on_rabbit, &subscriber, "ws");
+    eprintln!(
+        "failover to ws://: traffic flowed {:?} after the first was killed",
+        killed.elapsed()
+    );
+    assert_eq!(subscriber.connections(), [0, 1]);
+    subscriber.client.loop_stop(true).unwrap();
+}
+
+#[test]
+fn a_server_that_fails_the_upgrade_is_passed_for_a_wss_server_with_the_tls_settings() {
+    if against_debian() {
+        return;
+    }
+    let rabbit = RabbitMq::shared();
+    // A plain MQTT listener: it closes on the HTTP upgrade request.
+    let mosquitto = Broker::start();
+    let uris = [
+        format!("ws://127.0.0.1:{}{WS_PATH}", mosquitto.port),
+        format!("wss://localhost:{}{WS_PATH}", rabbit.wss),
+    ];
+    let subscriber = Subscriber::start_with(b"wss-sub", &uris, |client| {
+        client.with_options(|o| o.tls.cafile = Some(cert_file("ca.pem")));
+    });
+    wait_until(20, "no connection to the wss:// server", || {
+        subscriber.connections() == [1]
+    });
+    let publisher = Publisher::start(b"wss-pub", rabbit.mqtt);
+    publish_until_heard(&publisher, &subscriber, "over-wss");
+    subscriber.client.loop_stop(true).unwrap();
+}
+
+#[test]
+fn an_mqtt_server_is_plain_mqtt_even_when_the_transport_option_says_websockets() {
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::start();
+    let uris = [format!("mqtt://127.0.0.1:{}", broker.port)];
+    let subscriber = Subscriber::start_with(b"plain-sub", &uris, |client| {
+        client.with_options(|o| o.websocket.set_transport(2).unwrap());
+    });
+    let publisher = Publisher::start(b"plain-pub", broker.port);
+    publish_until_heard(&publisher, &subscriber, "plain");
     subscriber.client.loop_stop(true).unwrap();
 }
 

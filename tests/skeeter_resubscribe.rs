@@ -148,3 +148,63 @@ fn without_re_subscribe_a_lost_session_loses_the_subscriptions_as_in_libmosquitt
     loop_until(&client, || broker.is_finished());
     broker.finish();
 }
+
+/// SUBSCRIBE mid 1 to "lost" at QoS 1, never answered; the renewal as mid 2
+/// and its SUBACK.
+const SUBSCRIBE_LOST: [u8; 11] = [
+    0x82, 0x09, 0x00, 0x01, 0x00, 0x04, b'l', b'o', b's', b't', 0x01,
+];
+const RESUBSCRIBE_LOST: [u8; 11] = [
+    0x82, 0x09, 0x00, 0x02, 0x00, 0x04, b'l', b'o', b's', b't', 0x01,
+];
+const SUBACK_2: [u8; 5] = [0x90, 0x03, 0x00, 0x02, 0x01];
+
+/// A first connection whose SUBSCRIBE to "lost" is read and never answered
+/// (the connection drops first), then a reconnect that keeps the session.
+fn lost_before_its_suback(resubscribe: bool) -> (FakeBroker, Arc<Client>, Seen) {
+    let script = FakeBroker::script()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_NO_SESSION)
+        .expect(&SUBSCRIBE_LOST)
+        .close()
+        .accept()
+        .expect(&CONNECT_C1)
+        .send(&CONNACK_SESSION_PRESENT);
+    let script = if resubscribe {
+        script.expect(&RESUBSCRIBE_LOST).send(&SUBACK_2)
+    } else {
+        script
+    };
+    let broker = script.expect_silence(Duration::from_millis(300)).start();
+    let (client, seen) = client(resubscribe);
+    let target = Target::new("127.0.0.1".into(), i32::from(broker.port()), 60, None).unwrap();
+    client.connect(target, true).unwrap();
+    loop_until(&client, || has(&seen, "connect 0"));
+    client
+        .subscribe(vec![("lost".into(), 1)], Vec::new())
+        .unwrap();
+    loop_until(&client, || client.socket() == -1);
+    client.reconnect(true).unwrap();
+    (broker, client, seen)
+}
+
+#[test]
+fn a_subscribe_lost_before_its_suback_is_sent_again_when_the_broker_kept_the_session() {
+    if against_debian() {
+        return;
+    }
+    let (broker, client, seen) = lost_before_its_suback(true);
+    loop_until(&client, || has(&seen, "subscribe 2 [1]"));
+    loop_until(&client, || broker.is_finished());
+    broker.finish();
+}
+
+#[test]
+fn without_re_subscribe_a_subscribe_lost_before_its_suback_stays_lost_as_in_libmosquitto() {
+    if against_debian() {
+        return;
+    }
+    let (broker, client, _seen) = lost_before_its_suback(false);
+    loop_until(&client, || broker.is_finished());
+    broker.finish();
+}

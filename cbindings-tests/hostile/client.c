@@ -6,6 +6,7 @@
  *   loaded: <file>                    the libmosquitto the loader chose
  *   arg OPTION                        each option, as given
  *   connect rc N                      mosquitto_connect*'s return code
+ *   connect errno N TEXT              the errno of a connect that returned MOSQ_ERR_ERRNO
  *   on_connect rc N flags F           and on_connect_v5 rc N flags F
  *   on_disconnect rc N                and on_disconnect_v5 rc N reason_string S
  *   on_message topic T qos Q mid M payloadlen L
@@ -35,9 +36,19 @@
  *   linger=S          seconds to keep looping after `until` (default 0)
  *   limit_memory      cap the address space at its size now plus 192 MiB, so that a
  *                     library allocating a length it read from the network fails
+ *   resilient         skeeter.h's extensions on (our library only): a server list
+ *                     holding the broker, re-subscribe, a bounded offline queue
+ *                     keeping QoS 0, QoS downgrade to the broker's maximum, a 1 MiB
+ *                     cap on incoming packets, a 1 s connect timeout, ±20 %
+ *                     jitter, and with sub=N a handler on hostile/# (one SUBSCRIBE
+ *                     more); prints "handler topic T" and, at the end,
+ *                     "stats queued Q out O in I dropped D reconnects R index X"
+ *   reconnects=N      after a loop error, call mosquitto_reconnect up to N times
+ *                     ("reconnect rc N" each) and go on looping
  *
  *   client PORT [OPTION...]
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +59,10 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#if __has_include(<skeeter.h>)
+#include <skeeter.h>
+#define HAVE_SKEETER 1
+#endif
 
 #include "../client/check.h"
 
@@ -165,23 +180,44 @@ static void limit_memory(void)
 
 /* The first loop error, 0 while none. */
 static int loop_error = 0;
+/* reconnects=N: how many more mosquitto_reconnect calls a loop error may make. */
+static int reconnects_left = 0;
+
+/* After a loop error: reconnects while reconnects= allows. True if connected
+ * again (the loop goes on). */
+static bool reconnect_after_error(struct mosquitto *mosq)
+{
+	while(reconnects_left > 0){
+		int rc;
+		reconnects_left--;
+		rc = mosquitto_reconnect(mosq);
+		printf("reconnect rc %d\n", rc);
+		if(rc == MOSQ_ERR_SUCCESS) return true;
+	}
+	return false;
+}
+
+/* One mosquitto_loop call; false on an error the client could not reconnect
+ * after. The first error is reported and kept. */
+static bool loop_once(struct mosquitto *mosq)
+{
+	int rc = mosquitto_loop(mosq, 100, 1);
+	if(rc == MOSQ_ERR_SUCCESS) return true;
+	printf("loop rc %d (%s)\n", rc, mosquitto_strerror(rc));
+	if(!loop_error) loop_error = rc;
+	return reconnect_after_error(mosq);
+}
 
 /* Runs mosquitto_loop until *value >= at_least (never, with value NULL), a loop
  * error, or the deadline. Returns false on error or deadline. */
 static bool loop_to_deadline(struct mosquitto *mosq, const int *value, int at_least, double deadline)
 {
 	while(!value || *value < at_least){
-		int rc;
 		if(now() > deadline){
 			printf("deadline\n");
 			return false;
 		}
-		rc = mosquitto_loop(mosq, 100, 1);
-		if(rc != MOSQ_ERR_SUCCESS){
-			printf("loop rc %d (%s)\n", rc, mosquitto_strerror(rc));
-			loop_error = rc;
-			return false;
-		}
+		if(!loop_once(mosq)) return false;
 	}
 	return true;
 }
@@ -191,15 +227,45 @@ static bool loop_for(struct mosquitto *mosq, double seconds, double deadline)
 	double end = now() + seconds;
 	if(end > deadline) end = deadline;
 	while(now() < end){
-		int rc = mosquitto_loop(mosq, 100, 1);
-		if(rc != MOSQ_ERR_SUCCESS){
-			printf("loop rc %d (%s)\n", rc, mosquitto_strerror(rc));
-			loop_error = rc;
-			return false;
-		}
+		if(!loop_once(mosq)) return false;
 	}
 	return true;
 }
+
+#ifdef HAVE_SKEETER
+static void on_handler(struct mosquitto *mosq, void *userdata, const struct mosquitto_message *msg)
+{
+	(void)mosq; (void)userdata;
+	printf("handler topic %s\n", msg->topic ? msg->topic : "(null)");
+}
+
+/* Every extension on, with the broker at `port` as the only server. */
+static void set_resilient(struct mosquitto *mosq, int port)
+{
+	char uri[64];
+	const char *uris[1] = {uri};
+	snprintf(uri, sizeof(uri), "mqtt://127.0.0.1:%d", port);
+	CHECK_RC(skeeter_servers_set(mosq, uris, 1), MOSQ_ERR_SUCCESS);
+	CHECK_RC(skeeter_resubscribe_set(mosq, true), MOSQ_ERR_SUCCESS);
+	CHECK_RC(skeeter_offline_queue_set(mosq, 16, 65536, SKEETER_DROP_OLDEST | SKEETER_KEEP_QOS0), MOSQ_ERR_SUCCESS);
+	CHECK_RC(skeeter_max_qos_set(mosq, SKEETER_MAX_QOS_FROM_BROKER), MOSQ_ERR_SUCCESS);
+	CHECK_RC(skeeter_max_incoming_packet_set(mosq, 1024 * 1024), MOSQ_ERR_SUCCESS);
+	CHECK_RC(skeeter_connect_timeout_set(mosq, 1000), MOSQ_ERR_SUCCESS);
+	CHECK_RC(skeeter_reconnect_jitter_set(mosq, 20), MOSQ_ERR_SUCCESS);
+}
+
+static void print_stats(struct mosquitto *mosq)
+{
+	struct skeeter_stats stats;
+	CHECK_RC(skeeter_stats(mosq, &stats, sizeof(stats)), MOSQ_ERR_SUCCESS);
+	printf("stats queued %llu out %llu in %llu dropped %llu reconnects %llu index %d\n",
+			(unsigned long long)stats.messages_queued,
+			(unsigned long long)stats.messages_in_flight_out,
+			(unsigned long long)stats.messages_in_flight_in,
+			(unsigned long long)stats.messages_dropped,
+			(unsigned long long)stats.reconnects, stats.server_index);
+}
+#endif
 
 int main(int argc, char *argv[])
 {
@@ -209,6 +275,7 @@ int main(int argc, char *argv[])
 	int pub_qos = 0, pub_retain = 0, pub_size = 0, pub_count = 0, published_ok = 0;
 	double seconds = 10, linger = 0, start, deadline;
 	const char *until = "end";
+	bool resilient = false;
 	int rc;
 
 	print_loaded();
@@ -234,6 +301,8 @@ int main(int argc, char *argv[])
 		}else if(!strncmp(arg, "aliasmax=", 9)){
 			mosquitto_property_add_int16(&props, MQTT_PROP_TOPIC_ALIAS_MAXIMUM, (uint16_t)atoi(arg + 9));
 		}else if(!strcmp(arg, "limit_memory")) limit_memory();
+		else if(!strcmp(arg, "resilient")) resilient = true;
+		else if(!strncmp(arg, "reconnects=", 11)) reconnects_left = atoi(arg + 11);
 		else{
 			printf("unknown option %s\n", arg);
 			return 2;
@@ -254,12 +323,22 @@ int main(int argc, char *argv[])
 	mosquitto_message_v5_callback_set(mosq, on_message_v5);
 	mosquitto_publish_v5_callback_set(mosq, on_publish_v5);
 	mosquitto_subscribe_v5_callback_set(mosq, on_subscribe_v5);
+	if(resilient){
+#ifdef HAVE_SKEETER
+		set_resilient(mosq, port);
+#else
+		printf("resilient needs skeeter.h\n");
+		return 2;
+#endif
+	}
 
 	start = now();
 	deadline = start + seconds;
 	rc = mosquitto_connect_bind_v5(mosq, "127.0.0.1", port, keepalive, NULL, props);
+	int connect_errno = errno;
 	mosquitto_property_free_all(&props);
 	printf("connect rc %d\n", rc);
+	if(rc == MOSQ_ERR_ERRNO) printf("connect errno %d %s\n", connect_errno, strerror(connect_errno));
 	if(rc != MOSQ_ERR_SUCCESS) goto end;
 
 	if(!strcmp(until, "end")){
@@ -276,6 +355,12 @@ int main(int argc, char *argv[])
 		if(subs > 8) subs = 8;
 		rc = mosquitto_subscribe_multiple(mosq, &mid, subs, topics, 1, 0, NULL);
 		printf("subscribe rc %d mid %d\n", rc, mid);
+#ifdef HAVE_SKEETER
+		if(resilient){
+			rc = skeeter_subscribe_handler(mosq, &mid, "hostile/#", 1, on_handler, NULL);
+			printf("subscribe_handler rc %d mid %d\n", rc, mid);
+		}
+#endif
 	}
 	if(pub_count > 0){
 		char *payload = calloc(1, (size_t)pub_size + 1);
@@ -302,11 +387,14 @@ int main(int argc, char *argv[])
 	loop_to_deadline(mosq, &disconnects, 1, now() + 5);
 
 end:
+#ifdef HAVE_SKEETER
+	if(resilient) print_stats(mosq);
+#endif
 	printf("elapsed %.2f\n", now() - start);
 	printf("maxrss_kb %ld\n", status_kb("VmHWM:"));
 	mosquitto_destroy(mosq);
 	mosquitto_lib_cleanup();
 	printf("done\n");
 	(void)connect_rc;
-	return 0;
+	return check_failures ? 1 : 0;
 }

@@ -129,8 +129,10 @@ impl Client {
             }
             let mut tls = state.options.tls.clone();
             let mut socks5 = state.options.socks5.clone();
+            let mut upgrade = state.options.upgrade();
             // With a server list, its current entry replaces the connect call's host.
             if let Some(listed) = state.start_attempt() {
+                upgrade = listed.upgrade(&state.options);
                 let (host, port) = listed.server.endpoint();
                 target.host = host.into();
                 target.port = port;
@@ -139,7 +141,7 @@ impl Client {
                     socks5 = None;
                 }
             }
-            Ok((target, tls, socks5, state.options.upgrade()))
+            Ok((target, tls, socks5, upgrade))
         })?;
         // Without the lock: reading the key may call the program's pw_callback,
         // which may call the API.

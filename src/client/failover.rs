@@ -96,11 +96,7 @@ mod tests {
 
     fn list(n: usize) -> Failover {
         let servers = (0..n)
-            .map(|i| Server::Tcp {
-                host: format!("b{i}").into(),
-                port: 1883,
-                tls: false,
-            })
+            .map(|i| Server::parse(&format!("mqtt://b{i}")).unwrap())
             .collect();
         Failover::new(servers).unwrap()
     }

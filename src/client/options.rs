@@ -234,15 +234,22 @@ impl Options {
 
     /// The WebSocket upgrade a connect makes, if the transport is WebSockets.
     pub fn upgrade(&self) -> Option<Upgrade> {
+        self.websocket.enabled.then(|| self.upgrade_on(None))
+    }
+
+    /// The WebSocket upgrade on `path`, or without one on the
+    /// `MOSQ_OPT_HTTP_PATH` setting (a `ws://` server of the list).
+    pub fn upgrade_on(&self, path: Option<&str>) -> Upgrade {
         let ws = &*self.websocket;
-        ws.enabled.then(|| Upgrade {
-            path: ws.path.as_deref().unwrap_or(DEFAULT_HTTP_PATH).to_owned(),
+        let path = path.or(ws.path.as_deref()).unwrap_or(DEFAULT_HTTP_PATH);
+        Upgrade {
+            path: path.to_owned(),
             header_size: ws.header_size,
             subprotocol: match self.protocol {
                 ProtocolVersion::V31 => "mqttv3.1",
                 _ => "mqtt",
             },
-        })
+        }
     }
 
     /// Sets the will. The caller has checked the payload length (at most

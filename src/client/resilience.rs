@@ -7,11 +7,12 @@ use std::time::SystemTime;
 use super::backoff::{self, DelayStyle};
 use super::connect_timeout;
 use super::failover::{self, Failover};
-use super::options::{Rare, RareDefault};
+use super::options::{Options, Rare, RareDefault};
 use super::qos_ceiling::QosCeiling;
 use super::server_list::Server;
 use super::ClientState;
 use crate::net::tls_settings::{TlsSettings, Verification};
+use crate::net::websocket_handshake::Upgrade;
 use crate::session::offline_queue::OfflineBound;
 
 /// What an idle client holds of these: the per-connection state inline, the
@@ -113,6 +114,14 @@ impl ListedTarget {
             tls.verification = Verification::Required;
         }
         tls
+    }
+
+    /// The WebSocket upgrade for this server: its scheme decides, whatever
+    /// `MOSQ_OPT_TRANSPORT` says (`ws://` and `wss://` upgrade, the URI's path
+    /// first; the others do not).
+    pub fn upgrade(&self, options: &Options) -> Option<Upgrade> {
+        let path = self.server.websocket_path()?;
+        Some(options.upgrade_on(path))
     }
 }
 
@@ -336,5 +345,24 @@ mod tests {
             server: Server::parse("mqtt://h").unwrap(),
         };
         assert!(!listed.tls(&configured).enabled(), "mqtt:// is plain");
+    }
+
+    #[test]
+    fn a_servers_scheme_decides_whether_to_upgrade_to_websockets() {
+        let upgrade = |uri: &str, options: &Options| {
+            let listed = ListedTarget {
+                server: Server::parse(uri).unwrap(),
+            };
+            listed.upgrade(options).map(|u| u.path)
+        };
+        let mut options = Options::new(Some(b"c"), true).unwrap();
+        assert_eq!(upgrade("ws://h:1/ws", &options), Some("/ws".into()));
+        assert_eq!(upgrade("wss://h", &options), Some("/mqtt".into()));
+        options.websocket.set_transport(2).unwrap();
+        options.websocket.set_path(Some("/set".into())).unwrap();
+        assert_eq!(upgrade("ws://h", &options), Some("/set".into()));
+        assert_eq!(upgrade("ws://h/uri", &options), Some("/uri".into()));
+        assert_eq!(upgrade("mqtt://h", &options), None);
+        assert_eq!(upgrade("unix:/s", &options), None);
     }
 }

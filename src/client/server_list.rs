@@ -2,14 +2,30 @@
 //!
 //! `mqtt://host[:port]` (plain TCP, port 1883 by default), `mqtts://host[:port]`
 //! (TLS with the `mosquitto_tls_*` settings, port 8883 by default) and
-//! `unix:/path` (a Unix domain socket). An IPv6 address goes in brackets:
-//! `mqtt://[::1]:1883`. `ws://` and `wss://` are recognised but refused, as the
-//! library has no WebSocket transport yet.
+//! `unix:/path` (a Unix domain socket), and MQTT over WebSockets:
+//! `ws://host[:port][/path]` (port 80 by default) and `wss://host[:port][/path]`
+//! (TLS, port 443). A WebSocket URI without a path upgrades on the
+//! `MOSQ_OPT_HTTP_PATH` setting (`/mqtt` unless set, as libmosquitto). An IPv6
+//! address goes in brackets: `mqtt://[::1]:1883`. The scheme alone decides the
+//! transport: `mqtt://` is plain MQTT even when `MOSQ_OPT_TRANSPORT` says
+//! WebSockets.
 
 use crate::error::Error;
 
 const MQTT_PORT: u16 = 1883;
 const MQTTS_PORT: u16 = 8883;
+const WS_PORT: u16 = 80;
+const WSS_PORT: u16 = 443;
+
+/// How MQTT is carried over a TCP server's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Framing {
+    /// MQTT packets straight on the stream.
+    Mqtt,
+    /// WebSocket frames, upgraded on the URI's path (`None`: the
+    /// `MOSQ_OPT_HTTP_PATH` setting).
+    WebSocket { path: Option<Box<str>> },
+}
 
 /// Where one server of the list is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +34,7 @@ pub enum Server {
         host: Box<str>,
         port: u16,
         tls: bool,
+        framing: Framing,
     },
     Unix {
         path: Box<str>,
@@ -27,17 +44,14 @@ pub enum Server {
 /// Why a URI was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UriError {
-    /// Not a URI of a known scheme, or a bad host or port.
+    /// Not a URI of a known scheme, or a bad host, port or path.
     Malformed,
-    /// A WebSocket URI: there is no WebSocket transport.
-    NotSupported,
 }
 
 impl From<UriError> for Error {
     fn from(e: UriError) -> Error {
         match e {
             UriError::Malformed => Error::Inval,
-            UriError::NotSupported => Error::NotSupported,
         }
     }
 }
@@ -52,17 +66,25 @@ impl Server {
             return Ok(Server::Unix { path: path.into() });
         }
         let (scheme, rest) = uri.split_once("://").ok_or(UriError::Malformed)?;
-        let (tls, default_port) = match scheme {
-            "mqtt" => (false, MQTT_PORT),
-            "mqtts" => (true, MQTTS_PORT),
-            "ws" | "wss" => return Err(UriError::NotSupported),
+        let (tls, default_port, websocket) = match scheme {
+            "mqtt" => (false, MQTT_PORT, false),
+            "mqtts" => (true, MQTTS_PORT, false),
+            "ws" => (false, WS_PORT, true),
+            "wss" => (true, WSS_PORT, true),
             _ => return Err(UriError::Malformed),
         };
-        let (host, port) = host_and_port(rest, default_port)?;
+        let (authority, framing) = if websocket {
+            let (authority, path) = split_path(rest)?;
+            (authority, Framing::WebSocket { path })
+        } else {
+            (rest, Framing::Mqtt)
+        };
+        let (host, port) = host_and_port(authority, default_port)?;
         Ok(Server::Tcp {
             host: host.into(),
             port,
             tls,
+            framing,
         })
     }
 
@@ -78,6 +100,35 @@ impl Server {
     pub fn uses_tls(&self) -> bool {
         matches!(self, Server::Tcp { tls: true, .. })
     }
+
+    /// For a WebSocket server, its URI's upgrade path (`Some(None)` when the
+    /// URI gave none); `None` for plain MQTT and Unix sockets.
+    pub fn websocket_path(&self) -> Option<Option<&str>> {
+        match self {
+            Server::Tcp {
+                framing: Framing::WebSocket { path },
+                ..
+            } => Some(path.as_deref()),
+            _ => None,
+        }
+    }
+}
+
+/// A WebSocket URI's authority and path: the path is everything from the
+/// first `/` on, sent as it is in the upgrade's request line, so it may hold
+/// no whitespace or control characters.
+fn split_path(rest: &str) -> Result<(&str, Option<Box<str>>), UriError> {
+    let Some(slash) = rest.find('/') else {
+        return Ok((rest, None));
+    };
+    let (authority, path) = rest.split_at(slash);
+    if path
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(UriError::Malformed);
+    }
+    Ok((authority, Some(path.into())))
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`, with nothing after it (a single
@@ -121,6 +172,18 @@ mod tests {
             host: host.into(),
             port,
             tls,
+            framing: Framing::Mqtt,
+        }
+    }
+
+    fn ws(host: &str, port: u16, tls: bool, path: Option<&str>) -> Server {
+        Server::Tcp {
+            host: host.into(),
+            port,
+            tls,
+            framing: Framing::WebSocket {
+                path: path.map(Into::into),
+            },
         }
     }
 
@@ -165,10 +228,28 @@ mod tests {
     }
 
     #[test]
-    fn websocket_uris_are_not_supported_yet() {
-        assert_eq!(Server::parse("ws://h:80/mqtt"), Err(UriError::NotSupported));
-        assert_eq!(Server::parse("wss://h/mqtt"), Err(UriError::NotSupported));
-        assert_eq!(Error::from(UriError::NotSupported), Error::NotSupported);
+    fn websocket_uris_give_host_port_tls_and_the_path() {
+        assert_eq!(
+            Server::parse("ws://h:15675/ws"),
+            Ok(ws("h", 15675, false, Some("/ws")))
+        );
+        assert_eq!(
+            Server::parse("wss://[::1]/a/b?x=1"),
+            Ok(ws("::1", 443, true, Some("/a/b?x=1")))
+        );
+        assert_eq!(Server::parse("ws://h"), Ok(ws("h", 80, false, None)));
+        assert_eq!(Server::parse("ws://h/"), Ok(ws("h", 80, false, Some("/"))));
+        let server = Server::parse("wss://h:9/mqtt").unwrap();
+        assert!(server.uses_tls());
+        assert_eq!(server.websocket_path(), Some(Some("/mqtt")));
+        assert_eq!(Server::parse("mqtt://h").unwrap().websocket_path(), None);
+    }
+
+    #[test]
+    fn a_websocket_path_that_would_break_the_request_line_is_refused() {
+        for uri in ["ws://h/a b", "ws://h/a\r\nX: y", "ws://:80/", "ws://h:0/"] {
+            assert_eq!(Server::parse(uri), Err(UriError::Malformed), "{uri}");
+        }
     }
 
     #[test]

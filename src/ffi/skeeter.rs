@@ -69,8 +69,12 @@ unsafe fn set_state(
 ///
 /// Each URI is `mqtt://host[:port]` (port 1883 by default), `mqtts://host[:port]`
 /// (TLS with the `mosquitto_tls_*` settings, or the system's trusted roots
-/// without them; port 8883 by default) or `unix:/path`; an IPv6 address goes in
-/// brackets. With a list set, `mosquitto_connect*` and `mosquitto_reconnect*`
+/// without them; port 8883 by default), `ws://host[:port][/path]` or
+/// `wss://host[:port][/path]` (MQTT over WebSockets, plain or TLS; ports 80
+/// and 443 by default; without a path the upgrade uses `MOSQ_OPT_HTTP_PATH`,
+/// "/mqtt" unless set) or `unix:/path`; an IPv6 address goes in brackets. The
+/// scheme alone decides the transport of each server (`MOSQ_OPT_TRANSPORT` is
+/// not read with a list). With a list set, `mosquitto_connect*` and `mosquitto_reconnect*`
 /// connect to the list's current server and ignore their host and port (host
 /// may then be NULL); keepalive, bind address and properties still apply. After
 /// enough failed attempts in a row on one server (when the reconnect delay
@@ -80,8 +84,8 @@ unsafe fn set_state(
 /// removes the list. The strings are copied.
 ///
 /// Returns `MOSQ_ERR_INVAL` for a NULL handle, a negative count, a NULL or
-/// malformed URI; `MOSQ_ERR_NOT_SUPPORTED` for `ws://` and `wss://` (there is no
-/// WebSocket transport yet). On error the list is left as it was.
+/// malformed URI (a path on anything but `ws://` and `wss://`, or one with
+/// spaces or control characters). On error the list is left as it was.
 #[no_mangle]
 pub unsafe extern "C" fn skeeter_servers_set(
     mosq: *mut mosquitto,
@@ -179,8 +183,11 @@ pub unsafe extern "C" fn skeeter_reconnect_doubling_set(
 /// is unsubscribed) is made again whenever a CONNACK says the broker kept no
 /// session (session present 0) after a reconnect: sent once, before anything
 /// queued, in as few SUBSCRIBEs as the broker's Maximum Packet Size allows.
-/// Their SUBACKs call `on_subscribe` (with mids the library chose) as the
-/// program's own do. False (the default) forgets the record. Returns
+/// When the broker kept the session, a SUBSCRIBE whose connection was lost
+/// before its SUBACK is sent again the same way (without re-subscribe it is
+/// dropped, as libmosquitto drops it). Their SUBACKs call `on_subscribe` (with
+/// mids the library chose) as the program's own do. False (the default)
+/// forgets the record. Returns
 /// `MOSQ_ERR_INVAL` for a NULL handle.
 #[no_mangle]
 pub unsafe extern "C" fn skeeter_resubscribe_set(mosq: *mut mosquitto, resubscribe: bool) -> c_int {
@@ -530,6 +537,11 @@ mod tests {
             unsafe { skeeter_servers_set(h.0, uris.as_ptr(), 2) },
             SUCCESS
         );
+        let websockets = [c"ws://127.0.0.1:1/ws".as_ptr(), c"wss://h".as_ptr()];
+        assert_eq!(
+            unsafe { skeeter_servers_set(h.0, websockets.as_ptr(), 2) },
+            SUCCESS
+        );
         assert_eq!(index(&h), 0);
         assert_eq!(unsafe { skeeter_servers_set(h.0, null(), 0) }, SUCCESS);
         assert_eq!(index(&h), -1);
@@ -544,17 +556,12 @@ mod tests {
             SUCCESS
         );
         let with_null = [c"mqtt://h".as_ptr(), null()];
-        let ws = [c"ws://h/mqtt".as_ptr()];
         let bad = [c"tcp:h".as_ptr()];
         unsafe {
             assert_eq!(skeeter_servers_set(h.0, with_null.as_ptr(), 2), INVAL);
             assert_eq!(skeeter_servers_set(h.0, bad.as_ptr(), 1), INVAL);
             assert_eq!(skeeter_servers_set(h.0, good.as_ptr(), -1), INVAL);
             assert_eq!(skeeter_servers_set(h.0, null(), 1), INVAL);
-            assert_eq!(
-                skeeter_servers_set(h.0, ws.as_ptr(), 1),
-                Error::NotSupported.code()
-            );
         }
         assert_eq!(index(&h), 0);
     }

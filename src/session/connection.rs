@@ -127,9 +127,7 @@ impl Session {
             session_present: connack.session_present,
             properties: connack.properties,
         });
-        if !connack.session_present {
-            self.resubscribe();
-        }
+        self.resubscribe(connack.session_present);
         self.resend_in_flight();
         self.release_outgoing();
         Ok(())

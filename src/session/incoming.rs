@@ -205,6 +205,9 @@ impl Session {
         self.require_up()?;
         if let Some(filters) = self.awaiting_suback.remove(suback.packet_id) {
             self.ids.release(suback.packet_id);
+            if let Some(record) = self.subscriptions.as_mut() {
+                record.answered(suback.packet_id);
+            }
             // One code per filter: a callback may index them by its own filters.
             if suback.reason_codes.len() != filters {
                 return Err(Violation::protocol());

@@ -441,9 +441,12 @@ impl Session {
         let window = self.send_window();
         let outbox = &mut self.outbox;
         let unwritten_qos0 = &mut self.unwritten_qos0;
+        let ids = &mut self.ids;
         self.outgoing.release(window, |released| match released {
             Released::InFlight(id) => push_outgoing(outbox, Outgoing::Publish(id)),
             Released::Qos0(publish) => {
+                // Written from here on as any QoS 0 message: its mid is free.
+                ids.release(publish.packet_id);
                 unwritten_qos0.push_back(publish.packet_id);
                 push_outgoing(outbox, Outgoing::Packet(Packet::Publish(publish)));
             }

@@ -95,9 +95,8 @@ impl Session {
     }
 
     fn dropped_offline(&mut self, publish: Publish) {
-        if publish.qos > 0 {
-            self.ids.release(publish.packet_id);
-        }
+        // Every waiting message holds its mid, QoS 0 ones included.
+        self.ids.release(publish.packet_id);
         if let Some(queue) = self.offline.as_mut() {
             queue.dropped += 1;
         }
@@ -197,6 +196,32 @@ mod tests {
             1,
             "nothing dropped for a message too large"
         );
+    }
+
+    #[test]
+    fn a_qos_0_message_kept_offline_holds_its_mid_until_it_is_sent() {
+        let config = v311();
+        let mut session = connected(config);
+        session.set_offline_bound(Some(bound(10, 0, WhenFull::DropOldest, true)));
+        session.connection_lost();
+        let q0 = publish_at(&mut session, 0, b"zero").unwrap();
+        // The identifiers come round to it while it waits: a QoS 1 message
+        // published now must not get the same mid.
+        session.ids.set_last(q0 - 1);
+        let q1 = publish_at(&mut session, 1, b"one").unwrap();
+        assert_ne!(q1, q0, "a QoS 1 message shares the waiting QoS 0 one's mid");
+        // Sent after the CONNACK: its mid is free again.
+        reconnect(&mut session, &config, false);
+        assert!(!session.ids.is_in_use(q0));
+    }
+
+    #[test]
+    fn a_kept_qos_0_message_that_the_bound_drops_frees_its_mid() {
+        let mut session = offline(Some(bound(1, 0, WhenFull::DropOldest, true)));
+        let dropped = publish_at(&mut session, 0, b"a").unwrap();
+        publish_at(&mut session, 0, b"b").unwrap();
+        assert_eq!(session.offline_dropped(), 1);
+        assert!(!session.ids.is_in_use(dropped));
     }
 
     #[test]

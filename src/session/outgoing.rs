@@ -37,10 +37,11 @@ impl Session {
             self.make_offline_room(topic.len() + payload.len())?;
         }
         // A QoS 0 message kept offline (skeeter's) waits with the QoS 1 and 2
-        // ones, in order, until the next CONNACK.
+        // ones, in order, until the next CONNACK. Its mid is reserved while it
+        // waits, so no QoS 1 or 2 message published meanwhile can share it.
         let kept_qos0 = qos == 0 && self.keeps_offline(0);
         let mid = match qos {
-            0 if kept_qos0 => self.ids.allocate_unreserved()?,
+            0 if kept_qos0 => self.ids.allocate()?,
             0 => self.accept_qos0()?,
             _ => self.ids.allocate()?,
         };
@@ -177,7 +178,7 @@ impl Session {
         let packet_id = self.ids.allocate()?;
         self.awaiting_suback.insert(packet_id, filters.len());
         if let Some(record) = self.subscriptions.as_mut() {
-            record.subscribed(&filters, &properties);
+            record.subscribed(&filters, &properties, packet_id);
         }
         self.send(Packet::Subscribe(Subscribe {
             packet_id,

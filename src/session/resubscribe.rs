@@ -22,9 +22,11 @@ impl Session {
         self.subscriptions.as_ref().map_or(0, |r| r.len())
     }
 
-    /// After a CONNACK without a session: the recorded subscriptions go first
-    /// in the outbox, in as few SUBSCRIBEs as the broker's packet size allows.
-    pub(super) fn resubscribe(&mut self) {
+    /// After a CONNACK: the recorded subscriptions go first in the outbox, in
+    /// as few SUBSCRIBEs as the broker's packet size allows; all of them
+    /// without a session, and with one those whose SUBSCRIBE was lost before
+    /// its SUBACK (the broker may never have read it).
+    pub(super) fn resubscribe(&mut self, session_present: bool) {
         let Some(record) = self.subscriptions.as_mut() else {
             return;
         };
@@ -33,7 +35,7 @@ impl Session {
             .limits
             .maximum_packet_size
             .map_or(usize::MAX, |m| m as usize);
-        let renewals = record.renewals(|filters, properties| {
+        let renewals = record.renewals(session_present, |filters, properties| {
             packet_size::subscribe(protocol, filters, properties) <= maximum
         });
         let mut packets = Vec::with_capacity(renewals.len());
@@ -43,6 +45,7 @@ impl Session {
                 break;
             };
             self.awaiting_suback.insert(packet_id, filters.len());
+            record.sent_in(&filters, packet_id);
             packets.push(Outgoing::Packet(Packet::Subscribe(Subscribe {
                 packet_id,
                 filters,
@@ -63,9 +66,17 @@ mod tests {
     fn subscribed(config: crate::session::Config<'static>, filters: &[&str]) -> Session {
         let mut session = connected(config);
         session.set_resubscribe(true);
-        let filters = filters.iter().map(|f| (f.to_string(), 1)).collect();
-        session.subscribe(filters, Vec::new()).unwrap();
+        let filters: Vec<(String, u8)> = filters.iter().map(|f| (f.to_string(), 1)).collect();
+        let count = filters.len();
+        let mid = session.subscribe(filters, Vec::new()).unwrap();
         session.take_outgoing();
+        let suback = Packet::SubAck(SubAck {
+            packet_id: mid,
+            reason_codes: vec![1; count],
+            properties: Vec::new(),
+        });
+        receive(&mut session, suback).unwrap();
+        session.take_events();
         session
     }
 
@@ -94,6 +105,49 @@ mod tests {
     fn a_reconnect_that_kept_the_session_sends_none() {
         let config = v311();
         let mut session = subscribed(config, &["a"]);
+        assert!(subscribes(&reconnect(&mut session, &config, true)).is_empty());
+    }
+
+    fn suback(packet_id: u16) -> Packet {
+        Packet::SubAck(SubAck {
+            packet_id,
+            reason_codes: vec![1],
+            properties: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_subscribe_lost_before_its_suback_goes_again_when_the_session_was_kept() {
+        let config = v311();
+        let mut session = connected(config);
+        session.set_resubscribe(true);
+        let acked = session
+            .subscribe(vec![("acked".into(), 1)], Vec::new())
+            .unwrap();
+        session
+            .subscribe(vec![("lost".into(), 1)], Vec::new())
+            .unwrap();
+        session.take_outgoing();
+        receive(&mut session, suback(acked)).unwrap();
+        let sent = reconnect(&mut session, &config, true);
+        assert_eq!(subscribes(&sent), [["lost"]]);
+        // Answered this time: the next reconnect with a session sends nothing.
+        let Packet::Subscribe(again) = &sent[0] else {
+            panic!("{sent:?}");
+        };
+        receive(&mut session, suback(again.packet_id)).unwrap();
+        assert!(subscribes(&reconnect(&mut session, &config, true)).is_empty());
+    }
+
+    #[test]
+    fn without_re_subscribe_a_subscribe_lost_before_its_suback_stays_lost() {
+        // libmosquitto's behaviour: nothing is sent again.
+        let config = v311();
+        let mut session = connected(config);
+        session
+            .subscribe(vec![("lost".into(), 1)], Vec::new())
+            .unwrap();
+        session.take_outgoing();
         assert!(subscribes(&reconnect(&mut session, &config, true)).is_empty());
     }
 

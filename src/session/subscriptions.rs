@@ -7,6 +7,8 @@
 //! as the broker does, and unsubscribing forgets it. After a reconnect, the
 //! filters not yet sent on this connection are sent again, those with equal
 //! properties together, in as few SUBSCRIBEs as the broker's packet size allows.
+//! When the broker kept the session, only the filters whose SUBSCRIBE was lost
+//! before its SUBACK go again (the broker may never have seen them).
 
 use crate::protocol::property::Properties;
 
@@ -20,6 +22,8 @@ struct Recorded {
     properties: Properties,
     /// The connection it was last sent on (see `connection_started`).
     sent_on: u32,
+    /// The packet id of the SUBSCRIBE that carried it last, until its SUBACK.
+    unanswered: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,8 +41,14 @@ impl SubscriptionRecord {
         self.connection = self.connection.wrapping_add(1);
     }
 
-    /// The program subscribed to `filters` with `properties` on this connection.
-    pub fn subscribed(&mut self, filters: &[(String, u8)], properties: &Properties) {
+    /// The program subscribed to `filters` with `properties` on this
+    /// connection, in the SUBSCRIBE `packet_id`.
+    pub fn subscribed(
+        &mut self,
+        filters: &[(String, u8)],
+        properties: &Properties,
+        packet_id: u16,
+    ) {
         for (filter, options) in filters {
             self.entries.retain(|e| &e.filter != filter);
             self.entries.push(Recorded {
@@ -46,7 +56,26 @@ impl SubscriptionRecord {
                 options: *options,
                 properties: properties.clone(),
                 sent_on: self.connection,
+                unanswered: Some(packet_id),
             });
+        }
+    }
+
+    /// `filters` went again in the SUBSCRIBE `packet_id` (a renewal).
+    pub fn sent_in(&mut self, filters: &[(String, u8)], packet_id: u16) {
+        for entry in &mut self.entries {
+            if filters.iter().any(|(f, _)| *f == entry.filter) {
+                entry.unanswered = Some(packet_id);
+            }
+        }
+    }
+
+    /// The SUBACK of `packet_id` arrived: its filters are with the broker.
+    pub fn answered(&mut self, packet_id: u16) {
+        for entry in &mut self.entries {
+            if entry.unanswered == Some(packet_id) {
+                entry.unanswered = None;
+            }
         }
     }
 
@@ -64,15 +93,19 @@ impl SubscriptionRecord {
     }
 
     /// The SUBSCRIBEs that make every filter not yet sent on this connection
-    /// again, each passing `fits` (a single filter that does not fit still goes
-    /// alone); they count as sent on it from now on.
+    /// again (with `only_unanswered`, only those whose last SUBSCRIBE had no
+    /// SUBACK), each passing `fits` (a single filter that does not fit still
+    /// goes alone); they count as sent on it from now on.
     pub fn renewals(
         &mut self,
+        only_unanswered: bool,
         fits: impl Fn(&[(String, u8)], &Properties) -> bool,
     ) -> Vec<Renewal> {
         let mut renewals: Vec<Renewal> = Vec::new();
         let connection = self.connection;
-        for entry in self.entries.iter_mut().filter(|e| e.sent_on != connection) {
+        let wanted =
+            |e: &Recorded| e.sent_on != connection && (!only_unanswered || e.unanswered.is_some());
+        for entry in self.entries.iter_mut().filter(|e| wanted(e)) {
             entry.sent_on = connection;
             let filter = (entry.filter.clone(), entry.options);
             // The last SUBSCRIBE with these properties takes it if it still fits.
@@ -119,7 +152,7 @@ mod tests {
     fn made_before_reconnect(names: &[&str]) -> SubscriptionRecord {
         let mut record = SubscriptionRecord::default();
         record.connection_started();
-        record.subscribed(&filters(names, 1), &Vec::new());
+        record.subscribed(&filters(names, 1), &Vec::new(), 1);
         record.connection_started();
         record
     }
@@ -128,7 +161,7 @@ mod tests {
     fn every_filter_goes_again_in_one_subscribe_when_it_fits() {
         let mut record = made_before_reconnect(&["a", "b/#"]);
         assert_eq!(
-            record.renewals(anything_fits),
+            record.renewals(false, anything_fits),
             vec![(filters(&["a", "b/#"], 1), Vec::new())]
         );
     }
@@ -136,18 +169,18 @@ mod tests {
     #[test]
     fn renewals_are_made_once_per_connection() {
         let mut record = made_before_reconnect(&["a"]);
-        assert_eq!(record.renewals(anything_fits).len(), 1);
-        assert!(record.renewals(anything_fits).is_empty());
+        assert_eq!(record.renewals(false, anything_fits).len(), 1);
+        assert!(record.renewals(false, anything_fits).is_empty());
         record.connection_started();
-        assert_eq!(record.renewals(anything_fits).len(), 1);
+        assert_eq!(record.renewals(false, anything_fits).len(), 1);
     }
 
     #[test]
     fn a_filter_subscribed_while_this_connection_starts_is_not_sent_twice() {
         let mut record = made_before_reconnect(&["old"]);
-        record.subscribed(&filters(&["new"], 0), &Vec::new());
+        record.subscribed(&filters(&["new"], 0), &Vec::new(), 2);
         assert_eq!(
-            record.renewals(anything_fits),
+            record.renewals(false, anything_fits),
             vec![(filters(&["old"], 1), Vec::new())]
         );
     }
@@ -158,7 +191,7 @@ mod tests {
         record.unsubscribed(&["b".to_string()]);
         assert_eq!(record.len(), 2);
         assert_eq!(
-            record.renewals(anything_fits),
+            record.renewals(false, anything_fits),
             vec![(filters(&["a", "c"], 1), Vec::new())]
         );
     }
@@ -166,11 +199,11 @@ mod tests {
     #[test]
     fn subscribing_to_a_filter_again_replaces_its_options() {
         let mut record = SubscriptionRecord::default();
-        record.subscribed(&filters(&["a"], 0), &Vec::new());
-        record.subscribed(&filters(&["a"], 2), &subscription_id(4));
+        record.subscribed(&filters(&["a"], 0), &Vec::new(), 1);
+        record.subscribed(&filters(&["a"], 2), &subscription_id(4), 2);
         record.connection_started();
         assert_eq!(
-            record.renewals(anything_fits),
+            record.renewals(false, anything_fits),
             vec![(filters(&["a"], 2), subscription_id(4))]
         );
     }
@@ -178,14 +211,14 @@ mod tests {
     #[test]
     fn filters_with_other_properties_go_in_their_own_subscribe() {
         let mut record = SubscriptionRecord::default();
-        record.subscribed(&filters(&["a"], 1), &subscription_id(1));
-        record.subscribed(&filters(&["b"], 1), &Vec::new());
-        record.subscribed(&filters(&["c", "d"], 0), &subscription_id(1));
+        record.subscribed(&filters(&["a"], 1), &subscription_id(1), 1);
+        record.subscribed(&filters(&["b"], 1), &Vec::new(), 2);
+        record.subscribed(&filters(&["c", "d"], 0), &subscription_id(1), 3);
         record.connection_started();
         let mut expected_with_id = filters(&["a"], 1);
         expected_with_id.extend(filters(&["c", "d"], 0));
         assert_eq!(
-            record.renewals(anything_fits),
+            record.renewals(false, anything_fits),
             vec![
                 (expected_with_id, subscription_id(1)),
                 (filters(&["b"], 1), Vec::new())
@@ -198,7 +231,7 @@ mod tests {
         let mut record = made_before_reconnect(&["a", "b", "c", "d", "e"]);
         let at_most_two = |f: &[(String, u8)], _: &Properties| f.len() <= 2;
         let sizes: Vec<usize> = record
-            .renewals(at_most_two)
+            .renewals(false, at_most_two)
             .iter()
             .map(|(f, _)| f.len())
             .collect();
@@ -206,9 +239,26 @@ mod tests {
     }
 
     #[test]
+    fn with_only_unanswered_the_filters_whose_suback_came_stay_out() {
+        let mut record = SubscriptionRecord::default();
+        record.connection_started();
+        record.subscribed(&filters(&["acked"], 1), &Vec::new(), 1);
+        record.subscribed(&filters(&["lost"], 1), &Vec::new(), 2);
+        record.answered(1);
+        record.connection_started();
+        let renewals = record.renewals(true, anything_fits);
+        assert_eq!(renewals, vec![(filters(&["lost"], 1), Vec::new())]);
+        record.sent_in(&renewals[0].0, 7);
+        record.answered(7);
+        record.connection_started();
+        assert!(record.renewals(true, anything_fits).is_empty());
+        assert_eq!(record.renewals(false, anything_fits).len(), 1);
+    }
+
+    #[test]
     fn a_filter_too_large_alone_still_goes_alone() {
         let mut record = made_before_reconnect(&["a", "b"]);
         let nothing_fits = |_: &[(String, u8)], _: &Properties| false;
-        assert_eq!(record.renewals(nothing_fits).len(), 2);
+        assert_eq!(record.renewals(false, nothing_fits).len(), 2);
     }
 }

@@ -9,6 +9,7 @@ pub mod fault_proxy;
 pub mod own_loop;
 pub mod publisher;
 pub mod rabbitmq;
+pub mod rabbitmq_cluster;
 pub mod seen;
 pub mod stage;
 pub mod tls;

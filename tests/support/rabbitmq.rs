@@ -18,9 +18,9 @@ use std::time::Duration;
 use super::stage::{free_port, require, run, scratch_root};
 use super::tls::{certificates, wait_for_port};
 
-const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
-const CTL: &str = "/usr/lib/rabbitmq/bin/rabbitmqctl";
-const EPMD: &str = "/usr/bin/epmd";
+pub const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+pub const CTL: &str = "/usr/lib/rabbitmq/bin/rabbitmqctl";
+pub const EPMD: &str = "/usr/bin/epmd";
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The path of RabbitMQ's WebSocket endpoint.
