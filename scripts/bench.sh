@@ -361,7 +361,7 @@ if [ -n "$TLS_OK" ]; then
 			done
 		done
 	done
-	add "tls idle 1000 clients sink" "idle -p @TLS_ecdsa_any_0@ $E -n 1000" "per_client_kb:RSS/client:KiB:lo"
+	add "tls idle 1000 clients sink" "idle -p @TLS_ecdsa_any_0@ $E -n 1000" "per_client_kb:RSS/client:KiB:lo per_client_cold_kb:cold-RSS/client:KiB:lo"
 	# 1,000 full handshakes take libmosquitto several seconds on a loaded machine.
 	[ "$RUN_TIMEOUT" -lt 60 ] && TIMEOUT_OF["tls idle 1000 clients sink"]=60
 	add "tls peak RSS q0 1KiB x$TPEAK loop_start sink" \
