@@ -94,8 +94,21 @@ struct Plan {
     kind: WaitKind,
 }
 
+/// What the shared loop waits on for one client (see `shared_loop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PoolPlan {
+    pub fd: i32,
+    /// The connection's serial: a new connection may reuse the old number.
+    pub serial: u64,
+    pub want_write: bool,
+    /// When keepalive (or the connect timeout) wants the loop.
+    pub deadline: Option<Instant>,
+    /// Decrypted bytes wait already: serve again without waiting.
+    pub buffered: bool,
+}
+
 /// How a wait between reconnect attempts ended.
-enum Waited {
+pub(super) enum Waited {
     /// Stop: `loop_stop` or `mosquitto_disconnect` was called.
     Stop,
     /// Another call made a connection meanwhile.
@@ -212,6 +225,38 @@ impl Client {
         })?;
         self.dispatch_from_loop(work);
         plan.ok_or(Error::NoConn)
+    }
+
+    /// `plan_turn` for the shared loop (see `shared_loop`): queued packets
+    /// encoded, and what to wait for on this client's socket.
+    pub(super) fn pool_plan(&self) -> Result<PoolPlan> {
+        self.usable()?;
+        let mut work = Work::new(self.logging());
+        let plan = contain(|| {
+            let mut state = self.lock();
+            state.pump(&mut work);
+            let deadline = connect_timeout::earliest(
+                state.session.as_ref().and_then(|s| s.next_deadline()),
+                state.resilience.connect_deadline,
+            );
+            state.conn.as_mut().map(|conn| PoolPlan {
+                fd: conn.fd(),
+                serial: conn.serial(),
+                want_write: conn.wants_write(),
+                deadline,
+                buffered: conn.has_buffered_input(),
+            })
+        })?;
+        self.dispatch_from_loop(work);
+        plan.ok_or(Error::NoConn)
+    }
+
+    /// One turn of the shared loop for this client, after its wait reported
+    /// `ready` (nothing, for a timer): reads, keeps time, writes, and runs the
+    /// callbacks, as a turn of `loop_forever` does.
+    pub(super) fn pool_service(&self, ready: Readiness) -> Result<()> {
+        self.usable()?;
+        self.service(Pass::Waited { ready, spun: None })
     }
 
     /// Waits as `plan` says, up to `wait`: what was ready, and, after a spin,
@@ -417,16 +462,8 @@ impl Client {
                     Err(e) => break e,
                 }
             };
-            if self.lock().disconnect_requested {
-                return Ok(());
-            }
-            // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
-            // which libmosquitto's loop_forever does not retry either.
-            let fatal = is_fatal(error) || error == Error::Errno(libc::EPROTO);
-            // With a server list, a failure of one server (TLS, name lookup,
-            // refusal) is a reason to try the next, not to stop.
-            if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {
-                return Err(error);
+            if let Some(end) = self.ends_loop(error) {
+                return end;
             }
             // Reconnect, waiting the delay before each attempt.
             loop {
@@ -448,6 +485,23 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// After the loop failed with `error`: what `loop_forever` returns now
+    /// (`None`: reconnect instead). Shared with the shared loop's pool.
+    pub(super) fn ends_loop(&self, error: Error) -> Option<Result<()>> {
+        if self.lock().disconnect_requested {
+            return Some(Ok(()));
+        }
+        // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
+        // which libmosquitto's loop_forever does not retry either.
+        let fatal = is_fatal(error) || error == Error::Errno(libc::EPROTO);
+        // With a server list, a failure of one server (TLS, name lookup,
+        // refusal) is a reason to try the next, not to stop.
+        if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {
+            return Some(Err(error));
+        }
+        None
     }
 
     /// The wait before reconnect attempt `attempt` (0 first): the delay times
@@ -479,7 +533,7 @@ impl Client {
     /// queued or unacknowledged. Programs such as `mosquitto_pub -l` publish,
     /// call `loop_stop(false)` and disconnect from `on_publish` once the last
     /// message is acknowledged, as libmosquitto's join lets them.
-    fn draining(&self) -> bool {
+    pub(super) fn draining(&self) -> bool {
         if !self.drain_on_stop.load(Ordering::Acquire) {
             return false;
         }
@@ -494,7 +548,7 @@ impl Client {
                 || session.waiting_count() > 0)
     }
 
-    fn stop_requested(&self) -> bool {
+    pub(super) fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Acquire)
     }
 
@@ -503,17 +557,8 @@ impl Client {
     fn wait_between_attempts(&self, delay: Duration) -> Waited {
         let until = Instant::now() + delay;
         loop {
-            if self.stop_requested() {
-                return Waited::Stop;
-            }
-            {
-                let state = self.lock();
-                if state.disconnect_requested {
-                    return Waited::Stop;
-                }
-                if state.conn.is_some() {
-                    return Waited::Connected;
-                }
+            if let Some(waited) = self.wait_cut_short() {
+                return waited;
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -532,10 +577,23 @@ impl Client {
         }
     }
 
+    /// Whether a wait between reconnect attempts ends before its time: asked
+    /// to stop, or a connection appeared.
+    pub(super) fn wait_cut_short(&self) -> Option<Waited> {
+        if self.stop_requested() {
+            return Some(Waited::Stop);
+        }
+        let state = self.lock();
+        if state.disconnect_requested {
+            return Some(Waited::Stop);
+        }
+        state.conn.is_some().then_some(Waited::Connected)
+    }
+
     /// Before the loop thread ends: writes what is queued if the socket takes it
     /// now, so a DISCONNECT queued just before `loop_stop` goes out (and
     /// `on_disconnect(0)` is called).
-    fn finish_on_stop(&self) {
+    pub(super) fn finish_on_stop(&self) {
         let mut work = Work::new(self.logging());
         let _ = contain(|| {
             let mut state = self.lock();

@@ -28,6 +28,7 @@ pub mod pace;
 pub mod qos_ceiling;
 pub mod resilience;
 pub mod server_list;
+pub mod shared_loop;
 pub mod state_guard;
 pub mod thread;
 pub mod unlocked_write;
@@ -95,15 +96,16 @@ pub struct Client {
     userdata: AtomicUsize,
     /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
     wakeup: Wakeup,
-    /// The `loop_start` thread, if one was started and not yet joined. Boxed:
-    /// most clients, each run by a program's own loop, never start one.
+    /// The `loop_start` thread (or place on the shared loop's pool), if one
+    /// was started and not yet joined. Boxed: most clients, each run by a
+    /// program's own loop, never start one.
     thread: Mutex<Option<Box<thread::LoopThread>>>,
     /// `loop_stop` asked the loop thread to end.
     stop: AtomicBool,
     /// ... after what is queued or in flight on a live connection is done
     /// (`loop_stop(false)`).
     drain_on_stop: AtomicBool,
-    /// A `loop_start` thread is running the loop.
+    /// A `loop_start` thread (or a pool thread) is running the loop.
     thread_running: AtomicBool,
     /// Signalled (with `state`'s lock) when the loop thread has written, for
     /// requests waiting for the output queue to shrink (`actions::QUEUE_HIGH`).
