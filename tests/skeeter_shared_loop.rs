@@ -19,7 +19,7 @@ use mosquitto::error::Error;
 use support::broker::Broker;
 use support::fake_ws_server::{binary, upgrade_answer, FakeWsServer};
 use support::publisher::wait_until;
-use support::stage::against_debian;
+use support::stage::{against_debian, c_program, run, subject_command};
 use support::tls::cert_file;
 
 /// The pool size every test here uses (the pool is one per process).
@@ -453,4 +453,50 @@ fn the_thread_count_cannot_change_once_the_pool_runs() {
     assert_eq!(shared_loop::set_threads(3), Err(Error::AlreadyExists));
     assert_eq!(shared_loop::set_threads(-1), Err(Error::Inval));
     client.loop_stop(true).unwrap();
+}
+
+#[test]
+fn the_c_stress_program_races_lifecycles_on_the_pool_and_loses_no_message() {
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::builder().tls_listeners().start();
+    let tls_port = broker.tls.as_ref().unwrap().good;
+    let mut command = subject_command(c_program("stress/shared_loop.c"));
+    command
+        .arg(broker.port.to_string())
+        .arg("3")
+        .arg(tls_port.to_string())
+        .arg(cert_file("ca.pem"));
+    let output = run(&mut command, Duration::from_secs(120));
+    output.assert_passed();
+    print!("{}", output.stdout);
+}
+
+#[test]
+fn the_thread_stress_program_passes_unchanged_with_skeeter_loop_threads_set() {
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::start();
+    let mut command = subject_command(c_program("stress/threads.c"));
+    command
+        .arg(broker.port.to_string())
+        .arg("2")
+        .env(shared_loop::ENV, "2");
+    let output = run(&mut command, Duration::from_secs(120));
+    output.assert_passed();
+    print!("{}", output.stdout);
+}
+
+#[test]
+fn the_c_api_turns_the_pool_on_once_and_callbacks_may_stop_loops_on_it() {
+    if against_debian() {
+        return;
+    }
+    let broker = Broker::start();
+    let mut command = subject_command(c_program("client/skeeter_shared_loop.c"));
+    command.arg(broker.port.to_string());
+    let output = run(&mut command, Duration::from_secs(60));
+    output.assert_passed();
 }
