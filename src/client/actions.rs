@@ -169,7 +169,7 @@ impl Client {
                         && !from_loop_callback;
                     if self.must_wait_for_room(&state) {
                         if wake {
-                            self.wakeup.signal();
+                            self.wake();
                             wake = false;
                         }
                         self.wait_for_room(&mut state);
@@ -179,7 +179,7 @@ impl Client {
             (result, wake)
         };
         if wake {
-            self.wakeup.signal();
+            self.wake();
         }
         self.dispatch(work);
         result

@@ -24,6 +24,7 @@ use super::pace::{self, GATHER, SPIN};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest, Readiness};
+use crate::net::wakeup::Wakeup;
 use crate::net::NetError;
 
 /// `mosquitto_loop`'s wait when given a negative timeout, as in libmosquitto.
@@ -162,6 +163,8 @@ impl Client {
             // is common).
             return self.service(Pass::Unwaited);
         }
+        // Made before the plan's lock (see `Client::wake`).
+        self.wakeup()?;
         let plan = self.plan_turn()?;
         // How long until keepalive wants the loop (`None`: never).
         let until_deadline = plan
@@ -262,9 +265,10 @@ impl Client {
     /// Waits as `plan` says, up to `wait`: what was ready, and, after a spin,
     /// whether it found something.
     fn wait_turn(&self, plan: Plan, wait: Duration) -> Result<(Readiness, Option<bool>)> {
+        let wakeup = self.wakeup()?;
         let interest = Interest {
             socket: Some(plan.fd),
-            wakeup: Some(self.wakeup.fd()),
+            wakeup: Some(wakeup.fd()),
             want_write: plan.want_write,
         };
         let wait = if plan.kind == WaitKind::Gather && wait > GATHER {
@@ -295,7 +299,7 @@ impl Client {
             poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?
         };
         if ready.woken {
-            self.wakeup.drain();
+            wakeup.drain();
         }
         ready.readable |= plan.kind == WaitKind::Look;
         Ok((ready, spun))
@@ -450,6 +454,10 @@ impl Client {
         if max_packets < 1 {
             return Err(Error::Inval);
         }
+        // Made before the first look at the stop flag: a `wake` that finds no
+        // handle then knows this loop will see its request (see `Client::wake`).
+        self.wakeup()?;
+        std::sync::atomic::fence(Ordering::SeqCst);
         let mut attempt = 0u32;
         loop {
             let error = loop {
@@ -549,7 +557,8 @@ impl Client {
     }
 
     pub(super) fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+        // SeqCst: against `wake`'s look at `on_pool` (see `Client::wake`).
+        self.stop.load(Ordering::SeqCst)
     }
 
     /// Sleeps `delay`, ending early when asked to stop or when a connection
@@ -564,14 +573,17 @@ impl Client {
             if left.is_zero() {
                 return Waited::Elapsed;
             }
+            // Without a wake-up handle (no descriptor left), only the delay
+            // ends the wait.
+            let wakeup = self.wakeup().ok();
             let interest = Interest {
                 socket: None,
-                wakeup: Some(self.wakeup.fd()),
+                wakeup: wakeup.map(Wakeup::fd),
                 want_write: false,
             };
             if let Ok(ready) = poll::wait(interest, Some(left)) {
-                if ready.woken {
-                    self.wakeup.drain();
+                if let Some(wakeup) = wakeup.filter(|_| ready.woken) {
+                    wakeup.drain();
                 }
             }
         }

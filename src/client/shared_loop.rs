@@ -3,8 +3,9 @@
 //! Turned on once per process (`skeeter_shared_loop_set`, or the environment
 //! variable `SKEETER_LOOP_THREADS`, read once), it makes `loop_start` hand the
 //! client to one of a pool of threads instead of starting a thread for it.
-//! Each pool thread runs one epoll over its clients' sockets and wake-up
-//! handles, and a timer heap for their keepalive deadlines and their waits
+//! Each pool thread runs one epoll over its clients' sockets and its own
+//! wake-up handle (a client on the pool has none of its own: `Client::wake`
+//! queues it on its pool thread's `woken` list), and a timer heap for their keepalive deadlines and their waits
 //! between reconnect attempts; for one ready client it runs the same turn
 //! `loop_forever` runs (`pool_service`, `pool_plan`), so callbacks, keepalive,
 //! TLS, SOCKS5 and WebSockets behave as on a thread of the client's own. A
@@ -38,8 +39,9 @@ pub const MAX_THREADS: usize = 256;
 pub const ENV: &str = "SKEETER_LOOP_THREADS";
 /// Events taken from epoll per wait.
 const EVENTS_PER_WAIT: usize = 512;
-/// The key of a pool thread's own wake-up handle (new clients arrived).
-const ARRIVALS_KEY: u64 = u64::MAX;
+/// The key of a pool thread's own wake-up handle (new clients arrived, or
+/// clients were woken).
+const WAKEUP_KEY: u64 = u64::MAX;
 
 /// The process's choice, and its pool once started.
 struct Setting {
@@ -155,54 +157,78 @@ impl Ticket {
 }
 
 struct Pool {
-    workers: Vec<Arc<Worker>>,
+    workers: Vec<&'static Worker>,
+}
+
+/// How `Client::wake` reaches a client's pool thread.
+#[derive(Debug)]
+pub struct Waker {
+    worker: &'static Worker,
+    slot: usize,
+}
+
+impl Waker {
+    /// Queues the client for a turn and wakes its pool thread, if that list
+    /// was empty (else the thread is woken already and takes it with the rest).
+    pub fn wake(&self) {
+        let mut woken = self.worker.woken.lock();
+        woken.push(self.slot);
+        if woken.len() == 1 {
+            self.worker.wakeup.signal();
+        }
+    }
 }
 
 impl Pool {
     /// Starts `threads` pool threads; the pool lives as long as the process.
     fn start(threads: usize) -> Result<&'static Pool> {
         let workers = (0..threads).map(Worker::new).collect::<Result<Vec<_>>>()?;
-        for worker in &workers {
-            let worker = Arc::clone(worker);
+        for &worker in &workers {
             // Dropping the handle detaches the thread: it is never joined.
-            OsThread::spawn(c"skeeter-pool", move || run(&worker)).map_err(|_| Error::NoMem)?;
+            OsThread::spawn(c"skeeter-pool", move || run(worker)).map_err(|_| Error::NoMem)?;
         }
         Ok(Box::leak(Box::new(Pool { workers })))
     }
 
-    fn least_loaded(&self) -> &Worker {
+    fn least_loaded(&self) -> &'static Worker {
         self.workers
             .iter()
+            .copied()
             .min_by_key(|w| w.load.load(Ordering::Acquire))
             .expect("a pool has at least one thread")
     }
 }
 
-/// What other threads share with one pool thread.
+/// What other threads share with one pool thread; it lives as long as the
+/// process.
+#[derive(Debug)]
 struct Worker {
     index: usize,
     epoll: Epoll,
-    /// Signalled when `arrivals` has clients.
+    /// Signalled when `arrivals` or `woken` has entries.
     wakeup: Wakeup,
     arrivals: Mutex<Vec<(Arc<Client>, Arc<Ticket>)>>,
+    /// The slots of clients woken (output queued, a new socket, a stop).
+    woken: Mutex<Vec<usize>>,
     /// Clients on this thread, or on their way.
     load: AtomicUsize,
 }
 
 impl Worker {
-    fn new(index: usize) -> Result<Arc<Worker>> {
+    fn new(index: usize) -> Result<&'static Worker> {
         let epoll = Epoll::new().map_err(|_| Error::NoMem)?;
         let wakeup = Wakeup::new().map_err(|_| Error::NoMem)?;
         epoll
-            .watch(wakeup.fd(), ARRIVALS_KEY, false)
+            .watch(wakeup.fd(), WAKEUP_KEY, false)
             .map_err(|_| Error::NoMem)?;
-        Ok(Arc::new(Worker {
+        Ok(Box::leak(Box::new(Worker {
             index,
             epoll,
             wakeup,
             arrivals: Mutex::new(Vec::new()),
+            woken: Mutex::new(Vec::new()),
             load: AtomicUsize::new(0),
-        }))
+        })))
     }
 }
 
@@ -228,13 +254,9 @@ struct Member {
     timer: Option<Instant>,
 }
 
-/// A member's socket key in epoll; its wake-up handle's is one more.
+/// A member's socket key in epoll.
 fn socket_key(slot: usize) -> u64 {
-    (slot as u64) << 1
-}
-
-fn wakeup_key(slot: usize) -> u64 {
-    socket_key(slot) | 1
+    slot as u64
 }
 
 /// Whether `client` should leave the loop now (`loop_stop`, and nothing left
@@ -244,8 +266,8 @@ fn stop_due(client: &Client) -> bool {
 }
 
 /// A pool thread's own state.
-struct PoolThread<'a> {
-    worker: &'a Worker,
+struct PoolThread {
+    worker: &'static Worker,
     members: Vec<Option<Member>>,
     free: Vec<usize>,
     /// Which member watches each socket descriptor in this epoll.
@@ -257,7 +279,7 @@ struct PoolThread<'a> {
 }
 
 /// A pool thread's body: never returns.
-fn run(worker: &Worker) {
+fn run(worker: &'static Worker) {
     CURRENT.set(worker.index + 1);
     let mut thread = PoolThread {
         worker,
@@ -273,9 +295,10 @@ fn run(worker: &Worker) {
     }
 }
 
-impl PoolThread<'_> {
+impl PoolThread {
     fn turn(&mut self, events: &mut Events) {
         self.take_arrivals();
+        self.take_woken();
         for slot in std::mem::take(&mut self.again) {
             let ready = Readiness {
                 readable: true,
@@ -306,18 +329,18 @@ impl PoolThread<'_> {
     }
 
     fn on_event(&mut self, event: EpollEvent) {
-        if event.key == ARRIVALS_KEY {
+        if event.key == WAKEUP_KEY {
+            // Drained before the lists are taken: an entry added later signals again.
             self.worker.wakeup.drain();
+            self.take_arrivals();
+            self.take_woken();
             return;
         }
-        let slot = (event.key >> 1) as usize;
+        let slot = event.key as usize;
         let Some(member) = self.members.get(slot).and_then(Option::as_ref) else {
             return;
         };
-        if event.key & 1 == 1 {
-            member.client.wakeup.drain();
-            self.woken(slot);
-        } else if member.phase == Phase::Running {
+        if member.phase == Phase::Running {
             let ready = Readiness {
                 readable: event.readable,
                 writable: event.writable,
@@ -328,7 +351,19 @@ impl PoolThread<'_> {
         }
     }
 
-    /// New clients: watched, then planned as `loop_forever`'s first turn.
+    /// Clients woken since the last look: each gets a turn (a slot whose
+    /// client left meanwhile is skipped, one reused gets a harmless extra turn).
+    fn take_woken(&mut self) {
+        let woken = std::mem::take(&mut *self.worker.woken.lock());
+        for slot in woken {
+            if self.members.get(slot).is_some_and(Option::is_some) {
+                self.woken(slot);
+            }
+        }
+    }
+
+    /// New clients: told how to wake this thread, then planned as
+    /// `loop_forever`'s first turn.
     fn take_arrivals(&mut self) {
         let arrivals = std::mem::take(&mut *self.worker.arrivals.lock());
         for (client, ticket) in arrivals {
@@ -336,10 +371,10 @@ impl PoolThread<'_> {
                 self.members.push(None);
                 self.members.len() - 1
             });
-            let watched = self
-                .worker
-                .epoll
-                .watch(client.wakeup.fd(), wakeup_key(slot), false);
+            client.set_pool_waker(Some(Waker {
+                worker: self.worker,
+                slot,
+            }));
             self.members[slot] = Some(Member {
                 client,
                 ticket,
@@ -348,9 +383,7 @@ impl PoolThread<'_> {
                 attempt: 0,
                 timer: None,
             });
-            if watched.is_err() {
-                self.leave(slot, false);
-            } else if stop_due(&self.member(slot).client) {
+            if stop_due(&self.member(slot).client) {
                 self.leave(slot, true);
             } else {
                 self.replan(slot);
@@ -562,7 +595,7 @@ impl PoolThread<'_> {
             return;
         };
         self.free.push(slot);
-        self.worker.epoll.forget(member.client.wakeup.fd());
+        member.client.set_pool_waker(None);
         member.client.loop_ended();
         self.worker.load.fetch_sub(1, Ordering::AcqRel);
         member.ticket.leave();
@@ -574,12 +607,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_tell_a_socket_from_a_wakeup_of_the_same_member() {
-        assert_eq!(socket_key(5) >> 1, 5);
-        assert_eq!(wakeup_key(5) >> 1, 5);
-        assert_eq!(socket_key(5) & 1, 0);
-        assert_eq!(wakeup_key(5) & 1, 1);
-        assert_ne!(wakeup_key(1 << 40), ARRIVALS_KEY);
+    fn a_members_key_is_never_the_pool_threads_own() {
+        assert_eq!(socket_key(5), 5);
+        assert_ne!(socket_key(1 << 40), WAKEUP_KEY);
     }
 
     #[test]

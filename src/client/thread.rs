@@ -119,8 +119,8 @@ impl Client {
             return Err(Error::Inval);
         };
         self.drain_on_stop.store(!force, Ordering::Release);
-        self.stop.store(true, Ordering::Release);
-        self.wakeup.signal();
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake();
         if running.is_current() {
             return Ok(());
         }
