@@ -409,8 +409,11 @@ impl Client {
                         state.pump(work);
                         // A large batch is written below, without the lock, when
                         // other threads may be queueing meanwhile.
-                        let shared =
-                            state.options.threaded || self.thread_running.load(Ordering::Acquire);
+                        // Not on the shared loop, where requests write under
+                        // the lock themselves (see `actions::write_for_pool`).
+                        let shared = (state.options.threaded
+                            || self.thread_running.load(Ordering::Acquire))
+                            && !self.on_pool.load(Ordering::Relaxed);
                         if shared {
                             batch = state.take_output();
                             if batch.is_some() {
