@@ -46,6 +46,10 @@ static int clients, subscribed_total;
 static long long received_total;
 static double *latencies; /* ms, one per message received */
 static long long latency_cap, latency_count;
+/* The worst latency of the messages published in each second (on stderr). */
+#define MAX_SECONDS 3600
+static double worst[MAX_SECONDS];
+static long long traffic_start_ns;
 
 static double now_s(void)
 {
@@ -109,7 +113,10 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	int len = msg->payloadlen < 31 ? msg->payloadlen : 31;
 	memcpy(text, msg->payload, (size_t)len);
 	text[len] = 0;
-	double ms = (double)(now_ns() - atoll(text)) / 1e6;
+	long long sent_ns = atoll(text);
+	double ms = (double)(now_ns() - sent_ns) / 1e6;
+	long long second = (sent_ns - __atomic_load_n(&traffic_start_ns, __ATOMIC_SEQ_CST)) / 1000000000LL;
+	if(second >= 0 && second < MAX_SECONDS && ms > worst[second]) worst[second] = ms;
 	long long at = __atomic_fetch_add(&latency_count, 1, __ATOMIC_SEQ_CST);
 	if(at < latency_cap) latencies[at] = ms;
 	__atomic_add_fetch(&m->received, 1, __ATOMIC_SEQ_CST);
@@ -185,6 +192,7 @@ int main(int argc, char *argv[])
 	long long sent = 0, failed = 0;
 	long threads = 0;
 	double t0 = now_s();
+	__atomic_store_n(&traffic_start_ns, now_ns(), __ATOMIC_SEQ_CST);
 	for(int s = 0; s < seconds; s++){
 		for(int i = 0; i < clients; i++){
 			/* Due at an even spread over the second, published in ticks of
@@ -209,6 +217,9 @@ int main(int argc, char *argv[])
 	qsort(latencies, (size_t)count, sizeof(double), by_value);
 	double p50 = count ? latencies[count / 2] : 0, p99 = count ? latencies[(count * 99) / 100] : 0;
 
+	fprintf(stderr, "many_clients: worst latency (ms) of each second's messages:");
+	for(int i = 0; i < seconds && i < MAX_SECONDS; i++) fprintf(stderr, " %.0f", worst[i]);
+	fprintf(stderr, "\n");
 	printf("RESULT clients=%d threads=%ld rss_per_client_kb=%.2f cpu_us_per_msg=%.1f sent=%lld "
 			"received=%lld lost=%lld failed=%lld p50_ms=%.3f p99_ms=%.3f connect_s=%.1f\n",
 			clients, threads, (double)(rss_after - rss_before) / clients,

@@ -254,6 +254,17 @@ impl Client {
         plan.ok_or(Error::NoConn)
     }
 
+    /// When keepalive (or the connect timeout) next wants the loop, without
+    /// encoding anything: for the shared loop's timers, which are set lazily
+    /// and may fire early.
+    pub(super) fn loop_deadline(&self) -> Option<Instant> {
+        let state = self.lock();
+        connect_timeout::earliest(
+            state.session.as_ref().and_then(|s| s.next_deadline()),
+            state.resilience.connect_deadline,
+        )
+    }
+
     /// One turn of the shared loop for this client, after its wait reported
     /// `ready` (nothing, for a timer): reads, keeps time, writes, and runs the
     /// callbacks, as a turn of `loop_forever` does.

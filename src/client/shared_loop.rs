@@ -560,10 +560,22 @@ impl PoolThread {
             };
             member.timer = None;
             match member.phase {
-                Phase::Running => self.serve(slot, Readiness::default()),
+                Phase::Running => self.deadline_reached(slot, now),
                 Phase::Waiting { until } if until <= now => self.attempt(slot),
                 Phase::Waiting { until } => self.schedule(slot, Some(until)),
             }
+        }
+    }
+
+    /// A running member's timer fired: a turn if its deadline has come, else
+    /// the timer set again. Timers are only ever moved earlier (`schedule`),
+    /// so one set when a keepalive interval began fires while traffic has
+    /// moved the deadline on; a turn for each would make every client of a
+    /// burst of connects take a turn at once, an interval later.
+    fn deadline_reached(&mut self, slot: usize, now: Instant) {
+        match self.member(slot).client.loop_deadline() {
+            Some(at) if at > now => self.schedule(slot, Some(at)),
+            _ => self.serve(slot, Readiness::default()),
         }
     }
 
@@ -616,6 +628,19 @@ mod tests {
     fn a_thread_count_out_of_range_is_refused() {
         assert_eq!(set_threads(-1), Err(Error::Inval));
         assert_eq!(set_threads(MAX_THREADS as i32 + 1), Err(Error::Inval));
+    }
+
+    #[test]
+    fn a_wake_queues_the_slot_and_signals_the_pool_thread_once_per_batch() {
+        let worker = Worker::new(0).unwrap();
+        let (first, second) = (Waker { worker, slot: 3 }, Waker { worker, slot: 8 });
+        first.wake();
+        second.wake();
+        first.wake();
+        assert_eq!(*worker.woken.lock(), [3, 8, 3]);
+        // One signal for the batch: drained once, then nothing.
+        assert!(worker.wakeup.drain());
+        assert!(!worker.wakeup.drain());
     }
 
     #[test]
