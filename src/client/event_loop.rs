@@ -108,6 +108,17 @@ pub(super) struct PoolPlan {
     pub buffered: bool,
 }
 
+/// The plan for `conn` on the shared loop.
+fn pool_plan_of(conn: &mut super::Connection, deadline: Option<Instant>) -> PoolPlan {
+    PoolPlan {
+        fd: conn.fd(),
+        serial: conn.serial(),
+        want_write: conn.wants_write(),
+        deadline,
+        buffered: conn.has_buffered_input(),
+    }
+}
+
 /// How a wait between reconnect attempts ended.
 pub(super) enum Waited {
     /// Stop: `loop_stop` or `mosquitto_disconnect` was called.
@@ -242,12 +253,14 @@ impl Client {
                 state.session.as_ref().and_then(|s| s.next_deadline()),
                 state.resilience.connect_deadline,
             );
-            state.conn.as_mut().map(|conn| PoolPlan {
-                fd: conn.fd(),
-                serial: conn.serial(),
-                want_write: conn.wants_write(),
-                deadline,
-                buffered: conn.has_buffered_input(),
+            state.conn.as_mut().map(|conn| {
+                // A client of the shared loop is one of many, each sending at
+                // its own pace: its write buffer goes back once written, so
+                // memory follows traffic, not the number of clients.
+                if !conn.wants_write() {
+                    conn.release_write_buffers();
+                }
+                pool_plan_of(conn, deadline)
             })
         })?;
         self.dispatch_from_loop(work);
