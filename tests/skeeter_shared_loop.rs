@@ -3,7 +3,7 @@
 //! client's own does still works: traffic, keepalive, reconnects (one client's
 //! broker killed while others carry traffic), stop and destroy from many
 //! threads at once, callbacks that call the API (publish, subscribe,
-//! disconnect, loop_stop), TLS and WebSockets. Ours only.
+//! disconnect, loop_stop), TLS, SOCKS5 and WebSockets. Ours only.
 
 mod support;
 
@@ -16,11 +16,12 @@ use std::time::Duration;
 use mosquitto::client::shared_loop;
 use mosquitto::client::{Client, Target};
 use mosquitto::error::Error;
+use mosquitto::net::socks5::Socks5Proxy;
 use support::broker::Broker;
 use support::fake_ws_server::{binary, upgrade_answer, FakeWsServer};
 use support::publisher::wait_until;
 use support::stage::{against_debian, c_program, run, subject_command};
-use support::tls::cert_file;
+use support::tls::{cert_file, Socks};
 
 /// The pool size every test here uses (the pool is one per process).
 const POOL: usize = 2;
@@ -391,6 +392,44 @@ fn a_tls_client_on_the_pool_makes_a_round_trip() {
     client.connect(target, false).unwrap();
     client.loop_start().unwrap();
     wait_until(10, "nothing came back over TLS", || {
+        heard.load(Ordering::Acquire) == 1
+    });
+    client.loop_stop(true).unwrap();
+}
+
+#[test]
+fn a_client_on_the_pool_reaches_its_broker_through_a_socks5_proxy() {
+    if against_debian() {
+        return;
+    }
+    on_pool();
+    let broker = Broker::start();
+    let proxy = Socks::start(None);
+    let client = Arc::new(Client::new(Some(b"pool-socks"), true, 0).unwrap());
+    client.with_options(|o| {
+        o.socks5 = Some(Box::new(Socks5Proxy {
+            host: "127.0.0.1".into(),
+            port: proxy.port,
+            username: None,
+            password: None,
+        }))
+    });
+    let heard = Arc::new(AtomicUsize::new(0));
+    let (h, me) = (heard.clone(), Arc::downgrade(&client));
+    client.set_callbacks(|cb| {
+        cb.on_connect = Some(Arc::new(move |_| {
+            let me = me.upgrade().unwrap();
+            me.subscribe(vec![("socks/#".into(), 1)], Vec::new()).unwrap();
+            me.publish("socks/x", b"via", 1, false, Vec::new()).unwrap();
+        }));
+        cb.on_message = Some(Arc::new(move |_| {
+            h.fetch_add(1, Ordering::AcqRel);
+        }));
+    });
+    let target = Target::new("127.0.0.1".into(), i32::from(broker.port), 60, None).unwrap();
+    client.connect(target, false).unwrap();
+    client.loop_start().unwrap();
+    wait_until(10, "nothing came back through SOCKS5", || {
         heard.load(Ordering::Acquire) == 1
     });
     client.loop_stop(true).unwrap();

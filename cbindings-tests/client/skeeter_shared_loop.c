@@ -6,8 +6,10 @@
  * of two threads, each publishing to its own topic and receiving it; a
  * callback of one client stopping another client's loop, and then its own
  * (both return at once); destroy without loop_stop. Callbacks run on at most
- * two threads, none of them the program's.
+ * two threads, none of them the program's, and a client on the pool holds one
+ * descriptor (its socket: no wake-up descriptor of its own).
  */
+#include <dirent.h>
 #include <pthread.h>
 
 #include "check.h"
@@ -21,6 +23,17 @@ static pthread_t main_thread;
 static pthread_t threads[2 * CLIENTS];
 static int thread_count = 0;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The process's open descriptors. */
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if(!d) return -1;
+	while(readdir(d)) n++;
+	closedir(d);
+	return n;
+}
 
 static void note_thread(void)
 {
@@ -76,6 +89,7 @@ int main(int argc, char *argv[])
 	/* Changed again before the pool starts: the last call counts. */
 	CHECK_RC(skeeter_shared_loop_set(2), MOSQ_ERR_SUCCESS);
 
+	int fds_before = open_fds();
 	for(long i = 0; i < CLIENTS; i++){
 		/* Userdata is the index + 1: NULL would stand for the handle. */
 		clients[i] = mosquitto_new(NULL, true, (void *)(i + 1));
@@ -88,6 +102,9 @@ int main(int argc, char *argv[])
 	}
 	CHECK_RC(skeeter_shared_loop_set(2), MOSQ_ERR_ALREADY_EXISTS);
 	CHECK(wait_for(&subscribed_n, CLIENTS, 10), "%d of %d subscribed", get(&subscribed_n), CLIENTS);
+	/* A socket per client, and an epoll and an eventfd per pool thread. */
+	int fds_added = open_fds() - fds_before;
+	CHECK(fds_added <= CLIENTS + 2 * 2, "%d clients on the pool opened %d descriptors", CLIENTS, fds_added);
 
 	for(long i = 0; i < CLIENTS; i++){
 		char topic[32];
