@@ -419,7 +419,8 @@ fn a_client_on_the_pool_reaches_its_broker_through_a_socks5_proxy() {
     client.set_callbacks(|cb| {
         cb.on_connect = Some(Arc::new(move |_| {
             let me = me.upgrade().unwrap();
-            me.subscribe(vec![("socks/#".into(), 1)], Vec::new()).unwrap();
+            me.subscribe(vec![("socks/#".into(), 1)], Vec::new())
+                .unwrap();
             me.publish("socks/x", b"via", 1, false, Vec::new()).unwrap();
         }));
         cb.on_message = Some(Arc::new(move |_| {
