@@ -242,8 +242,13 @@ impl Client {
     }
 
     /// `plan_turn` for the shared loop (see `shared_loop`): queued packets
-    /// encoded, and what to wait for on this client's socket.
-    pub(super) fn pool_plan(&self) -> Result<PoolPlan> {
+    /// encoded, and what to wait for on this client's socket, handed to
+    /// `watch` under the lock, so that the socket cannot be closed and its
+    /// number reused by another while the pool thread registers it.
+    pub(super) fn pool_plan(
+        &self,
+        watch: impl FnOnce(&PoolPlan) -> Result<()>,
+    ) -> Result<PoolPlan> {
         self.usable()?;
         let mut work = Work::new(self.logging());
         let plan = contain(|| {
@@ -253,7 +258,7 @@ impl Client {
                 state.session.as_ref().and_then(|s| s.next_deadline()),
                 state.resilience.connect_deadline,
             );
-            state.conn.as_mut().map(|conn| {
+            let plan = state.conn.as_mut().map(|conn| {
                 // A client of the shared loop is one of many, each sending at
                 // its own pace: its write buffer goes back once written, so
                 // memory follows traffic, not the number of clients.
@@ -261,10 +266,25 @@ impl Client {
                     conn.release_write_buffers();
                 }
                 pool_plan_of(conn, deadline)
-            })
+            });
+            match plan {
+                Some(plan) => watch(&plan).map(|()| plan),
+                None => Err(Error::NoConn),
+            }
         })?;
         self.dispatch_from_loop(work);
-        plan.ok_or(Error::NoConn)
+        plan
+    }
+
+    /// Runs `forget` if the connection numbered `serial` is still this
+    /// client's, under the lock: a socket gone from the client is closed, or
+    /// about to be (which ends its epoll watch), and its number may already
+    /// be another socket's.
+    pub(super) fn while_connection(&self, serial: u64, forget: impl FnOnce()) {
+        let state = self.lock();
+        if state.conn.as_ref().is_some_and(|c| c.serial() == serial) {
+            forget();
+        }
     }
 
     /// When keepalive (or the connect timeout) next wants the loop, without

@@ -16,7 +16,7 @@
 
 use std::cell::Cell;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -254,6 +254,32 @@ struct Member {
     timer: Option<Instant>,
 }
 
+/// Under the client's lock (see `Client::pool_plan`): `socket`, the member's
+/// watch, made what `plan` asks for.
+fn watch(
+    epoll: &Epoll,
+    slot: usize,
+    socket: &mut Option<(RawFd, u64, bool)>,
+    plan: &PoolPlan,
+) -> Result<()> {
+    let wanted = (plan.fd, plan.serial, plan.want_write);
+    let key = socket_key(slot);
+    let watched = match *socket {
+        Some(now) if now == wanted => return Ok(()),
+        // The same connection: only the write interest changes.
+        Some((fd, serial, _)) if fd == plan.fd && serial == plan.serial => {
+            epoll.change(fd, key, plan.want_write)
+        }
+        // A new connection. The old one is out of the client, its socket
+        // closed or about to be, which ends its watch; it is never forgotten
+        // by number, which may be another socket's by now.
+        _ => epoll.watch(plan.fd, key, plan.want_write),
+    };
+    watched.map_err(|_| Error::NoMem)?;
+    *socket = Some(wanted);
+    Ok(())
+}
+
 /// A member's socket key in epoll.
 fn socket_key(slot: usize) -> u64 {
     slot as u64
@@ -270,8 +296,6 @@ struct PoolThread {
     worker: &'static Worker,
     members: Vec<Option<Member>>,
     free: Vec<usize>,
-    /// Which member watches each socket descriptor in this epoll.
-    owners: HashMap<RawFd, usize>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Members to serve next turn without waiting (decrypted bytes wait, or
     /// a connection appeared during a reconnect wait).
@@ -285,7 +309,6 @@ fn run(worker: &'static Worker) {
         worker,
         members: Vec::new(),
         free: Vec::new(),
-        owners: HashMap::new(),
         timers: BinaryHeap::new(),
         again: Vec::new(),
     };
@@ -438,13 +461,15 @@ impl PoolThread {
     /// After a turn: the socket watched as the client now wants it, and its
     /// next deadline set.
     fn replan(&mut self, slot: usize) {
-        let plan = self.member(slot).client.pool_plan();
-        match plan {
+        let epoll = &self.worker.epoll;
+        let member = self.members[slot]
+            .as_mut()
+            .expect("a member served is present");
+        let client = Arc::clone(&member.client);
+        let socket = &mut member.socket;
+        match client.pool_plan(|plan| watch(epoll, slot, socket, plan)) {
             Err(error) => self.failed(slot, error),
             Ok(plan) => {
-                if let Err(error) = self.watch_socket(slot, plan) {
-                    return self.failed(slot, error);
-                }
                 self.schedule(slot, plan.deadline);
                 if plan.buffered {
                     self.again.push(slot);
@@ -453,43 +478,15 @@ impl PoolThread {
         }
     }
 
-    fn watch_socket(&mut self, slot: usize, plan: PoolPlan) -> Result<()> {
-        let wanted = (plan.fd, plan.serial, plan.want_write);
-        let epoll = &self.worker.epoll;
-        let key = socket_key(slot);
-        let watched = match self.member(slot).socket {
-            Some(now) if now == wanted => return Ok(()),
-            // The same connection: only the write interest changes.
-            Some((fd, serial, _)) if fd == plan.fd && serial == plan.serial => {
-                epoll.change(fd, key, plan.want_write)
-            }
-            old => {
-                if let Some((fd, ..)) = old.filter(|(fd, ..)| *fd != plan.fd) {
-                    self.forget_fd(slot, fd);
-                }
-                // A new connection on the old number: the old watch went
-                // with the old socket, so this adds one.
-                self.worker.epoll.watch(plan.fd, key, plan.want_write)
-            }
-        };
-        watched.map_err(|_| Error::NoMem)?;
-        self.owners.insert(plan.fd, slot);
-        self.member(slot).socket = Some(wanted);
-        Ok(())
-    }
-
-    /// Stops watching `fd` if it is still this member's: the number may
-    /// belong to another member's new socket by now.
-    fn forget_fd(&mut self, slot: usize, fd: RawFd) {
-        if self.owners.get(&fd) == Some(&slot) {
-            self.worker.epoll.forget(fd);
-            self.owners.remove(&fd);
-        }
-    }
-
+    /// Stops watching the member's socket, if that connection is still the
+    /// client's (see `Client::while_connection`); never by a number alone.
     fn forget_socket(&mut self, slot: usize) {
-        if let Some((fd, ..)) = self.member(slot).socket.take() {
-            self.forget_fd(slot, fd);
+        let epoll = &self.worker.epoll;
+        let member = self.members[slot]
+            .as_mut()
+            .expect("a member served is present");
+        if let Some((fd, serial, _)) = member.socket.take() {
+            member.client.while_connection(serial, || epoll.forget(fd));
         }
     }
 
