@@ -60,6 +60,7 @@ stop_pid() {
 cleanup() {
 	stop_pid "$SINK_PID"; stop_pid "$SOURCE_PID"; stop_pid "$BROKER_PID"
 	declare -F tls_stop_all >/dev/null && tls_stop_all # the TLS block's peers and broker
+	stop_pid "${MANY_BROKER_PID:-}"
 	# The node's whole session (setsid made the server its leader), then its epmd.
 	[ -n "$RABBIT_PID" ] && kill -9 -- "-$RABBIT_PID" 2>/dev/null
 	stop_pid "$RABBIT_PID"; stop_pid "$EPMD_PID"
@@ -539,6 +540,77 @@ fmt() { # number unit -> printable
 cp "$CSV" "$OUT/results-latest.csv"
 cp "$OUT/table-$STAMP.txt" "$OUT/table-latest.txt"
 say "bench: CSV $CSV, per-run results $RAW"
+
+# ---- many clients (issue 19) ----------------------------------------------------------
+# benches/many_clients.c: N clients in one process, each subscribed to a topic of its
+# own and sent one QoS 1 message per second for 60 s (BENCH_QUICK: 10 s) by the main
+# thread, all through one mosquitto. Ours on the shared loop (SKEETER_LOOP_THREADS=4,
+# same binary) against libmosquitto with a loop_start thread per client, in the same
+# run, at 300 clients: libmosquitto 2.0.11's loop waits with select(), which fails for
+# descriptors past FD_SETSIZE (1024), and each of its clients holds three, so it cannot
+# go much past 340 clients. Then ours alone at BENCH_MANY_CLIENTS (default 10,000).
+# One run per row (they are long); BENCH_ONLY='many' runs only these.
+MANY_BROKER_PID=""
+many_clients_rows() {
+	[ -n "$ONLY" ] && ! grep -Eq -- "$ONLY" <<<"many clients" && return 0
+	$CC $CFLAGS $HDR -o "$BIN/many_clients" "$ROOT/benches/many_clients.c" "$DEBIAN_LIB" -pthread ||
+		{ say "bench: building many_clients failed"; return 0; }
+	local secs=60 big=${BENCH_MANY_CLIENTS:-10000} port conf="$TMP/many.conf"
+	[ -n "$QUICK" ] && secs=10
+	# A descriptor per client in our process (the socket; a client on the pool has no
+	# wake-up descriptor), three in libmosquitto's, one per client in the broker's.
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	port=$("$BIN/sink" --pick-port) || { say "bench: no free port"; return 0; }
+	cat >"$conf" <<-EOF
+		listener $port 127.0.0.1
+		max_connections -1
+		allow_anonymous true
+		persistence false
+		set_tcp_nodelay true
+		max_queued_messages 10000
+		log_dest none
+	EOF
+	"$BROKER" -c "$conf" >"$TMP/many-broker.log" 2>&1 &
+	MANY_BROKER_PID=$!
+	for _ in $(seq 1 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.1
+	done
+	local rows=("ours|300|4" "debian|300|" "ours|$big|4") row lib n pool line
+	{
+		echo
+		echo "many clients: each subscribed to its own topic, 1 QoS 1 message/s each for ${secs} s, one mosquitto"
+		printf '%-8s %7s %-22s %8s %11s %10s %6s %9s %9s\n' lib clients loop threads "RSS/client" \
+			"cpu/msg" lost "p50" "p99"
+		printf '%-8s %7s %-22s %8s %11s %10s %6s %9s %9s\n' "" "" "" "" KiB us "" ms ms
+	} | tee "$OUT/many-latest.txt"
+	for row in "${rows[@]}"; do
+		IFS='|' read -r lib n pool <<<"$row"
+		[[ " $LIBS " == *" $lib "* ]] || continue
+		[ "$lib" = ours ] && [ -n "$OURS_BROKEN" ] && continue
+		say "bench: many clients: $lib, $n clients${pool:+, $pool pool threads}"
+		LD_LIBRARY_PATH="$TMP/$lib" SKEETER_LOOP_THREADS="$pool" \
+			timeout -k 5 $((secs + 300)) "$BIN/many_clients" -p "$port" -n "$n" -d "$secs" \
+			>"$TMP/many.out" 2>"$TMP/many.err"
+		line=$(grep -m1 '^RESULT ' "$TMP/many.out")
+		local how="loop_start threads"
+		[ -n "$pool" ] && how="shared loop, $pool threads"
+		if [ -z "$line" ]; then
+			printf '%-8s %7s %-22s FAILED: %s\n' "$lib" "$n" "$how" "$(tail -n 1 "$TMP/many.err")" |
+				tee -a "$OUT/many-latest.txt"
+			continue
+		fi
+		echo "\"many clients $n $how\",$lib,1,ok,\"$line\"" >>"$RAW"
+		printf '%-8s %7s %-22s %8s %11s %10s %6s %9s %9s\n' "$lib" "$n" "$how" \
+			"$(field threads "$line")" "$(field rss_per_client_kb "$line")" \
+			"$(field cpu_us_per_msg "$line")" "$(field lost "$line")" \
+			"$(field p50_ms "$line")" "$(field p99_ms "$line")" | tee -a "$OUT/many-latest.txt"
+	done
+	stop_pid "$MANY_BROKER_PID"
+	MANY_BROKER_PID=""
+	cat "$OUT/many-latest.txt" >>"$OUT/table-latest.txt"
+}
+many_clients_rows
 
 [ "$DEBIAN_FAILED" = 0 ] || { say "bench: a run on Debian's libmosquitto failed"; exit 1; }
 exit 0

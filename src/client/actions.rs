@@ -40,6 +40,23 @@ pub const QUEUE_LOW: usize = QUEUE_HIGH / 2;
 /// notification costs at most this).
 const RECHECK: Duration = Duration::from_millis(20);
 
+/// For a request from another thread to a client on the shared loop: writes
+/// what is queued now, under the lock, as the pool thread itself would, and
+/// says whether the pool thread must still be woken: for what the socket did
+/// not take, a failure (its epoll reports the socket too), or events whose
+/// callbacks must run on the pool thread (a QoS 0 `on_publish`). Nothing is
+/// logged here (a failure is the loop's to find and report) and a DISCONNECT
+/// never goes this way, so no callback runs on this thread.
+fn write_for_pool(state: &mut ClientState, work: &mut Work) -> bool {
+    let mut quiet = Work::new(false);
+    let written = state.write_out(Instant::now(), &mut quiet);
+    // Not expected: nothing here raises notices without logging.
+    work.notices.append(&mut quiet.notices);
+    written.is_err()
+        || state.conn.as_ref().is_some_and(|c| c.wants_write())
+        || state.session.as_ref().is_some_and(|s| s.has_events())
+}
+
 /// The session, which exists once a connect was made.
 pub(super) fn session_of(state: &mut ClientState) -> Result<&mut Session> {
     state.session.as_mut().ok_or(Error::NoConn)
@@ -247,6 +264,13 @@ impl Client {
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
                 && !in_callback();
+            // On the shared loop, writes only ever happen under the lock, so
+            // another thread's request writes at once too, saving its pool
+            // thread a wake-up (see `write_for_pool`).
+            let for_pool = !direct
+                && self.on_pool.load(Ordering::Relaxed)
+                && !in_callback()
+                && !state.disconnect_requested;
             // Whether the loop may be asleep with nothing to write (`make` may
             // queue output itself).
             let was_idle = state.conn.as_ref().is_some_and(|c| !c.wants_write());
@@ -258,6 +282,8 @@ impl Client {
                     // A failure here is the loop's to find and report.
                     let _ = state.write_out(Instant::now(), &mut work);
                     state.collect_events(&mut work);
+                } else if for_pool && state.conn.as_ref().is_some_and(|c| !c.is_connecting()) {
+                    wake = write_for_pool(&mut state, &mut work);
                 } else {
                     let from_loop_callback = in_loop_callback_of(self);
                     if from_loop_callback {
@@ -269,7 +295,7 @@ impl Client {
                         && !from_loop_callback;
                     if self.must_wait_for_room(&state) {
                         if wake {
-                            self.wakeup.signal();
+                            self.wake();
                             wake = false;
                         }
                         self.wait_for_room(&mut state);
@@ -279,7 +305,7 @@ impl Client {
             (result, wake)
         };
         if wake {
-            self.wakeup.signal();
+            self.wake();
         }
         (result, Some(work))
     }

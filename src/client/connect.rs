@@ -162,7 +162,7 @@ impl Client {
         if result.is_ok() {
             // A loop waiting elsewhere (or between reconnect attempts) picks up
             // the new socket.
-            self.wakeup.signal();
+            self.wake();
         }
         self.dispatch(work);
         result
@@ -291,7 +291,7 @@ impl Client {
         };
         match result {
             Err(e) => {
-                self.wakeup.signal();
+                self.wake();
                 Err(e)
             }
             Ok(()) => self.request(|state, _| {

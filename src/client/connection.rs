@@ -11,6 +11,7 @@
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
 use crate::net::{NetError, Transport};
@@ -30,7 +31,13 @@ pub struct Connection {
     connecting: bool,
     input: Input,
     output: Output,
+    /// Unique in the process: tells the shared loop a new connection from
+    /// one that reuses the old one's descriptor number.
+    serial: u64,
 }
+
+/// The next connection's `serial`.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 impl Connection {
     pub fn new(stream: Transport, connecting: bool, version: ProtocolVersion, limit: u32) -> Self {
@@ -39,7 +46,13 @@ impl Connection {
             connecting,
             input: Input::new(version, limit),
             output: Output::new(version),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// This connection's number, unique in the process.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     pub fn fd(&self) -> RawFd {

@@ -24,6 +24,7 @@ use super::pace::{self, GATHER, SPIN};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest, Readiness};
+use crate::net::wakeup::Wakeup;
 use crate::net::NetError;
 
 /// `mosquitto_loop`'s wait when given a negative timeout, as in libmosquitto.
@@ -94,8 +95,32 @@ struct Plan {
     kind: WaitKind,
 }
 
+/// What the shared loop waits on for one client (see `shared_loop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PoolPlan {
+    pub fd: i32,
+    /// The connection's serial: a new connection may reuse the old number.
+    pub serial: u64,
+    pub want_write: bool,
+    /// When keepalive (or the connect timeout) wants the loop.
+    pub deadline: Option<Instant>,
+    /// Decrypted bytes wait already: serve again without waiting.
+    pub buffered: bool,
+}
+
+/// The plan for `conn` on the shared loop.
+fn pool_plan_of(conn: &mut super::Connection, deadline: Option<Instant>) -> PoolPlan {
+    PoolPlan {
+        fd: conn.fd(),
+        serial: conn.serial(),
+        want_write: conn.wants_write(),
+        deadline,
+        buffered: conn.has_buffered_input(),
+    }
+}
+
 /// How a wait between reconnect attempts ended.
-enum Waited {
+pub(super) enum Waited {
     /// Stop: `loop_stop` or `mosquitto_disconnect` was called.
     Stop,
     /// Another call made a connection meanwhile.
@@ -149,6 +174,8 @@ impl Client {
             // is common).
             return self.service(Pass::Unwaited);
         }
+        // Made before the plan's lock (see `Client::wake`).
+        self.wakeup()?;
         let plan = self.plan_turn()?;
         // How long until keepalive wants the loop (`None`: never).
         let until_deadline = plan
@@ -214,12 +241,78 @@ impl Client {
         plan.ok_or(Error::NoConn)
     }
 
+    /// `plan_turn` for the shared loop (see `shared_loop`): queued packets
+    /// encoded, and what to wait for on this client's socket, handed to
+    /// `watch` under the lock, so that the socket cannot be closed and its
+    /// number reused by another while the pool thread registers it.
+    pub(super) fn pool_plan(
+        &self,
+        watch: impl FnOnce(&PoolPlan) -> Result<()>,
+    ) -> Result<PoolPlan> {
+        self.usable()?;
+        let mut work = Work::new(self.logging());
+        let plan = contain(|| {
+            let mut state = self.lock();
+            state.pump(&mut work);
+            let deadline = connect_timeout::earliest(
+                state.session.as_ref().and_then(|s| s.next_deadline()),
+                state.resilience.connect_deadline,
+            );
+            let plan = state.conn.as_mut().map(|conn| {
+                // A client of the shared loop is one of many, each sending at
+                // its own pace: its write buffer goes back once written, so
+                // memory follows traffic, not the number of clients.
+                if !conn.wants_write() {
+                    conn.release_write_buffers();
+                }
+                pool_plan_of(conn, deadline)
+            });
+            match plan {
+                Some(plan) => watch(&plan).map(|()| plan),
+                None => Err(Error::NoConn),
+            }
+        })?;
+        self.dispatch_from_loop(work);
+        plan
+    }
+
+    /// Runs `forget` if the connection numbered `serial` is still this
+    /// client's, under the lock: a socket gone from the client is closed, or
+    /// about to be (which ends its epoll watch), and its number may already
+    /// be another socket's.
+    pub(super) fn while_connection(&self, serial: u64, forget: impl FnOnce()) {
+        let state = self.lock();
+        if state.conn.as_ref().is_some_and(|c| c.serial() == serial) {
+            forget();
+        }
+    }
+
+    /// When keepalive (or the connect timeout) next wants the loop, without
+    /// encoding anything: for the shared loop's timers, which are set lazily
+    /// and may fire early.
+    pub(super) fn loop_deadline(&self) -> Option<Instant> {
+        let state = self.lock();
+        connect_timeout::earliest(
+            state.session.as_ref().and_then(|s| s.next_deadline()),
+            state.resilience.connect_deadline,
+        )
+    }
+
+    /// One turn of the shared loop for this client, after its wait reported
+    /// `ready` (nothing, for a timer): reads, keeps time, writes, and runs the
+    /// callbacks, as a turn of `loop_forever` does.
+    pub(super) fn pool_service(&self, ready: Readiness) -> Result<()> {
+        self.usable()?;
+        self.service(Pass::Waited { ready, spun: None })
+    }
+
     /// Waits as `plan` says, up to `wait`: what was ready, and, after a spin,
     /// whether it found something.
     fn wait_turn(&self, plan: Plan, wait: Duration) -> Result<(Readiness, Option<bool>)> {
+        let wakeup = self.wakeup()?;
         let interest = Interest {
             socket: Some(plan.fd),
-            wakeup: Some(self.wakeup.fd()),
+            wakeup: Some(wakeup.fd()),
             want_write: plan.want_write,
         };
         let wait = if plan.kind == WaitKind::Gather && wait > GATHER {
@@ -250,7 +343,7 @@ impl Client {
             poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?
         };
         if ready.woken {
-            self.wakeup.drain();
+            wakeup.drain();
         }
         ready.readable |= plan.kind == WaitKind::Look;
         Ok((ready, spun))
@@ -360,8 +453,11 @@ impl Client {
                         state.pump(work);
                         // A large batch is written below, without the lock, when
                         // other threads may be queueing meanwhile.
-                        let shared =
-                            state.options.threaded || self.thread_running.load(Ordering::Acquire);
+                        // Not on the shared loop, where requests write under
+                        // the lock themselves (see `actions::write_for_pool`).
+                        let shared = (state.options.threaded
+                            || self.thread_running.load(Ordering::Acquire))
+                            && !self.on_pool.load(Ordering::Relaxed);
                         if shared {
                             batch = state.take_output();
                             if batch.is_some() {
@@ -405,6 +501,10 @@ impl Client {
         if max_packets < 1 {
             return Err(Error::Inval);
         }
+        // Made before the first look at the stop flag: a `wake` that finds no
+        // handle then knows this loop will see its request (see `Client::wake`).
+        self.wakeup()?;
+        std::sync::atomic::fence(Ordering::SeqCst);
         let mut attempt = 0u32;
         loop {
             let error = loop {
@@ -417,16 +517,8 @@ impl Client {
                     Err(e) => break e,
                 }
             };
-            if self.lock().disconnect_requested {
-                return Ok(());
-            }
-            // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
-            // which libmosquitto's loop_forever does not retry either.
-            let fatal = is_fatal(error) || error == Error::Errno(libc::EPROTO);
-            // With a server list, a failure of one server (TLS, name lookup,
-            // refusal) is a reason to try the next, not to stop.
-            if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {
-                return Err(error);
+            if let Some(end) = self.ends_loop(error) {
+                return end;
             }
             // Reconnect, waiting the delay before each attempt.
             loop {
@@ -448,6 +540,23 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// After the loop failed with `error`: what `loop_forever` returns now
+    /// (`None`: reconnect instead). Shared with the shared loop's pool.
+    pub(super) fn ends_loop(&self, error: Error) -> Option<Result<()>> {
+        if self.lock().disconnect_requested {
+            return Some(Ok(()));
+        }
+        // A TLS failure after the handshake is MOSQ_ERR_ERRNO with EPROTO,
+        // which libmosquitto's loop_forever does not retry either.
+        let fatal = is_fatal(error) || error == Error::Errno(libc::EPROTO);
+        // With a server list, a failure of one server (TLS, name lookup,
+        // refusal) is a reason to try the next, not to stop.
+        if fatal && (is_fatal_everywhere(error) || !self.has_servers()) {
+            return Some(Err(error));
+        }
+        None
     }
 
     /// The wait before reconnect attempt `attempt` (0 first): the delay times
@@ -479,7 +588,7 @@ impl Client {
     /// queued or unacknowledged. Programs such as `mosquitto_pub -l` publish,
     /// call `loop_stop(false)` and disconnect from `on_publish` once the last
     /// message is acknowledged, as libmosquitto's join lets them.
-    fn draining(&self) -> bool {
+    pub(super) fn draining(&self) -> bool {
         if !self.drain_on_stop.load(Ordering::Acquire) {
             return false;
         }
@@ -494,8 +603,9 @@ impl Client {
                 || session.waiting_count() > 0)
     }
 
-    fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
+    pub(super) fn stop_requested(&self) -> bool {
+        // SeqCst: against `wake`'s look at `on_pool` (see `Client::wake`).
+        self.stop.load(Ordering::SeqCst)
     }
 
     /// Sleeps `delay`, ending early when asked to stop or when a connection
@@ -503,39 +613,46 @@ impl Client {
     fn wait_between_attempts(&self, delay: Duration) -> Waited {
         let until = Instant::now() + delay;
         loop {
-            if self.stop_requested() {
-                return Waited::Stop;
-            }
-            {
-                let state = self.lock();
-                if state.disconnect_requested {
-                    return Waited::Stop;
-                }
-                if state.conn.is_some() {
-                    return Waited::Connected;
-                }
+            if let Some(waited) = self.wait_cut_short() {
+                return waited;
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Waited::Elapsed;
             }
+            // Without a wake-up handle (no descriptor left), only the delay
+            // ends the wait.
+            let wakeup = self.wakeup().ok();
             let interest = Interest {
                 socket: None,
-                wakeup: Some(self.wakeup.fd()),
+                wakeup: wakeup.map(Wakeup::fd),
                 want_write: false,
             };
             if let Ok(ready) = poll::wait(interest, Some(left)) {
-                if ready.woken {
-                    self.wakeup.drain();
+                if let Some(wakeup) = wakeup.filter(|_| ready.woken) {
+                    wakeup.drain();
                 }
             }
         }
     }
 
+    /// Whether a wait between reconnect attempts ends before its time: asked
+    /// to stop, or a connection appeared.
+    pub(super) fn wait_cut_short(&self) -> Option<Waited> {
+        if self.stop_requested() {
+            return Some(Waited::Stop);
+        }
+        let state = self.lock();
+        if state.disconnect_requested {
+            return Some(Waited::Stop);
+        }
+        state.conn.is_some().then_some(Waited::Connected)
+    }
+
     /// Before the loop thread ends: writes what is queued if the socket takes it
     /// now, so a DISCONNECT queued just before `loop_stop` goes out (and
     /// `on_disconnect(0)` is called).
-    fn finish_on_stop(&self) {
+    pub(super) fn finish_on_stop(&self) {
         let mut work = Work::new(self.logging());
         let _ = contain(|| {
             let mut state = self.lock();

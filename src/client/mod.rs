@@ -28,11 +28,13 @@ pub mod pace;
 pub mod qos_ceiling;
 pub mod resilience;
 pub mod server_list;
+pub mod shared_loop;
 pub mod state_guard;
 pub mod thread;
 pub mod unlocked_write;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -93,17 +95,24 @@ pub struct Client {
     log_set: AtomicBool,
     /// The program's `void *obj`, as an address: this layer only hands it back.
     userdata: AtomicUsize,
-    /// Wakes whoever runs the loop: queued output, a new socket, a stop request.
-    wakeup: Wakeup,
-    /// The `loop_start` thread, if one was started and not yet joined. Boxed:
-    /// most clients, each run by a program's own loop, never start one.
+    /// Wakes whoever runs the loop: queued output, a new socket, a stop
+    /// request (see `wake`). Made at first need: a client on the shared loop
+    /// never needs one, which saves a descriptor per client.
+    wakeup: OnceLock<Wakeup>,
+    /// The client is on the shared loop's pool: `wake` tells its pool thread.
+    on_pool: AtomicBool,
+    /// How to wake the client's pool thread, while on the pool.
+    pool_waker: Mutex<Option<shared_loop::Waker>>,
+    /// The `loop_start` thread (or place on the shared loop's pool), if one
+    /// was started and not yet joined. Boxed: most clients, each run by a
+    /// program's own loop, never start one.
     thread: Mutex<Option<Box<thread::LoopThread>>>,
     /// `loop_stop` asked the loop thread to end.
     stop: AtomicBool,
     /// ... after what is queued or in flight on a live connection is done
     /// (`loop_stop(false)`).
     drain_on_stop: AtomicBool,
-    /// A `loop_start` thread is running the loop.
+    /// A `loop_start` thread (or a pool thread) is running the loop.
     thread_running: AtomicBool,
     /// Signalled (with `state`'s lock) when the loop thread has written, for
     /// requests waiting for the output queue to shrink (`actions::QUEUE_HIGH`).
@@ -127,7 +136,9 @@ impl Client {
             callbacks_generation: AtomicU64::new(callbacks::next_version()),
             log_set: AtomicBool::new(false),
             userdata: AtomicUsize::new(userdata),
-            wakeup: Wakeup::new().map_err(|_| Error::NoMem)?,
+            wakeup: OnceLock::new(),
+            on_pool: AtomicBool::new(false),
+            pool_waker: Mutex::new(None),
             thread: Mutex::new(None),
             stop: AtomicBool::new(false),
             drain_on_stop: AtomicBool::new(false),
@@ -162,6 +173,46 @@ impl Client {
         self.set_handlers(|_| handlers::HandlerTable::default());
         self.userdata.store(userdata, Ordering::Release);
         Ok(())
+    }
+
+    /// The wake-up handle, made on first use; `NoMem` when no descriptor is
+    /// left.
+    pub(crate) fn wakeup(&self) -> Result<&Wakeup> {
+        if let Some(wakeup) = self.wakeup.get() {
+            return Ok(wakeup);
+        }
+        let made = Wakeup::new().map_err(|_| Error::NoMem)?;
+        // Another thread may have made one meanwhile: the first one stays.
+        let _ = self.wakeup.set(made);
+        self.wakeup.get().ok_or(Error::NoMem)
+    }
+
+    /// Wakes whoever runs the loop: the pool thread, on the shared loop, else
+    /// the wake-up handle if there is one. Without one, no loop waits or has
+    /// planned its wait yet: a loop makes the handle before it takes the lock
+    /// to plan (so it sees what the caller changed under that lock) and
+    /// before it looks at the stop flag (the fences order that look against
+    /// this one). So a client that only ever runs on the pool never has a
+    /// handle of its own, saving a descriptor per client.
+    pub(crate) fn wake(&self) {
+        // SeqCst, as the pool thread's store and its look at the stop flag.
+        if self.on_pool.load(Ordering::SeqCst) {
+            if let Some(waker) = self.pool_waker.lock().as_ref() {
+                waker.wake();
+                return;
+            }
+        }
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if let Some(wakeup) = self.wakeup.get() {
+            wakeup.signal();
+        }
+    }
+
+    /// Sets (or, with `None`, clears) how `wake` reaches the pool thread.
+    pub(crate) fn set_pool_waker(&self, waker: Option<shared_loop::Waker>) {
+        let on = waker.is_some();
+        *self.pool_waker.lock() = waker;
+        self.on_pool.store(on, Ordering::SeqCst);
     }
 
     /// The main lock. Never call a callback while holding it.

@@ -9,16 +9,46 @@
 //! hangs while the thread is reconnecting; its `loop_stop(true)` cancels the
 //! thread. Here the thread writes what is already queued (a DISCONNECT just
 //! asked for goes out) and leaves the connection as it is.
+//!
+//! With the shared loop on (`shared_loop`), `loop_start` gives the client a
+//! place on a pool thread instead, and `loop_stop` waits for it to leave;
+//! everything else here is the same.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use super::shared_loop::{self, Ticket};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::os_thread::OsThread;
 
-/// The running loop thread.
-pub type LoopThread = OsThread;
+/// What runs the loop after `loop_start`.
+#[derive(Debug)]
+pub enum LoopThread {
+    /// A thread of the client's own.
+    Own(OsThread),
+    /// A place on the shared loop's pool (see `shared_loop`).
+    Pool(Arc<Ticket>),
+}
+
+impl LoopThread {
+    /// Whether the calling thread runs this loop (waiting for it would wait
+    /// for ourselves).
+    fn is_current(&self) -> bool {
+        match self {
+            LoopThread::Own(thread) => thread.is_current(),
+            LoopThread::Pool(ticket) => ticket.is_current(),
+        }
+    }
+
+    /// Waits for the loop to end (at once if it has).
+    fn join(self) {
+        match self {
+            LoopThread::Own(thread) => thread.join(),
+            LoopThread::Pool(ticket) => ticket.join(),
+        }
+    }
+}
 
 /// Marks the loop thread as gone when its body ends, also when a callback
 /// ended the thread early (`pthread_exit`, a cancel).
@@ -26,8 +56,7 @@ struct Ending(Arc<Client>);
 
 impl Drop for Ending {
     fn drop(&mut self) {
-        self.0.thread_running.store(false, Ordering::Release);
-        self.0.notify_room();
+        self.0.loop_ended();
     }
 }
 
@@ -53,6 +82,17 @@ impl Client {
         }
         self.stop.store(false, Ordering::Release);
         self.thread_running.store(true, Ordering::Release);
+        match shared_loop::attach(self) {
+            Ok(Some(ticket)) => {
+                *slot = Some(Box::new(LoopThread::Pool(ticket)));
+                return Ok(());
+            }
+            Ok(None) => {}
+            Err(error) => {
+                self.thread_running.store(false, Ordering::Release);
+                return Err(error);
+            }
+        }
         let client = Arc::clone(self);
         let spawned = OsThread::spawn(c"mosquitto-loop", move || {
             let ending = Ending(client);
@@ -60,7 +100,7 @@ impl Client {
         });
         match spawned {
             Ok(thread) => {
-                *slot = Some(Box::new(thread));
+                *slot = Some(Box::new(LoopThread::Own(thread)));
                 Ok(())
             }
             Err(_) => {
@@ -79,8 +119,8 @@ impl Client {
             return Err(Error::Inval);
         };
         self.drain_on_stop.store(!force, Ordering::Release);
-        self.stop.store(true, Ordering::Release);
-        self.wakeup.signal();
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake();
         if running.is_current() {
             return Ok(());
         }
@@ -89,6 +129,13 @@ impl Client {
             running.join();
         }
         Ok(())
+    }
+
+    /// The loop has ended (its thread's body, or its stay on the pool):
+    /// requests stop waiting for it.
+    pub(super) fn loop_ended(&self) {
+        self.thread_running.store(false, Ordering::Release);
+        self.notify_room();
     }
 
     /// Before the handle is freed: stops the loop thread if one runs.

@@ -10,7 +10,7 @@ use std::ptr::null;
 use std::sync::Arc;
 
 use super::actions::{subscribe_with, unsubscribe_with};
-use super::boundary::{guard, guard_with_callbacks};
+use super::boundary::{code_of, guard, guard_with_callbacks};
 use super::callbacks::with_c_message;
 use super::client::{c_bytes, client_of, with_client};
 use super::types::{mosquitto, mosquitto_message};
@@ -513,6 +513,29 @@ fn offline_bound(
         when_full,
         keep_qos0: flags & SKEETER_KEEP_QOS0 != 0,
     }))
+}
+
+/// Turns on the shared loop: from now on, `mosquitto_loop_start` attaches
+/// the client to a pool of `threads` threads shared by all clients of the
+/// process, instead of starting a thread for it. Each pool thread waits on its
+/// clients' sockets with one epoll; `mosquitto_loop_stop` (either variant),
+/// `mosquitto_destroy`, reconnects, keepalive, TLS, SOCKS5 and WebSockets work
+/// as with a thread per client. A client's callbacks run on its pool thread,
+/// never two at once; a callback that blocks (or sleeps) stalls every client
+/// of that pool thread meanwhile, and one that ends its thread
+/// (`pthread_exit`) ends the pool thread and its clients' loops.
+///
+/// Call it before the first `mosquitto_loop_start`. `threads` 0 turns the
+/// shared loop off again; without a call, the environment variable
+/// `SKEETER_LOOP_THREADS` (a number of threads, read once, at the first
+/// `mosquitto_loop_start`) decides, so an unchanged program can use it. The
+/// pool starts with the first `mosquitto_loop_start` that uses it and is not
+/// resized: once it runs, this returns `MOSQ_ERR_ALREADY_EXISTS` and changes
+/// nothing. Returns `MOSQ_ERR_INVAL` for `threads` below 0 or above 256.
+/// Takes no handle; may be called from any thread.
+#[no_mangle]
+pub extern "C" fn skeeter_shared_loop_set(threads: c_int) -> c_int {
+    guard(|| code_of(crate::client::shared_loop::set_threads(threads)))
 }
 
 #[cfg(test)]

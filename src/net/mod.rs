@@ -6,6 +6,7 @@
 //! into libc live here, each in a small function with its reason.
 
 pub mod cancel;
+pub mod epoll;
 pub mod error;
 pub mod host_name_check;
 pub mod legacy_pem;
