@@ -11,7 +11,7 @@
 
 use std::io::IoSlice;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::Error;
 use crate::net::{NetError, Transport};
@@ -33,11 +33,11 @@ pub struct Connection {
     output: Output,
     /// Unique in the process: tells the shared loop a new connection from
     /// one that reuses the old one's descriptor number.
-    serial: u64,
+    serial: u32,
 }
 
 /// The next connection's `serial`.
-static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+static NEXT_SERIAL: AtomicU32 = AtomicU32::new(1);
 
 impl Connection {
     pub fn new(stream: Transport, connecting: bool, version: ProtocolVersion, limit: u32) -> Self {
@@ -51,7 +51,7 @@ impl Connection {
     }
 
     /// This connection's number, unique in the process.
-    pub fn serial(&self) -> u64 {
+    pub fn serial(&self) -> u32 {
         self.serial
     }
 

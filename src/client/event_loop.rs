@@ -100,7 +100,7 @@ struct Plan {
 pub(super) struct PoolPlan {
     pub fd: i32,
     /// The connection's serial: a new connection may reuse the old number.
-    pub serial: u64,
+    pub serial: u32,
     pub want_write: bool,
     /// When keepalive (or the connect timeout) wants the loop.
     pub deadline: Option<Instant>,
@@ -280,7 +280,7 @@ impl Client {
     /// client's, under the lock: a socket gone from the client is closed, or
     /// about to be (which ends its epoll watch), and its number may already
     /// be another socket's.
-    pub(super) fn while_connection(&self, serial: u64, forget: impl FnOnce()) {
+    pub(super) fn while_connection(&self, serial: u32, forget: impl FnOnce()) {
         let state = self.lock();
         if state.conn.as_ref().is_some_and(|c| c.serial() == serial) {
             forget();

@@ -246,7 +246,7 @@ struct Member {
     client: Arc<Client>,
     ticket: Arc<Ticket>,
     /// The socket as watched: descriptor, connection serial, write interest.
-    socket: Option<(RawFd, u64, bool)>,
+    socket: Option<(RawFd, u32, bool)>,
     phase: Phase,
     /// Reconnect attempts since the last good turn.
     attempt: u32,
@@ -259,7 +259,7 @@ struct Member {
 fn watch(
     epoll: &Epoll,
     slot: usize,
-    socket: &mut Option<(RawFd, u64, bool)>,
+    socket: &mut Option<(RawFd, u32, bool)>,
     plan: &PoolPlan,
 ) -> Result<()> {
     let wanted = (plan.fd, plan.serial, plan.want_write);
