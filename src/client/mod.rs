@@ -25,6 +25,7 @@ pub mod log;
 pub mod options;
 pub mod output;
 pub mod pace;
+pub mod persist;
 pub mod qos_ceiling;
 pub mod resilience;
 pub mod server_list;

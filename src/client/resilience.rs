@@ -40,6 +40,8 @@ pub struct Resilience {
     pub reconnects: u32,
     /// When the current connection's CONNACK was accepted, by the wall clock.
     pub connected_since: Option<SystemTime>,
+    /// `skeeter_persistence_set`: the store of unfinished messages.
+    pub persistence: Option<Box<super::persist::Persistence>>,
 }
 
 /// Where one attempt connects, when a server list says so.

@@ -191,6 +191,7 @@ versioned! {
         skeeter_max_incoming_packet_set,
         skeeter_connect_timeout_set,
         skeeter_offline_queue_set,
+        skeeter_persistence_set,
     ],
 }
 

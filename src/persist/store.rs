@@ -356,7 +356,11 @@ pub(crate) mod tests {
             qos,
             retain: mid.is_multiple_of(2),
             topic: "t/x",
-            properties: if mid.is_multiple_of(3) { &[0x01, 0x01] } else { &[] },
+            properties: if mid.is_multiple_of(3) {
+                &[0x01, 0x01]
+            } else {
+                &[]
+            },
             payload,
         }
     }

@@ -36,6 +36,7 @@ mod event;
 mod id_map;
 mod incoming;
 mod inflight;
+pub mod journal;
 mod keepalive;
 mod limits;
 pub mod offline_queue;
@@ -185,6 +186,8 @@ pub struct Session {
     subscriptions: Option<Box<subscriptions::SubscriptionRecord>>,
     /// The bound on what waits offline (skeeter); `None`: libmosquitto's rules.
     offline: Option<offline_queue::OfflineQueue>,
+    /// Changes for a store to record (skeeter's persistence); `None`: off.
+    journal: Option<Vec<journal::Change>>,
 }
 
 impl Session {
@@ -208,6 +211,7 @@ impl Session {
             events: Vec::new(),
             subscriptions: None,
             offline: None,
+            journal: None,
         }
     }
 
@@ -432,9 +436,13 @@ impl Session {
         let window = self.send_window();
         let outbox = &mut self.outbox;
         let unwritten_qos0 = &mut self.unwritten_qos0;
+        let journal = &mut self.journal;
         self.outgoing.release(window, |released| match released {
             Released::InFlight(id) => push_outgoing(outbox, Outgoing::Publish(id)),
             Released::Qos0(publish) => {
+                if let Some(journal) = journal.as_mut() {
+                    journal.push(journal::Change::QueuedGone(publish.packet_id));
+                }
                 unwritten_qos0.push_back(publish.packet_id);
                 push_outgoing(outbox, Outgoing::Packet(Packet::Publish(publish)));
             }

@@ -96,6 +96,9 @@ impl Session {
     fn dropped_offline(&mut self, publish: Publish) {
         if publish.qos > 0 {
             self.ids.release(publish.packet_id);
+            self.note_change(super::journal::Change::Completed(publish.packet_id));
+        } else {
+            self.note_change(super::journal::Change::QueuedGone(publish.packet_id));
         }
         if let Some(queue) = self.offline.as_mut() {
             queue.dropped += 1;
