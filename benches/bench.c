@@ -11,7 +11,8 @@
  * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
  *         -N 0|1 TCP_NODELAY (default: on for rtt, the library's default elsewhere),
  *         -W PATH (MQTT over WebSockets with that upgrade path: libmosquitto 2.1's
- *         MOSQ_OPT_TRANSPORT, which 2.0 refuses)
+ *         MOSQ_OPT_TRANSPORT, which 2.0 refuses),
+ *         -P DIR (skeeter_persistence_set on the publisher; skeeter only)
  *
  * It first prints which library it really loaded (dladdr on a libmosquitto symbol)
  * and exits 3 if BENCH_EXPECT_LIB names a different file. On success it prints one
@@ -45,6 +46,7 @@ struct opts {
 	long count, cap; /* cap < 0: pick a default; 0: no limit */
 	int start;       /* 1: loop_start (library thread), 0: mosquitto_loop from main */
 	const char *ws_path; /* WebSockets with this path; NULL: plain MQTT */
+	const char *persist_dir; /* skeeter_persistence_set(DIR) (skeeter only); NULL: none */
 };
 
 /* libmosquitto 2.1's values, by number: the 2.0 header this is built against has
@@ -249,6 +251,17 @@ static void state_init(struct state *st)
 	atomic_store(&st->last_seq, -1);
 }
 
+/* skeeter's persistence, looked up at run time: this program is built against
+ * Debian's mosquitto.h, and Debian's library has no such function. */
+static void persist(struct mosquitto *m, const char *dir)
+{
+	int (*set)(struct mosquitto *, const char *) =
+		(int (*)(struct mosquitto *, const char *))dlsym(RTLD_DEFAULT, "skeeter_persistence_set");
+	if (!set)
+		die(1, "-P: this library has no skeeter_persistence_set");
+	check(set(m, dir), "skeeter_persistence_set");
+}
+
 static struct mosquitto *client(const struct opts *o, const char *role, int idx, struct state *st)
 {
 	char id[64];
@@ -268,6 +281,8 @@ static struct mosquitto *client(const struct opts *o, const char *role, int idx,
 		check(mosquitto_string_option(m, BENCH_OPT_HTTP_PATH, o->ws_path),
 		      "mosquitto_string_option(HTTP_PATH)");
 	}
+	if (o->persist_dir && idx == 0 && !strcmp(role, "pub"))
+		persist(m, o->persist_dir);
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_disconnect_callback_set(m, on_disconnect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
@@ -648,7 +663,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench pub|recv|rtt|idle|floor -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
 		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n"
-		"             [-W WEBSOCKET_PATH]\n");
+		"             [-W WEBSOCKET_PATH] [-P PERSISTENCE_DIR]\n");
 	exit(2);
 }
 
@@ -687,6 +702,7 @@ int main(int argc, char **argv)
 		case 'V': o.proto = atoi(v); break;
 		case 'N': o.nodelay = atoi(v); break;
 		case 'W': o.ws_path = v; break;
+		case 'P': o.persist_dir = v; break;
 		default: usage();
 		}
 	}

@@ -84,6 +84,7 @@ int main(int argc, char *argv[])
 	mosquitto_publish_callback_set(mosq, on_publish);
 	CHECK_RC(mosquitto_connect(mosq, "127.0.0.1", port, 60), MOSQ_ERR_SUCCESS);
 	CHECK_RC(mosquitto_loop_start(mosq), MOSQ_ERR_SUCCESS);
+	double started = now();
 	printf("running\n");
 
 	double deadline = now() + SECONDS;
@@ -105,6 +106,7 @@ int main(int argc, char *argv[])
 			usleep(1000);
 		}
 	}
+	printf("handed over all after %.2f s\n", now() - started);
 	while(unfinished(mosq) > 0 && now() < deadline){
 		usleep(1000);
 	}

@@ -105,6 +105,7 @@ impl Client {
                 session.publish(topic.to_owned(), payload.to_vec(), qos, retain, properties)?;
             let connected = session.link() != Link::Down;
             state.persist_accepted(mid, work)?;
+            work.defer_pump = state.persists();
             Ok(Accepted { mid, connected })
         })
     }
@@ -154,14 +155,17 @@ impl Client {
                 && !state.session.as_ref().is_some_and(|s| s.has_outgoing());
             let result = make(&mut state, &mut work);
             let mut wake = false;
-            // With persistence, the loop thread encodes what requests queued, so
+            // With persistence, the loop encodes what publishes queued (the
+            // loop_start thread at once, or the program's next mosquitto_loop), so
             // all of one turn's messages share one sync (group commit).
-            let deferred = !direct && state.persists();
+            let deferred = work.defer_pump;
             if result.is_ok() && state.conn.is_some() {
                 if !deferred {
                     state.pump(&mut work);
                 }
-                if direct {
+                if direct && deferred {
+                    state.collect_events(&mut work);
+                } else if direct {
                     // A failure here is the loop's to find and report.
                     let _ = state.write_out(Instant::now(), &mut work);
                     state.collect_events(&mut work);

@@ -38,6 +38,9 @@ pub struct Work {
     /// The broker refused the connection (this error): it is ended once
     /// `on_connect` has run, so the program may still disconnect cleanly there.
     pub refused: Option<Error>,
+    /// A persisted publish: its packets wait for the loop's next `pump`, so the
+    /// publishes between two loop turns share one sync (skeeter's persistence).
+    pub defer_pump: bool,
 }
 
 /// A spare notice list kept by this thread up to this many entries, so that
@@ -54,6 +57,7 @@ impl Work {
             notices: SPARE_NOTICES.take(),
             logging,
             refused: None,
+            defer_pump: false,
         }
     }
 

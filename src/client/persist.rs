@@ -22,7 +22,7 @@ use super::dispatch::Work;
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE};
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
-use crate::persist::{Message, PersistError, Record, Restored, Store, StoredMessage};
+use crate::persist::{Message, PersistError, Record, Restored, Store, StoredMessage, SyncTicket};
 use crate::protocol::codec::Reader;
 use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
 use crate::protocol::property::{id, PropertyValue};
@@ -76,7 +76,58 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The main lock, for the loop's turn: first, with persistence, everything
+    /// recorded so far is synced with the lock released, so that publishers go
+    /// on queueing during the `fdatasync` and the next sync takes them all (the
+    /// `pump` that follows syncs only what came meanwhile, if it needs it).
+    pub fn lock_after_sync(&self, work: &mut Work) -> super::StateGuard<'_> {
+        let mut state = self.lock();
+        let Some(ticket) = state.persist_begin_sync(work) else {
+            return state;
+        };
+        drop(state);
+        let result = ticket.run();
+        state = self.lock();
+        match result {
+            Ok(()) => {
+                if let Some(persistence) = state.resilience.persistence.as_mut() {
+                    persistence.store.end_sync(&ticket);
+                }
+            }
+            Err(e) => work.log(MOSQ_LOG_ERR, || {
+                format!("Persistence: cannot sync the log: {e}")
+            }),
+        }
+        state
+    }
+}
+
 impl ClientState {
+    /// Records the session's changes and, when they need a sync, hands out the
+    /// sync to run without the lock.
+    fn persist_begin_sync(&mut self, work: &mut Work) -> Option<SyncTicket> {
+        let (Some(persistence), Some(session)) =
+            (self.resilience.persistence.as_mut(), self.session.as_mut())
+        else {
+            return None;
+        };
+        for change in session.take_changes() {
+            if let Err(e) = append(&mut persistence.store, session, change) {
+                work.log(MOSQ_LOG_ERR, || format!("Persistence: {e}"));
+            }
+        }
+        match persistence.store.begin_sync() {
+            Ok(ticket) => ticket,
+            Err(e) => {
+                work.log(MOSQ_LOG_ERR, || {
+                    format!("Persistence: cannot write the log: {e}")
+                });
+                None
+            }
+        }
+    }
+
     pub fn persists(&self) -> bool {
         self.resilience.persistence.is_some()
     }

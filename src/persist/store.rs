@@ -53,8 +53,10 @@ pub struct Store {
     pending: Vec<u8>,
     /// A buffered record needs a sync before the next bytes go on the wire.
     pending_needs_sync: bool,
-    /// A written record needs a sync.
-    written_needs_sync: bool,
+    /// A written record needs a sync: the log's length after the last such.
+    needs_sync_upto: Option<u64>,
+    /// Bumped by each compaction, which replaces the file (see `SyncTicket`).
+    generation: u64,
     /// The log length at which compaction is next considered.
     compact_at: u64,
     /// A compaction that failed, for the client to log (the log is unharmed).
@@ -85,7 +87,8 @@ impl Store {
             ledger: Ledger::default(),
             pending: Vec::new(),
             pending_needs_sync: false,
-            written_needs_sync: false,
+            needs_sync_upto: None,
+            generation: 0,
             compact_at: COMPACT_MIN,
             warning: None,
             #[cfg(test)]
@@ -184,7 +187,9 @@ impl Store {
         self.len += pending.len() as u64;
         self.pending = pending;
         self.pending.clear();
-        self.written_needs_sync |= self.pending_needs_sync;
+        if self.pending_needs_sync {
+            self.needs_sync_upto = Some(self.len);
+        }
         self.pending_needs_sync = false;
         Ok(())
     }
@@ -203,19 +208,46 @@ impl Store {
     /// Whether a record gathered or written since the last sync must be on disk
     /// before the next bytes go on the wire.
     pub fn wants_sync(&self) -> bool {
-        self.pending_needs_sync || self.written_needs_sync
+        self.pending_needs_sync || self.needs_sync_upto.is_some()
     }
 
     /// Writes the buffer and makes everything written durable, when anything
     /// needs it; then compacts if most of the log is dead.
     pub fn sync(&mut self) -> Result<(), PersistError> {
         self.write()?;
-        if self.written_needs_sync {
+        if self.needs_sync_upto.is_some() {
             self.file.sync_data()?;
-            self.written_needs_sync = false;
+            self.needs_sync_upto = None;
             self.compact_if_due();
         }
         Ok(())
+    }
+
+    /// The first half of a sync run without the caller's lock: writes the
+    /// buffer and, when something needs syncing, hands out what `SyncTicket::run`
+    /// syncs. Records written meanwhile are not covered: `end_sync` leaves them
+    /// for the next sync.
+    pub fn begin_sync(&mut self) -> Result<Option<SyncTicket>, PersistError> {
+        self.write()?;
+        if self.needs_sync_upto.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(SyncTicket {
+            file: self.file.try_clone()?,
+            upto: self.len,
+            generation: self.generation,
+        }))
+    }
+
+    /// The second half: what `ticket` synced is durable (unless a compaction,
+    /// which syncs everything itself, replaced the file meanwhile).
+    pub fn end_sync(&mut self, ticket: &SyncTicket) {
+        if ticket.generation == self.generation
+            && self.needs_sync_upto.is_some_and(|at| at <= ticket.upto)
+        {
+            self.needs_sync_upto = None;
+            self.compact_if_due();
+        }
     }
 
     /// Forgets everything: the log then holds only `client_id`'s record.
@@ -225,7 +257,6 @@ impl Store {
         self.ledger = Ledger::default();
         self.compact()?;
         self.append(&Record::Client(client_id))?;
-        self.written_needs_sync = true;
         self.sync()
     }
 
@@ -275,6 +306,9 @@ impl Store {
         self.file = OpenOptions::new().read(true).write(true).open(&path)?;
         self.len = out.len() as u64;
         self.ledger.relocate(&moved);
+        self.generation += 1;
+        // Everything live is in the new file, synced.
+        self.needs_sync_upto = None;
         self.compact_at = COMPACT_MIN.max(self.len.saturating_mul(2));
         Ok(())
     }
@@ -282,6 +316,21 @@ impl Store {
     #[cfg(test)]
     pub fn fail_writes(&mut self, kind: Option<io::ErrorKind>) {
         self.fail_writes = kind;
+    }
+}
+
+/// A sync to run without the store's owner's lock (`Store::begin_sync`).
+#[derive(Debug)]
+pub struct SyncTicket {
+    file: File,
+    upto: u64,
+    generation: u64,
+}
+
+impl SyncTicket {
+    /// `fdatasync` of everything written up to `begin_sync`.
+    pub fn run(&self) -> io::Result<()> {
+        self.file.sync_data()
     }
 }
 
@@ -580,6 +629,25 @@ pub(crate) mod tests {
                 ..Restored::default()
             }
         );
+    }
+
+    #[test]
+    fn a_sync_run_in_two_halves_covers_only_what_was_written_before_it() {
+        let dir = scratch("halves");
+        let (mut store, _) = Store::open(&dir).unwrap();
+        store.append(&Record::PubRecReceived(1)).unwrap();
+        let ticket = store.begin_sync().unwrap().unwrap();
+        // Written while the sync runs: not covered by it.
+        store.append(&Record::PubRecReceived(2)).unwrap();
+        store.write().unwrap();
+        ticket.run().unwrap();
+        store.end_sync(&ticket);
+        assert!(store.wants_sync());
+        let ticket = store.begin_sync().unwrap().unwrap();
+        ticket.run().unwrap();
+        store.end_sync(&ticket);
+        assert!(!store.wants_sync());
+        assert!(store.begin_sync().unwrap().is_none());
     }
 
     #[test]
