@@ -124,6 +124,32 @@ fn messages_unfinished_when_a_process_ends_are_sent_by_the_next_one_on_the_same_
 }
 
 #[test]
+fn persisted_publishes_outside_loop_start_go_at_the_next_loop_call_and_complete() {
+    if against_debian() {
+        return;
+    }
+    let dir = Scratch::new("persist-direct");
+    let broker = Broker::start();
+    let (client, done) = publisher(dir.path());
+    client.connect(target(&broker), true).unwrap();
+    support::seen::loop_until(&client, || {
+        client.with_state(|s| s.stats().connected_since.is_some())
+    })
+    .unwrap();
+    for n in 0..50 {
+        let qos = 1 + (n % 2);
+        client
+            .publish("p/direct", b"x", qos, false, Vec::new())
+            .unwrap();
+    }
+    // Nothing was written yet: one sync for all fifty, at the next loop call.
+    assert_eq!(client.with_state(|s| s.stats().bytes_unsent), 0);
+    support::seen::loop_until(&client, || done.load(Ordering::SeqCst) == 50).unwrap();
+    let log = std::fs::metadata(dir.path().join("log")).unwrap().len();
+    assert!(log > 50 * 20, "every message was recorded ({log} bytes)");
+}
+
+#[test]
 fn a_directory_in_use_by_another_client_is_refused_with_a_log_line() {
     if against_debian() {
         return;

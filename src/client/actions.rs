@@ -165,6 +165,8 @@ impl Client {
                 }
                 if direct && deferred {
                     state.collect_events(&mut work);
+                    // A loop_forever on another thread may be asleep in poll.
+                    wake = was_idle;
                 } else if direct {
                     // A failure here is the loop's to find and report.
                     let _ = state.write_out(Instant::now(), &mut work);
