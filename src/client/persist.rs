@@ -230,10 +230,14 @@ fn refuse(
     e: PersistError,
     work: &mut Work,
 ) -> Result<()> {
-    if let Some((mark, qos0)) = mark {
-        persistence.store.forget_from(mark);
-        session.withdraw(mid, qos0);
-    }
+    let Some((mark, qos0)) = mark else {
+        // Nothing of this publish was to be stored (the earlier records stay
+        // buffered for the next try): it goes ahead.
+        work.log(MOSQ_LOG_ERR, || format!("Persistence: {e}"));
+        return Ok(());
+    };
+    persistence.store.forget_from(mark);
+    session.withdraw(mid, qos0);
     work.log(MOSQ_LOG_ERR, || {
         format!("Persistence: message {mid} refused, it cannot be stored: {e}")
     });
@@ -330,4 +334,80 @@ fn session_expiry(config: &Config<'_>) -> u32 {
             _ => None,
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Options;
+
+    /// A client state with a fresh store and a session made as the first
+    /// connect makes it.
+    fn persisting(dir: &Path) -> ClientState {
+        let mut state = ClientState::new(Options::new(Some(b"c"), false).unwrap());
+        let (store, restored) = Store::open(dir).unwrap();
+        state.resilience.persistence = Some(Box::new(Persistence {
+            store,
+            restored: Some(restored),
+        }));
+        let config = Config {
+            client_id: Some("c"),
+            clean_start: false,
+            ..Config::default()
+        };
+        let mut session = Session::new(&config);
+        let mut work = Work::new(false);
+        ClientState::start_persistence(
+            &mut state.resilience.persistence,
+            &mut session,
+            &config,
+            &mut work,
+        );
+        state.session = Some(session);
+        state
+    }
+
+    fn publish(state: &mut ClientState, payload: &[u8]) -> Result<u16> {
+        let session = state.session.as_mut().unwrap();
+        let mid = session.publish("t".into(), payload.to_vec(), 1, false, Vec::new())?;
+        state.persist_accepted(mid, &mut Work::new(false))?;
+        Ok(mid)
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "skeeter-client-persist-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_publish_the_disk_cannot_take_fails_with_its_errno_and_is_never_sent() {
+        let dir = scratch("full");
+        let mut state = persisting(&dir);
+        publish(&mut state, b"kept").unwrap();
+        let store = &mut state.resilience.persistence.as_mut().unwrap().store;
+        store.fail_writes(Some(libc::ENOSPC));
+        assert_eq!(
+            publish(&mut state, b"refused"),
+            Err(Error::Errno(libc::ENOSPC))
+        );
+        let session = state.session.as_ref().unwrap();
+        assert_eq!(session.waiting_count() + session.in_flight_count(), 1);
+        // Room again: the next publish is stored, and the refused one never was.
+        let store = &mut state.resilience.persistence.as_mut().unwrap().store;
+        store.fail_writes(None);
+        publish(&mut state, b"after").unwrap();
+        drop(state);
+        let (_, restored) = Store::open(&dir).unwrap();
+        let payloads: Vec<&[u8]> = restored
+            .outgoing
+            .iter()
+            .map(|o| &o.message.payload[..])
+            .collect();
+        assert_eq!(payloads, [&b"kept"[..], b"after"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

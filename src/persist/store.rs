@@ -61,8 +61,9 @@ pub struct Store {
     compact_at: u64,
     /// A compaction that failed, for the client to log (the log is unharmed).
     warning: Option<PersistError>,
+    /// Tests: writes fail with this errno, half written.
     #[cfg(test)]
-    fail_writes: Option<io::ErrorKind>,
+    fail_writes: Option<i32>,
 }
 
 impl Store {
@@ -196,11 +197,11 @@ impl Store {
 
     fn write_at_end(&self) -> io::Result<()> {
         #[cfg(test)]
-        if let Some(kind) = self.fail_writes {
+        if let Some(errno) = self.fail_writes {
             // Half the bytes make it, as when a disk fills mid-write.
             let half = &self.pending[..self.pending.len() / 2];
             self.file.write_all_at(half, self.len)?;
-            return Err(io::Error::from(kind));
+            return Err(io::Error::from_raw_os_error(errno));
         }
         self.file.write_all_at(&self.pending, self.len)
     }
@@ -314,8 +315,8 @@ impl Store {
     }
 
     #[cfg(test)]
-    pub fn fail_writes(&mut self, kind: Option<io::ErrorKind>) {
-        self.fail_writes = kind;
+    pub fn fail_writes(&mut self, errno: Option<i32>) {
+        self.fail_writes = errno;
     }
 }
 
@@ -566,7 +567,7 @@ pub(crate) mod tests {
         let expected = small_log(&dir);
         let (mut store, _) = Store::open(&dir).unwrap();
         let before = store.log_len();
-        store.fail_writes(Some(io::ErrorKind::StorageFull));
+        store.fail_writes(Some(libc::ENOSPC));
         store.append(&Record::Completed(2)).unwrap();
         let mark = store.mark();
         store
