@@ -356,11 +356,24 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
     last.wait_for_line("done", Duration::from_secs(240 + total as u64 / 200));
     let output = last.finish(Duration::from_secs(30));
     output.assert_passed();
-    // The broker may still be working through a backlog for the subscriber.
-    let backlog_seconds = 120 + total as u64 / 500;
-    wait_until(backlog_seconds, "not every message arrived", || {
-        counts.times.iter().all(|t| t.load(Ordering::SeqCst) > 0)
-    });
+    // The broker may still be working through a backlog for the subscriber
+    // (mosquitto 2.0.11 with persistence managed about 115 a second here): wait
+    // for as long as messages keep arriving, and 60 s after the last one.
+    let arrived = || {
+        counts
+            .times
+            .iter()
+            .filter(|t| t.load(Ordering::SeqCst) > 0)
+            .count()
+    };
+    let (mut last_count, mut last_change) = (arrived(), Instant::now());
+    while last_count < total && last_change.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+        let now_count = arrived();
+        if now_count != last_count {
+            (last_count, last_change) = (now_count, Instant::now());
+        }
+    }
     std::thread::sleep(Duration::from_millis(500));
     sub.loop_stop(true).unwrap();
 
@@ -385,7 +398,12 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
         lost.len(),
         by_program.len(),
     );
-    assert!(lost.is_empty(), "lost: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "{} lost, the first: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(20)]
+    );
     assert!(
         unexplained.is_empty(),
         "QoS 2 messages delivered twice: {unexplained:?}"
