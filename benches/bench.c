@@ -12,7 +12,8 @@
  * Common: -H HOST (127.0.0.1), -T TIMEOUT_SECONDS (60), -V 5 (MQTT v5; default v3.1.1),
  *         -N 0|1 TCP_NODELAY (default: on for rtt and conn, the library's default elsewhere),
  *         -W PATH (MQTT over WebSockets with that upgrade path: libmosquitto 2.1's
- *         MOSQ_OPT_TRANSPORT, which 2.0 refuses)
+ *         MOSQ_OPT_TRANSPORT, which 2.0 refuses),
+ *         -P DIR (skeeter_persistence_set on the publisher; skeeter only)
  * TLS:    -A CAFILE (TLS on, broker verified against it), -e CERT -k KEY (client
  *         certificate), -t tlsv1.2|tlsv1.3 (mosquitto_tls_opts_set's version)
  *
@@ -49,6 +50,7 @@ struct opts {
 	int start;       /* 1: loop_start (library thread), 0: mosquitto_loop from main */
 	const char *ws_path; /* WebSockets with this path; NULL: plain MQTT */
 	const char *cafile, *certfile, *keyfile, *tls_version; /* TLS when cafile is set */
+	const char *persist_dir; /* skeeter_persistence_set(DIR) (skeeter only); NULL: none */
 };
 
 /* libmosquitto 2.1's values, by number: the 2.0 header this is built against has
@@ -265,6 +267,17 @@ static void apply_tls(struct mosquitto *m, const struct opts *o)
 		check(mosquitto_tls_opts_set(m, 1, o->tls_version, NULL), "mosquitto_tls_opts_set");
 }
 
+/* skeeter's persistence, looked up at run time: this program is built against
+ * Debian's mosquitto.h, and Debian's library has no such function. */
+static void persist(struct mosquitto *m, const char *dir)
+{
+	int (*set)(struct mosquitto *, const char *) =
+		(int (*)(struct mosquitto *, const char *))dlsym(RTLD_DEFAULT, "skeeter_persistence_set");
+	if (!set)
+		die(1, "-P: this library has no skeeter_persistence_set");
+	check(set(m, dir), "skeeter_persistence_set");
+}
+
 static struct mosquitto *client(const struct opts *o, const char *role, int idx, struct state *st)
 {
 	char id[64];
@@ -285,6 +298,8 @@ static struct mosquitto *client(const struct opts *o, const char *role, int idx,
 		      "mosquitto_string_option(HTTP_PATH)");
 	}
 	apply_tls(m, o);
+	if (o->persist_dir && idx == 0 && !strcmp(role, "pub"))
+		persist(m, o->persist_dir);
 	mosquitto_connect_callback_set(m, on_connect);
 	mosquitto_disconnect_callback_set(m, on_disconnect);
 	mosquitto_subscribe_callback_set(m, on_subscribe);
@@ -744,7 +759,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench pub|recv|rtt|idle|conn|floor -p PORT [-H HOST] [-q QOS] [-s SIZE] [-n COUNT]\n"
 		"             [-m loop|start] [-w WINDOW] [-c CAP] [-b BATCH] [-T SECONDS] [-V 5] [-N 0|1]\n"
-		"             [-W WEBSOCKET_PATH] [-A CAFILE [-e CERT -k KEY] [-t tlsv1.2|tlsv1.3]]\n");
+		"             [-W WEBSOCKET_PATH] [-P PERSISTENCE_DIR] [-A CAFILE [-e CERT -k KEY] [-t tlsv1.2|tlsv1.3]]\n");
 	exit(2);
 }
 
@@ -787,6 +802,7 @@ int main(int argc, char **argv)
 		case 'e': o.certfile = v; break;
 		case 'k': o.keyfile = v; break;
 		case 't': o.tls_version = v; break;
+		case 'P': o.persist_dir = v; break;
 		default: usage();
 		}
 	}

@@ -306,6 +306,26 @@ int skeeter_offline_queue_set(struct mosquitto *mosq,
  */
 int skeeter_shared_loop_set(int threads);
 
+/**
+ * Keeps what the client has accepted and not finished in `directory` (made if
+ * missing; one client per directory), so that it survives a crash, a `kill -9`
+ * or a power loss: outgoing QoS 1 and 2 messages not yet acknowledged (ids,
+ * properties, retain flag), QoS 2 messages past PUBREC, incoming QoS 2
+ * messages received and not yet released, and the offline queue. A message
+ * goes on the wire only once it is on disk (`fdatasync`; what one loop turn
+ * sends shares one). On the first connect after a restart with the same client
+ * id and clean session false (MQTT 5: clean start false and a session expiry
+ * above 0), the stored messages are sent again with their ids and DUP set, and
+ * `on_publish` is called as they complete; any other first connect empties the
+ * directory. A publish that cannot be stored (a full disk) returns
+ * `MOSQ_ERR_ERRNO` with `errno` set and a log line, and is not sent. QoS 0
+ * messages are never kept, except by the offline queue. Call before the first
+ * connect. Returns `MOSQ_ERR_INVAL` (and logs why) for a NULL handle or
+ * directory, after the first connect, or when the directory is in use by
+ * another client (it is locked while open) or cannot be read or written.
+ */
+int skeeter_persistence_set(struct mosquitto *mosq, const char *directory);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

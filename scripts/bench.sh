@@ -79,6 +79,12 @@ HDR=""
 $CC $CFLAGS $HDR -o "$BIN/bench" "$ROOT/benches/bench.c" "$DEBIAN_LIB" -pthread || fatal "building bench failed"
 $CC $CFLAGS -o "$BIN/sink" "$ROOT/benches/sink.c" || fatal "building sink failed"
 $CC $CFLAGS -o "$BIN/source" "$ROOT/benches/source.c" || fatal "building source failed"
+# paho.mqtt.c's MQTTAsync with file persistence, for the persistence rows.
+PAHO=""
+if [ -f /usr/include/MQTTAsync.h ]; then
+	$CC $CFLAGS -o "$BIN/paho_persist" "$ROOT/benches/paho_persist.c" -lpaho-mqtt3as &&
+		PAHO=1 || say "bench: building paho_persist failed; its rows are skipped"
+fi
 
 OURS_BROKEN=""
 if [[ " $LIBS " == *" ours "* ]]; then
@@ -207,6 +213,26 @@ for tgt in sink broker; do
 		n=$N1; [ $q = 2 ] && n=$N2
 		add "pub q$q 16B $tgt window 20" "pub -p @${tgt^^}@ -q $q -s 16 -n $n -m loop" "$RATE"
 		add "pub q$q 16B $tgt window 1000" "pub -p @${tgt^^}@ -q $q -s 16 -n $n -m loop -w 1000" "$RATE"
+	done
+done
+# skeeter_persistence_set (ours only; -P makes a fresh directory per run) against
+# the rows above without it, and paho.mqtt.c's MQTTAsync with its file persistence
+# (MQTTCLIENT_PERSISTENCE_DEFAULT, maxInflight 1000), whose figure is shown in the
+# "ours" column. paho is slow enough that it sends fewer messages.
+if [ -n "$QUICK" ]; then NPAHO=1000; else NPAHO=10000; fi
+for tgt in sink broker; do
+	for q in 1 2; do
+		n=$N1; [ $q = 2 ] && n=$N2
+		add "pub q$q 16B $tgt window 1000 persist (ours only)" \
+			"pub -p @${tgt^^}@ -q $q -s 16 -n $n -m loop -w 1000 -P @PERSIST@" "$RATE"
+		# With loop_start the sync runs with the lock released and publishes
+		# gather behind it: the group commit at its best.
+		add "pub q$q 16B $tgt window 1000 loop_start" \
+			"pub -p @${tgt^^}@ -q $q -s 16 -n $n -m start -w 1000" "$RATE"
+		add "pub q$q 16B $tgt window 1000 loop_start persist (ours only)" \
+			"pub -p @${tgt^^}@ -q $q -s 16 -n $n -m start -w 1000 -P @PERSIST@" "$RATE"
+		[ -n "$PAHO" ] && add "paho persist q$q 16B $tgt window 1000 (paho only)" \
+			"paho pub -p @${tgt^^}@ -q $q -s 16 -n $NPAHO -w 1000 -P @PERSIST@" "$RATE"
 	done
 done
 add "floor: write() per q0 16B, no library" "floor -p @SINK@ -s 16 -n $N0" "$RATE"
@@ -393,7 +419,11 @@ run_one() { # scenario-index lib rep
 	[[ $args == *@TLS* || $args == *@CERTS@* ]] && tls_args # TLS block: peers, certificates
 	local key="$name|$lib"
 	[ -n "${FAIL[$key]:-}" ] && return 0 # one failure is enough: skip the rest
-	[ "$lib" = debian ] && [[ $name == *"(ours only)"* ]] && return 0
+	[ "$lib" = debian ] && [[ $name == *"(ours only)"* || $name == *"(paho only)"* ]] && return 0
+	local program="$BIN/bench" persist_dir="$TMP/persist-$idx-$lib-$rep"
+	if [[ $args == paho\ * ]]; then program="$BIN/paho_persist"; args=${args#paho }; fi
+	args=${args//@PERSIST@/$persist_dir}
+	rm -rf "$persist_dir"
 	if [[ $args == *@RABBIT_* ]]; then
 		[ -n "$RABBIT_PID" ] || { say "bench: starting rabbitmq"; start_rabbitmq; }
 		args=${args//@RABBIT_MQTT@/$RABBIT_MQTT_PORT}
@@ -406,9 +436,10 @@ run_one() { # scenario-index lib rep
 	local tmo=${TIMEOUT_OF[$name]:-$RUN_TIMEOUT} # TIMEOUT_OF: a scenario's own limit
 	# shellcheck disable=SC2086 # args is a word list on purpose
 	LD_LIBRARY_PATH="$TMP/$lib" BENCH_EXPECT_LIB="$TMP/$lib/libmosquitto.so.1" \
-		timeout -k 5 "$tmo" "$BIN/bench" $args -T $((tmo - 5)) \
+		timeout -k 5 "$tmo" "$program" $args -T $((tmo - 5)) \
 		>"$TMP/run.out" 2>"$TMP/run.err"
 	rc=$?
+	rm -rf "$persist_dir"
 	line=$(grep -m1 '^RESULT ' "$TMP/run.out")
 	if [ $rc -ne 0 ] || [ -z "$line" ]; then
 		case $rc in
@@ -494,7 +525,7 @@ fmt() { # number unit -> printable
 			declare -A med=() shown=()
 			cpus=()
 			for lib in ours debian; do
-				if [[ " $LIBS " != *" $lib "* ]] || { [ $lib = debian ] && [[ $name == *"(ours only)"* ]]; }; then
+				if [[ " $LIBS " != *" $lib "* ]] || { [ $lib = debian ] && [[ $name == *"(ours only)"* || $name == *"(paho only)"* ]]; }; then
 					shown[$lib]="-"; med[$lib]=""; cpus+=("-"); continue
 				fi
 				if [ -n "${FAIL[$name|$lib]:-}" ]; then
@@ -528,6 +559,7 @@ fmt() { # number unit -> printable
 	echo "gain = ours vs debian, >1.00x means ours is better (faster, or less time/memory)."
 	echo "cpu = client CPU time (user + system, whole process) per message / round trip."
 	declare -F tls_footer >/dev/null && tls_footer
+	echo "(paho only) rows: paho.mqtt.c's MQTTAsync with file persistence, in the ours column."
 	for lib in $LIBS; do echo "$lib: ${LIBINFO[$lib]}"; done
 	for lib in ours debian; do
 		for i in "${SEL[@]}"; do

@@ -30,6 +30,9 @@ test_packages=(
   "lintian:/usr/bin/lintian"
   # RabbitMQ with its web_mqtt plugin: the WebSocket broker of tests/websockets.rs.
   "rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server"
+  # paho.mqtt.c's MQTTAsync with file persistence: the bench's comparison for
+  # skeeter_persistence_set (benches/paho_persist.c).
+  "libpaho-mqtt-dev:/usr/include/MQTTAsync.h"
 )
 deb_packages=(
   "make:/usr/bin/make"

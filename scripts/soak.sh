@@ -12,6 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SOAK_SECONDS="${SOAK_SECONDS:-600}"
+# First, skeeter's persistence at the issue's size (tests/persistence.rs): a
+# publisher of 100,000 QoS 1 and 100,000 QoS 2 messages killed with SIGKILL at 20
+# random points. SOAK_PERSIST=0 skips it; SKEETER_PERSIST_MESSAGES and
+# SKEETER_PERSIST_KILLS change its size, SKEETER_PERSIST_SEED repeats a run.
+if [ "${SOAK_PERSIST:-1}" != 0 ]; then
+    SKEETER_PERSIST_MESSAGES="${SKEETER_PERSIST_MESSAGES:-100000}" \
+    SKEETER_PERSIST_KILLS="${SKEETER_PERSIST_KILLS:-20}" \
+        cargo test --test persistence a_publisher_killed -- --nocapture --test-threads 1
+fi
 export CLUSTER_SECONDS="${CLUSTER_SECONDS:-300}"
 cargo test --test faults soak -- --ignored --nocapture --test-threads 1
 cargo test --test cluster soak_ -- --ignored --nocapture --test-threads 1

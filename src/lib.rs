@@ -15,6 +15,8 @@ pub mod lazy_queue;
 /// cbindgen:ignore
 pub mod net;
 /// cbindgen:ignore
+pub mod persist;
+/// cbindgen:ignore
 pub mod protocol;
 /// cbindgen:ignore
 pub mod session;

@@ -144,6 +144,8 @@ impl Client {
             let mid =
                 session.publish(topic.to_owned(), payload.to_vec(), qos, retain, properties)?;
             let connected = session.link() != Link::Down;
+            state.persist_accepted(mid, work)?;
+            work.defer_pump = state.persists();
             Ok(Accepted { mid, connected })
         })
     }
@@ -273,12 +275,23 @@ impl Client {
                 && !state.disconnect_requested;
             // Whether the loop may be asleep with nothing to write (`make` may
             // queue output itself).
-            let was_idle = state.conn.as_ref().is_some_and(|c| !c.wants_write());
+            let was_idle = state.conn.as_ref().is_some_and(|c| !c.wants_write())
+                && !state.session.as_ref().is_some_and(|s| s.has_outgoing());
             let result = make(&mut state, &mut work);
             let mut wake = false;
+            // With persistence, the loop encodes what publishes queued (the
+            // loop_start thread at once, or the program's next mosquitto_loop), so
+            // all of one turn's messages share one sync (group commit).
+            let deferred = work.defer_pump;
             if result.is_ok() && state.conn.is_some() {
-                state.pump(&mut work);
-                if direct {
+                if !deferred {
+                    state.pump(&mut work);
+                }
+                if direct && deferred {
+                    state.collect_events(&mut work);
+                    // A loop_forever on another thread may be asleep in poll.
+                    wake = was_idle;
+                } else if direct {
                     // A failure here is the loop's to find and report.
                     let _ = state.write_out(Instant::now(), &mut work);
                     state.collect_events(&mut work);
@@ -290,9 +303,9 @@ impl Client {
                         // The loop writes it before its call returns.
                         note_queued_by_callback();
                     }
-                    wake = was_idle
-                        && state.conn.as_ref().is_some_and(|c| c.wants_write())
-                        && !from_loop_callback;
+                    let queued = state.conn.as_ref().is_some_and(|c| c.wants_write())
+                        || (deferred && state.session.as_ref().is_some_and(|s| s.has_outgoing()));
+                    wake = was_idle && queued && !from_loop_callback;
                     if self.must_wait_for_room(&state) {
                         if wake {
                             self.wake();

@@ -21,7 +21,7 @@ use super::dispatch::Work;
 use super::incoming_cap;
 use super::io::net_failure;
 use super::log::MOSQ_LOG_WARNING;
-use super::Client;
+use super::{Client, ClientState};
 use crate::error::{Error, Result};
 use crate::net::poll;
 use crate::net::socket::{ConnectState, Endpoint};
@@ -220,7 +220,12 @@ impl Client {
             };
             let config = options.connect_config(target.keepalive, &properties);
             let nodelay = options.tcp_nodelay;
+            let fresh = state.session.is_none();
             let session = state.session.get_or_insert_with(|| Session::new(&config));
+            if fresh {
+                let persistence = &mut state.resilience.persistence;
+                ClientState::start_persistence(persistence, session, &config, work);
+            }
             session.set_resubscribe(state.resilience.resubscribe);
             session.set_offline_bound(state.resilience.offline_bound);
             let connect = session.connect_packet(&config, Instant::now());

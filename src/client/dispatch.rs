@@ -43,6 +43,9 @@ pub struct Work {
     /// or pending before it (`Client::publish_collecting`): its `on_publish`
     /// comes after the notices, as its `Published` event would have.
     pub published: Option<u16>,
+    /// A persisted publish: its packets wait for the loop's next `pump`, so the
+    /// publishes between two loop turns share one sync (skeeter's persistence).
+    pub defer_pump: bool,
 }
 
 /// A spare notice list kept by this thread up to this many entries, so that
@@ -60,6 +63,7 @@ impl Work {
             logging,
             refused: None,
             published: None,
+            defer_pump: false,
         }
     }
 

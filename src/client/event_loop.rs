@@ -207,7 +207,7 @@ impl Client {
     fn plan_turn(&self) -> Result<Plan> {
         let mut work = Work::new(self.logging());
         let plan = contain(|| {
-            let mut state = self.lock();
+            let mut state = self.lock_after_sync(&mut work);
             state.pump(&mut work);
             let deadline = connect_timeout::earliest(
                 state.session.as_ref().and_then(|s| s.next_deadline()),

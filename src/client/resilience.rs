@@ -28,8 +28,11 @@ pub struct Resilience {
     pub qos_downgrade_logged: bool,
     /// Connections made by `reconnect` (not the first connect).
     pub reconnects: u32,
-    /// When the current connection's CONNACK was accepted, by the wall clock.
-    pub connected_since: Option<SystemTime>,
+    /// When the current connection's CONNACK was accepted, by the wall clock:
+    /// milliseconds since the Unix epoch (8 bytes where a `SystemTime` takes 16).
+    pub connected_since_ms: Option<std::num::NonZeroU64>,
+    /// `skeeter_persistence_set`: the store of unfinished messages.
+    pub persistence: Option<Box<super::persist::Persistence>>,
 }
 
 /// skeeter's settings, and the server list's state.
@@ -169,7 +172,7 @@ impl ClientState {
 
     /// The broker accepted the connection.
     pub fn note_connected(&mut self, now: SystemTime) {
-        self.resilience.connected_since = Some(now);
+        self.resilience.connected_since_ms = epoch_ms(now);
         self.resilience.connect_deadline = None;
         self.resilience.qos_downgrade_logged = false;
         if self.resilience.failover.is_some() {
@@ -216,7 +219,11 @@ impl ClientState {
             dropped: session.map_or(0, |s| s.offline_dropped()),
             reconnects: u64::from(self.resilience.reconnects),
             server_index: self.server_index(),
-            connected_since: self.resilience.connected_since.filter(|_| up),
+            connected_since: self
+                .resilience
+                .connected_since_ms
+                .filter(|_| up)
+                .map(|ms| SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms.get())),
         }
     }
 }
@@ -258,6 +265,12 @@ impl super::Client {
     pub fn has_servers(&self) -> bool {
         self.with_state(|state| state.resilience.failover.is_some())
     }
+}
+
+/// `at` in milliseconds since the Unix epoch; `None` before it (a clock set wrong).
+fn epoch_ms(at: SystemTime) -> Option<std::num::NonZeroU64> {
+    let ms = at.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_millis();
+    std::num::NonZeroU64::new(u64::try_from(ms).ok()?)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! and from callbacks.
 
 use std::os::raw::{c_char, c_int, c_void};
+use std::os::unix::ffi::OsStrExt;
 use std::ptr::null;
 use std::sync::Arc;
 
@@ -536,6 +537,40 @@ fn offline_bound(
 #[no_mangle]
 pub extern "C" fn skeeter_shared_loop_set(threads: c_int) -> c_int {
     guard(|| code_of(crate::client::shared_loop::set_threads(threads)))
+}
+
+/// Keeps what the client has accepted and not finished in `directory` (made if
+/// missing; one client per directory), so that it survives a crash, a `kill -9`
+/// or a power loss: outgoing QoS 1 and 2 messages not yet acknowledged (ids,
+/// properties, retain flag), QoS 2 messages past PUBREC, incoming QoS 2
+/// messages received and not yet released, and the offline queue. A message
+/// goes on the wire only once it is on disk (`fdatasync`; what one loop turn
+/// sends shares one). On the first connect after a restart with the same client
+/// id and clean session false (MQTT 5: clean start false and a session expiry
+/// above 0), the stored messages are sent again with their ids and DUP set, and
+/// `on_publish` is called as they complete; any other first connect empties the
+/// directory. A publish that cannot be stored (a full disk) returns
+/// `MOSQ_ERR_ERRNO` with `errno` set and a log line, and is not sent. QoS 0
+/// messages are never kept, except by the offline queue. Call before the first
+/// connect. Returns `MOSQ_ERR_INVAL` (and logs why) for a NULL handle or
+/// directory, after the first connect, or when the directory is in use by
+/// another client (it is locked while open) or cannot be read or written.
+#[no_mangle]
+pub unsafe extern "C" fn skeeter_persistence_set(
+    mosq: *mut mosquitto,
+    directory: *const c_char,
+) -> c_int {
+    // SAFETY: `mosq` is NULL or a live handle.
+    let Some(client) = (unsafe { client_of(mosq) }) else {
+        return Error::Inval.code();
+    };
+    // The log line saying why a directory is refused runs after the body.
+    guard_with_callbacks(Some(client), || {
+        // SAFETY: `directory` is NULL or a C string.
+        let bytes = unsafe { c_bytes(directory) }.ok_or(Error::Inval)?;
+        let dir = std::path::Path::new(std::ffi::OsStr::from_bytes(bytes));
+        client.set_persistence(dir)
+    })
 }
 
 #[cfg(test)]

@@ -192,6 +192,7 @@ versioned! {
         skeeter_connect_timeout_set,
         skeeter_offline_queue_set,
         skeeter_shared_loop_set,
+        skeeter_persistence_set,
     ],
 }
 

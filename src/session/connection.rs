@@ -120,8 +120,9 @@ impl Session {
         }
 
         self.link = Link::Up;
-        if !connack.session_present {
+        if !connack.session_present && self.incoming.len() > 0 {
             self.incoming.clear();
+            self.note_change(super::journal::Change::IncomingCleared);
         }
         self.event(Event::Connected {
             session_present: connack.session_present,

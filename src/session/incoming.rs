@@ -23,6 +23,7 @@
 
 use super::event::Event;
 use super::inflight::Awaiting;
+use super::journal::Change;
 use super::properties::{self as ids, int16};
 use super::violation::Violation;
 use super::{Link, Session};
@@ -110,6 +111,7 @@ impl Session {
                 if !self.incoming.contains(packet_id) {
                     self.check_receive_window()?;
                     self.incoming.hold(publish);
+                    self.note_change(Change::IncomingHeld(packet_id));
                 }
                 self.send(Packet::PubRec(ack(packet_id, 0)));
             }
@@ -154,6 +156,7 @@ impl Session {
             }
             Some(Awaiting::PubRec) => {
                 self.outgoing.mark_released(packet_id);
+                self.note_change(Change::PubRecReceived(packet_id));
                 self.send(Packet::PubRel(ack(packet_id, 0)));
             }
             Some(Awaiting::PubComp) => {
@@ -182,6 +185,7 @@ impl Session {
             return;
         }
         self.ids.release(answer.packet_id);
+        self.note_change(Change::Completed(answer.packet_id));
         self.event(Event::Published {
             mid: answer.packet_id,
             reason_code: self.received_reason(answer.reason_code),
@@ -196,6 +200,7 @@ impl Session {
         let reason = self.answer_reason(released.is_some());
         self.send(Packet::PubComp(ack(pubrel.packet_id, reason)));
         if let Some(publish) = released {
+            self.note_change(Change::IncomingReleased(pubrel.packet_id));
             self.event(Event::Message(publish));
         }
         Ok(())

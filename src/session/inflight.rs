@@ -155,6 +155,33 @@ impl OutgoingQueue {
         resend
     }
 
+    /// The waiting or in-flight message `mid` (a queued QoS 0 one if `qos0`).
+    pub fn find(&self, mid: u16, qos0: bool) -> Option<&Publish> {
+        let wanted = |p: &&Publish| p.packet_id == mid && (p.qos == 0) == qos0;
+        let in_flight = self.in_flight.iter().rev().map(|m| &m.publish);
+        self.waiting.iter().rev().chain(in_flight).find(wanted)
+    }
+
+    /// Removes the waiting or in-flight message `mid`; whether it was there.
+    pub fn remove(&mut self, mid: u16, qos0: bool) -> bool {
+        let wanted = |p: &Publish| p.packet_id == mid && (p.qos == 0) == qos0;
+        let waiting = self.waiting.iter().position(wanted);
+        if let Some(i) = waiting {
+            return self.waiting.remove(i).is_some();
+        }
+        let in_flight = self.in_flight.iter().position(|m| wanted(&m.publish));
+        in_flight.is_some_and(|i| self.in_flight.remove(i).is_some())
+    }
+
+    /// Puts a message a store kept back in flight, waiting for `awaiting`.
+    pub fn restore_in_flight(&mut self, mut publish: Publish, awaiting: Awaiting) {
+        if awaiting == Awaiting::PubComp {
+            publish.payload = Vec::new();
+            publish.properties = Vec::new();
+        }
+        self.in_flight.push_back(InFlight { publish, awaiting });
+    }
+
     pub fn in_flight_len(&self) -> usize {
         self.in_flight.len()
     }
@@ -190,6 +217,10 @@ impl IncomingQos2 {
     /// The message `id` released by PUBREL, if we held it.
     pub fn release(&mut self, id: u16) -> Option<Publish> {
         self.awaiting_pubrel.remove(id)
+    }
+
+    pub fn get(&self, id: u16) -> Option<&Publish> {
+        self.awaiting_pubrel.get(id)
     }
 
     pub fn len(&self) -> usize {

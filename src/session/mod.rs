@@ -36,6 +36,7 @@ mod event;
 mod id_map;
 mod incoming;
 mod inflight;
+pub mod journal;
 mod keepalive;
 mod limits;
 pub mod offline_queue;
@@ -186,6 +187,11 @@ pub struct Session {
     /// The bound on what waits offline (skeeter); `None`: libmosquitto's rules.
     /// Boxed: few programs set one, and an idle session should stay small.
     offline: Option<Box<offline_queue::OfflineQueue>>,
+    /// Changes for a store to record (skeeter's persistence); `None`: off.
+    /// Boxed, as the offline queue: an idle session should stay small (8
+    /// bytes where a `Vec` takes 24; the extra allocation is made only when on).
+    #[allow(clippy::box_collection)]
+    journal: Option<Box<Vec<journal::Change>>>,
 }
 
 impl Session {
@@ -209,6 +215,7 @@ impl Session {
             events: Vec::new(),
             subscriptions: None,
             offline: None,
+            journal: None,
         }
     }
 
@@ -442,11 +449,15 @@ impl Session {
         let outbox = &mut self.outbox;
         let unwritten_qos0 = &mut self.unwritten_qos0;
         let ids = &mut self.ids;
+        let journal = &mut self.journal;
         self.outgoing.release(window, |released| match released {
             Released::InFlight(id) => push_outgoing(outbox, Outgoing::Publish(id)),
             Released::Qos0(publish) => {
                 // Written from here on as any QoS 0 message: its mid is free.
                 ids.release(publish.packet_id);
+                if let Some(journal) = journal.as_mut() {
+                    journal.push(journal::Change::QueuedGone(publish.packet_id));
+                }
                 unwritten_qos0.push_back(publish.packet_id);
                 push_outgoing(outbox, Outgoing::Packet(Packet::Publish(publish)));
             }

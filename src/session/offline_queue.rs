@@ -97,6 +97,11 @@ impl Session {
     fn dropped_offline(&mut self, publish: Publish) {
         // Every waiting message holds its mid, QoS 0 ones included.
         self.ids.release(publish.packet_id);
+        if publish.qos > 0 {
+            self.note_change(super::journal::Change::Completed(publish.packet_id));
+        } else {
+            self.note_change(super::journal::Change::QueuedGone(publish.packet_id));
+        }
         if let Some(queue) = self.offline.as_mut() {
             queue.dropped += 1;
         }

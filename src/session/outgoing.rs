@@ -12,6 +12,7 @@
 //!   in the send window. libmosquitto queues them too but returns `NoConn` while
 //!   disconnected; the client layer may do the same with `Session::link`.
 
+use super::journal::Change;
 use super::packet_size;
 use super::properties as ids;
 use super::{Link, Session};
@@ -60,6 +61,10 @@ impl Session {
             return Ok(mid);
         }
         self.outgoing.push(publish);
+        self.note_change(Change::Accepted {
+            mid,
+            qos0: kept_qos0,
+        });
         if self.link == Link::Up {
             self.release_outgoing();
         }

@@ -25,6 +25,15 @@ impl PacketIds {
         self.next_free()
     }
 
+    /// Reserves `id` itself (a message restored with its own id); the next
+    /// ones handed out follow it.
+    pub fn reserve(&mut self, id: u16) {
+        if id != 0 {
+            self.in_use.insert(id, ());
+            self.last = id;
+        }
+    }
+
     pub fn release(&mut self, id: u16) {
         self.in_use.remove(id);
     }
