@@ -4,9 +4,7 @@
 //! Across reconnects, as libmosquitto does, outgoing QoS 1 and 2 messages are kept
 //! whether or not the broker resumes the session, and sent again after CONNACK in
 //! their original order: PUBLISH for those not yet past PUBREC, PUBREL for the
-//! others. DUP is set only when the broker resumed the session (session present),
-//! since to a fresh session they are first deliveries (MQTT 3.1.1, 3.3.1.1);
-//! libmosquitto sets it always. Incoming QoS 2 messages held for their PUBREL are
+//! others, each PUBLISH with DUP set, as libmosquitto sends them. Incoming QoS 2 messages held for their PUBREL are
 //! kept when the session is resumed and dropped when it is not: a new session
 //! never sends those PUBRELs (libmosquitto keeps them, to no purpose).
 
