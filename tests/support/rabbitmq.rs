@@ -75,27 +75,7 @@ impl RabbitMq {
             .expect("epmd starts");
         remember(epmd);
         wait_for_port(node.epmd_port);
-        let mut server = Command::new("setsid");
-        server
-            .arg(SERVER)
-            .envs(node.environment())
-            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
-            .env("RABBITMQ_NODE_PORT", amqp.to_string())
-            .env("RABBITMQ_DIST_PORT", dist.to_string())
-            .env("RABBITMQ_CONFIG_FILE", node.dir.join("rabbitmq.conf"))
-            .env(
-                "RABBITMQ_ENABLED_PLUGINS_FILE",
-                node.dir.join("enabled_plugins"),
-            )
-            .env("RABBITMQ_MNESIA_BASE", node.dir.join("mnesia"))
-            .env("RABBITMQ_LOG_BASE", node.dir.join("log"))
-            .env(
-                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
-                "-kernel inet_dist_use_interface {127,0,0,1}",
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut server = server_command(node.environment(), amqp, dist, &node.dir);
         let server = server.spawn().expect("rabbitmq-server starts");
         remember(server);
         // SAFETY: registers a function without arguments that only sends signals.
@@ -205,4 +185,33 @@ extern "C" fn stop_all() {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// `rabbitmq-server` for one node in its own session (setsid), listening on
+/// 127.0.0.1 only, its files under `dir`; `env` names the node and its epmd.
+pub fn server_command(
+    env: Vec<(&'static str, String)>,
+    amqp: u16,
+    dist: u16,
+    dir: &std::path::Path,
+) -> Command {
+    let mut server = Command::new("setsid");
+    server
+        .arg(SERVER)
+        .envs(env)
+        .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+        .env("RABBITMQ_NODE_PORT", amqp.to_string())
+        .env("RABBITMQ_DIST_PORT", dist.to_string())
+        .env("RABBITMQ_CONFIG_FILE", dir.join("rabbitmq.conf"))
+        .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir.join("enabled_plugins"))
+        .env("RABBITMQ_MNESIA_BASE", dir.join("mnesia"))
+        .env("RABBITMQ_LOG_BASE", dir.join("log"))
+        .env(
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+            "-kernel inet_dist_use_interface {127,0,0,1}",
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    server
 }

@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::rabbitmq::{CTL, EPMD, SERVER};
+use super::rabbitmq::{server_command, CTL, EPMD, SERVER};
 use super::stage::{free_port, require, run, Output, Scratch};
 use super::tls::wait_for_port;
 
@@ -160,27 +160,7 @@ impl Cluster {
     fn launch(&mut self, i: usize) {
         let env = self.environment(i);
         let node = &mut self.nodes[i];
-        let mut server = Command::new("setsid");
-        server
-            .arg(SERVER)
-            .envs(env)
-            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
-            .env("RABBITMQ_NODE_PORT", node.amqp.to_string())
-            .env("RABBITMQ_DIST_PORT", node.dist.to_string())
-            .env("RABBITMQ_CONFIG_FILE", node.dir.join("rabbitmq.conf"))
-            .env(
-                "RABBITMQ_ENABLED_PLUGINS_FILE",
-                node.dir.join("enabled_plugins"),
-            )
-            .env("RABBITMQ_MNESIA_BASE", node.dir.join("mnesia"))
-            .env("RABBITMQ_LOG_BASE", node.dir.join("log"))
-            .env(
-                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
-                "-kernel inet_dist_use_interface {127,0,0,1}",
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut server = server_command(env, node.amqp, node.dist, &node.dir);
         node.server = Some(server.spawn().expect("rabbitmq-server starts"));
     }
 
