@@ -124,19 +124,7 @@ impl RabbitMq {
 
     /// What the server and `rabbitmqctl` both need to find the node.
     fn environment(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("RABBITMQ_NODENAME", self.node.clone()),
-            ("RABBITMQ_USE_LONGNAME", "false".into()),
-            ("RABBITMQ_PID_FILE", path(&self.dir.join("pid"))),
-            ("ERL_EPMD_ADDRESS", "127.0.0.1".into()),
-            ("ERL_EPMD_PORT", self.epmd_port.to_string()),
-            // rabbitmqctl is an Erlang node too: its listener on loopback only.
-            (
-                "RABBITMQ_CTL_ERL_ARGS",
-                "-kernel inet_dist_use_interface {127,0,0,1}".into(),
-            ),
-            ("HOME", path(&self.dir)),
-        ]
+        node_environment(&self.node, &self.dir, self.epmd_port, &self.dir)
     }
 
     fn ctl(&self, args: &[&str], timeout: Duration) -> super::stage::Output {
@@ -164,7 +152,8 @@ impl RabbitMq {
     }
 }
 
-fn path(p: &Path) -> String {
+/// `p` as the text an environment variable holds.
+pub fn path(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
 
@@ -214,4 +203,27 @@ pub fn server_command(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     server
+}
+
+/// What `rabbitmq-server` and `rabbitmqctl` need to find node `name`: its pid
+/// file in `dir`, its epmd on loopback, and `home` for the Erlang cookie.
+pub fn node_environment(
+    name: &str,
+    dir: &std::path::Path,
+    epmd_port: u16,
+    home: &std::path::Path,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("RABBITMQ_NODENAME", name.to_string()),
+        ("RABBITMQ_USE_LONGNAME", "false".into()),
+        ("RABBITMQ_PID_FILE", path(&dir.join("pid"))),
+        ("ERL_EPMD_ADDRESS", "127.0.0.1".into()),
+        ("ERL_EPMD_PORT", epmd_port.to_string()),
+        // rabbitmqctl is an Erlang node too: its listener on loopback only.
+        (
+            "RABBITMQ_CTL_ERL_ARGS",
+            "-kernel inet_dist_use_interface {127,0,0,1}".into(),
+        ),
+        ("HOME", path(home)),
+    ]
 }

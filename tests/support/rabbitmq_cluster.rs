@@ -14,12 +14,12 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::rabbitmq::{server_command, CTL, EPMD, SERVER};
+use super::rabbitmq::{node_environment, path, server_command, CTL, EPMD, SERVER};
 use super::stage::{free_port, require, run, Output, Scratch};
 use super::tls::wait_for_port;
 
@@ -177,18 +177,7 @@ impl Cluster {
     /// What the server and `rabbitmqctl` need to find node `i`.
     fn environment(&self, i: usize) -> Vec<(&'static str, String)> {
         let node = &self.nodes[i];
-        vec![
-            ("RABBITMQ_NODENAME", node.name.clone()),
-            ("RABBITMQ_USE_LONGNAME", "false".into()),
-            ("RABBITMQ_PID_FILE", path(&node.dir.join("pid"))),
-            ("ERL_EPMD_ADDRESS", "127.0.0.1".into()),
-            ("ERL_EPMD_PORT", self.epmd_port.to_string()),
-            (
-                "RABBITMQ_CTL_ERL_ARGS",
-                "-kernel inet_dist_use_interface {127,0,0,1}".into(),
-            ),
-            ("HOME", path(&self.home)),
-        ]
+        node_environment(&node.name, &node.dir, self.epmd_port, &self.home)
     }
 
     fn ctl_command(&self, i: usize) -> Command {
@@ -236,10 +225,6 @@ fn kill_group(server: &mut Child) {
     let _ = server.wait();
     // The group's last processes may take a moment to go.
     thread::sleep(Duration::from_millis(100));
-}
-
-fn path(p: &Path) -> String {
-    p.to_str().unwrap().to_string()
 }
 
 impl Drop for Cluster {
