@@ -358,6 +358,25 @@ fn after_connack_v5(bytes: &[u8], args: &[&str]) -> Answer {
 // ---------------------------------------------------------------------------------
 // Malformed packets
 
+/// A PUBLISH cut after its sixth byte, then the broker closes.
+fn a_stream_cut_in_a_publish() -> Script {
+    let mut whole = publish(0x30, b"hostile/t", None, b"payload");
+    whole.truncate(6);
+    connected()
+        .send(&whole)
+        .sleep(Duration::from_millis(300))
+        .close()
+}
+
+/// The largest length MQTT can express in a PUBLISH header, then nothing: the
+/// broker closes 1.5 s later.
+fn a_256_mib_header_then_close() -> Script {
+    connected()
+        .send(&[0x30, 0xff, 0xff, 0xff, 0x7f])
+        .sleep(Duration::from_millis(1500))
+        .close()
+}
+
 #[test]
 fn a_remaining_length_of_five_bytes_is_a_protocol_error() {
     let answer = after_connack(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01], &[]);
@@ -369,10 +388,7 @@ fn a_remaining_length_of_256_mib_followed_by_nothing_allocates_nothing() {
     // The largest remaining length MQTT can express, 268435455 bytes; then the broker
     // says nothing more and closes. The address space is capped 192 MiB above what
     // the program uses, so reserving the claimed length fails.
-    let script = connected()
-        .send(&[0x30, 0xff, 0xff, 0xff, 0x7f])
-        .sleep(Duration::from_millis(1500))
-        .close();
+    let script = a_256_mib_header_then_close();
     let answer = hostile(script, &["seconds=5", "limit_memory"]);
     answer.assert_no_message();
     let rss = answer.number("maxrss_kb ").unwrap();
@@ -390,12 +406,7 @@ fn a_remaining_length_of_256_mib_followed_by_nothing_allocates_nothing() {
 
 #[test]
 fn a_stream_cut_in_the_middle_of_a_packet_is_a_lost_connection() {
-    let mut whole = publish(0x30, b"hostile/t", None, b"payload");
-    whole.truncate(6);
-    let script = connected()
-        .send(&whole)
-        .sleep(Duration::from_millis(300))
-        .close();
+    let script = a_stream_cut_in_a_publish();
     let answer = hostile_under_valgrind(script, &["seconds=5"]);
     answer.assert_no_message();
     if against_debian() {
@@ -1110,10 +1121,7 @@ fn with_every_extension_on_a_remaining_length_of_five_bytes_is_a_protocol_error(
 fn with_every_extension_on_a_remaining_length_of_256_mib_is_over_the_cap_at_once() {
     // The 1 MiB cap ends the connection from the header alone, without waiting
     // for the bytes or reserving room.
-    let script = connected()
-        .send(&[0x30, 0xff, 0xff, 0xff, 0x7f])
-        .sleep(Duration::from_millis(1500))
-        .close();
+    let script = a_256_mib_header_then_close();
     let Some(answer) = with_extensions(script, &["seconds=5", "limit_memory"], true) else {
         return;
     };
@@ -1125,12 +1133,7 @@ fn with_every_extension_on_a_remaining_length_of_256_mib_is_over_the_cap_at_once
 
 #[test]
 fn with_every_extension_on_a_stream_cut_in_a_packet_is_a_lost_connection() {
-    let mut whole = publish(0x30, b"hostile/t", None, b"payload");
-    whole.truncate(6);
-    let script = connected()
-        .send(&whole)
-        .sleep(Duration::from_millis(300))
-        .close();
+    let script = a_stream_cut_in_a_publish();
     let Some(answer) = with_extensions(script, &["seconds=5"], false) else {
         return;
     };
