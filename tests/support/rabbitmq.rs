@@ -94,26 +94,18 @@ impl RabbitMq {
 
     fn write_config(&self, amqp: u16) {
         let certs = certificates().to_str().unwrap().to_string();
-        let config = format!(
-            "listeners.tcp.default = 127.0.0.1:{amqp}\n\
-             loopback_users = none\n\
-             mqtt.listeners.tcp.default = 127.0.0.1:{mqtt}\n\
-             mqtt.allow_anonymous = true\n\
-             mqtt.default_user = guest\n\
-             mqtt.default_pass = guest\n\
-             mqtt.vhost = /\n\
-             mqtt.exchange = amq.topic\n\
-             web_mqtt.tcp.ip = 127.0.0.1\n\
+        let config = mqtt_config(amqp, self.mqtt)
+            + &format!(
+                "web_mqtt.tcp.ip = 127.0.0.1\n\
              web_mqtt.tcp.port = {ws}\n\
              web_mqtt.ssl.ip = 127.0.0.1\n\
              web_mqtt.ssl.port = {wss}\n\
              web_mqtt.ssl.cacertfile = {certs}/ca.pem\n\
              web_mqtt.ssl.certfile = {certs}/server.pem\n\
              web_mqtt.ssl.keyfile = {certs}/server.key\n",
-            mqtt = self.mqtt,
-            ws = self.ws,
-            wss = self.wss,
-        );
+                ws = self.ws,
+                wss = self.wss,
+            );
         fs::write(self.dir.join("rabbitmq.conf"), config).unwrap();
         fs::write(
             self.dir.join("enabled_plugins"),
@@ -226,4 +218,19 @@ pub fn node_environment(
         ),
         ("HOME", path(home)),
     ]
+}
+
+/// A node's `rabbitmq.conf` for MQTT on loopback: AMQP and MQTT listeners,
+/// anonymous clients as guest on `/`, messages through `amq.topic`.
+pub fn mqtt_config(amqp: u16, mqtt: u16) -> String {
+    format!(
+        "listeners.tcp.default = 127.0.0.1:{amqp}\n\
+         loopback_users = none\n\
+         mqtt.listeners.tcp.default = 127.0.0.1:{mqtt}\n\
+         mqtt.allow_anonymous = true\n\
+         mqtt.default_user = guest\n\
+         mqtt.default_pass = guest\n\
+         mqtt.vhost = /\n\
+         mqtt.exchange = amq.topic\n"
+    )
 }

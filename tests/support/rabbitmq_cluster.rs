@@ -19,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::rabbitmq::{node_environment, path, server_command, CTL, EPMD, SERVER};
+use super::rabbitmq::{mqtt_config, node_environment, path, server_command, CTL, EPMD, SERVER};
 use super::stage::{free_port, require, run, Output, Scratch};
 use super::tls::wait_for_port;
 
@@ -197,18 +197,7 @@ impl Cluster {
 
 impl Node {
     fn write_config(&self, quorum: bool) {
-        let mut config = format!(
-            "listeners.tcp.default = 127.0.0.1:{amqp}\n\
-             loopback_users = none\n\
-             mqtt.listeners.tcp.default = 127.0.0.1:{mqtt}\n\
-             mqtt.allow_anonymous = true\n\
-             mqtt.default_user = guest\n\
-             mqtt.default_pass = guest\n\
-             mqtt.vhost = /\n\
-             mqtt.exchange = amq.topic\n",
-            amqp = self.amqp,
-            mqtt = self.mqtt,
-        );
+        let mut config = mqtt_config(self.amqp, self.mqtt);
         if quorum {
             config.push_str("mqtt.durable_queue_type = quorum\n");
         }
