@@ -388,6 +388,48 @@ fn the_programs_own_poll_loop_drives_loop_read_write_and_misc() {
 }
 
 // ---------------------------------------------------------------------------------
+// mosquitto_destroy from inside a callback (a binding's finalizer on the loop thread)
+
+/// libmosquitto 2.0.11 frees the client and lets its loop go on with it
+/// (debian_known_bug: a use after free; the program aborts on the freed
+/// client's socket in `FD_SET`).
+fn destroy_in_callback(mode: &str, loop_threads: &str) {
+    if against_debian() {
+        eprintln!("skipped against Debian's libmosquitto (debian_known_bug: use after free)");
+        return;
+    }
+    let broker = Broker::start();
+    let mut command = subject_command(c_program("client/destroy_in_callback.c"));
+    command
+        .args([&broker.port.to_string(), mode])
+        .env("SKEETER_LOOP_THREADS", loop_threads);
+    let output = run(&mut command, PROGRAM_TIMEOUT);
+    output.assert_passed();
+    assert!(
+        output
+            .stdout
+            .contains("no callback after mosquitto_destroy"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn destroy_in_on_message_on_the_loop_start_thread_ends_its_callbacks_and_its_loop() {
+    destroy_in_callback("loop-start", "0");
+}
+
+#[test]
+fn destroy_in_on_message_on_a_shared_loop_thread_ends_its_callbacks_and_its_stay() {
+    destroy_in_callback("loop-start", "2");
+}
+
+#[test]
+fn destroy_in_on_message_inside_loop_forever_makes_loop_forever_return() {
+    destroy_in_callback("forever", "0");
+}
+
+// ---------------------------------------------------------------------------------
 // A callback that ends its thread (pthread_exit, pthread_cancel)
 
 fn thread_exit(mode: &str) {

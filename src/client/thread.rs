@@ -138,8 +138,20 @@ impl Client {
         self.notify_room();
     }
 
-    /// Before the handle is freed: stops the loop thread if one runs.
+    /// Stops the loop thread if one runs (from inside one of its callbacks, it
+    /// ends once the callback returns).
     pub fn shut_down(&self) {
         let _ = self.loop_stop(true);
+    }
+
+    /// Before the handle is freed (`mosquitto_destroy`): the loop is stopped and
+    /// no callback runs again. From inside a callback, the loop running it (a
+    /// `loop_start` or pool thread, or the program's `loop_forever`) calls
+    /// nothing more and ends once the callback returns.
+    pub fn retire(&self) {
+        self.shut_down();
+        self.stop.store(true, Ordering::SeqCst);
+        self.set_callbacks(|c| *c = super::Callbacks::default());
+        self.set_handlers(|_| super::handlers::HandlerTable::default());
     }
 }

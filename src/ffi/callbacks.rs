@@ -13,26 +13,40 @@ use super::boundary::guard;
 use super::client::client_of;
 use super::property::{mosquitto_property_free_all, received_properties_to_c};
 use super::types::*;
-use crate::client::Callbacks;
+use crate::client::{Callbacks, Client};
 use crate::protocol::packet::Publish;
 use crate::protocol::property::Properties;
 
-/// The handle a callback is called with, kept as an address so closures holding
-/// it can move to the loop thread.
+/// The handle a callback is called with and the client behind it, kept as
+/// addresses so closures holding them can move to the loop thread.
 #[derive(Clone, Copy)]
-struct Target(usize);
+struct Target {
+    handle: usize,
+    client: usize,
+}
 
 impl Target {
+    /// # Safety
+    /// `mosq` is NULL or a live handle.
+    unsafe fn of(mosq: *mut mosquitto) -> Target {
+        // SAFETY: forwarded from the caller.
+        let client = unsafe { client_of(mosq) }.map_or(0, |c| Arc::as_ptr(c) as usize);
+        Target {
+            handle: mosq as usize,
+            client,
+        }
+    }
+
     fn handle(self) -> *mut mosquitto {
-        self.0 as *mut mosquitto
+        self.handle as *mut mosquitto
     }
 
     /// The program's current `obj` for this client.
     fn userdata(self) -> *mut c_void {
-        // SAFETY: callbacks only run from the client's own loop or from a call on
-        // the handle (`on_pre_connect` from a connect call), while the handle is
-        // alive (`mosquitto_destroy` ends the loop before freeing the handle).
-        unsafe { &(*self.handle()).client }.userdata() as *mut c_void
+        // SAFETY: a closure holding this is called only by its client's dispatch,
+        // which runs on a live `&Client`. The handle is not read: a callback may
+        // have freed it (`mosquitto_destroy` from inside a callback).
+        unsafe { &*(self.client as *const Client) }.userdata() as *mut c_void
     }
 }
 
@@ -111,7 +125,8 @@ pub unsafe extern "C" fn mosquitto_connect_callback_set(
     on_connect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_connect.map(|f| -> crate::client::callbacks::OnConnect {
             // SAFETY: the program's function, called as its signature declares.
             Arc::new(move |rc| unsafe { f(t.handle(), t.userdata(), rc) })
@@ -129,7 +144,8 @@ pub unsafe extern "C" fn mosquitto_connect_with_flags_callback_set(
     on_connect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, c_int)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_connect.map(|f| -> crate::client::callbacks::OnConnectWithFlags {
             // SAFETY: the program's function, called as its signature declares.
             Arc::new(move |rc, flags| unsafe { f(t.handle(), t.userdata(), rc, flags) })
@@ -155,7 +171,8 @@ pub unsafe extern "C" fn mosquitto_connect_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_connect.map(|f| -> crate::client::callbacks::OnConnectV5 {
             Arc::new(move |rc, flags, props| {
                 // SAFETY: the program's function, called as its signature declares.
@@ -177,7 +194,8 @@ pub unsafe extern "C" fn mosquitto_disconnect_callback_set(
     on_disconnect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_disconnect.map(|f| -> crate::client::callbacks::OnDisconnect {
             // SAFETY: the program's function, called as its signature declares.
             Arc::new(move |rc| unsafe { f(t.handle(), t.userdata(), rc) })
@@ -197,7 +215,8 @@ pub unsafe extern "C" fn mosquitto_disconnect_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_disconnect.map(|f| -> crate::client::callbacks::OnDisconnectV5 {
             Arc::new(move |rc, props| {
                 // SAFETY: the program's function, called as its signature declares.
@@ -217,7 +236,8 @@ pub unsafe extern "C" fn mosquitto_publish_callback_set(
     on_publish: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_publish.map(|f| -> crate::client::callbacks::OnPublish {
             // SAFETY: the program's function, called as its signature declares.
             Arc::new(move |mid| unsafe { f(t.handle(), t.userdata(), mid) })
@@ -243,7 +263,8 @@ pub unsafe extern "C" fn mosquitto_publish_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_publish.map(|f| -> crate::client::callbacks::OnPublishV5 {
             Arc::new(move |mid, reason, props| {
                 // SAFETY: the program's function, called as its signature declares.
@@ -268,7 +289,8 @@ pub unsafe extern "C" fn mosquitto_message_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_message.map(|f| -> crate::client::callbacks::OnMessage {
             Arc::new(move |publish| {
                 // SAFETY: the program's function, called as its signature declares.
@@ -295,7 +317,8 @@ pub unsafe extern "C" fn mosquitto_message_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_message.map(|f| -> crate::client::callbacks::OnMessage {
             Arc::new(move |publish| {
                 with_c_message(publish, |m, properties| {
@@ -320,7 +343,8 @@ pub unsafe extern "C" fn mosquitto_subscribe_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_subscribe.map(|f| -> crate::client::callbacks::OnSubscribe {
             Arc::new(move |mid, granted| {
                 let count = granted.len() as c_int;
@@ -350,7 +374,8 @@ pub unsafe extern "C" fn mosquitto_subscribe_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_subscribe.map(|f| -> crate::client::callbacks::OnSubscribeV5 {
             Arc::new(move |mid, granted, props| {
                 let count = granted.len() as c_int;
@@ -372,7 +397,8 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_callback_set(
     on_unsubscribe: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_unsubscribe.map(|f| -> crate::client::callbacks::OnUnsubscribe {
             // SAFETY: the program's function, called as its signature declares.
             Arc::new(move |mid| unsafe { f(t.handle(), t.userdata(), mid) })
@@ -392,7 +418,8 @@ pub unsafe extern "C" fn mosquitto_unsubscribe_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_unsubscribe.map(|f| -> crate::client::callbacks::OnUnsubscribeV5 {
             Arc::new(move |mid, props| {
                 // SAFETY: the program's function, called as its signature declares.
@@ -424,7 +451,8 @@ pub unsafe extern "C" fn mosquitto_unsubscribe2_v5_callback_set(
     >,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_unsubscribe.map(|f| -> crate::client::callbacks::OnUnsubscribe2V5 {
             Arc::new(move |mid, codes, props| {
                 let count = codes.len() as c_int;
@@ -457,7 +485,8 @@ pub unsafe extern "C" fn mosquitto_pre_connect_callback_set(
     on_pre_connect: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_pre_connect.map(|f| -> crate::client::callbacks::OnPreConnect {
             // SAFETY: the program's function, called as its signature declares.
             Arc::new(move || unsafe { f(t.handle(), t.userdata()) })
@@ -475,7 +504,8 @@ pub unsafe extern "C" fn mosquitto_log_callback_set(
     on_log: Option<unsafe extern "C-unwind" fn(*mut mosquitto, *mut c_void, c_int, *const c_char)>,
 ) {
     guard(|| {
-        let t = Target(mosq as usize);
+        // SAFETY: `mosq` is NULL or a live handle.
+        let t = unsafe { Target::of(mosq) };
         let callback = on_log.map(|f| -> crate::client::callbacks::OnLog {
             Arc::new(move |level, line| {
                 let mut text = Vec::with_capacity(line.len() + 1);

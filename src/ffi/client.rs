@@ -35,6 +35,23 @@ pub(crate) unsafe fn with_client(
     }
 }
 
+/// `with_client` for the loop calls, whose callbacks may free the handle
+/// (`mosquitto_destroy` from inside a callback): the call holds a reference
+/// of its own, so the client outlives the handle until the call returns.
+///
+/// # Safety
+/// `mosq` is NULL or a live handle.
+pub(crate) unsafe fn with_client_kept(
+    mosq: *mut mosquitto,
+    body: impl FnOnce(&Client) -> crate::error::Result<()>,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    match unsafe { client_of(mosq) }.map(Arc::clone) {
+        Some(client) => super::boundary::code_of(body(&client)),
+        None => Error::Inval.code(),
+    }
+}
+
 /// The bytes of a C string (without its NUL), or `None` for NULL.
 ///
 /// # Safety
@@ -100,8 +117,8 @@ pub unsafe extern "C" fn mosquitto_destroy(mosq: *mut mosquitto) {
     guard(|| {
         // SAFETY: `mosq` is NULL or a live handle.
         if let Some(client) = unsafe { client_of(mosq) } {
-            // The loop thread calls callbacks with this handle: it must end first.
-            client.shut_down();
+            // No callback may run with this handle once it is freed.
+            client.retire();
         }
         if !mosq.is_null() {
             // SAFETY: a non-NULL `mosq` came from `Box::into_raw` in `mosquitto_new`

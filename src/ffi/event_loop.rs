@@ -4,7 +4,7 @@
 use std::os::raw::c_int;
 
 use super::boundary::{code_of, guard, guard_unwinding};
-use super::client::{client_of, with_client};
+use super::client::{client_of, with_client, with_client_kept};
 use super::types::*;
 use crate::error::Error;
 
@@ -18,7 +18,7 @@ pub unsafe extern "C-unwind" fn mosquitto_loop_forever(
     max_packets: c_int,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_unwinding(|| unsafe { with_client(mosq, |c| c.loop_forever(timeout, max_packets)) })
+    guard_unwinding(|| unsafe { with_client_kept(mosq, |c| c.loop_forever(timeout, max_packets)) })
 }
 
 /// Starts a thread that runs `mosquitto_loop_forever`. Returns `MOSQ_ERR_INVAL`
@@ -54,7 +54,7 @@ pub unsafe extern "C-unwind" fn mosquitto_loop(
     max_packets: c_int,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_unwinding(|| unsafe { with_client(mosq, |c| c.run_loop(timeout, max_packets)) })
+    guard_unwinding(|| unsafe { with_client_kept(mosq, |c| c.run_loop(timeout, max_packets)) })
 }
 
 /// Reads and handles what the socket has (for programs that wait on
@@ -66,7 +66,7 @@ pub unsafe extern "C-unwind" fn mosquitto_loop_read(
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
     guard_unwinding(|| unsafe {
-        with_client(mosq, |c| {
+        with_client_kept(mosq, |c| {
             if max_packets < 1 {
                 return Err(Error::Inval);
             }
@@ -83,7 +83,7 @@ pub unsafe extern "C-unwind" fn mosquitto_loop_write(
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
     guard_unwinding(|| unsafe {
-        with_client(mosq, |c| {
+        with_client_kept(mosq, |c| {
             if max_packets < 1 {
                 return Err(Error::Inval);
             }
@@ -96,7 +96,7 @@ pub unsafe extern "C-unwind" fn mosquitto_loop_write(
 #[no_mangle]
 pub unsafe extern "C-unwind" fn mosquitto_loop_misc(mosq: *mut mosquitto) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_unwinding(|| unsafe { with_client(mosq, |c| c.loop_misc()) })
+    guard_unwinding(|| unsafe { with_client_kept(mosq, |c| c.loop_misc()) })
 }
 
 /// The socket's descriptor, or -1 without a connection (or for NULL).
