@@ -261,6 +261,11 @@ fn counting_subscriber(broker: &Broker, tag: &str, total: usize) -> (Arc<Client>
     (client, counts)
 }
 
+/// How many messages the publisher keeps unfinished at most (its send maximum),
+/// and so what the broker must take in flight from it (`max_inflight_messages`):
+/// see `a_broker_past_its_in_flight_limit_acknowledges_a_mqtt_311_publish_it_drops`.
+const WINDOW: usize = 1000;
+
 fn read_progress(path: &std::path::Path) -> usize {
     std::fs::read_to_string(path)
         .ok()
@@ -274,6 +279,7 @@ fn spawn_publisher(
     dir: &std::path::Path,
     progress: &std::path::Path,
     tag: &str,
+    trace: Option<&std::path::Path>,
 ) -> Process {
     let mut command = subject_command(c_program("persistence/publisher.c"));
     command
@@ -284,7 +290,11 @@ fn spawn_publisher(
         .arg(tag)
         // Large enough that the log passes the compaction threshold (1 MiB)
         // a few times in the small run.
-        .arg("300");
+        .arg("300")
+        .arg(WINDOW.to_string());
+    if let Some(trace) = trace {
+        command.arg(trace.join("published"));
+    }
     Process::spawn(&mut command)
 }
 
@@ -308,10 +318,15 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
     let mut random = Random(seed);
     let total = 2 * n;
     let started = Instant::now();
-    let broker = Broker::builder()
-        .persistence()
-        .config("max_queued_messages 0\nmax_inflight_messages 100\n")
-        .start();
+    // SKEETER_PERSIST_TRACE=DIR keeps the evidence there: the broker's full log,
+    // each publisher's index-to-mid list and a copy of the store at each kill.
+    let trace = std::env::var_os("SKEETER_PERSIST_TRACE").map(std::path::PathBuf::from);
+    let mut config = format!("max_queued_messages 0\nmax_inflight_messages {WINDOW}\n");
+    if let Some(trace) = &trace {
+        std::fs::create_dir_all(trace).unwrap();
+        config.push_str("log_type all\n");
+    }
+    let broker = Broker::builder().persistence().config(&config).start();
     let tag = format!("{}", std::process::id());
     let (sub, counts) = counting_subscriber(&broker, &tag, total);
     let scratch = Scratch::new("persist-kills");
@@ -322,7 +337,7 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
     let mut unrecorded = Vec::new();
     let mut kill_progress = Vec::new();
     for k in 0..kills {
-        let mut program = spawn_publisher(&broker, n, &dir, &progress, &tag);
+        let mut program = spawn_publisher(&broker, n, &dir, &progress, &tag, trace.as_deref());
         if k % 4 == 3 {
             // While it starts: opening the store, connecting, resending.
             std::thread::sleep(Duration::from_millis(random.below(60)));
@@ -351,8 +366,13 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
         );
         kill_progress.push(at);
         unrecorded.push(at);
+        if let Some(trace) = &trace {
+            let copy = trace.join(format!("store-after-kill-{k}"));
+            std::fs::create_dir_all(&copy).unwrap();
+            let _ = std::fs::copy(dir.join("log"), copy.join("log"));
+        }
     }
-    let mut last = spawn_publisher(&broker, n, &dir, &progress, &tag);
+    let mut last = spawn_publisher(&broker, n, &dir, &progress, &tag, trace.as_deref());
     last.wait_for_line("done", Duration::from_secs(240 + total as u64 / 200));
     let output = last.finish(Duration::from_secs(30));
     output.assert_passed();
@@ -383,6 +403,12 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
         .map(|t| t.load(Ordering::SeqCst))
         .collect();
     let lost: Vec<usize> = (0..total).filter(|&i| times[i] == 0).collect();
+    if let Some(trace) = &trace {
+        std::fs::write(trace.join("mosquitto.log"), broker.log()).unwrap();
+        std::fs::write(trace.join("lost"), format!("{lost:?}\n")).unwrap();
+        let lines: Vec<String> = times.iter().map(|t| t.to_string()).collect();
+        std::fs::write(trace.join("times"), lines.join("\n")).unwrap();
+    }
     let qos1_repeats: usize = (0..total)
         .step_by(2)
         .map(|i| times[i].saturating_sub(1))
@@ -390,12 +416,19 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
     let qos2_doubled: Vec<usize> = (1..total).step_by(2).filter(|&i| times[i] > 1).collect();
     let (by_program, unexplained): (Vec<usize>, Vec<usize>) =
         qos2_doubled.iter().partition(|i| unrecorded.contains(i));
+    // Arrivals per QoS (even indices went as QoS 1, odd ones as QoS 2).
+    let received = |qos: usize| -> usize { times.iter().skip(qos - 1).step_by(2).sum() };
+    let lost_of = |qos: usize| lost.iter().filter(|&&i| i % 2 == qos - 1).count();
     println!(
-        "persistence kill test: {n} QoS 1 + {n} QoS 2, {kills} kills at hand-over counts \
-         {kill_progress:?} (seed {seed}), {:.1} s: {} lost, {qos1_repeats} QoS 1 repeats, \
-         {} QoS 2 duplicates, all of the program's own unrecorded hand-over",
+        "persistence kill test: {n} QoS 1 + {n} QoS 2 sent, {kills} kills at hand-over counts \
+         {kill_progress:?} (seed {seed}), {:.1} s: received {} QoS 1 and {} QoS 2, lost {} QoS 1 \
+         and {} QoS 2, {qos1_repeats} QoS 1 repeats, {} QoS 2 duplicates, all of the program's \
+         own unrecorded hand-over",
         started.elapsed().as_secs_f64(),
-        lost.len(),
+        received(1),
+        received(2),
+        lost_of(1),
+        lost_of(2),
         by_program.len(),
     );
     assert!(
@@ -413,6 +446,79 @@ fn a_publisher_killed_at_random_points_loses_no_qos_1_and_doubles_no_qos_2_messa
         0,
         "a message came at the wrong QoS"
     );
+}
+
+/// What the kill test's broker settings rest on (the cause of its one failure,
+/// 2 QoS 1 messages lost, when its publisher's window was 1000 and the broker's
+/// `max_inflight_messages` 100): mosquitto 2.0 answers an MQTT 3.1.1 PUBLISH
+/// beyond that many unfinished ones with a plain PUBACK (its log says rc151,
+/// quota exceeded, which 3.1.1 cannot carry), drops the message and closes the
+/// connection. A client that reads the PUBACK before it sees the close takes
+/// the message for delivered, as any 3.1.1 client must.
+#[test]
+fn a_broker_past_its_in_flight_limit_acknowledges_a_mqtt_311_publish_it_drops() {
+    use std::io::{Read, Write};
+
+    if against_debian() {
+        return;
+    }
+    let limit: u16 = 10;
+    let broker = Broker::builder()
+        .config(&format!(
+            "max_queued_messages 0\nmax_inflight_messages {limit}\nlog_type all\n"
+        ))
+        .start();
+    let (sub, heard) = subscriber(&broker);
+    let publish = |first: u8, topic: &str, mid: u16, payload: &[u8]| {
+        let mut body = (topic.len() as u16).to_be_bytes().to_vec();
+        body.extend_from_slice(topic.as_bytes());
+        body.extend_from_slice(&mid.to_be_bytes());
+        body.extend_from_slice(payload);
+        let mut packet = vec![first, body.len() as u8];
+        packet.extend_from_slice(&body);
+        packet
+    };
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", broker.port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // CONNECT, MQTT 3.1.1, clean session, keepalive 60, client id "quota".
+    raw.write_all(b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05quota")
+        .unwrap();
+    let mut connack = [0u8; 4];
+    raw.read_exact(&mut connack).unwrap();
+    assert_eq!(connack, [0x20, 2, 0, 0]);
+    // `limit` QoS 2 messages left without their PUBREL, then one QoS 1 message.
+    let mut burst = Vec::new();
+    for mid in 1..=limit {
+        burst.extend(publish(0x34, "p/held", mid, b"held"));
+    }
+    burst.extend(publish(0x32, "p/dropped", limit + 1, b"dropped"));
+    raw.write_all(&burst).unwrap();
+    let mut answers = Vec::new();
+    let _ = raw.read_to_end(&mut answers);
+    let mut expected = Vec::new();
+    for mid in 1..=limit {
+        expected.extend_from_slice(&[0x50, 2]);
+        expected.extend_from_slice(&mid.to_be_bytes());
+    }
+    expected.extend_from_slice(&[0x40, 2]);
+    expected.extend_from_slice(&(limit + 1).to_be_bytes());
+    assert_eq!(
+        answers, expected,
+        "a PUBREC each, a plain PUBACK for the last, then the close"
+    );
+    // A message published after it arrives; the acknowledged one never did.
+    let after = Client::new(Some(b"quota-after"), true, 0).unwrap();
+    after.connect(target(&broker), true).unwrap();
+    after
+        .publish("p/after", b"after", 1, false, Vec::new())
+        .unwrap();
+    support::seen::loop_until(&after, || {
+        heard.lock().unwrap().iter().any(|m| m == "after")
+    })
+    .unwrap();
+    assert_eq!(*heard.lock().unwrap(), ["after"]);
+    assert!(broker.log().contains("rc151"));
+    sub.loop_stop(true).unwrap();
 }
 
 // ---------------------------------------------------------------------------------

@@ -52,8 +52,11 @@ impl ClientState {
 
     /// Encodes the session's outgoing packets into the connection's write buffer.
     pub fn pump(&mut self, work: &mut Work) {
-        // Durable before it is on the wire (skeeter's persistence).
-        self.persist_before_wire(work);
+        // Durable before it is on the wire (skeeter's persistence): while it
+        // cannot be, nothing goes.
+        if !self.persist_before_wire(work) {
+            return;
+        }
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
         };

@@ -12,9 +12,16 @@
 //!   wire only once it is durable, and everything one loop turn sends shares one
 //!   `fdatasync` (group commit).
 //!
-//! A failure at that second point (the disk filled between the two) is logged and
-//! the packets still go: the connection is not held hostage to the disk, and the
-//! record is tried again with the next sync.
+//! A loop turn starts with that sync run with the lock released, and, when most
+//! of the log is dead, its compaction too (`Client::lock_after_sync`), so that
+//! publishers wait for neither.
+//!
+//! A failure at that second point (the disk filled between the two, a failed
+//! `fdatasync`) holds the packets back: nothing goes on the wire before what it
+//! depends on is durable. It is logged once; each loop turn tries again (after a
+//! failed sync, by writing the log anew, see `persist::store`), and meanwhile
+//! publishes fail with `MOSQ_ERR_ERRNO` and the sync's errno. Keepalive waits
+//! too, so a disk that stays broken ends in the broker closing the connection.
 
 use std::path::Path;
 
@@ -22,7 +29,9 @@ use super::dispatch::Work;
 use super::log::{self, MOSQ_LOG_ERR, MOSQ_LOG_NOTICE};
 use super::{Client, ClientState};
 use crate::error::{Error, Result};
-use crate::persist::{Message, PersistError, Record, Restored, Store, StoredMessage, SyncTicket};
+use crate::persist::{
+    CompactTicket, Message, PersistError, Record, Restored, Store, StoredMessage, SyncTicket,
+};
 use crate::protocol::codec::Reader;
 use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
 use crate::protocol::property::{id, PropertyValue};
@@ -35,6 +44,9 @@ pub struct Persistence {
     store: Store,
     /// What the log held when opened, until the first connect takes it.
     restored: Option<Restored>,
+    /// Packets are held back because the log could not be made durable (and
+    /// that was logged).
+    holding: bool,
 }
 
 impl Client {
@@ -58,6 +70,7 @@ impl Client {
                         state.resilience.persistence = Some(Box::new(Persistence {
                             store,
                             restored: Some(restored),
+                            holding: false,
                         }));
                         Ok(())
                     }
@@ -80,50 +93,63 @@ impl Client {
     /// The main lock, for the loop's turn: first, with persistence, everything
     /// recorded so far is synced with the lock released, so that publishers go
     /// on queueing during the `fdatasync` and the next sync takes them all (the
-    /// `pump` that follows syncs only what came meanwhile, if it needs it).
+    /// `pump` that follows syncs only what came meanwhile, if it needs it); and
+    /// the log is compacted there too when most of it is dead.
     pub fn lock_after_sync(&self, work: &mut Work) -> super::StateGuard<'_> {
         let mut state = self.lock();
-        let Some(ticket) = state.persist_begin_sync(work) else {
+        let (sync, compaction) = state.persist_begin_unlocked(work);
+        if sync.is_none() && compaction.is_none() {
             return state;
-        };
+        }
         drop(state);
-        let result = ticket.run();
+        let synced = sync.as_ref().map(SyncTicket::run);
+        let compacted = compaction.as_ref().map(CompactTicket::run);
         state = self.lock();
-        match result {
-            Ok(()) => {
-                if let Some(persistence) = state.resilience.persistence.as_mut() {
-                    persistence.store.end_sync(&ticket);
-                }
+        if let Some(persistence) = state.resilience.persistence.as_mut() {
+            // The sync's end first: a compaction's end replaces the file.
+            match (&sync, synced) {
+                (Some(ticket), Some(Ok(()))) => persistence.store.end_sync(ticket),
+                // The `pump` that follows holds the packets back and logs it.
+                (Some(ticket), Some(Err(e))) => persistence.store.sync_failed(ticket, &e),
+                _ => {}
             }
-            Err(e) => work.log(MOSQ_LOG_ERR, || {
-                format!("Persistence: cannot sync the log: {e}")
-            }),
+            if let (Some(ticket), Some(compacted)) = (&compaction, compacted) {
+                // A failure is logged by the `pump` that follows.
+                persistence.store.end_compact(ticket, compacted);
+            }
         }
         state
     }
 }
 
 impl ClientState {
-    /// Records the session's changes and, when they need a sync, hands out the
-    /// sync to run without the lock.
-    fn persist_begin_sync(&mut self, work: &mut Work) -> Option<SyncTicket> {
+    /// Records the session's changes and hands out what to run without the
+    /// lock: their sync, when they need one, and a compaction, when it is due.
+    fn persist_begin_unlocked(
+        &mut self,
+        work: &mut Work,
+    ) -> (Option<SyncTicket>, Option<CompactTicket>) {
         let (Some(persistence), Some(session)) =
             (self.resilience.persistence.as_mut(), self.session.as_mut())
         else {
-            return None;
+            return (None, None);
         };
         for change in session.take_changes() {
             if let Err(e) = append(&mut persistence.store, session, change) {
                 work.log(MOSQ_LOG_ERR, || format!("Persistence: {e}"));
             }
         }
-        match persistence.store.begin_sync() {
-            Ok(ticket) => ticket,
-            Err(e) => {
-                work.log(MOSQ_LOG_ERR, || {
-                    format!("Persistence: cannot write the log: {e}")
-                });
-                None
+        let sync = persistence.store.begin_sync();
+        let compaction = persistence.store.begin_compact();
+        match (sync, compaction) {
+            (Ok(sync), Ok(compaction)) => (sync, compaction),
+            (sync, compaction) => {
+                if let Some(e) = sync.as_ref().err().or(compaction.as_ref().err()) {
+                    work.log(MOSQ_LOG_ERR, || {
+                        format!("Persistence: cannot write the log: {e}")
+                    });
+                }
+                (sync.ok().flatten(), compaction.ok().flatten())
             }
         }
     }
@@ -186,6 +212,11 @@ impl ClientState {
                 return refuse(persistence, session, mid, mark, e, work);
             }
         }
+        if let Some(errno) = persistence.store.sync_failure() {
+            // It could not be made durable before it is sent: better refused now.
+            let e = PersistError::NotDurable(errno);
+            return refuse(persistence, session, mid, mark, e, work);
+        }
         match persistence.store.write() {
             Ok(()) => Ok(()),
             Err(e) => refuse(persistence, session, mid, mark, e, work),
@@ -193,30 +224,52 @@ impl ClientState {
     }
 
     /// Before packets are encoded for the socket: every change recorded, and
-    /// synced once if any needs it.
-    pub fn persist_before_wire(&mut self, work: &mut Work) {
+    /// synced once if any needs it. False when it could not be: the packets,
+    /// which may depend on it, must wait.
+    pub fn persist_before_wire(&mut self, work: &mut Work) -> bool {
         let (Some(persistence), Some(session)) =
             (self.resilience.persistence.as_mut(), self.session.as_mut())
         else {
-            return;
+            return true;
         };
         if !session.has_changes() && !persistence.store.wants_sync() {
-            return;
+            return true;
         }
         for change in session.take_changes() {
             if let Err(e) = append(&mut persistence.store, session, change) {
                 work.log(MOSQ_LOG_ERR, || format!("Persistence: {e}"));
             }
         }
-        if let Err(e) = persistence.store.sync() {
-            work.log(MOSQ_LOG_ERR, || {
-                format!("Persistence: cannot write the log, sending without it: {e}")
-            });
-        }
+        let synced = persistence.store.sync();
         if let Some(e) = persistence.store.take_warning() {
             work.log(MOSQ_LOG_ERR, || {
                 format!("Persistence: compaction failed, the log is unharmed: {e}")
             });
+        }
+        match synced {
+            Ok(()) => {
+                if std::mem::take(&mut persistence.holding) {
+                    work.log(MOSQ_LOG_NOTICE, || {
+                        "Persistence: the log is durable again, the held packets go out".to_owned()
+                    });
+                }
+                true
+            }
+            // Only completions wait to be written: nothing depends on them.
+            Err(e) if !persistence.store.wants_sync() => {
+                work.log(MOSQ_LOG_ERR, || {
+                    format!("Persistence: cannot write the log, tried again later: {e}")
+                });
+                true
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut persistence.holding, true) {
+                    work.log(MOSQ_LOG_ERR, || {
+                        format!("Persistence: cannot make the log durable ({e}): no packet is sent and publishes fail until it can be")
+                    });
+                }
+                false
+            }
         }
     }
 }
@@ -349,6 +402,7 @@ mod tests {
         state.resilience.persistence = Some(Box::new(Persistence {
             store,
             restored: Some(restored),
+            holding: false,
         }));
         let config = Config {
             client_id: Some("c"),
@@ -381,6 +435,97 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    fn store_of(state: &mut ClientState) -> &mut Store {
+        &mut state.resilience.persistence.as_mut().unwrap().store
+    }
+
+    /// `persisting`, past its CONNACK, with a socket to a local listener for
+    /// `pump` to write to (the listener's end is returned, unread).
+    fn persisting_connected(dir: &Path) -> (ClientState, std::net::TcpStream) {
+        use crate::net::socket::Endpoint;
+        use crate::net::{Transport, TransportPlan};
+        use crate::protocol::packet::{ConnAck, Packet};
+        use std::time::Instant;
+
+        let mut state = persisting(dir);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = Endpoint {
+            host: "127.0.0.1",
+            port: listener.local_addr().unwrap().port(),
+            bind_address: None,
+        };
+        let (transport, _) = Transport::connect(to, &TransportPlan::default(), true).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        state.conn = Some(super::super::Connection::new(
+            transport,
+            false,
+            ProtocolVersion::V311,
+            0,
+        ));
+        let config = Config {
+            client_id: Some("c"),
+            clean_start: false,
+            ..Config::default()
+        };
+        let session = state.session.as_mut().unwrap();
+        session.connect_packet(&config, Instant::now());
+        let connack = Packet::ConnAck(ConnAck {
+            session_present: false,
+            reason_code: 0,
+            properties: Vec::new(),
+        });
+        session.handle(connack, Instant::now()).unwrap();
+        session.take_events();
+        (state, peer)
+    }
+
+    fn logged(work: &Work, text: &str) -> bool {
+        work.notices
+            .iter()
+            .any(|n| matches!(n, super::super::dispatch::Notice::Log { line, .. } if line.contains(text)))
+    }
+
+    #[test]
+    fn a_failed_sync_holds_back_the_packets_after_it_and_fails_publishes_until_one_succeeds() {
+        let dir = scratch("sync-fails");
+        let (mut state, _peer) = persisting_connected(&dir);
+        publish(&mut state, b"held").unwrap();
+        store_of(&mut state).fail_syncs(Some(libc::EIO));
+        let mut work = Work::new(true);
+        state.pump(&mut work);
+        assert!(
+            !state.conn.as_ref().unwrap().wants_write(),
+            "nothing un-durable goes to the socket"
+        );
+        assert!(state.session.as_ref().unwrap().has_outgoing());
+        assert!(logged(&work, "cannot make the log durable"));
+        assert_eq!(
+            publish(&mut state, b"refused"),
+            Err(Error::Errno(libc::EIO))
+        );
+        // Still failing at the next turn: still held, and logged only once.
+        let mut work = Work::new(true);
+        state.pump(&mut work);
+        assert!(!state.conn.as_ref().unwrap().wants_write());
+        assert!(!logged(&work, "cannot make the log durable"));
+        // The disk is back: the log is written anew, and the message goes.
+        store_of(&mut state).fail_syncs(None);
+        let mut work = Work::new(true);
+        state.pump(&mut work);
+        assert!(state.conn.as_ref().unwrap().wants_write());
+        assert!(!state.session.as_ref().unwrap().has_outgoing());
+        assert!(logged(&work, "durable again"));
+        drop(state);
+        let (_, restored) = Store::open(&dir).unwrap();
+        let payloads: Vec<&[u8]> = restored
+            .outgoing
+            .iter()
+            .map(|o| &o.message.payload[..])
+            .collect();
+        assert_eq!(payloads, [&b"held"[..]]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub enum PersistError {
     /// The file system refused: full, read-only, gone. Nothing stored is lost:
     /// a failed append is cut off again.
     Io(io::Error),
+    /// A sync of the log failed (with this errno) and has not been made good
+    /// since: what the log holds may not survive a power loss.
+    NotDurable(i32),
 }
 
 impl PersistError {
@@ -21,6 +24,7 @@ impl PersistError {
     pub fn errno(&self) -> Option<i32> {
         match self {
             PersistError::Io(e) => e.raw_os_error(),
+            PersistError::NotDurable(errno) => Some(*errno),
             _ => None,
         }
     }
@@ -33,6 +37,11 @@ impl fmt::Display for PersistError {
             PersistError::NotALog => f.write_str("the directory holds a log that is not skeeter's"),
             PersistError::TooLarge => f.write_str("the message is too large to store"),
             PersistError::Io(e) => write!(f, "{e}"),
+            PersistError::NotDurable(errno) => write!(
+                f,
+                "the log cannot be made durable: {}",
+                io::Error::from_raw_os_error(*errno)
+            ),
         }
     }
 }

@@ -22,4 +22,4 @@ mod store;
 
 pub use error::PersistError;
 pub use record::{Message, Record, StoredMessage};
-pub use store::{Restored, Store, StoredOut, SyncTicket};
+pub use store::{CompactTicket, Restored, Store, StoredOut, SyncTicket};

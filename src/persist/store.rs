@@ -7,6 +7,20 @@
 //! share it. When more than half of a log of at least `COMPACT_MIN` is dead,
 //! the live records are copied to `log.new`, which is synced and renamed over
 //! `log`, and the directory synced: a crash at any point leaves one whole log.
+//!
+//! A caller with a step outside its lock (the client's loop) compacts there:
+//! `begin_compact` hands out the live records' places, `CompactTicket::run`
+//! copies them to `log.compacting` and syncs it without the lock, and
+//! `end_compact`, under the lock again, appends what was written meanwhile and
+//! renames it over `log`; the directory is synced with the next sync, before
+//! anything that depends on the new log goes on the wire. Then compaction under
+//! the lock (in `sync`) is only a backstop, for a log twice as long.
+//!
+//! A failed `fdatasync` is not tried again as it is: Linux may have marked the
+//! pages it failed to write clean, so a second one could succeed with them never
+//! on disk. The next sync writes the live records again, to a new log (a
+//! compaction, from the page cache, which still holds them), and only that
+//! success counts.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -57,13 +71,25 @@ pub struct Store {
     needs_sync_upto: Option<u64>,
     /// Bumped by each compaction, which replaces the file (see `SyncTicket`).
     generation: u64,
+    /// A compaction replaced the file and the directory was not synced since.
+    dir_unsynced: bool,
+    /// A `CompactTicket` is out.
+    compacting: bool,
+    /// The owner compacts outside its lock (it asked `begin_compact`).
+    background: bool,
     /// The log length at which compaction is next considered.
     compact_at: u64,
     /// A compaction that failed, for the client to log (the log is unharmed).
     warning: Option<PersistError>,
+    /// An `fdatasync` failed (with this errno): nothing written since the last
+    /// good sync counts as durable until the log is written again.
+    sync_failed: Option<i32>,
     /// Tests: writes fail with this errno, half written.
     #[cfg(test)]
     fail_writes: Option<i32>,
+    /// Tests: `fdatasync` fails with this errno.
+    #[cfg(test)]
+    fail_syncs: Option<i32>,
 }
 
 impl Store {
@@ -90,10 +116,16 @@ impl Store {
             pending_needs_sync: false,
             needs_sync_upto: None,
             generation: 0,
+            dir_unsynced: false,
+            compacting: false,
+            background: false,
             compact_at: COMPACT_MIN,
             warning: None,
+            sync_failed: None,
             #[cfg(test)]
             fail_writes: None,
+            #[cfg(test)]
+            fail_syncs: None,
         };
         if bytes.len() < MAGIC.len() {
             // New, or torn while its header was written: nothing was stored yet.
@@ -209,17 +241,43 @@ impl Store {
     /// Whether a record gathered or written since the last sync must be on disk
     /// before the next bytes go on the wire.
     pub fn wants_sync(&self) -> bool {
-        self.pending_needs_sync || self.needs_sync_upto.is_some()
+        self.pending_needs_sync || self.needs_sync_upto.is_some() || self.sync_failed.is_some()
+    }
+
+    /// The errno of a failed sync not yet made good by a later one.
+    pub fn sync_failure(&self) -> Option<i32> {
+        self.sync_failed
     }
 
     /// Writes the buffer and makes everything written durable, when anything
-    /// needs it; then compacts if most of the log is dead.
+    /// needs it; then compacts if most of the log is dead. After a failed sync,
+    /// the log is written again instead (see the module's doc).
     pub fn sync(&mut self) -> Result<(), PersistError> {
         self.write()?;
+        if self.sync_failed.is_some() {
+            return self.compact();
+        }
         if self.needs_sync_upto.is_some() {
-            self.file.sync_data()?;
+            if let Err(e) = self.sync_file() {
+                self.sync_failed = Some(e.raw_os_error().unwrap_or(libc::EIO));
+                return Err(PersistError::Io(e));
+            }
             self.needs_sync_upto = None;
+            self.dir_unsynced = false;
             self.compact_if_due();
+        }
+        Ok(())
+    }
+
+    /// `fdatasync` of the log, and of the directory after a rename.
+    fn sync_file(&self) -> io::Result<()> {
+        #[cfg(test)]
+        if let Some(errno) = self.fail_syncs {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        self.file.sync_data()?;
+        if self.dir_unsynced {
+            sync_dir(&self.dir)?;
         }
         Ok(())
     }
@@ -228,15 +286,20 @@ impl Store {
     /// buffer and, when something needs syncing, hands out what `SyncTicket::run`
     /// syncs. Records written meanwhile are not covered: `end_sync` leaves them
     /// for the next sync.
+    /// After a failed sync there is none to hand out: `sync` writes the log
+    /// again.
     pub fn begin_sync(&mut self) -> Result<Option<SyncTicket>, PersistError> {
         self.write()?;
-        if self.needs_sync_upto.is_none() {
+        if self.needs_sync_upto.is_none() || self.sync_failed.is_some() {
             return Ok(None);
         }
         Ok(Some(SyncTicket {
             file: self.file.try_clone()?,
+            dir: self.dir_unsynced.then(|| self.dir.clone()),
             upto: self.len,
             generation: self.generation,
+            #[cfg(test)]
+            fail: self.fail_syncs,
         }))
     }
 
@@ -247,7 +310,97 @@ impl Store {
             && self.needs_sync_upto.is_some_and(|at| at <= ticket.upto)
         {
             self.needs_sync_upto = None;
+            self.dir_unsynced &= ticket.dir.is_none();
             self.compact_if_due();
+        }
+    }
+
+    /// The first half of a compaction run without the caller's lock: when most
+    /// of the log is dead, the places of its live records (the buffer written
+    /// first). None while one is out, or after a failed sync (`sync` writes the
+    /// log again then).
+    pub fn begin_compact(&mut self) -> Result<Option<CompactTicket>, PersistError> {
+        self.background = true;
+        if self.compacting || self.sync_failed.is_some() || !self.compaction_due(self.compact_at) {
+            return Ok(None);
+        }
+        self.write()?;
+        let ticket = CompactTicket {
+            file: self.file.try_clone()?,
+            spans: self.ledger.live_spans(),
+            path: self.dir.join("log.compacting"),
+            upto: self.len,
+            generation: self.generation,
+            #[cfg(test)]
+            fail: self.fail_syncs,
+        };
+        self.compacting = true;
+        Ok(Some(ticket))
+    }
+
+    /// The second half: the compacted log, with what was written since
+    /// `begin_compact` appended as it is, replaces the log; unless a compaction
+    /// under the lock came first (then it is dropped). A failure is kept for
+    /// `take_warning` (the log is unharmed).
+    pub fn end_compact(&mut self, ticket: &CompactTicket, compacted: io::Result<Compacted>) {
+        self.compacting = false;
+        let result = match compacted {
+            Ok(new) if ticket.generation == self.generation => self.swap_in(ticket, new),
+            Ok(_) => Err(None),
+            Err(e) => Err(Some(PersistError::Io(e))),
+        };
+        if let Err(e) = result {
+            let _ = fs::remove_file(&ticket.path);
+            if let Some(e) = e {
+                // Try again only once the log has grown as much again.
+                self.compact_at = self.len.saturating_mul(2);
+                self.warning = Some(e);
+            }
+        }
+    }
+
+    fn swap_in(
+        &mut self,
+        ticket: &CompactTicket,
+        new: Compacted,
+    ) -> Result<(), Option<PersistError>> {
+        self.write().map_err(Some)?;
+        let mut tail = vec![0u8; (self.len - ticket.upto) as usize];
+        let file = OpenOptions::new().read(true).write(true).open(&ticket.path);
+        let file = file
+            .and_then(|file| {
+                self.file.read_exact_at(&mut tail, ticket.upto)?;
+                file.write_all_at(&tail, new.len)?;
+                fs::rename(&ticket.path, self.dir.join("log"))?;
+                Ok(file)
+            })
+            .map_err(|e| Some(PersistError::Io(e)))?;
+        let mut moved = new.moved;
+        for span in self.ledger.live_spans() {
+            if span.offset >= ticket.upto {
+                moved.insert(span.offset, new.len + (span.offset - ticket.upto));
+            }
+            debug_assert!(moved.contains_key(&span.offset), "every live record copied");
+        }
+        self.ledger.relocate(&moved);
+        self.file = file;
+        self.len = new.len + tail.len() as u64;
+        self.generation += 1;
+        // The copied records are durable in the new file; what was written
+        // since and still needs a sync, and the rename, wait for the next sync.
+        if self.needs_sync_upto.is_some() {
+            self.needs_sync_upto = Some(self.len);
+        }
+        self.dir_unsynced = true;
+        self.compact_at = COMPACT_MIN.max(self.len.saturating_mul(2));
+        Ok(())
+    }
+
+    /// `ticket`'s sync failed: as for a failed `sync` (unless a compaction
+    /// replaced the file meanwhile, having synced everything itself).
+    pub fn sync_failed(&mut self, ticket: &SyncTicket, e: &io::Error) {
+        if ticket.generation == self.generation {
+            self.sync_failed = Some(e.raw_os_error().unwrap_or(libc::EIO));
         }
     }
 
@@ -271,9 +424,20 @@ impl Store {
         self.len
     }
 
+    /// Whether the log is at least `at` long and more than half of it dead.
+    fn compaction_due(&self, at: u64) -> bool {
+        self.len >= at && self.ledger.live_bytes() * 2 < self.len - HEADER
+    }
+
+    /// Compaction under the lock: the usual one when the owner has no step
+    /// outside it, else a backstop for a log twice as long as due.
     fn compact_if_due(&mut self) {
-        let total = self.len - HEADER;
-        if self.len < self.compact_at || self.ledger.live_bytes() * 2 >= total {
+        let at = if self.background {
+            self.compact_at.saturating_mul(2)
+        } else {
+            self.compact_at
+        };
+        if !self.compaction_due(at) {
             return;
         }
         if let Err(e) = self.compact() {
@@ -286,16 +450,14 @@ impl Store {
     /// Copies the live records, in order, to a new log that replaces this one.
     fn compact(&mut self) -> Result<(), PersistError> {
         self.write()?;
-        let mut out = MAGIC.to_vec();
-        let mut moved = HashMap::new();
-        for span in self.ledger.live_spans() {
-            let start = out.len();
-            out.resize(start + span.len as usize, 0);
-            self.file.read_exact_at(&mut out[start..], span.offset)?;
-            moved.insert(span.offset, start as u64);
-        }
+        let (out, moved) = live_copy(&self.file, &self.ledger.live_spans())?;
         let path = self.dir.join("log");
         let new_path = self.dir.join("log.new");
+        #[cfg(test)]
+        if let Some(errno) = self.fail_syncs {
+            // The new log's sync fails as every other does.
+            return Err(PersistError::Io(io::Error::from_raw_os_error(errno)));
+        }
         let result = write_new_log(&new_path, &out).and_then(|()| {
             fs::rename(&new_path, &path)?;
             sync_dir(&self.dir)
@@ -308,8 +470,10 @@ impl Store {
         self.len = out.len() as u64;
         self.ledger.relocate(&moved);
         self.generation += 1;
-        // Everything live is in the new file, synced.
+        // Everything live is in the new file, synced, and the rename too.
         self.needs_sync_upto = None;
+        self.sync_failed = None;
+        self.dir_unsynced = false;
         self.compact_at = COMPACT_MIN.max(self.len.saturating_mul(2));
         Ok(())
     }
@@ -318,21 +482,91 @@ impl Store {
     pub fn fail_writes(&mut self, errno: Option<i32>) {
         self.fail_writes = errno;
     }
+
+    #[cfg(test)]
+    pub fn fail_syncs(&mut self, errno: Option<i32>) {
+        self.fail_syncs = errno;
+    }
+
+    #[cfg(test)]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
 }
 
 /// A sync to run without the store's owner's lock (`Store::begin_sync`).
 #[derive(Debug)]
 pub struct SyncTicket {
     file: File,
+    /// The directory, to sync after a compaction's rename.
+    dir: Option<PathBuf>,
     upto: u64,
     generation: u64,
+    #[cfg(test)]
+    fail: Option<i32>,
 }
 
 impl SyncTicket {
     /// `fdatasync` of everything written up to `begin_sync`.
     pub fn run(&self) -> io::Result<()> {
-        self.file.sync_data()
+        #[cfg(test)]
+        if let Some(errno) = self.fail {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        self.file.sync_data()?;
+        match &self.dir {
+            Some(dir) => sync_dir(dir),
+            None => Ok(()),
+        }
     }
+}
+
+/// A compaction to run without the store's owner's lock (`Store::begin_compact`).
+#[derive(Debug)]
+pub struct CompactTicket {
+    file: File,
+    spans: Vec<Span>,
+    path: PathBuf,
+    upto: u64,
+    generation: u64,
+    #[cfg(test)]
+    fail: Option<i32>,
+}
+
+/// What `CompactTicket::run` wrote: its length, and where each record went.
+#[derive(Debug)]
+pub struct Compacted {
+    len: u64,
+    moved: HashMap<u64, u64>,
+}
+
+impl CompactTicket {
+    /// Copies the live records to the new log and syncs it.
+    pub fn run(&self) -> io::Result<Compacted> {
+        #[cfg(test)]
+        if let Some(errno) = self.fail {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
+        let (out, moved) = live_copy(&self.file, &self.spans)?;
+        write_new_log(&self.path, &out)?;
+        Ok(Compacted {
+            len: out.len() as u64,
+            moved,
+        })
+    }
+}
+
+/// A new log of the records at `spans` of `file`, and where each one went.
+fn live_copy(file: &File, spans: &[Span]) -> io::Result<(Vec<u8>, HashMap<u64, u64>)> {
+    let mut out = MAGIC.to_vec();
+    let mut moved = HashMap::new();
+    for span in spans {
+        let start = out.len();
+        out.resize(start + span.len as usize, 0);
+        file.read_exact_at(&mut out[start..], span.offset)?;
+        moved.insert(span.offset, start as u64);
+    }
+    Ok((out, moved))
 }
 
 fn write_new_log(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -588,6 +822,51 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn after_a_failed_sync_the_log_is_written_again_rather_than_synced_again() {
+        let dir = scratch("sync-fails");
+        let expected = small_log(&dir);
+        let (mut store, _) = Store::open(&dir).unwrap();
+        store.fail_syncs(Some(libc::EIO));
+        store
+            .append(&Record::Published(message(70, 1, b"late")))
+            .unwrap();
+        let err = store.sync().unwrap_err();
+        assert_eq!(err.errno(), Some(libc::EIO));
+        assert_eq!(store.sync_failure(), Some(libc::EIO));
+        // Still wanted, and not by a sync run without the lock.
+        assert!(store.wants_sync());
+        assert!(store.begin_sync().unwrap().is_none());
+        // The disk is back: a second fdatasync is not trusted, the log is
+        // written anew.
+        store.fail_syncs(None);
+        let generation = store.generation();
+        store.sync().unwrap();
+        assert_eq!(store.generation(), generation + 1);
+        assert_eq!(store.sync_failure(), None);
+        assert!(!store.wants_sync());
+        drop(store);
+        let (_, restored) = Store::open(&dir).unwrap();
+        let mut outgoing = expected.outgoing;
+        outgoing.push(stored(70, 1, b"late", false));
+        assert_eq!(restored.outgoing, outgoing);
+    }
+
+    #[test]
+    fn a_failed_sync_run_without_the_lock_counts_as_a_failed_sync() {
+        let dir = scratch("ticket-fails");
+        let (mut store, _) = Store::open(&dir).unwrap();
+        store.append(&Record::PubRecReceived(1)).unwrap();
+        store.fail_syncs(Some(libc::ENOSPC));
+        let ticket = store.begin_sync().unwrap().unwrap();
+        let e = ticket.run().unwrap_err();
+        store.sync_failed(&ticket, &e);
+        assert_eq!(store.sync_failure(), Some(libc::ENOSPC));
+        store.fail_syncs(None);
+        store.sync().unwrap();
+        assert_eq!(store.sync_failure(), None);
+    }
+
+    #[test]
     fn a_mostly_dead_log_is_compacted_and_restores_the_same() {
         let dir = scratch("compact");
         let (mut store, _) = Store::open(&dir).unwrap();
@@ -612,6 +891,111 @@ pub(crate) mod tests {
         let mids: Vec<u16> = restored.outgoing.iter().map(|o| o.message.mid).collect();
         let expected: Vec<u16> = (0..3000u16).filter(|i| i % 3 == 0).map(|i| i + 1).collect();
         assert_eq!(mids, expected);
+    }
+
+    /// A store whose owner compacts outside its lock, with a log past
+    /// `COMPACT_MIN` of which only every tenth message (mids 1, 11, 21, ...) is
+    /// live; those mids.
+    fn mostly_dead_log(dir: &Path) -> (Store, Vec<u16>) {
+        let (mut store, _) = Store::open(dir).unwrap();
+        assert!(store.begin_compact().unwrap().is_none(), "not due yet");
+        put(&mut store, &[Record::Client("c")]);
+        let payload = vec![7u8; 1000];
+        let mut live = Vec::new();
+        for mid in 1..=1100u16 {
+            put(&mut store, &[Record::Published(message(mid, 1, &payload))]);
+            if mid % 10 == 1 {
+                live.push(mid);
+            } else {
+                put(&mut store, &[Record::Completed(mid)]);
+            }
+        }
+        assert!(
+            store.log_len() > COMPACT_MIN,
+            "no compaction under the lock"
+        );
+        (store, live)
+    }
+
+    fn restored_mids(dir: &Path) -> Vec<(u16, bool)> {
+        let (_, restored) = Store::open(dir).unwrap();
+        assert_eq!(restored.client_id.as_deref(), Some("c"));
+        restored
+            .outgoing
+            .iter()
+            .map(|o| (o.message.mid, o.released))
+            .collect()
+    }
+
+    #[test]
+    fn a_compaction_run_outside_the_lock_keeps_what_was_written_meanwhile() {
+        let dir = scratch("background");
+        let (mut store, live) = mostly_dead_log(&dir);
+        let before = store.log_len();
+        let ticket = store.begin_compact().unwrap().expect("due");
+        assert!(store.begin_compact().unwrap().is_none(), "one at a time");
+        // Meanwhile, under the lock: a copied message ends, a new one starts.
+        store.append(&Record::Completed(1)).unwrap();
+        store
+            .append(&Record::Published(message(2000, 2, b"meanwhile")))
+            .unwrap();
+        store.append(&Record::PubRecReceived(2000)).unwrap();
+        store.write().unwrap();
+        let compacted = ticket.run();
+        store.end_compact(&ticket, compacted);
+        assert!(store.take_warning().is_none());
+        assert!(store.log_len() < before / 2, "compacted");
+        assert!(!dir.join("log.compacting").exists());
+        assert!(store.wants_sync(), "what came meanwhile waits for a sync");
+        store.sync().unwrap();
+        // The moved records are where the store thinks: a compaction under the
+        // lock copies them again.
+        put(&mut store, &[Record::Completed(11)]);
+        store.compact().unwrap();
+        drop(store);
+        let mut expected: Vec<(u16, bool)> = live
+            .iter()
+            .filter(|&&m| m > 11)
+            .map(|&m| (m, false))
+            .collect();
+        expected.push((2000, true));
+        assert_eq!(restored_mids(&dir), expected);
+    }
+
+    #[test]
+    fn a_compaction_outside_the_lock_overtaken_by_one_under_it_is_dropped() {
+        let dir = scratch("overtaken");
+        let (mut store, live) = mostly_dead_log(&dir);
+        let ticket = store.begin_compact().unwrap().expect("due");
+        store.compact().unwrap();
+        let compacted = ticket.run();
+        store.end_compact(&ticket, compacted);
+        assert!(store.take_warning().is_none());
+        assert!(!dir.join("log.compacting").exists());
+        drop(store);
+        let expected: Vec<(u16, bool)> = live.iter().map(|&m| (m, false)).collect();
+        assert_eq!(restored_mids(&dir), expected);
+    }
+
+    #[test]
+    fn a_failed_compaction_outside_the_lock_leaves_the_log_as_it_was() {
+        let dir = scratch("compact-fails");
+        let (mut store, live) = mostly_dead_log(&dir);
+        let before = store.log_len();
+        store.fail_syncs(Some(libc::ENOSPC));
+        let ticket = store.begin_compact().unwrap().expect("due");
+        let compacted = ticket.run();
+        store.end_compact(&ticket, compacted);
+        assert!(store.take_warning().is_some());
+        assert_eq!(store.log_len(), before);
+        store.fail_syncs(None);
+        assert!(
+            store.begin_compact().unwrap().is_none(),
+            "not again at once"
+        );
+        drop(store);
+        let expected: Vec<(u16, bool)> = live.iter().map(|&m| (m, false)).collect();
+        assert_eq!(restored_mids(&dir), expected);
     }
 
     #[test]
