@@ -246,6 +246,14 @@ mod tests {
     }
 
     #[test]
+    fn a_wildcard_topic_is_refused_even_with_a_topic_alias() {
+        // Topic "a/#" with Topic Alias 7: the alias would carry the wildcard
+        // into later messages, whose empty topics are not checked again.
+        let body = [0, 3, b'a', b'/', b'#', 3, 35, 0, 7, b'p'];
+        assert_eq!(read(0x00, &body, V5), Err(Error::Protocol));
+    }
+
+    #[test]
     fn an_empty_topic_needs_a_topic_alias() {
         assert_eq!(read(0x00, &[0, 0], V311), Err(Error::Protocol));
         assert_eq!(read(0x00, &[0, 0, 0], V5), Err(Error::Protocol));
