@@ -6,12 +6,23 @@ use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
 use crate::protocol::property::id::TOPIC_ALIAS;
 use crate::protocol::property::Property;
 use crate::protocol::property_codec::{read_properties_at, write_properties_at};
+use crate::protocol::spare::SpareBuffers;
 
 const RETAIN: u8 = 0x01;
 const QOS_SHIFT: u8 = 1;
 const DUP: u8 = 0x08;
 
 pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish> {
+    read_into(flags, body, version, &mut SpareBuffers::new())
+}
+
+/// As `read`, the topic and payload copied into `spare`'s buffers if it has some.
+pub fn read_into(
+    flags: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+    spare: &mut SpareBuffers,
+) -> Result<Publish> {
     let qos = (flags >> QOS_SHIFT) & 0x03;
     let dup = flags & DUP != 0;
     if qos == 3 {
@@ -30,23 +41,16 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish>
     if !(topic.is_empty() && aliased) {
         check_topic_name(topic)?;
     }
+    let (topic, payload) = spare.copy(topic, r.rest());
     Ok(Publish {
         dup,
         qos,
         retain: flags & RETAIN != 0,
-        topic: topic.to_owned(),
+        topic,
         packet_id,
-        payload: with_room_for_nul(r.rest()),
+        payload,
         properties,
     })
-}
-
-/// A received payload is handed to C with a NUL after it (added in place for
-/// the call), so it is allocated one byte larger: adding the NUL never moves it.
-fn with_room_for_nul(bytes: &[u8]) -> Vec<u8> {
-    let mut owned = Vec::with_capacity(bytes.len() + 1);
-    owned.extend_from_slice(bytes);
-    owned
 }
 
 pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
@@ -251,6 +255,18 @@ mod tests {
         // into later messages, whose empty topics are not checked again.
         let body = [0, 3, b'a', b'/', b'#', 3, 35, 0, 7, b'p'];
         assert_eq!(read(0x00, &body, V5), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn a_payload_read_into_spare_buffers_has_room_for_a_nul() {
+        let mut spare = SpareBuffers::new();
+        spare.keep(String::with_capacity(1), Vec::with_capacity(1));
+        let publish = read_into(0x00, &[0, 1, b't', b'a', b'b', b'c'], V311, &mut spare).unwrap();
+        assert_eq!(
+            (publish.topic.as_str(), &publish.payload[..]),
+            ("t", &b"abc"[..])
+        );
+        assert!(publish.payload.capacity() > publish.payload.len());
     }
 
     #[test]
