@@ -33,13 +33,24 @@ pub fn read_into(
         return Err(Error::Protocol);
     }
     let mut r = Reader::new(body);
-    let topic = r.string()?;
+    let topic_bytes = r.binary()?;
+    // Nearly every topic is printable ASCII without wildcards: one pass over
+    // it then stands for both the UTF-8 check and the topic name's.
+    let plain = is_plain_topic(topic_bytes);
+    let topic = if plain {
+        std::str::from_utf8(topic_bytes).map_err(|_| Error::MalformedUtf8)?
+    } else {
+        codec::mqtt_str(topic_bytes)?
+    };
     let packet_id = if qos > 0 { r.packet_id()? } else { 0 };
     let properties = read_properties_at(&mut r, CMD_PUBLISH, version)?;
-    // MQTT 5 lets a Topic Alias stand in for the topic; nothing else may.
-    let aliased = properties.iter().any(|p| p.id == TOPIC_ALIAS);
-    if !(topic.is_empty() && aliased) {
-        check_topic_name(topic)?;
+    // MQTT 5 lets a Topic Alias stand in for the topic; nothing else may. A
+    // topic resolved from an alias was checked here when it came with it.
+    if !plain {
+        let aliased = properties.iter().any(|p| p.id == TOPIC_ALIAS);
+        if !(topic.is_empty() && aliased) {
+            check_topic_name(topic)?;
+        }
     }
     let (topic, payload) = spare.copy(topic, r.rest());
     Ok(Publish {
@@ -51,6 +62,16 @@ pub fn read_into(
         payload,
         properties,
     })
+}
+
+/// Whether `bytes` are a topic name that needs no further check: not empty, all
+/// printable ASCII (0x20 to 0x7E, valid UTF-8 that MQTT allows), no `+` or `#`.
+fn is_plain_topic(bytes: &[u8]) -> bool {
+    // Without an early exit, so the compiler checks many bytes at a time.
+    let refused = bytes.iter().fold(false, |refused, &b| {
+        refused | (b.wrapping_sub(0x20) >= 0x5F) | (b == b'+') | (b == b'#')
+    });
+    !bytes.is_empty() && !refused
 }
 
 pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
@@ -255,6 +276,28 @@ mod tests {
         // into later messages, whose empty topics are not checked again.
         let body = [0, 3, b'a', b'/', b'#', 3, 35, 0, 7, b'p'];
         assert_eq!(read(0x00, &body, V5), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn a_plain_topic_is_printable_ascii_without_wildcards() {
+        for b in 0u8..=255 {
+            let expected = (0x20..=0x7E).contains(&b) && b != b'+' && b != b'#';
+            assert_eq!(is_plain_topic(&[b'a', b, b'z']), expected, "byte {b:#x}");
+        }
+        assert!(is_plain_topic(b"bench/recv/1000/16"));
+        assert!(!is_plain_topic(b""));
+    }
+
+    #[test]
+    fn a_topic_beyond_printable_ascii_gets_the_full_checks() {
+        let cafe = "caf\u{e9}".as_bytes();
+        let mut body = vec![0, cafe.len() as u8];
+        body.extend_from_slice(cafe);
+        assert_eq!(read(0x00, &body, V311).unwrap().topic, "caf\u{e9}");
+        body[1] += 1;
+        body.insert(2, b'+');
+        assert_eq!(read(0x00, &body, V311), Err(Error::Protocol));
+        assert_eq!(read(0x00, &[0, 1, 0x01], V311), Err(Error::MalformedUtf8));
     }
 
     #[test]
