@@ -9,10 +9,12 @@
 use std::cell::Cell;
 
 use super::callbacks::CallbackSlots;
+use super::input;
 use super::log::MOSQ_LOG_DEBUG;
 use super::Client;
 use crate::error::Error;
 use crate::protocol::property::Properties;
+use crate::protocol::spare::SpareBuffers;
 use crate::session::Event;
 
 /// Something to tell the program.
@@ -310,6 +312,9 @@ impl Client {
         generation: &mut u64,
         cb: &mut CallbackSlots,
     ) {
+        // Delivered messages' buffers are kept for the next ones this thread
+        // reads (`input::lend_spare_buffers`), taken from the thread once.
+        let mut spare: Option<SpareBuffers> = None;
         for notice in notices.drain(..) {
             if self.callbacks_generation() != *generation {
                 (*generation, *cb) = self.callbacks_with_generation();
@@ -334,9 +339,15 @@ impl Client {
                     if let Some(handlers) = self.handlers_if_any() {
                         handlers.call_matching(&mut publish);
                     }
+                    spare
+                        .get_or_insert_with(input::lend_spare_buffers)
+                        .keep(publish.topic, publish.payload);
                 }
                 Notice::Event(event) => call_event(cb, event),
             }
+        }
+        if let Some(spare) = spare {
+            input::return_spare_buffers(spare);
         }
     }
 }
@@ -471,6 +482,25 @@ mod tests {
             }));
         });
         client
+    }
+
+    #[test]
+    fn a_delivered_message_leaves_its_buffers_to_the_thread() {
+        let client = Client::new(Some(b"spare"), true, 0).unwrap();
+        let delivered = Arc::new(Mutex::new(Vec::new()));
+        let seen = delivered.clone();
+        client.set_callbacks(|cb| {
+            cb.on_message = Some(Arc::new(move |p| {
+                seen.lock().unwrap().push(p.topic.clone())
+            }));
+        });
+        let mut work = Work::new(false);
+        let message = crate::session::test_support::message(0, 0, "a/b");
+        work.notices.push(Notice::Event(Event::Message(message)));
+        drop(input::lend_spare_buffers());
+        client.dispatch(work);
+        assert_eq!(*delivered.lock().unwrap(), ["a/b"]);
+        assert!(input::lend_spare_buffers().held() > 0);
     }
 
     #[test]

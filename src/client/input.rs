@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::net::{NetError, Progress, Transport};
 use crate::protocol::decoder::{Decoded, Decoder};
 use crate::protocol::packet::{Packet, ProtocolVersion};
+use crate::protocol::spare::SpareBuffers;
 
 /// The size of each thread's shared read buffer: packets up to this size are
 /// read there; larger ones in the connection's own buffer. It bounds the
@@ -28,6 +29,20 @@ const RESERVE_AHEAD: usize = 1024 * 1024;
 thread_local! {
     /// The read buffer shared by the connections this thread reads.
     static SHARED_INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// The buffers of messages this thread delivered, lent to its next read
+    /// (`SpareBuffers`): received messages then allocate nothing each.
+    static SPARE_BUFFERS: Cell<SpareBuffers> = const { Cell::new(SpareBuffers::new()) };
+}
+
+/// This thread's spare message buffers, until `return_spare_buffers`.
+pub fn lend_spare_buffers() -> SpareBuffers {
+    SPARE_BUFFERS.take()
+}
+
+/// Gives spare message buffers back to this thread (a nested read's, if any
+/// came back meanwhile, are freed).
+pub fn return_spare_buffers(spare: SpareBuffers) {
+    SPARE_BUFFERS.set(spare);
 }
 
 /// Why reading stopped the connection.
@@ -94,15 +109,17 @@ impl Input {
         each: &mut impl FnMut(Packet) -> bool,
     ) -> Result<usize, ReadFailure> {
         let mut shared = SHARED_INPUT.take();
+        let mut spare = lend_spare_buffers();
         let mut packets = 0;
         let mut counted = |packet| {
             packets += 1;
             each(packet)
         };
-        let result = self.read_with(source, &mut shared, &mut counted);
+        let result = self.read_with(source, &mut shared, &mut spare, &mut counted);
         if shared.len() <= 2 * READ_CHUNK {
             SHARED_INPUT.set(shared);
         }
+        return_spare_buffers(spare);
         result.map(|()| packets)
     }
 
@@ -110,13 +127,14 @@ impl Input {
         &mut self,
         source: &mut impl ByteSource,
         shared: &mut Vec<u8>,
+        spare: &mut SpareBuffers,
         each: &mut impl FnMut(Packet) -> bool,
     ) -> Result<(), ReadFailure> {
         loop {
             let read = if self.need > READ_CHUNK {
-                self.read_large(source, each)?
+                self.read_large(source, spare, each)?
             } else {
-                self.read_small(source, shared, each)?
+                self.read_small(source, shared, spare, each)?
             };
             match read {
                 Some(false) if source.has_buffered() => continue,
@@ -132,6 +150,7 @@ impl Input {
     fn read_large(
         &mut self,
         source: &mut impl ByteSource,
+        spare: &mut SpareBuffers,
         each: &mut impl FnMut(Packet) -> bool,
     ) -> Result<Option<bool>, ReadFailure> {
         if self.pending.len() == self.len {
@@ -145,7 +164,8 @@ impl Input {
         if self.len < self.need {
             return Ok(Some(false));
         }
-        let (at, need, stopped) = decode_all(&mut self.decoder, &self.pending[..self.len], each)?;
+        let bytes = &self.pending[..self.len];
+        let (at, need, stopped) = decode_all(&mut self.decoder, bytes, spare, each)?;
         self.pending.copy_within(at..self.len, 0);
         self.len -= at;
         self.pending.truncate(self.len);
@@ -162,6 +182,7 @@ impl Input {
         &mut self,
         source: &mut impl ByteSource,
         shared: &mut Vec<u8>,
+        spare: &mut SpareBuffers,
         each: &mut impl FnMut(Packet) -> bool,
     ) -> Result<Option<bool>, ReadFailure> {
         let pending = self.len;
@@ -173,7 +194,7 @@ impl Input {
             return Ok(None);
         };
         let end = pending + n;
-        let (at, need, stopped) = decode_all(&mut self.decoder, &shared[..end], each)?;
+        let (at, need, stopped) = decode_all(&mut self.decoder, &shared[..end], spare, each)?;
         self.keep(&shared[at..end], need);
         Ok(Some(stopped))
     }
@@ -206,11 +227,12 @@ fn room_ahead(more: usize) -> usize {
 fn decode_all(
     decoder: &mut Decoder,
     bytes: &[u8],
+    spare: &mut SpareBuffers,
     each: &mut impl FnMut(Packet) -> bool,
 ) -> Result<(usize, usize, bool), ReadFailure> {
     let mut at = 0;
     loop {
-        match decoder.decode(&bytes[at..]) {
+        match decoder.decode_into(&bytes[at..], spare) {
             Ok(Decoded::Packet { packet, consumed }) => {
                 at += consumed;
                 if !each(packet) {
@@ -306,6 +328,25 @@ mod tests {
         let mut source = Script::new(&[&PINGRESP, &PINGRESP]);
         source.buffered = 1;
         assert_eq!(all(&mut input, &mut source).len(), 2);
+    }
+
+    #[test]
+    fn a_message_is_read_into_the_buffers_the_thread_was_given_back() {
+        let mut spare = SpareBuffers::new();
+        let payload = Vec::with_capacity(8);
+        let at = payload.as_ptr();
+        spare.keep(String::with_capacity(8), payload);
+        return_spare_buffers(spare);
+        let mut input = Input::new(ProtocolVersion::V311, 0);
+        let publish = [0x30, 5, 0, 1, b't', b'h', b'i'];
+        match &all(&mut input, &mut Script::new(&[&publish]))[..] {
+            [Packet::Publish(p)] => {
+                assert_eq!(&p.payload[..], b"hi");
+                assert_eq!(p.payload.as_ptr(), at, "no new allocation");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(lend_spare_buffers().held(), 0, "the buffers are in use");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::packets::{
     ack, auth, connack, connect, disconnect, ping, publish, suback, subscribe, unsuback,
     unsubscribe,
 };
+use super::spare::SpareBuffers;
 use crate::error::{Error, Result};
 
 /// Reads packets out of a buffer of received bytes.
@@ -42,6 +43,12 @@ impl Decoder {
     /// bounded by its declared size, which is checked against `max_packet_size`
     /// before the body is awaited.
     pub fn decode(&mut self, buf: &[u8]) -> Result<Decoded> {
+        self.decode_into(buf, &mut SpareBuffers::new())
+    }
+
+    /// As `decode`, a PUBLISH's topic and payload copied into `spare`'s buffers
+    /// if it has some.
+    pub fn decode_into(&mut self, buf: &[u8], spare: &mut SpareBuffers) -> Result<Decoded> {
         let Some(header) = codec::read_fixed_header(buf)? else {
             // The smallest packet is two bytes; a partial length needs at least one more.
             return Ok(Decoded::NeedMore(2usize.saturating_sub(buf.len()).max(1)));
@@ -54,7 +61,11 @@ impl Decoder {
             return Ok(Decoded::NeedMore(packet_len - buf.len()));
         }
         let body = &buf[header.header_len..packet_len];
-        let packet = decode_body(&header, body, self.version)?;
+        let packet = if header.command == CMD_PUBLISH {
+            Packet::Publish(publish::read_into(header.flags, body, self.version, spare)?)
+        } else {
+            decode_body(&header, body, self.version)?
+        };
         Ok(Decoded::Packet {
             packet,
             consumed: packet_len,

@@ -11,5 +11,6 @@ pub mod packets;
 pub mod property;
 pub mod property_codec;
 pub mod reason;
+pub mod spare;
 pub mod topic;
 pub mod utf8;

@@ -6,12 +6,23 @@ use crate::protocol::packet::{ProtocolVersion, Publish, CMD_PUBLISH};
 use crate::protocol::property::id::TOPIC_ALIAS;
 use crate::protocol::property::Property;
 use crate::protocol::property_codec::{read_properties_at, write_properties_at};
+use crate::protocol::spare::SpareBuffers;
 
 const RETAIN: u8 = 0x01;
 const QOS_SHIFT: u8 = 1;
 const DUP: u8 = 0x08;
 
 pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish> {
+    read_into(flags, body, version, &mut SpareBuffers::new())
+}
+
+/// As `read`, the topic and payload copied into `spare`'s buffers if it has some.
+pub fn read_into(
+    flags: u8,
+    body: &[u8],
+    version: ProtocolVersion,
+    spare: &mut SpareBuffers,
+) -> Result<Publish> {
     let qos = (flags >> QOS_SHIFT) & 0x03;
     let dup = flags & DUP != 0;
     if qos == 3 {
@@ -22,31 +33,45 @@ pub fn read(flags: u8, body: &[u8], version: ProtocolVersion) -> Result<Publish>
         return Err(Error::Protocol);
     }
     let mut r = Reader::new(body);
-    let topic = r.string()?;
+    let topic_bytes = r.binary()?;
+    // Nearly every topic is printable ASCII without wildcards: one pass over
+    // it then stands for both the UTF-8 check and the topic name's.
+    let plain = is_plain_topic(topic_bytes);
+    let topic = if plain {
+        std::str::from_utf8(topic_bytes).map_err(|_| Error::MalformedUtf8)?
+    } else {
+        codec::mqtt_str(topic_bytes)?
+    };
     let packet_id = if qos > 0 { r.packet_id()? } else { 0 };
     let properties = read_properties_at(&mut r, CMD_PUBLISH, version)?;
-    // MQTT 5 lets a Topic Alias stand in for the topic; nothing else may.
-    let aliased = properties.iter().any(|p| p.id == TOPIC_ALIAS);
-    if !(topic.is_empty() && aliased) {
-        check_topic_name(topic)?;
+    // MQTT 5 lets a Topic Alias stand in for the topic; nothing else may. A
+    // topic resolved from an alias was checked here when it came with it.
+    if !plain {
+        let aliased = properties.iter().any(|p| p.id == TOPIC_ALIAS);
+        if !(topic.is_empty() && aliased) {
+            check_topic_name(topic)?;
+        }
     }
+    let (topic, payload) = spare.copy(topic, r.rest());
     Ok(Publish {
         dup,
         qos,
         retain: flags & RETAIN != 0,
-        topic: topic.to_owned(),
+        topic,
         packet_id,
-        payload: with_room_for_nul(r.rest()),
+        payload,
         properties,
     })
 }
 
-/// A received payload is handed to C with a NUL after it (added in place for
-/// the call), so it is allocated one byte larger: adding the NUL never moves it.
-fn with_room_for_nul(bytes: &[u8]) -> Vec<u8> {
-    let mut owned = Vec::with_capacity(bytes.len() + 1);
-    owned.extend_from_slice(bytes);
-    owned
+/// Whether `bytes` are a topic name that needs no further check: not empty, all
+/// printable ASCII (0x20 to 0x7E, valid UTF-8 that MQTT allows), no `+` or `#`.
+fn is_plain_topic(bytes: &[u8]) -> bool {
+    // Without an early exit, so the compiler checks many bytes at a time.
+    let refused = bytes.iter().fold(false, |refused, &b| {
+        refused | (b.wrapping_sub(0x20) >= 0x5F) | (b == b'+') | (b == b'#')
+    });
+    !bytes.is_empty() && !refused
 }
 
 pub fn write(publish: &Publish, version: ProtocolVersion, out: &mut Vec<u8>) -> Result<()> {
@@ -243,6 +268,48 @@ mod tests {
             Err(Error::Protocol)
         );
         assert_eq!(read(0x00, &[0, 1, b'#'], V311), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn a_wildcard_topic_is_refused_even_with_a_topic_alias() {
+        // Topic "a/#" with Topic Alias 7: the alias would carry the wildcard
+        // into later messages, whose empty topics are not checked again.
+        let body = [0, 3, b'a', b'/', b'#', 3, 35, 0, 7, b'p'];
+        assert_eq!(read(0x00, &body, V5), Err(Error::Protocol));
+    }
+
+    #[test]
+    fn a_plain_topic_is_printable_ascii_without_wildcards() {
+        for b in 0u8..=255 {
+            let expected = (0x20..=0x7E).contains(&b) && b != b'+' && b != b'#';
+            assert_eq!(is_plain_topic(&[b'a', b, b'z']), expected, "byte {b:#x}");
+        }
+        assert!(is_plain_topic(b"bench/recv/1000/16"));
+        assert!(!is_plain_topic(b""));
+    }
+
+    #[test]
+    fn a_topic_beyond_printable_ascii_gets_the_full_checks() {
+        let cafe = "caf\u{e9}".as_bytes();
+        let mut body = vec![0, cafe.len() as u8];
+        body.extend_from_slice(cafe);
+        assert_eq!(read(0x00, &body, V311).unwrap().topic, "caf\u{e9}");
+        body[1] += 1;
+        body.insert(2, b'+');
+        assert_eq!(read(0x00, &body, V311), Err(Error::Protocol));
+        assert_eq!(read(0x00, &[0, 1, 0x01], V311), Err(Error::MalformedUtf8));
+    }
+
+    #[test]
+    fn a_payload_read_into_spare_buffers_has_room_for_a_nul() {
+        let mut spare = SpareBuffers::new();
+        spare.keep(String::with_capacity(1), Vec::with_capacity(1));
+        let publish = read_into(0x00, &[0, 1, b't', b'a', b'b', b'c'], V311, &mut spare).unwrap();
+        assert_eq!(
+            (publish.topic.as_str(), &publish.payload[..]),
+            ("t", &b"abc"[..])
+        );
+        assert!(publish.payload.capacity() > publish.payload.len());
     }
 
     #[test]
