@@ -43,6 +43,10 @@ pub mod packet {
 /// How long a step that waits for the client may wait, unless changed with `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the script's first accept waits: the program's start, under valgrind
+/// on a loaded machine, can take longer than any later step.
+const FIRST_ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 enum Step {
     /// Close the current connection (if any) and accept the next one.
@@ -244,7 +248,12 @@ fn run(listener: TcpListener, steps: Vec<Step>) -> Result<Transcript, String> {
         match step {
             Step::Accept => {
                 drop(conn.take());
-                conn = Some(accept(&listener, timeout).map_err(report)?);
+                let wait = if index == 0 {
+                    timeout.max(FIRST_ACCEPT_TIMEOUT)
+                } else {
+                    timeout
+                };
+                conn = Some(accept(&listener, wait).map_err(report)?);
             }
             Step::Timeout(t) => timeout = *t,
             Step::Sleep(d) => std::thread::sleep(*d),
