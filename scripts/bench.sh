@@ -580,7 +580,9 @@ say "bench: CSV $CSV, per-run results $RAW"
 # same binary) against libmosquitto with a loop_start thread per client, in the same
 # run, at 300 clients: libmosquitto 2.0.11's loop waits with select(), which fails for
 # descriptors past FD_SETSIZE (1024), and each of its clients holds three, so it cannot
-# go much past 340 clients. Then ours alone at BENCH_MANY_CLIENTS (default 10,000).
+# go much past 340 clients. Then the same traffic with no library (raw sockets, 4 epoll
+# threads: the kernel's and the harness's share, the floor under both), then ours alone
+# at BENCH_MANY_CLIENTS (default 10,000).
 # One run per row (they are long); BENCH_ONLY='many' runs only these.
 MANY_BROKER_PID=""
 many_clients_rows() {
@@ -608,7 +610,7 @@ many_clients_rows() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 		sleep 0.1
 	done
-	local rows=("ours|300|4" "debian|300|" "ours|$big|4") row lib n pool line
+	local rows=("ours|300|4" "debian|300|" "raw|300|4" "ours|$big|4") row lib n pool line
 	{
 		echo
 		echo "many clients: each subscribed to its own topic, 1 QoS 1 message/s each for ${secs} s, one mosquitto"
@@ -618,15 +620,19 @@ many_clients_rows() {
 	} | tee "$OUT/many-latest.txt"
 	for row in "${rows[@]}"; do
 		IFS='|' read -r lib n pool <<<"$row"
-		[[ " $LIBS " == *" $lib "* ]] || continue
+		[ "$lib" = raw ] || [[ " $LIBS " == *" $lib "* ]] || continue
 		[ "$lib" = ours ] && [ -n "$OURS_BROKEN" ] && continue
 		say "bench: many clients: $lib, $n clients${pool:+, $pool pool threads}"
-		LD_LIBRARY_PATH="$TMP/$lib" SKEETER_LOOP_THREADS="$pool" \
-			timeout -k 5 $((secs + 300)) "$BIN/many_clients" -p "$port" -n "$n" -d "$secs" \
-			>"$TMP/many.out" 2>"$TMP/many.err"
-		line=$(grep -m1 '^RESULT ' "$TMP/many.out")
-		local how="loop_start threads"
+		# raw: no library is used, the binary still loads Debian's.
+		local libdir="$TMP/$lib" env_pool="$pool" raw_threads=() how="loop_start threads"
 		[ -n "$pool" ] && how="shared loop, $pool threads"
+		if [ "$lib" = raw ]; then
+			libdir="$TMP/debian" env_pool="" raw_threads=(-r "$pool") how="raw sockets, $pool epoll"
+		fi
+		LD_LIBRARY_PATH="$libdir" SKEETER_LOOP_THREADS="$env_pool" \
+			timeout -k 5 $((secs + 300)) "$BIN/many_clients" -p "$port" -n "$n" -d "$secs" \
+			"${raw_threads[@]}" >"$TMP/many.out" 2>"$TMP/many.err"
+		line=$(grep -m1 '^RESULT ' "$TMP/many.out")
 		if [ -z "$line" ]; then
 			printf '%-8s %7s %-22s FAILED: %s\n' "$lib" "$n" "$how" "$(tail -n 1 "$TMP/many.err")" |
 				tee -a "$OUT/many-latest.txt"

@@ -313,16 +313,21 @@ fn run(worker: &'static Worker) {
         again: Vec::new(),
     };
     let mut events = Events::with_capacity(EVENTS_PER_WAIT);
+    let mut again = Vec::new();
     loop {
-        thread.turn(&mut events);
+        thread.turn(&mut events, &mut again);
     }
 }
 
 impl PoolThread {
-    fn turn(&mut self, events: &mut Events) {
-        self.take_arrivals();
-        self.take_woken();
-        for slot in std::mem::take(&mut self.again) {
+    /// One wait and what it found. The arrival and woken lists are taken
+    /// only when the wake-up handle fires: every entry signals it (see
+    /// `attach`, `Waker::wake`), so looking at them each turn would only
+    /// lock two mutexes for nothing.
+    fn turn(&mut self, events: &mut Events, again: &mut Vec<usize>) {
+        // Swapped with a kept vector, so the list's memory is reused.
+        std::mem::swap(&mut self.again, again);
+        for slot in again.drain(..) {
             let ready = Readiness {
                 readable: true,
                 ..Readiness::default()
