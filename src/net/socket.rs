@@ -135,14 +135,26 @@ impl Stream {
 
     /// Writes as much of `bufs`, in order, as the socket takes now, with one
     /// system call. Never raises SIGPIPE: a closed peer is an `EPIPE` error.
+    #[inline]
     pub fn write(&self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
+        match send_uncancellable(self.socket.as_raw_fd(), bufs) {
+            Ok(n) => Ok(Progress::Bytes(n)),
+            Err(e) => self.write_failed(e, bufs),
+        }
+    }
+
+    /// `write` after a failed send: would block, interrupted (tried again), or
+    /// the error. Kept apart so the usual way is a few instructions inline.
+    #[cold]
+    #[inline(never)]
+    fn write_failed(&self, mut e: io::Error, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         loop {
+            if let Some(progress) = would_block_or_retry(e)? {
+                return Ok(progress);
+            }
             match send_uncancellable(self.socket.as_raw_fd(), bufs) {
                 Ok(n) => return Ok(Progress::Bytes(n)),
-                Err(e) => match would_block_or_retry(e)? {
-                    Some(progress) => return Ok(progress),
-                    None => continue,
-                },
+                Err(again) => e = again,
             }
         }
     }
@@ -209,6 +221,7 @@ const MAX_IOV: usize = 1024;
 /// never where a pending `pthread_cancel` acts, so the publish path, which
 /// writes at once, need not hold cancellation off (see
 /// `Client::publish_qos0_from_program`). Also a little cheaper.
+#[inline]
 fn send_uncancellable(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     let flags = libc::c_long::from(libc::MSG_NOSIGNAL);
     let fd = libc::c_long::from(fd);
