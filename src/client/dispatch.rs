@@ -323,6 +323,7 @@ impl Client {
 
     /// `on_publish` for a QoS 0 message written at once, for a caller that
     /// holds this thread's context `t` (see `publish_qos0_from_program`).
+    #[inline]
     pub(super) fn published_qos0_in(&self, t: &ThreadContext, mid: u16) {
         let current = self.callbacks_generation();
         let (inside, last) = InCallbackOf::enter_borrowing(t, current);
