@@ -189,14 +189,24 @@ slots! {
 
 impl CallbackSlots {
     /// `on_publish` and `on_publish_v5`, found in one scan of the set slots
-    /// (a QoS 0 publish asks for both every message).
+    /// (a QoS 0 publish asks for both every message). `pack` keeps the slots
+    /// in the table's order, where these two come right after the connect and
+    /// disconnect ones, so the scan ends at the first slot past them.
     pub fn on_publish_both(&self) -> (Option<&OnPublish>, Option<&OnPublishV5>) {
         let (mut plain, mut v5) = (None, None);
         for slot in self.slots() {
             match slot {
+                Slot::Connect(_)
+                | Slot::ConnectWithFlags(_)
+                | Slot::ConnectV5(_)
+                | Slot::Disconnect(_)
+                | Slot::DisconnectV5(_) => {}
                 Slot::Publish(f) => plain = Some(f),
-                Slot::PublishV5(f) => v5 = Some(f),
-                _ => {}
+                Slot::PublishV5(f) => {
+                    v5 = Some(f);
+                    break;
+                }
+                _ => break,
             }
         }
         (plain, v5)
@@ -206,5 +216,34 @@ impl CallbackSlots {
 impl fmt::Debug for CallbackSlots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.unpack().fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_publish_callbacks_are_found_whatever_else_is_set() {
+        let on_publish: OnPublish = Arc::new(|_| {});
+        let on_publish_v5: OnPublishV5 = Arc::new(|_, _, _| {});
+        let on_connect: OnConnect = Arc::new(|_| {});
+        let on_message: OnMessage = Arc::new(|_| {});
+        let on_log: OnLog = Arc::new(|_, _| {});
+        for mask in 0..32u32 {
+            let set = |bit: u32| mask & (1 << bit) != 0;
+            let callbacks = Callbacks {
+                on_connect: set(0).then(|| on_connect.clone()),
+                on_publish: set(1).then(|| on_publish.clone()),
+                on_publish_v5: set(2).then(|| on_publish_v5.clone()),
+                on_message: set(3).then(|| on_message.clone()),
+                on_log: set(4).then(|| on_log.clone()),
+                ..Callbacks::default()
+            };
+            let slots = CallbackSlots::pack(&callbacks);
+            let (plain, v5) = slots.on_publish_both();
+            assert_eq!(plain.is_some(), set(1), "mask {mask:#b}");
+            assert_eq!(v5.is_some(), set(2), "mask {mask:#b}");
+        }
     }
 }

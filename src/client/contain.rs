@@ -8,33 +8,12 @@
 //! becomes `Error::Unknown`, and cancellation is held off (see `net::cancel`).
 //! `Client::dispatch`, which calls the program, must never run inside it.
 
-use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::dispatch::Work;
+use super::thread_context::{ThreadContext, THREAD};
 use crate::error::{Error, Result};
 use crate::net::cancel::CancelHeld;
-
-/// What this thread is doing inside the library, in one thread-local (each
-/// access to one costs a call in a shared library, and publish is hot).
-struct Context {
-    /// How deep this thread is in `contain`.
-    depth: Cell<u32>,
-    /// How many exports on this thread collect the callbacks their body raises.
-    collecting: Cell<u32>,
-    /// Those callbacks, oldest first; reused, so collecting allocates nothing.
-    raised: RefCell<Vec<Work>>,
-}
-
-thread_local! {
-    static CONTEXT: Context = const {
-        Context {
-            depth: Cell::new(0),
-            collecting: Cell::new(0),
-            raised: RefCell::new(Vec::new()),
-        }
-    };
-}
 
 /// Runs the library's own `work`; a panic inside becomes `Error::Unknown`.
 ///
@@ -49,20 +28,35 @@ pub fn contain<T>(work: impl FnOnce() -> T) -> Result<T> {
 /// around its caller, which may call back once it returned.
 pub fn contain_saying_outermost<T>(work: impl FnOnce() -> T) -> (Result<T>, bool) {
     // One thread-local access for the way in and out (each costs a call).
-    CONTEXT.with(|c| {
-        let outer = c.depth.replace(c.depth.get() + 1);
+    THREAD.with(|c| {
+        let outer = c.contain_depth.replace(c.contain_depth.get() + 1);
         if outer > 0 {
             // The outer catch catches, and cancellation is held already.
             let value = work();
-            c.depth.set(outer);
+            c.contain_depth.set(outer);
             return (Ok(value), false);
         }
         let held = CancelHeld::new();
         let outcome = catch_unwind(AssertUnwindSafe(work));
-        c.depth.set(0);
+        c.contain_depth.set(0);
         drop(held);
         (outcome.map_err(|_| Error::Unknown), true)
     })
+}
+
+/// `contain` for `work` that meets no cancellation point (no `send`, `poll`,
+/// `write` or other call that may act on a pending cancel): it needs no
+/// cancellation held off, which costs two calls. For a thread `context` says is
+/// idle (see `ThreadContext::is_idle`), which the caller has at hand.
+pub(super) fn contain_without_cancellation_points<T>(
+    context: &ThreadContext,
+    work: impl FnOnce() -> T,
+) -> Result<T> {
+    debug_assert!(context.is_idle());
+    context.contain_depth.set(1);
+    let outcome = catch_unwind(AssertUnwindSafe(work));
+    context.contain_depth.set(0);
+    outcome.map_err(|_| Error::Unknown)
 }
 
 /// `contain` for work that returns a `Result` itself.
@@ -72,15 +66,15 @@ pub fn contain_result<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
 
 /// Whether this thread runs inside `contain` (where no callback may be called).
 pub fn contained() -> bool {
-    CONTEXT.with(|c| c.depth.get() > 0)
+    THREAD.with(|c| c.contain_depth.get() > 0)
 }
 
 /// Where callbacks raised inside `contain` go: kept for the export that
 /// collects them (`None`), or handed back when none does (a bug: a callback
 /// would run inside a panic catch).
 pub fn keep_if_contained(work: Work) -> Option<Work> {
-    CONTEXT.with(|c| {
-        if c.depth.get() == 0 {
+    THREAD.with(|c| {
+        if c.contain_depth.get() == 0 {
             return Some(work);
         }
         if c.collecting.get() > 0 {
@@ -95,23 +89,23 @@ pub fn keep_if_contained(work: Work) -> Option<Work> {
 /// Runs `body` (an export's guarded body) collecting the callbacks it raises;
 /// `after` gets each of them, once the body has returned.
 pub fn collecting<T>(body: impl FnOnce() -> T, mut after: impl FnMut(Work)) -> T {
-    let start = CONTEXT.with(|c| {
+    let start = THREAD.with(|c| {
         c.collecting.set(c.collecting.get() + 1);
         c.raised.borrow().len()
     });
     let value = body();
-    let mut next = CONTEXT.with(|c| {
+    let mut next = THREAD.with(|c| {
         c.collecting.set(c.collecting.get() - 1);
         take_raised(c, start)
     });
     while let Some(work) = next {
         after(work);
-        next = CONTEXT.with(|c| take_raised(c, start));
+        next = THREAD.with(|c| take_raised(c, start));
     }
     value
 }
 
-fn take_raised(context: &Context, start: usize) -> Option<Work> {
+fn take_raised(context: &ThreadContext, start: usize) -> Option<Work> {
     let mut raised = context.raised.borrow_mut();
     (raised.len() > start).then(|| raised.remove(start))
 }

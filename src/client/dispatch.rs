@@ -11,6 +11,7 @@ use std::cell::Cell;
 use super::callbacks::CallbackSlots;
 use super::input;
 use super::log::MOSQ_LOG_DEBUG;
+use super::thread_context::{ThreadContext, THREAD};
 use super::Client;
 use crate::error::Error;
 use crate::protocol::property::Properties;
@@ -109,27 +110,6 @@ impl Work {
     }
 }
 
-/// This thread's state as it calls back, in one thread-local (each access to
-/// one costs a call in a shared library, and a QoS 0 publish calls back).
-struct Dispatching {
-    /// How many callbacks this thread is inside (they may nest through API calls).
-    depth: Cell<u32>,
-    /// The table this thread dispatched with last, by version: a thread calling
-    /// back the same client again and again (one publish after another) then
-    /// takes no lock and touches no shared counter. Lent while in use, so a
-    /// callback that dispatches again finds none and takes its own.
-    last_used: Cell<Option<(u64, CallbackSlots)>>,
-}
-
-thread_local! {
-    static DISPATCHING: Dispatching = const {
-        Dispatching {
-            depth: Cell::new(0),
-            last_used: Cell::new(None),
-        }
-    };
-}
-
 /// Whether this thread is running one of the program's callbacks. Requests made
 /// from a callback are queued for the loop rather than written at once, as in
 /// libmosquitto.
@@ -137,7 +117,9 @@ pub fn in_callback() -> bool {
     // `try_with`: the borrowed table makes this thread-local one with a
     // destructor, and a call made after it ran (a program's exit handlers)
     // must not panic. Depth is then 0, as no callback can be running.
-    DISPATCHING.try_with(|d| d.depth.get() > 0).unwrap_or(false)
+    THREAD
+        .try_with(|t| t.callback_depth.get() > 0)
+        .unwrap_or(false)
 }
 
 /// Marks this thread as inside a callback until dropped (also on unwinding).
@@ -145,30 +127,25 @@ struct InCallback;
 
 impl InCallback {
     fn enter() -> Self {
-        let _ = DISPATCHING.try_with(|d| d.depth.set(d.depth.get() + 1));
+        let _ = THREAD.try_with(|t| t.callback_depth.set(t.callback_depth.get() + 1));
         InCallback
     }
 
     /// `enter`, also taking this thread's last table if it is `version`'s.
     fn enter_borrowing(version: u64) -> (Self, Option<CallbackSlots>) {
-        let last = DISPATCHING.try_with(|d| {
-            d.depth.set(d.depth.get() + 1);
-            match d.last_used.take() {
-                Some((v, slots)) if v == version => Some(slots),
-                other => {
-                    d.last_used.set(other);
-                    None
-                }
-            }
+        let last = THREAD.try_with(|t| {
+            t.callback_depth.set(t.callback_depth.get() + 1);
+            last_table(t, version)
         });
         (InCallback, last.ok().flatten())
     }
 
     /// Leaves, keeping `slots` (of `version`) for this thread's next dispatch.
     fn leave_lending(self, version: u64, slots: CallbackSlots) {
-        let old = DISPATCHING.try_with(|d| {
-            d.depth.set(d.depth.get().saturating_sub(1));
-            d.last_used.replace(Some((version, slots)))
+        let old = THREAD.try_with(|t| {
+            t.callback_depth
+                .set(t.callback_depth.get().saturating_sub(1));
+            t.last_used.replace(Some((version, slots)))
         });
         std::mem::forget(self);
         drop(old);
@@ -177,7 +154,48 @@ impl InCallback {
 
 impl Drop for InCallback {
     fn drop(&mut self) {
-        let _ = DISPATCHING.try_with(|d| d.depth.set(d.depth.get().saturating_sub(1)));
+        let _ = THREAD.try_with(|t| {
+            t.callback_depth
+                .set(t.callback_depth.get().saturating_sub(1))
+        });
+    }
+}
+
+/// This thread's last table, taken, if it is `version`'s.
+fn last_table(t: &ThreadContext, version: u64) -> Option<CallbackSlots> {
+    match t.last_used.take() {
+        Some((v, slots)) if v == version => Some(slots),
+        other => {
+            t.last_used.set(other);
+            None
+        }
+    }
+}
+
+/// `InCallback` for a caller that holds this thread's context already (one
+/// thread-local access less each way).
+struct InCallbackOf<'a>(&'a ThreadContext);
+
+impl<'a> InCallbackOf<'a> {
+    /// Enters, also taking this thread's last table if it is `version`'s.
+    fn enter_borrowing(t: &'a ThreadContext, version: u64) -> (Self, Option<CallbackSlots>) {
+        t.callback_depth.set(t.callback_depth.get() + 1);
+        (InCallbackOf(t), last_table(t, version))
+    }
+
+    /// Leaves, keeping `slots` (of `version`) for this thread's next dispatch.
+    fn leave_lending(self, version: u64, slots: CallbackSlots) {
+        let old = self.0.last_used.replace(Some((version, slots)));
+        // Dropping `self` leaves; the old table is dropped after that.
+        drop(self);
+        drop(old);
+    }
+}
+
+impl Drop for InCallbackOf<'_> {
+    fn drop(&mut self) {
+        let depth = &self.0.callback_depth;
+        depth.set(depth.get().saturating_sub(1));
     }
 }
 
@@ -303,6 +321,20 @@ impl Client {
         }
         inside.leave_lending(generation, cb);
         work.recycle();
+    }
+
+    /// `on_publish` for a QoS 0 message written at once, for a caller that
+    /// holds this thread's context `t` (see `publish_qos0_from_program`).
+    #[inline]
+    pub(super) fn published_qos0_in(&self, t: &ThreadContext, mid: u16) {
+        let current = self.callbacks_generation();
+        let (inside, last) = InCallbackOf::enter_borrowing(t, current);
+        let (generation, cb) = match last {
+            Some(cb) => (current, cb),
+            None => self.callbacks_with_generation(),
+        };
+        published_qos0(&cb, mid);
+        inside.leave_lending(generation, cb);
     }
 
     /// Calls back each of `notices`, in order, emptying the list.

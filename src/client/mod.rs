@@ -32,6 +32,7 @@ pub mod server_list;
 pub mod shared_loop;
 pub mod state_guard;
 pub mod thread;
+mod thread_context;
 pub mod unlocked_write;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -5,7 +5,7 @@
 use std::os::raw::{c_char, c_int, c_void};
 use std::ptr::null;
 
-use super::boundary::{guard_then_dispatch, guard_with_callbacks};
+use super::boundary::{code_of, guard_then_dispatch, guard_with_callbacks};
 use super::client::{c_bytes, client_of};
 use super::property::outgoing_properties;
 use super::types::*;
@@ -128,6 +128,38 @@ unsafe fn publish_args<'a>(
     Ok((topic_name, payload, qos, properties))
 }
 
+/// The topic and payload of a QoS 0 publish without properties when they pass
+/// every check at a glance (a printable-ASCII topic without wildcards, a
+/// payload of a valid size); `None` when `publish_args` must look closer.
+///
+/// # Safety
+/// As `mosquitto_publish_v5`.
+unsafe fn plain_qos0_args<'a>(
+    topic: *const c_char,
+    payloadlen: c_int,
+    payload: *const c_void,
+) -> Option<(&'a str, &'a [u8])> {
+    // SAFETY: `topic` is NULL or a C string.
+    let topic = unsafe { c_bytes(topic) }?;
+    if topic.is_empty() || !topic::is_plain_name(topic) {
+        return None;
+    }
+    let len = usize::try_from(payloadlen).ok()?;
+    if len > MAX_PAYLOAD {
+        return None;
+    }
+    let payload: &[u8] = if len == 0 {
+        &[]
+    } else if payload.is_null() {
+        return None;
+    } else {
+        // SAFETY: the caller promises `payloadlen` readable bytes at `payload`.
+        unsafe { std::slice::from_raw_parts(payload.cast::<u8>(), len) }
+    };
+    // SAFETY: printable ASCII is valid UTF-8.
+    Some((unsafe { std::str::from_utf8_unchecked(topic) }, payload))
+}
+
 /// # Safety
 /// As `mosquitto_publish_v5`.
 #[allow(clippy::too_many_arguments)]
@@ -198,7 +230,19 @@ pub unsafe extern "C-unwind" fn mosquitto_publish_v5(
     properties: *const mosquitto_property,
 ) -> c_int {
     // SAFETY: `mosq` is NULL or a live handle.
-    guard_then_dispatch(unsafe { client_of(mosq) }, || {
+    let client = unsafe { client_of(mosq) };
+    if let Some(client) = client.filter(|_| qos == 0 && properties.is_null()) {
+        // SAFETY: forwarded from the caller.
+        let args = || unsafe { plain_qos0_args(topic, payloadlen, payload) };
+        // Inside the client's own panic catch (see `publish_qos0_from_program`).
+        if let Some(result) = client.publish_qos0_from_program(args, retain) {
+            return code_of(result.map(|accepted| {
+                // SAFETY: `mid` is NULL or writable.
+                unsafe { set_mid(mid, accepted.mid) }
+            }));
+        }
+    }
+    guard_then_dispatch(client, || {
         // SAFETY: forwarded from the caller.
         unsafe {
             publish_with(

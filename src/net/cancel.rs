@@ -7,6 +7,13 @@
 //! unwind, and under the client lock, so it runs with cancellation disabled; a
 //! cancel that arrives meanwhile acts at the next cancellation point outside
 //! it: the loop's wait, or the program's own code.
+//!
+//! Holding it off costs two calls, so work that meets no cancellation point
+//! at all skips it: a QoS 0 publish written at once from the program's thread
+//! (`Client::publish_qos0_from_program`): what it asks of the kernel is the
+//! lock's futex, the clock, memory and the socket's send, and none of these is
+//! a cancellation point once the send is made as a plain system call (see
+//! `socket::send_uncancellable`).
 
 use std::os::raw::c_int;
 

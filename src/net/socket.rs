@@ -135,22 +135,26 @@ impl Stream {
 
     /// Writes as much of `bufs`, in order, as the socket takes now, with one
     /// system call. Never raises SIGPIPE: a closed peer is an `EPIPE` error.
+    #[inline]
     pub fn write(&self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
+        match send_uncancellable(self.socket.as_raw_fd(), bufs) {
+            Ok(n) => Ok(Progress::Bytes(n)),
+            Err(e) => self.write_failed(e, bufs),
+        }
+    }
+
+    /// `write` after a failed send: would block, interrupted (tried again), or
+    /// the error. Kept apart so the usual way is a few instructions inline.
+    #[cold]
+    #[inline(never)]
+    fn write_failed(&self, mut e: io::Error, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         loop {
-            // One buffer (the usual case) goes by `send`, which spares the
-            // kernel copying an iovec array in: measurably cheaper per message.
-            let sent = match bufs {
-                [one] => self.socket.send_with_flags(one, libc::MSG_NOSIGNAL),
-                _ => self
-                    .socket
-                    .send_vectored_with_flags(bufs, libc::MSG_NOSIGNAL),
-            };
-            match sent {
+            if let Some(progress) = would_block_or_retry(e)? {
+                return Ok(progress);
+            }
+            match send_uncancellable(self.socket.as_raw_fd(), bufs) {
                 Ok(n) => return Ok(Progress::Bytes(n)),
-                Err(e) => match would_block_or_retry(e)? {
-                    Some(progress) => return Ok(progress),
-                    None => continue,
-                },
+                Err(again) => e = again,
             }
         }
     }
@@ -203,6 +207,51 @@ fn connect_retrying_on_eintr(socket: &Socket, addr: &SockAddr) -> Result<(), Net
             }
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The most buffers one `sendmsg` takes (Linux's `UIO_MAXIOV`); a write of
+/// more sends the first ones, which callers treat as a partial write.
+const MAX_IOV: usize = 1024;
+
+/// `send` (one buffer, the usual case: it spares the kernel copying an iovec
+/// array in, measurably cheaper per message) or `sendmsg`, with
+/// `MSG_NOSIGNAL`, made as system calls of their own rather than through the C
+/// library's wrappers: those are cancellation points, and this way a write is
+/// never where a pending `pthread_cancel` acts, so the publish path, which
+/// writes at once, need not hold cancellation off (see
+/// `Client::publish_qos0_from_program`). Also a little cheaper.
+#[inline]
+fn send_uncancellable(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let flags = libc::c_long::from(libc::MSG_NOSIGNAL);
+    let fd = libc::c_long::from(fd);
+    let sent = match bufs {
+        // SAFETY: `one` is a valid buffer of `one.len()` bytes; no address.
+        [one] => unsafe {
+            libc::syscall(
+                libc::SYS_sendto,
+                fd,
+                one.as_ptr(),
+                one.len(),
+                flags,
+                std::ptr::null::<libc::sockaddr>(),
+                0 as libc::socklen_t,
+            )
+        },
+        _ => {
+            // SAFETY: an all-zero `msghdr` is valid (no address, no control data).
+            let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+            // `IoSlice` has `iovec`'s layout on Unix; the kernel only reads them.
+            message.msg_iov = bufs.as_ptr().cast_mut().cast::<libc::iovec>();
+            message.msg_iovlen = bufs.len().min(MAX_IOV);
+            // SAFETY: `message` points to `msg_iovlen` valid buffers.
+            unsafe { libc::syscall(libc::SYS_sendmsg, fd, &message, flags) }
+        }
+    };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
     }
 }
 

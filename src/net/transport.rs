@@ -225,8 +225,9 @@ impl Transport {
     /// Takes all of `bufs`, in order, and sends what the socket accepts now; the
     /// rest stays here and `wants_write()` says so. Returns the bytes taken
     /// (`WouldBlock` only when the socket took none of a plain write with nothing held).
+    #[inline]
     pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
-        // The usual case first: bytes that go straight to the socket.
+        // The usual case first, inline: bytes that go straight to the socket.
         if self.ws.is_none()
             && self.tls.is_none()
             && self.socks.is_none()
@@ -235,6 +236,12 @@ impl Transport {
         {
             return self.stream.write(bufs);
         }
+        self.write_wrapped(bufs)
+    }
+
+    /// `write` through WebSocket, TLS or the proxy, or held back.
+    #[inline(never)]
+    fn write_wrapped(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if let Some(ws) = self.ws.as_deref_mut() {
             ws.send(bufs);

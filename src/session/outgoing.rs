@@ -111,6 +111,7 @@ impl Session {
         self.unwritten_qos0.push_back(mid);
     }
 
+    #[inline]
     fn check_publish(
         &self,
         topic: &str,

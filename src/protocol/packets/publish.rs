@@ -142,8 +142,12 @@ pub fn write_parts(publish: Parts<'_>, version: ProtocolVersion, out: &mut Vec<u
             }
         }
         header[n..n + 2].copy_from_slice(&(publish.topic.len() as u16).to_be_bytes());
-        out.reserve(n + 2 + remaining - 2);
-        out.extend_from_slice(&header[..n + 2]);
+        out.reserve(header.len() + remaining);
+        // All seven bytes, a copy of known size (no call), then the unused
+        // ones of a short length field dropped again.
+        let start = out.len();
+        out.extend_from_slice(&header);
+        out.truncate(start + n + 2);
         out.extend_from_slice(publish.topic.as_bytes());
         if publish.qos > 0 {
             codec::put_u16(out, publish.packet_id);
