@@ -47,7 +47,7 @@ pub fn check_publish_syntax(topic: &[u8]) -> Result<()> {
 
 /// Whether `topic` is printable ASCII without wildcards and not too long: a
 /// name that passes both `check_publish_syntax` and the UTF-8 check, found in
-/// one pass, eight bytes at a time (a publish checks every topic).
+/// one pass, eight bytes at a time (every topic sent or received is checked).
 pub fn is_plain_name(topic: &[u8]) -> bool {
     if topic.len() > MAX_TOPIC_LEN {
         return false;
