@@ -425,6 +425,11 @@ fn destroy_in_on_message_on_a_shared_loop_thread_ends_its_callbacks_and_its_stay
 }
 
 #[test]
+fn destroy_in_a_callback_of_mosquitto_disconnect_stops_the_callbacks_due_after_it() {
+    destroy_in_callback("disconnect", "0");
+}
+
+#[test]
 fn destroy_in_on_message_inside_loop_forever_makes_loop_forever_return() {
     destroy_in_callback("forever", "0");
 }

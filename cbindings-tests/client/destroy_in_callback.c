@@ -24,6 +24,23 @@ static void on_message(struct mosquitto *mosq, void *userdata, const struct mosq
 	set(&destroyed, 1);
 }
 
+static void on_log(struct mosquitto *mosq, void *userdata, int level, const char *line)
+{
+	(void)userdata; (void)level; (void)line;
+	if(get(&destroyed)){
+		bump(&after_destroy);
+		return;
+	}
+	mosquitto_destroy(mosq);
+	set(&destroyed, 1);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *userdata, int rc)
+{
+	(void)mosq; (void)userdata; (void)rc;
+	if(get(&destroyed)) bump(&after_destroy);
+}
+
 static void on_publish(struct mosquitto *mosq, void *userdata, int mid)
 {
 	(void)mosq; (void)userdata; (void)mid;
@@ -47,12 +64,13 @@ static void publish_burst(int port)
 int main(int argc, char *argv[])
 {
 	struct mosquitto *mosq;
-	int port, forever;
+	int port, forever, disconnect;
 
 	print_loaded();
 	if(argc != 3) return 2;
 	port = atoi(argv[1]);
 	forever = !strcmp(argv[2], "forever");
+	disconnect = !strcmp(argv[2], "disconnect");
 	snprintf(topic, sizeof(topic), "skeeter/destroy/%d", (int)getpid());
 	mosquitto_lib_init();
 
@@ -66,6 +84,16 @@ int main(int argc, char *argv[])
 	while(get(&subscribed) < 1 && mosquitto_loop(mosq, 100, 1) == MOSQ_ERR_SUCCESS);
 	CHECK(get(&subscribed) == 1, "no SUBACK");
 
+	if(disconnect){
+		mosquitto_disconnect_callback_set(mosq, on_disconnect);
+		mosquitto_log_callback_set(mosq, on_log);
+		mosquitto_disconnect(mosq);
+		CHECK(get(&destroyed), "no log line from mosquitto_disconnect");
+		CHECK(get(&after_destroy) == 0, "%d callbacks after mosquitto_destroy", get(&after_destroy));
+		mosquitto_lib_cleanup();
+		if(check_failures == 0) printf("no callback after mosquitto_destroy\n");
+		return check_failures ? 1 : 0;
+	}
 	/* Messages for the client wait in its socket before its loop reads them. */
 	publish_burst(port);
 	if(forever){

@@ -113,6 +113,23 @@ impl Work {
 /// Whether this thread is running one of the program's callbacks. Requests made
 /// from a callback are queued for the loop rather than written at once, as in
 /// libmosquitto.
+/// Drops `value` once this thread has left every callback it is in, at once
+/// if it is in none: a handle destroyed from a callback, whose client the
+/// dispatch that called back still uses.
+pub fn drop_after_callbacks(value: Box<dyn std::any::Any>) {
+    let kept = THREAD.try_with(|t| {
+        if t.callback_depth.get() == 0 {
+            return Some(value);
+        }
+        let mut waiting = t.after_callbacks.take();
+        waiting.push(value);
+        t.after_callbacks.set(waiting);
+        t.has_after_callbacks.set(true);
+        None
+    });
+    drop(kept);
+}
+
 pub fn in_callback() -> bool {
     // `try_with`: the borrowed table makes this thread-local one with a
     // destructor, and a call made after it ran (a program's exit handlers)
@@ -142,22 +159,21 @@ impl InCallback {
 
     /// Leaves, keeping `slots` (of `version`) for this thread's next dispatch.
     fn leave_lending(self, version: u64, slots: CallbackSlots) {
-        let old = THREAD.try_with(|t| {
-            t.callback_depth
-                .set(t.callback_depth.get().saturating_sub(1));
-            t.last_used.replace(Some((version, slots)))
+        let left = THREAD.try_with(|t| {
+            (
+                t.leave_callback(),
+                t.last_used.replace(Some((version, slots))),
+            )
         });
         std::mem::forget(self);
-        drop(old);
+        drop(left);
     }
 }
 
 impl Drop for InCallback {
     fn drop(&mut self) {
-        let _ = THREAD.try_with(|t| {
-            t.callback_depth
-                .set(t.callback_depth.get().saturating_sub(1))
-        });
+        let left = THREAD.try_with(|t| t.leave_callback());
+        drop(left);
     }
 }
 
@@ -194,8 +210,7 @@ impl<'a> InCallbackOf<'a> {
 
 impl Drop for InCallbackOf<'_> {
     fn drop(&mut self) {
-        let depth = &self.0.callback_depth;
-        depth.set(depth.get().saturating_sub(1));
+        drop(self.0.leave_callback());
     }
 }
 

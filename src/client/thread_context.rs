@@ -5,6 +5,7 @@
 //! library's own work (`contain`) and whether it runs inside a callback
 //! (`dispatch`), then calls back: one struct lets it look once.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 
 use super::callbacks::CallbackSlots;
@@ -24,6 +25,11 @@ pub(super) struct ThreadContext {
     /// takes no lock and touches no shared counter. Lent while in use, so a
     /// callback that dispatches again finds none and takes its own.
     pub(super) last_used: Cell<Option<(u64, CallbackSlots)>>,
+    /// What must outlive the callbacks this thread is in (a handle destroyed
+    /// from one of them), dropped when it leaves the outermost.
+    pub(super) after_callbacks: Cell<Vec<Box<dyn Any>>>,
+    /// Whether `after_callbacks` holds anything, so leaving looks at one flag.
+    pub(super) has_after_callbacks: Cell<bool>,
 }
 
 impl ThreadContext {
@@ -31,6 +37,18 @@ impl ThreadContext {
     /// program's own code called in.
     pub(super) fn is_idle(&self) -> bool {
         self.contain_depth.get() == 0 && self.callback_depth.get() == 0
+    }
+
+    /// Leaves one callback level; what waited for the outermost to end comes
+    /// back to be dropped by the caller, outside this thread-local.
+    pub(super) fn leave_callback(&self) -> Vec<Box<dyn Any>> {
+        let depth = self.callback_depth.get().saturating_sub(1);
+        self.callback_depth.set(depth);
+        if depth == 0 && self.has_after_callbacks.get() {
+            self.has_after_callbacks.set(false);
+            return self.after_callbacks.take();
+        }
+        Vec::new()
     }
 }
 
@@ -42,6 +60,8 @@ thread_local! {
             raised: RefCell::new(Vec::new()),
             callback_depth: Cell::new(0),
             last_used: Cell::new(None),
+            after_callbacks: Cell::new(Vec::new()),
+            has_after_callbacks: Cell::new(false),
         }
     };
 }

@@ -123,7 +123,8 @@ pub unsafe extern "C" fn mosquitto_destroy(mosq: *mut mosquitto) {
         if !mosq.is_null() {
             // SAFETY: a non-NULL `mosq` came from `Box::into_raw` in `mosquitto_new`
             // and, per the API contract, is destroyed once.
-            drop(unsafe { Box::from_raw(mosq) });
+            let handle = unsafe { Box::from_raw(mosq) };
+            crate::client::dispatch::drop_after_callbacks(handle);
         }
     })
 }
