@@ -518,14 +518,18 @@ mod tests {
         assert!(!state.session.as_ref().unwrap().has_outgoing());
         assert!(logged(&work, "durable again"));
         drop(state);
-        let (_, restored) = Store::open(&dir).unwrap();
-        let payloads: Vec<&[u8]> = restored
+        assert_eq!(stored_payloads(&dir), [&b"held"[..]]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The payloads of the outgoing messages a new open of `dir` restores.
+    fn stored_payloads(dir: &std::path::Path) -> Vec<Vec<u8>> {
+        let (_, restored) = Store::open(dir).unwrap();
+        restored
             .outgoing
             .iter()
-            .map(|o| &o.message.payload[..])
-            .collect();
-        assert_eq!(payloads, [&b"held"[..]]);
-        std::fs::remove_dir_all(&dir).unwrap();
+            .map(|o| o.message.payload.to_vec())
+            .collect()
     }
 
     #[test]
@@ -546,13 +550,7 @@ mod tests {
         store.fail_writes(None);
         publish(&mut state, b"after").unwrap();
         drop(state);
-        let (_, restored) = Store::open(&dir).unwrap();
-        let payloads: Vec<&[u8]> = restored
-            .outgoing
-            .iter()
-            .map(|o| &o.message.payload[..])
-            .collect();
-        assert_eq!(payloads, [&b"kept"[..], b"after"]);
+        assert_eq!(stored_payloads(&dir), [&b"kept"[..], b"after"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
