@@ -110,9 +110,6 @@ impl Work {
     }
 }
 
-/// Whether this thread is running one of the program's callbacks. Requests made
-/// from a callback are queued for the loop rather than written at once, as in
-/// libmosquitto.
 /// Drops `value` once this thread has left every callback it is in, at once
 /// if it is in none: a handle destroyed from a callback, whose client the
 /// dispatch that called back still uses.
@@ -130,6 +127,9 @@ pub fn drop_after_callbacks(value: Box<dyn std::any::Any>) {
     drop(kept);
 }
 
+/// Whether this thread is running one of the program's callbacks. Requests made
+/// from a callback are queued for the loop rather than written at once, as in
+/// libmosquitto.
 pub fn in_callback() -> bool {
     // `try_with`: the borrowed table makes this thread-local one with a
     // destructor, and a call made after it ran (a program's exit handlers)
