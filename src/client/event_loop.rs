@@ -20,7 +20,7 @@ use super::backoff;
 use super::connect_timeout;
 use super::contain::{contain, contain_result};
 use super::dispatch::{take_queued_by_callback, Work};
-use super::pace::{self, GATHER, SPIN};
+use super::pace::{GATHER, SPIN};
 use super::Client;
 use crate::error::{Error, Result};
 use crate::net::poll::{self, Interest, Readiness};
@@ -222,7 +222,7 @@ impl Client {
                     WaitKind::Look
                 } else if want_write {
                     WaitKind::Poll
-                } else if pace::should_gather(in_flight) {
+                } else if pace.should_gather(in_flight) {
                     WaitKind::Gather
                 } else if pace.should_spin(in_flight > 0) {
                     WaitKind::Spin

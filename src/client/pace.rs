@@ -10,6 +10,9 @@
 //! flight the broker has a backlog anyway, and waiting `GATHER` lets each read
 //! bring many answers and each write go out as one segment, which the
 //! single-threaded broker handles far faster than one segment per message.
+//! A smaller window (from `PIECEMEAL_DEPTH`) gathers too while the peer answers
+//! piecemeal, a packet or two a read, as mosquitto does: then every answer
+//! would cost a sleep and a wake-up of its own.
 
 use std::time::Duration;
 
@@ -27,11 +30,11 @@ pub const GATHER: Duration = Duration::from_micros(50);
 /// `GATHER` long.
 const GATHER_DEPTH: usize = 64;
 
-/// Whether the loop should wait `GATHER` before looking at the socket, with
-/// `in_flight` messages awaiting acknowledgement.
-pub fn should_gather(in_flight: usize) -> bool {
-    in_flight >= GATHER_DEPTH
-}
+/// Messages in flight from which a peer that answers piecemeal is left to
+/// gather (libmosquitto's default window of 20 is past it).
+const PIECEMEAL_DEPTH: usize = 16;
+/// Every this many gathers, one wait looks at once, to see how the peer answers now.
+const PROBE_EVERY: u32 = 32;
 
 #[derive(Debug, Default)]
 pub struct Pace {
@@ -41,6 +44,12 @@ pub struct Pace {
     misses: u32,
     /// Waits left that sleep at once.
     skip: u32,
+    /// Whether the last read after a plain wait brought fewer than `BATCH` packets.
+    piecemeal: bool,
+    /// Whether the wait before the next read gathered (its read says nothing of the peer).
+    gathered: bool,
+    /// Gathers since the last probe.
+    gathers: u32,
 }
 
 impl Pace {
@@ -48,7 +57,30 @@ impl Pace {
     pub fn note_read(&mut self, packets: usize) {
         if packets > 0 {
             self.last_batch = packets;
+            if !self.gathered {
+                self.piecemeal = packets < BATCH;
+            }
         }
+        self.gathered = false;
+    }
+
+    /// Whether the loop should wait `GATHER` before looking at the socket, with
+    /// `in_flight` messages awaiting acknowledgement.
+    pub fn should_gather(&mut self, in_flight: usize) -> bool {
+        let gather = in_flight >= GATHER_DEPTH
+            || (in_flight >= PIECEMEAL_DEPTH && self.piecemeal && !self.probe_due());
+        self.gathered = gather;
+        gather
+    }
+
+    /// Counts a gather of a small window; true every `PROBE_EVERY`th.
+    fn probe_due(&mut self) -> bool {
+        self.gathers += 1;
+        if self.gathers < PROBE_EVERY {
+            return false;
+        }
+        self.gathers = 0;
+        true
     }
 
     /// Whether the next wait should look again before sleeping, when `awaiting`
@@ -128,13 +160,37 @@ mod tests {
     }
 
     #[test]
-    fn acknowledgements_gather_only_behind_a_deep_window() {
-        // libmosquitto's default window of 20 never gathers: the broker would
-        // run out of work while the loop waits.
-        assert!(!should_gather(20));
-        assert!(!should_gather(GATHER_DEPTH - 1));
-        assert!(should_gather(GATHER_DEPTH));
-        assert!(should_gather(1000));
+    fn acknowledgements_gather_behind_a_deep_window_whatever_the_peer() {
+        let mut pace = batched();
+        assert!(!pace.should_gather(GATHER_DEPTH - 1));
+        assert!(pace.should_gather(GATHER_DEPTH));
+        assert!(pace.should_gather(1000));
+    }
+
+    #[test]
+    fn a_small_window_gathers_only_while_the_peer_answers_piecemeal() {
+        let mut pace = Pace::default();
+        assert!(!pace.should_gather(20), "nothing read yet");
+        pace.note_read(1);
+        assert!(!pace.should_gather(PIECEMEAL_DEPTH - 1));
+        assert!(pace.should_gather(20));
+        // What a gathered read brings does not change the verdict.
+        pace.note_read(20);
+        assert!(pace.should_gather(20));
+        // A peer that answers in batches (a plain wait's read) is not waited for.
+        pace.should_gather(1);
+        pace.note_read(12);
+        assert!(!pace.should_gather(20));
+    }
+
+    #[test]
+    fn a_piecemeal_peer_is_probed_with_a_plain_wait_now_and_then() {
+        let mut pace = Pace::default();
+        pace.note_read(1);
+        let plain = (0..PROBE_EVERY * 3)
+            .filter(|_| !pace.should_gather(20))
+            .count();
+        assert_eq!(plain, 3);
     }
 
     #[test]
