@@ -5,7 +5,17 @@
  * PUBACK / PUBREC+PUBCOMP, SUBACK, UNSUBACK, PINGRESP; all replies for what one
  * burst of reads brought are written in one SSL_write), except that a SUBSCRIBE to
  * "bench/recv/<count>/<size>" turns it into benches/source.c: SUBACK, then <count>
- * pre-encoded QoS 0 PUBLISH frames in 256 KiB writes as fast as TLS takes them.
+ * pre-encoded QoS 0 PUBLISH frames in 16 KiB records.
+ *
+ * The peer must not be what a row measures. Reading: OpenSSL without read-ahead
+ * makes two read() calls per record (its 5-byte header, then its body), and a
+ * client in loop mode sends one small record per message, so the peer reads ahead
+ * into a 256 KiB buffer (one read() for many records, as the plain sink reads) and
+ * polls only when it has replies to decide about. Source mode: the SUBACK and the
+ * whole flood are encrypted into memory first (up to PREENCRYPT_MAX), then sent
+ * with plain write() calls, so while the client decrypts this peer spends no
+ * AES-GCM on the same two cores; the bench's receive clock starts at the SUBACK,
+ * after the encryption.
  * Sessions are never resumed (no tickets, no cache), so every connection is a full
  * handshake for both client libraries.
  *
@@ -32,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -39,12 +50,34 @@
 
 #define IN_CAP (64 * 1024)      /* an SSL_read returns one record (<= 16 KiB) at most */
 #define OUT_FLUSH (16 * 1024)   /* write replies when this many are queued, or input pauses */
-#define CHUNK (256 * 1024)      /* bytes of frames per SSL_write in source mode */
+#define CHUNK (256 * 1024)      /* bytes of frames per SSL_write, of ciphertext per write() */
+#define READ_AHEAD (256 * 1024) /* OpenSSL's read buffer: one read() for many records */
+#define PREENCRYPT_MAX (1ul << 30) /* a larger flood is encrypted while it is sent */
+#define CIPHERS_MAX 8
 #define IO_TIMEOUT_S 10
 
 static volatile sig_atomic_t stop;
 static atomic_ulong n_conn, n_tls12, n_tls13, n_resumed, n_failed, n_publish;
 static SSL_CTX *ctx;
+/* Which cipher suites were negotiated (printed at exit): the floor and both libraries
+ * must be measured on the same one. */
+static pthread_mutex_t cipher_mu = PTHREAD_MUTEX_INITIALIZER;
+static const char *cipher_name[CIPHERS_MAX];
+static unsigned long cipher_count[CIPHERS_MAX];
+
+static void count_cipher(const char *name)
+{
+	pthread_mutex_lock(&cipher_mu);
+	for (int i = 0; i < CIPHERS_MAX && name; i++) {
+		if (!cipher_name[i])
+			cipher_name[i] = name; /* OpenSSL's static string */
+		if (!strcmp(cipher_name[i], name)) {
+			cipher_count[i]++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cipher_mu);
+}
 
 static void on_signal(int sig)
 {
@@ -104,7 +137,57 @@ static int flush(struct peer *c)
 	return 0;
 }
 
-/* Source mode: count frames of size-byte payloads on topic, then read until EOF. */
+/* Plain write() of ciphertext made beforehand. */
+static int send_all(int fd, const char *b, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, b, n < CHUNK ? n : CHUNK);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The queued replies (the SUBACK) and count frames (per of them in chunk), encrypted
+ * into a memory BIO that stands in for the socket, then sent as they are. */
+static int flood_preencrypted(struct peer *c, const uint8_t *chunk, size_t per, size_t flen,
+			      unsigned long count)
+{
+	size_t total = c->out_len + count * flen;
+	BIO *sock = SSL_get_wbio(c->ssl), *mem = BIO_new(BIO_s_mem());
+	BUF_MEM *bm = BUF_MEM_new();
+	char *data;
+	int rc = 0;
+
+	/* Sized for the records' overhead, so the BIO does not grow by copying. */
+	if (!mem || !bm || !BUF_MEM_grow(bm, total + (total / 16384 + 2) * 64)) {
+		BIO_free(mem);
+		BUF_MEM_free(bm);
+		return -1;
+	}
+	bm->length = 0;
+	BIO_set_mem_buf(mem, bm, BIO_CLOSE);
+	BIO_up_ref(sock);
+	SSL_set0_wbio(c->ssl, mem);
+	rc = flush(c);
+	for (unsigned long sent = 0; sent < count && !rc && !stop;) {
+		size_t k = count - sent < per ? count - sent : per;
+		rc = write_all(c, chunk, k * flen);
+		sent += k;
+	}
+	long len = BIO_get_mem_data(mem, &data);
+	if (!rc)
+		rc = send_all(c->fd, data, (size_t)len);
+	SSL_set0_wbio(c->ssl, sock); /* frees mem and its buffer */
+	return rc;
+}
+
+/* Source mode: after the queued SUBACK, count frames of size-byte payloads on topic;
+ * then read until EOF. */
 static int flood(struct peer *c, const char *topic, unsigned long count, unsigned long size)
 {
 	size_t tl = strlen(topic), body = 2 + tl + (c->level == 5) + size, fh = 0;
@@ -126,6 +209,15 @@ static int flood(struct peer *c, const char *topic, unsigned long count, unsigne
 		if (c->level == 5)
 			*f++ = 0;
 		memset(f, 'r', size);
+	}
+	if (count <= PREENCRYPT_MAX / flen) {
+		int rc = flood_preencrypted(c, chunk, per, flen, count);
+		free(chunk);
+		return rc;
+	}
+	if (flush(c)) {
+		free(chunk);
+		return -1;
 	}
 	for (unsigned long sent = 0; sent < count && !stop;) {
 		size_t k = count - sent < per ? count - sent : per;
@@ -185,8 +277,6 @@ static int subscribe(struct peer *c, const struct pkt *p, int unsub)
 	    size <= 16 * 1024 * 1024) {
 		if (nc)
 			c->out[c->out_len - nc] = 0; /* the source grants QoS 0 */
-		if (flush(c))
-			return -1;
 		return flood(c, first_topic, count, size);
 	}
 	return 0;
@@ -251,11 +341,11 @@ static int process(struct peer *c)
 	return 0;
 }
 
-/* Is more input ready without blocking (decrypted, or bytes on the socket)? */
+/* Is more input ready without blocking (read ahead by OpenSSL, or on the socket)? */
 static int more_ready(struct peer *c)
 {
 	struct pollfd pf = {.fd = c->fd, .events = POLLIN};
-	return SSL_pending(c->ssl) > 0 || poll(&pf, 1, 0) > 0;
+	return SSL_has_pending(c->ssl) || poll(&pf, 1, 0) > 0;
 }
 
 static void *serve(void *arg)
@@ -267,6 +357,7 @@ static void *serve(void *arg)
 		goto out;
 	}
 	atomic_fetch_add(SSL_version(c->ssl) == TLS1_3_VERSION ? &n_tls13 : &n_tls12, 1);
+	count_cipher(SSL_get_cipher_name(c->ssl));
 	if (SSL_session_reused(c->ssl))
 		atomic_fetch_add(&n_resumed, 1);
 	while (!stop) {
@@ -276,8 +367,9 @@ static void *serve(void *arg)
 		c->in_len += (size_t)n;
 		if (process(c))
 			break;
-		/* Batch the replies to everything that arrived together, as the sink does. */
-		if ((c->out_len >= OUT_FLUSH || !more_ready(c)) && flush(c))
+		/* Batch the replies to everything that arrived together, as the sink does;
+		 * with none queued (QoS 0) there is nothing to decide, and no poll. */
+		if (c->out_len && (c->out_len >= OUT_FLUSH || !more_ready(c)) && flush(c))
 			break;
 	}
 	flush(c);
@@ -295,6 +387,8 @@ static SSL_CTX *make_ctx(const char *cert, const char *key, const char *client_c
 	if (!x)
 		return NULL;
 	SSL_CTX_set_min_proto_version(x, TLS1_2_VERSION);
+	SSL_CTX_set_read_ahead(x, 1);
+	SSL_CTX_set_default_read_buffer_len(x, READ_AHEAD);
 	if (ver && !strcmp(ver, "1.2"))
 		SSL_CTX_set_max_proto_version(x, TLS1_2_VERSION);
 	else if (ver && !strcmp(ver, "1.3"))
@@ -400,8 +494,13 @@ int main(int argc, char **argv)
 			atomic_fetch_add(&n_failed, 1);
 		}
 	}
-	fprintf(stderr, "tls_peer: %lu connections, %lu TLS1.2, %lu TLS1.3, %lu resumed, %lu failed, %lu PUBLISH\n",
+	fprintf(stderr, "tls_peer: %lu connections, %lu TLS1.2, %lu TLS1.3, %lu resumed, %lu failed, %lu PUBLISH,",
 		atomic_load(&n_conn), atomic_load(&n_tls12), atomic_load(&n_tls13), atomic_load(&n_resumed),
 		atomic_load(&n_failed), atomic_load(&n_publish));
+	pthread_mutex_lock(&cipher_mu);
+	for (int i = 0; i < CIPHERS_MAX && cipher_name[i]; i++)
+		fprintf(stderr, " %s %lu", cipher_name[i], cipher_count[i]);
+	pthread_mutex_unlock(&cipher_mu);
+	fputc('\n', stderr);
 	return 0;
 }

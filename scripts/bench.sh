@@ -257,7 +257,8 @@ fi
 #   BENCH_RTT_REPS=N   repetitions of the rtt rows (default 3 × BENCH_REPS)
 declare -A REPS_OF TIMEOUT_OF TLS_PEER_PID TLS_PEER_PORT
 TLS_OK="" TLS_BROKER_PID="" TLS_BROKER_PORT="" CERTS="$TMP/certs"
-if $CC $CFLAGS -o "$BIN/tls_peer" "$ROOT/benches/tls_peer.c" -lssl -lcrypto -pthread 2>"$OUT/tls_peer.log"; then
+if $CC $CFLAGS -o "$BIN/tls_peer" "$ROOT/benches/tls_peer.c" -lssl -lcrypto -pthread 2>"$OUT/tls_peer.log" &&
+	$CC $CFLAGS -o "$BIN/tls_floor" "$ROOT/benches/tls_floor.c" -lssl -lcrypto 2>>"$OUT/tls_peer.log"; then
 	TLS_OK=1
 else
 	say "bench: building tls_peer failed (libssl-dev missing?), no TLS rows: see $OUT/tls_peer.log"
@@ -370,10 +371,14 @@ if [ -n "$TLS_OK" ]; then
 	for sz in 16 1024; do
 		n=$T0; lbl=16B; [ $sz = 1024 ] && n=$T0K lbl=1KiB
 		add "tls pub q0 $lbl sink loop" "pub -p @TLS_ecdsa_any_0@ $E -q 0 -s $sz -n $n -m loop" "$RATE"
+		# benches/tls_floor.c, no library: one SSL_write (a record and a write()) per message.
+		add "tls floor: SSL_write per q0 $lbl, no library" "tlsfloor pub -p @TLS_ecdsa_any_0@ $E -s $sz -n $n" "$RATE"
 		add "tls pub q0 $lbl sink loop_start" "pub -p @TLS_ecdsa_any_0@ $E -q 0 -s $sz -n $n -m start" "$RATE"
 	done
 	add "tls recv q0 16B source" "recv -p @TLS_ecdsa_any_0@ $E -s 16 -n $TR" "$RATE"
+	add "tls floor: SSL_read from source 16B, no library" "tlsfloor recv -p @TLS_ecdsa_any_0@ $E -s 16 -n $TR" "$RATE"
 	add "tls recv q0 1KiB source" "recv -p @TLS_ecdsa_any_0@ $E -s 1024 -n $TRK" "$RATE"
+	add "tls floor: SSL_read from source 1KiB, no library" "tlsfloor recv -p @TLS_ecdsa_any_0@ $E -s 1024 -n $TRK" "$RATE"
 	add "tls pub q1 16B sink window 1000" "pub -p @TLS_ecdsa_any_0@ $E -q 1 -s 16 -n $T1 -m loop -w 1000" "$RATE"
 	add "tls pub q0 16B broker loop" "pub -p @TLSBROKER@ $E -q 0 -s 16 -n $T1 -m loop" "$RATE"
 	add "tls pub q0 16B broker loop_start" "pub -p @TLSBROKER@ $E -q 0 -s 16 -n $T1 -m start" "$RATE"
@@ -422,6 +427,7 @@ run_one() { # scenario-index lib rep
 	[ "$lib" = debian ] && [[ $name == *"(ours only)"* || $name == *"(paho only)"* ]] && return 0
 	local program="$BIN/bench" persist_dir="$TMP/persist-$idx-$lib-$rep"
 	if [[ $args == paho\ * ]]; then program="$BIN/paho_persist"; args=${args#paho }; fi
+	if [[ $args == tlsfloor\ * ]]; then program="$BIN/tls_floor"; args=${args#tlsfloor }; fi
 	args=${args//@PERSIST@/$persist_dir}
 	rm -rf "$persist_dir"
 	if [[ $args == *@RABBIT_* ]]; then
