@@ -40,6 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "wire.h"
+
 #include <mosquitto.h>
 
 struct opts {
@@ -83,28 +86,6 @@ struct state {
 };
 
 static double deadline;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru); /* whole process: includes the library's thread */
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static long maxrss_kb(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss; /* kilobytes on Linux */
-}
 
 static long vmrss_kb(void)
 {
@@ -712,25 +693,16 @@ static int run_floor(const struct opts *o)
 	static const unsigned char connect_packet[] = {
 		0x10, 16, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 4, 'f', 'l', 'o', 'r'};
 	const char *topic = "bench/pub";
-	size_t tlen = strlen(topic), body = 2 + tlen + (size_t)o->size, hdr = 1;
+	size_t flen;
 	unsigned char *frame, connack[4];
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
 	char port[16];
 	double t0, c0, t1, c1;
 	int fd;
 
-	for (size_t rest = body; rest; rest >>= 7)
-		hdr++;
-	frame = malloc(hdr + body);
+	frame = wire_publish_q0(topic, (size_t)o->size, &flen);
 	if (!frame)
 		die(1, "out of memory");
-	frame[0] = 0x30;
-	for (size_t rest = body, i = 1; i < hdr; i++, rest >>= 7)
-		frame[i] = (unsigned char)((rest & 127) | (i + 1 < hdr ? 128 : 0));
-	frame[hdr] = 0;
-	frame[hdr + 1] = (unsigned char)tlen;
-	memcpy(frame + hdr + 2, topic, tlen);
-	memset(frame + hdr + 2 + tlen, 'x', (size_t)o->size);
 
 	snprintf(port, sizeof port, "%d", o->port);
 	if (getaddrinfo(o->host, port, &hints, &ai))
@@ -746,7 +718,7 @@ static int run_floor(const struct opts *o)
 	t0 = now();
 	c0 = cpu_seconds();
 	for (long i = 0; i < o->count; i++) {
-		if (write(fd, frame, hdr + body) != (ssize_t)(hdr + body))
+		if (write(fd, frame, flen) != (ssize_t)(flen))
 			die(1, "write: %s", strerror(errno));
 		if ((i & 1023) == 0)
 			check_deadline("writing");

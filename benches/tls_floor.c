@@ -31,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "wire.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -44,28 +47,6 @@ struct opts {
 };
 
 static double deadline;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static long maxrss_kb(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_maxrss;
-}
 
 static void die(const char *fmt, ...)
 {
@@ -160,29 +141,20 @@ static void result(const struct opts *o, SSL *ssl, double secs, double cpu)
 static void run_pub(const struct opts *o)
 {
 	const char *topic = "bench/pub";
-	size_t tlen = strlen(topic), body = 2 + tlen + (size_t)o->size, hdr = 1;
+	size_t flen;
 	unsigned char *frame;
 	SSL_CTX *ctx;
 	SSL *ssl = open_session(o, &ctx);
 	double t0, c0;
 
-	for (size_t rest = body; rest; rest >>= 7)
-		hdr++;
-	frame = malloc(hdr + body);
+	frame = wire_publish_q0(topic, (size_t)o->size, &flen);
 	if (!frame)
 		die("out of memory");
-	frame[0] = 0x30;
-	for (size_t rest = body, i = 1; i < hdr; i++, rest >>= 7)
-		frame[i] = (unsigned char)((rest & 127) | (i + 1 < hdr ? 128 : 0));
-	frame[hdr] = 0;
-	frame[hdr + 1] = (unsigned char)tlen;
-	memcpy(frame + hdr + 2, topic, tlen);
-	memset(frame + hdr + 2 + tlen, 'x', (size_t)o->size);
 
 	t0 = now();
 	c0 = cpu_seconds();
 	for (long i = 0; i < o->count; i++) {
-		write_all(ssl, frame, hdr + body);
+		write_all(ssl, frame, flen);
 		if ((i & 1023) == 0)
 			check_deadline("writing");
 	}

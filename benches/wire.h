@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -79,6 +80,27 @@ static inline size_t wire_varint(const uint8_t *b, size_t n, size_t *v)
 		}
 	}
 	return 0;
+}
+
+/* A QoS 0 PUBLISH of size bytes of 'x' to topic, malloc'd; its length in *len. */
+static inline uint8_t *wire_publish_q0(const char *topic, size_t size, size_t *len)
+{
+	size_t tlen = strlen(topic), body = 2 + tlen + size, hdr = 1;
+	uint8_t *frame;
+
+	for (size_t rest = body; rest; rest >>= 7)
+		hdr++;
+	frame = malloc(hdr + body);
+	if (!frame)
+		return NULL;
+	frame[0] = 0x30;
+	wire_put_len(frame + 1, body);
+	frame[hdr] = (uint8_t)(tlen >> 8);
+	frame[hdr + 1] = (uint8_t)tlen;
+	memcpy(frame + hdr + 2, topic, tlen);
+	memset(frame + hdr + 2 + tlen, 'x', size);
+	*len = hdr + body;
+	return frame;
 }
 
 /* Protocol level from a CONNECT body (3 = v3.1, 4 = v3.1.1, 5 = v5). */
