@@ -21,7 +21,7 @@ pub const SPIN: Duration = Duration::from_micros(30);
 /// Packets one read must bring before the loop looks again instead of sleeping.
 const BATCH: usize = 8;
 /// Misses in a row beyond which the pause between looks stops growing (2^8 waits).
-const MAX_MISSES: u32 = 8;
+const MAX_MISSES: u8 = 8;
 
 /// How long acknowledgements gather when `GATHER_DEPTH` messages are in flight.
 pub const GATHER: Duration = Duration::from_micros(50);
@@ -34,29 +34,29 @@ const GATHER_DEPTH: usize = 64;
 /// gather (libmosquitto's default window of 20 is past it).
 const PIECEMEAL_DEPTH: usize = 16;
 /// Every this many gathers, one wait looks at once, to see how the peer answers now.
-const PROBE_EVERY: u32 = 32;
+const PROBE_EVERY: u8 = 32;
 
 #[derive(Debug, Default)]
 pub struct Pace {
     /// How many packets the last read that found any brought.
-    last_batch: usize,
+    last_batch: u32,
     /// Looks in a row that ended with nothing to read.
-    misses: u32,
+    misses: u8,
     /// Waits left that sleep at once.
-    skip: u32,
+    skip: u16,
     /// Whether the last read after a plain wait brought fewer than `BATCH` packets.
     piecemeal: bool,
     /// Whether the wait before the next read gathered (its read says nothing of the peer).
     gathered: bool,
     /// Gathers since the last probe.
-    gathers: u32,
+    gathers: u8,
 }
 
 impl Pace {
     /// A read brought `packets` packets.
     pub fn note_read(&mut self, packets: usize) {
         if packets > 0 {
-            self.last_batch = packets;
+            self.last_batch = packets.min(u32::MAX as usize) as u32;
             if !self.gathered {
                 self.piecemeal = packets < BATCH;
             }
@@ -86,7 +86,7 @@ impl Pace {
     /// Whether the next wait should look again before sleeping, when `awaiting`
     /// acknowledgements are due. Counts the wait as one that sleeps at once otherwise.
     pub fn should_spin(&mut self, awaiting: bool) -> bool {
-        if !awaiting || self.last_batch < BATCH {
+        if !awaiting || (self.last_batch as usize) < BATCH {
             return false;
         }
         if self.skip > 0 {
