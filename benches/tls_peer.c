@@ -16,12 +16,17 @@
  * with plain write() calls, so while the client decrypts this peer spends no
  * AES-GCM on the same two cores; the bench's receive clock starts at the SUBACK,
  * after the encryption.
+ * Discard mode (-d 1), for the QoS 0 publish rows: after the CONNACK the peer drops
+ * ciphertext as it comes, undecrypted, as the plain sink drops frames; otherwise the
+ * sink's AES-GCM (as much work per byte as the client's) is what a 1 KiB row measures.
+ * A QoS 0 publisher expects no reply, so nothing is lost; DISCONNECT is seen as EOF.
  * Sessions are never resumed (no tickets, no cache), so every connection is a full
  * handshake for both client libraries.
  *
- * Usage: tls_peer -c CERT -k KEY [-C CLIENT_CA] [-v 1.2|1.3] [-p port] [-t max_seconds]
+ * Usage: tls_peer -c CERT -k KEY [-C CLIENT_CA] [-v 1.2|1.3] [-d 1] [-p port] [-t max_seconds]
  *   -C   require a client certificate signed by CLIENT_CA
  *   -v   only this TLS version (default: 1.2 and 1.3)
+ *   -d   discard mode (above)
  * Prints "PORT <n>" once listening; on SIGTERM/SIGINT (or after max_seconds) prints
  * its counters on stderr: connections, handshakes per version, resumed, failed.
  */
@@ -57,7 +62,8 @@
 #define IO_TIMEOUT_S 10
 
 static volatile sig_atomic_t stop;
-static atomic_ulong n_conn, n_tls12, n_tls13, n_resumed, n_failed, n_publish;
+static int discard;
+static atomic_ulong n_conn, n_tls12, n_tls13, n_resumed, n_failed, n_publish, n_discarded;
 static SSL_CTX *ctx;
 /* Which cipher suites were negotiated (printed at exit): the floor and both libraries
  * must be measured on the same one. */
@@ -348,6 +354,20 @@ static int more_ready(struct peer *c)
 	return SSL_has_pending(c->ssl) || poll(&pf, 1, 0) > 0;
 }
 
+/* Discard mode: everything after the CONNECT, read and dropped as ciphertext. Without
+ * read-ahead OpenSSL has read no further than the CONNECT's record. */
+static void drop_ciphertext(struct peer *c)
+{
+	uint8_t *buf;
+	ssize_t n;
+	if (flush(c) || c->in_len || SSL_has_pending(c->ssl) || !(buf = malloc(CHUNK)))
+		return; /* a client that sent more before its CONNACK: end the session */
+	while (!stop && ((n = read(c->fd, buf, CHUNK)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			atomic_fetch_add_explicit(&n_discarded, (unsigned long)n, memory_order_relaxed);
+	free(buf);
+}
+
 static void *serve(void *arg)
 {
 	struct peer *c = arg;
@@ -367,6 +387,10 @@ static void *serve(void *arg)
 		c->in_len += (size_t)n;
 		if (process(c))
 			break;
+		if (discard && c->level) {
+			drop_ciphertext(c);
+			break;
+		}
 		/* Batch the replies to everything that arrived together, as the sink does;
 		 * with none queued (QoS 0) there is nothing to decide, and no poll. */
 		if (c->out_len && (c->out_len >= OUT_FLUSH || !more_ready(c)) && flush(c))
@@ -387,8 +411,10 @@ static SSL_CTX *make_ctx(const char *cert, const char *key, const char *client_c
 	if (!x)
 		return NULL;
 	SSL_CTX_set_min_proto_version(x, TLS1_2_VERSION);
-	SSL_CTX_set_read_ahead(x, 1);
-	SSL_CTX_set_default_read_buffer_len(x, READ_AHEAD);
+	if (!discard) {
+		SSL_CTX_set_read_ahead(x, 1);
+		SSL_CTX_set_default_read_buffer_len(x, READ_AHEAD);
+	}
 	if (ver && !strcmp(ver, "1.2"))
 		SSL_CTX_set_max_proto_version(x, TLS1_2_VERSION);
 	else if (ver && !strcmp(ver, "1.3"))
@@ -431,12 +457,13 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "-k")) key = argv[i + 1];
 		else if (!strcmp(argv[i], "-C")) client_ca = argv[i + 1];
 		else if (!strcmp(argv[i], "-v")) ver = argv[i + 1];
+		else if (!strcmp(argv[i], "-d")) discard = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "-p")) port = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "-t")) max_secs = atol(argv[i + 1]);
 		else cert = NULL, i = argc;
 	}
 	if (!cert || !key || argc % 2 == 0) {
-		fprintf(stderr, "usage: tls_peer -c CERT -k KEY [-C CLIENT_CA] [-v 1.2|1.3] [-p port] "
+		fprintf(stderr, "usage: tls_peer -c CERT -k KEY [-C CLIENT_CA] [-v 1.2|1.3] [-d 1] [-p port] "
 				"[-t max_seconds]\n");
 		return 2;
 	}
@@ -497,6 +524,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "tls_peer: %lu connections, %lu TLS1.2, %lu TLS1.3, %lu resumed, %lu failed, %lu PUBLISH,",
 		atomic_load(&n_conn), atomic_load(&n_tls12), atomic_load(&n_tls13), atomic_load(&n_resumed),
 		atomic_load(&n_failed), atomic_load(&n_publish));
+	if (discard)
+		fprintf(stderr, " %lu bytes dropped undecrypted,", atomic_load(&n_discarded));
 	pthread_mutex_lock(&cipher_mu);
 	for (int i = 0; i < CIPHERS_MAX && cipher_name[i]; i++)
 		fprintf(stderr, " %s %lu", cipher_name[i], cipher_count[i]);
