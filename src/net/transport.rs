@@ -223,8 +223,9 @@ impl Transport {
     }
 
     /// Takes all of `bufs`, in order, and sends what the socket accepts now; the
-    /// rest stays here and `wants_write()` says so. Returns the bytes taken
-    /// (`WouldBlock` only when the socket took none of a plain write with nothing held).
+    /// rest stays here and `wants_write()` says so. Returns the bytes taken;
+    /// `WouldBlock` (nothing taken) when the socket took none of a plain write with
+    /// nothing held, or an established TLS or WebSocket tunnel still holds bytes.
     #[inline]
     pub fn write(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         // The usual case first, inline: bytes that go straight to the socket.
@@ -243,6 +244,15 @@ impl Transport {
     #[inline(never)]
     fn write_wrapped(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
+        // Like a socket, an established tunnel takes more only once what it holds
+        // is on the wire: otherwise a broker that stops reading grows the records
+        // here without bound, while the caller counts them as written.
+        if (self.tls.is_some() || self.ws.is_some()) && self.is_established() {
+            self.flush()?;
+            if self.wants_write() {
+                return Ok(Progress::WouldBlock);
+            }
+        }
         if let Some(ws) = self.ws.as_deref_mut() {
             ws.send(bufs);
             self.flush()?;

@@ -17,7 +17,13 @@ pub struct Publisher {
 impl Publisher {
     /// Connects to 127.0.0.1:`port`, starts the loop thread and waits for CONNACK.
     pub fn start(id: &[u8], port: u16) -> Publisher {
+        Publisher::start_with(id, port, |_| {})
+    }
+
+    /// As `start`, with `configure` run on the client before it connects.
+    pub fn start_with(id: &[u8], port: u16, configure: impl FnOnce(&Client)) -> Publisher {
         let client = Arc::new(Client::new(Some(id), true, 0).unwrap());
+        configure(&client);
         let connected = Arc::new(AtomicBool::new(false));
         let published = Arc::new(AtomicUsize::new(0));
         let (c, p) = (connected.clone(), published.clone());
