@@ -39,6 +39,8 @@ const MAGIC: &[u8; 8] = b"SKTRLOG1";
 const HEADER: u64 = MAGIC.len() as u64;
 /// Below this size a log is never compacted: copying would cost more than it saves.
 const COMPACT_MIN: u64 = 1 << 20;
+/// Where a compaction outside the lock writes the new log before renaming it.
+const COMPACTING: &str = "log.compacting";
 
 /// An outgoing message found in the log, and whether its PUBREC came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +99,11 @@ impl Store {
     pub fn open(dir: &Path) -> Result<(Store, Restored), PersistError> {
         fs::create_dir_all(dir)?;
         let lock = DirLock::take(dir)?;
+        // A compaction a crash cut short; the log it would have replaced is whole.
+        match fs::remove_file(dir.join(COMPACTING)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
         let path = dir.join("log");
         let mut file = OpenOptions::new()
             .read(true)
@@ -328,7 +335,7 @@ impl Store {
         let ticket = CompactTicket {
             file: self.file.try_clone()?,
             spans: self.ledger.live_spans(),
-            path: self.dir.join("log.compacting"),
+            path: self.dir.join(COMPACTING),
             upto: self.len,
             generation: self.generation,
             #[cfg(test)]
@@ -960,6 +967,18 @@ pub(crate) mod tests {
             .collect();
         expected.push((2000, true));
         assert_eq!(restored_mids(&dir), expected);
+    }
+
+    #[test]
+    fn a_compaction_cut_short_by_a_crash_leaves_no_file_after_the_next_open() {
+        let dir = scratch("crashed-compaction");
+        let (store, live) = mostly_dead_log(&dir);
+        drop(store);
+        // What a compaction outside the lock had written when the process died.
+        fs::write(dir.join(COMPACTING), b"half a compacted log").unwrap();
+        let expected: Vec<(u16, bool)> = live.iter().map(|&m| (m, false)).collect();
+        assert_eq!(restored_mids(&dir), expected);
+        assert!(!dir.join(COMPACTING).exists());
     }
 
     #[test]
