@@ -106,9 +106,10 @@ impl Connection {
         Ok(())
     }
 
-    pub fn set_nodelay(&self, nodelay: bool) {
-        // Best effort, as in libmosquitto: a socket without Nagle's switch still works.
-        let _ = self.stream.set_nodelay(nodelay);
+    /// Whether Nagle's algorithm is off on the socket.
+    #[cfg(test)]
+    pub fn has_nodelay(&self) -> bool {
+        self.stream.has_nodelay()
     }
 
     /// Encodes `packet` after what is queued; its kind is kept until written.
