@@ -176,11 +176,15 @@ impl Client {
             return Err(Error::Inval);
         }
         state.disconnect_requested = false;
-        if let Some(mut conn) = state.conn.take() {
-            conn.shutdown();
-        }
+        let closed = state.conn.take().map(|mut conn| conn.shutdown()).is_some();
         if let Some(session) = state.session.as_mut() {
             session.connection_lost();
+        }
+        drop(state);
+        if closed {
+            // A loop waiting on the old socket elsewhere: closing it does not
+            // end that wait.
+            self.wake();
         }
         Ok(())
     }

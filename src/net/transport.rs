@@ -373,8 +373,10 @@ impl Transport {
     }
 
     /// Ends the connection: a WebSocket close frame and a TLS close_notify first
-    /// when they are up (best effort: what the socket does not take is dropped).
-    pub fn shutdown(&mut self) {
+    /// when they are up (best effort: what the socket does not take is dropped),
+    /// then, with `socket_too`, the socket both ways, for when another
+    /// descriptor of it stays open (else closing this one ends it).
+    pub fn shutdown(&mut self, socket_too: bool) {
         if self.socks.is_none() && self.connected {
             if let Some(ws) = self.ws.as_deref_mut() {
                 ws.close();
@@ -384,7 +386,9 @@ impl Transport {
                 tls.close(&self.stream);
             }
         }
-        self.stream.shutdown();
+        if socket_too {
+            self.stream.shutdown();
+        }
     }
 
     /// Moves the SOCKS5 handshake on; true once the tunnel is open.
