@@ -221,6 +221,10 @@ impl Client {
                 state.resilience.connect_deadline,
             );
             let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
+            let connack_due = state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.link() == crate::session::Link::AwaitingConnAck);
             let state = &mut *state;
             let pace = &mut state.pace;
             state.conn.as_mut().map(|conn| {
@@ -231,7 +235,7 @@ impl Client {
                     WaitKind::Poll
                 } else if pace.should_gather(in_flight) {
                     WaitKind::Gather
-                } else if pace.should_spin(in_flight > 0) {
+                } else if pace.should_spin(in_flight > 0, connack_due && !conn.is_handshaking()) {
                     WaitKind::Spin
                 } else {
                     WaitKind::Poll
