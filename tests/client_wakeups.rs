@@ -136,3 +136,73 @@ fn a_chain_of_publishes_from_on_publish_goes_out() {
     expect_publishes(&rx, CHAIN);
     b.loop_stop(true).unwrap();
 }
+
+// A loop wakes only when a waker finds it waiting (see `WaitGate`): each of
+// the ways another thread hands a loop work must still end its sleep at once.
+
+#[test]
+fn a_publish_from_the_program_wakes_a_loop_start_thread_asleep_in_poll() {
+    let (port, rx) = peer();
+    let b = started(b"program-publish", port, |_| {});
+    for _ in 0..3 {
+        // Let the loop settle into its long sleep each time.
+        thread::sleep(Duration::from_millis(200));
+        b.publish("t", b"x", 0, false, vec![]).unwrap();
+        expect_publishes(&rx, 1);
+    }
+    b.loop_stop(true).unwrap();
+}
+
+#[test]
+fn loop_stop_ends_a_loop_start_thread_asleep_in_poll_at_once() {
+    let (port, _rx) = peer();
+    let b = started(b"stop-asleep", port, |_| {});
+    thread::sleep(Duration::from_millis(200));
+    let asked = std::time::Instant::now();
+    b.loop_stop(true).unwrap();
+    assert!(asked.elapsed() < PROMPT, "took {:?}", asked.elapsed());
+}
+
+/// `loop_forever` on a thread of its own, the program's other thread calling
+/// the API: the loop sleeps in `poll` for up to `timeout_ms` at a time.
+fn looping_forever(
+    id: &[u8],
+    port: u16,
+    timeout_ms: i32,
+    threaded: bool,
+) -> (Arc<Client>, mpsc::Receiver<()>) {
+    let client = Arc::new(Client::new(Some(id), true, 0).unwrap());
+    client.with_options(|o| o.threaded = threaded);
+    let target = Target::new("127.0.0.1".into(), i32::from(port), KEEPALIVE, None).unwrap();
+    client.connect(target, true).unwrap();
+    let (done_tx, done) = mpsc::channel();
+    let looper = client.clone();
+    thread::spawn(move || {
+        looper.loop_forever(timeout_ms, 1).unwrap();
+        let _ = done_tx.send(());
+    });
+    (client, done)
+}
+
+#[test]
+fn a_publish_from_another_thread_wakes_loop_forever_asleep_in_poll() {
+    let (port, rx) = peer();
+    let (client, done) = looping_forever(b"forever-publish", port, 5_000, true);
+    thread::sleep(Duration::from_millis(200));
+    client.publish("t", b"x", 0, false, vec![]).unwrap();
+    expect_publishes(&rx, 1);
+    client.disconnect(0, Vec::new()).unwrap();
+    done.recv_timeout(PROMPT).expect("loop_forever ended");
+}
+
+#[test]
+fn a_disconnect_from_another_thread_ends_loop_forever_asleep_in_poll_at_once() {
+    for threaded in [false, true] {
+        let (port, _rx) = peer();
+        let (client, done) = looping_forever(b"forever-disconnect", port, 5_000, threaded);
+        thread::sleep(Duration::from_millis(200));
+        client.disconnect(0, Vec::new()).unwrap();
+        done.recv_timeout(PROMPT)
+            .unwrap_or_else(|_| panic!("loop_forever still sleeps (threaded {threaded})"));
+    }
+}

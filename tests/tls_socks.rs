@@ -118,7 +118,7 @@ fn exchange(host: &str, port: u16, plan: &TransportPlan) -> Result<Vec<u8>, NetE
         }
     }
     assert!(transport.is_established());
-    transport.shutdown();
+    transport.shutdown(true);
     Ok(got)
 }
 
@@ -522,7 +522,7 @@ fn a_large_message_goes_through_tls_and_comes_back() {
     assert_eq!(&got[4..9], [0x90, 3, 0, 1, 0]);
     assert_eq!(&got[9..9 + publish.len()], publish.as_slice());
     assert!(got[9 + publish.len()..].iter().all(|b| *b == 0x5a));
-    transport.shutdown();
+    transport.shutdown(true);
 }
 
 // ---------------------------------------------------------------------------------

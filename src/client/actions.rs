@@ -316,6 +316,7 @@ impl Client {
         // Requests come from exports, whose guard contains them.
         let (result, wake) = {
             let mut state = self.lock();
+            let serial = state.conn.as_ref().map(|c| c.serial());
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
                 && !in_callback();
@@ -368,7 +369,10 @@ impl Client {
                     }
                 }
             }
-            (result, wake)
+            // The request ended the connection (a DISCONNECT written, a failed
+            // write): closing the socket does not end a wait on it elsewhere.
+            let closed = serial.is_some() && state.conn.as_ref().map(|c| c.serial()) != serial;
+            (result, wake || closed)
         };
         if wake {
             self.wake();

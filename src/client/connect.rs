@@ -121,7 +121,7 @@ impl Client {
         contain_result(|| self.close_for_connect())?;
         self.call_pre_connect();
         let mut work = Work::new(self.logging());
-        let (target, tls, socks5, upgrade) = contain_result(|| {
+        let (target, tls, socks5, upgrade, nodelay) = contain_result(|| {
             let mut state = self.lock();
             let mut target = state.target.clone().ok_or(Error::Inval)?;
             if state.session.is_some() {
@@ -141,7 +141,7 @@ impl Client {
                     socks5 = None;
                 }
             }
-            Ok((target, tls, socks5, upgrade))
+            Ok((target, tls, socks5, upgrade, state.options.tcp_nodelay))
         })?;
         // Without the lock: reading the key may call the program's pw_callback,
         // which may call the API.
@@ -150,7 +150,7 @@ impl Client {
                 for line in warnings {
                     work.log(MOSQ_LOG_WARNING, || line);
                 }
-                plan.with_websocket(upgrade)
+                plan.with_websocket(upgrade).with_nodelay(nodelay)
             }
             Err(e) => {
                 let error = net_failure(e, &mut work);
@@ -176,11 +176,15 @@ impl Client {
             return Err(Error::Inval);
         }
         state.disconnect_requested = false;
-        if let Some(mut conn) = state.conn.take() {
-            conn.shutdown();
-        }
+        let closed = state.conn.take().map(|mut conn| conn.shutdown()).is_some();
         if let Some(session) = state.session.as_mut() {
             session.connection_lost();
+        }
+        drop(state);
+        if closed {
+            // A loop waiting on the old socket elsewhere: closing it does not
+            // end that wait.
+            self.wake();
         }
         Ok(())
     }
@@ -219,7 +223,6 @@ impl Client {
                 std::borrow::Cow::Borrowed(&target.properties[..])
             };
             let config = options.connect_config(target.keepalive, &properties);
-            let nodelay = options.tcp_nodelay;
             let fresh = state.session.is_none();
             let session = state.session.get_or_insert_with(|| Session::new(&config));
             if fresh {
@@ -244,7 +247,6 @@ impl Client {
                     }
                 }
             }
-            conn.set_nodelay(nodelay);
             if work.logging {
                 for line in super::log::sending(session.client_id(config.client_id), &connect) {
                     work.debug(|| line);
@@ -324,6 +326,26 @@ mod tests {
         assert_eq!(t(1883, 65_536), Err(Error::Inval));
         assert_eq!(t(-1, 60), Err(Error::Inval));
         assert_eq!(t(65_536, 60), Err(Error::Inval));
+    }
+
+    /// Whether the client's socket has Nagle's algorithm off.
+    fn socket_has_nodelay(client: &Client) -> bool {
+        client.lock().conn.as_ref().unwrap().has_nodelay()
+    }
+
+    #[test]
+    fn tcp_nodelay_reaches_the_socket_of_each_connect_and_only_when_asked_for() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = i32::from(listener.local_addr().unwrap().port());
+        let client = Client::new(Some(b"nodelay"), true, 0).unwrap();
+        let target = || Target::new("127.0.0.1".into(), port, 60, None).unwrap();
+        client.connect(target(), true).unwrap();
+        assert!(!socket_has_nodelay(&client));
+        client.with_options(|o| o.tcp_nodelay = true);
+        client.connect(target(), false).unwrap();
+        assert!(socket_has_nodelay(&client));
+        client.reconnect(true).unwrap();
+        assert!(socket_has_nodelay(&client));
     }
 
     /// A client whose `on_pre_connect` sets the username to the next of

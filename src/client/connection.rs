@@ -106,9 +106,10 @@ impl Connection {
         Ok(())
     }
 
-    pub fn set_nodelay(&self, nodelay: bool) {
-        // Best effort, as in libmosquitto: a socket without Nagle's switch still works.
-        let _ = self.stream.set_nodelay(nodelay);
+    /// Whether Nagle's algorithm is off on the socket.
+    #[cfg(test)]
+    pub fn has_nodelay(&self) -> bool {
+        self.stream.has_nodelay()
     }
 
     /// Encodes `packet` after what is queued; its kind is kept until written.
@@ -218,10 +219,14 @@ impl Connection {
         self.output.release_buffers();
     }
 
-    /// Closes the socket both ways (after a TLS close_notify); the descriptor is
-    /// released when dropped.
+    /// Ends the connection (a TLS close_notify first); dropping it closes the
+    /// socket. The socket is shut down here only while an unlocked write holds
+    /// a duplicate of its descriptor, which would keep it open: a program that
+    /// connects and loops on one thread needs no `shutdown` per connection.
+    /// Whoever may be waiting on the socket in another thread is the caller's
+    /// to wake (`Client::wake`), as closing a descriptor does not end a `poll`.
     pub fn shutdown(&mut self) {
-        self.stream.shutdown();
+        self.stream.shutdown(self.output.is_taken());
     }
 }
 

@@ -166,6 +166,13 @@ impl Client {
         if max_packets < 1 {
             return Err(Error::Inval);
         }
+        self.arm_wait();
+        self.run_loop_armed(timeout)
+    }
+
+    /// `run_loop` after `arm_wait`: wakers that came before it are answered
+    /// by what the plan sees.
+    fn run_loop_armed(&self, timeout: i32) -> Result<()> {
         self.usable()?;
         let timeout = u64::try_from(timeout).map_or(DEFAULT_TIMEOUT, Duration::from_millis);
         if timeout.is_zero() {
@@ -174,7 +181,7 @@ impl Client {
             // is common).
             return self.service(Pass::Unwaited);
         }
-        // Made before the plan's lock (see `Client::wake`).
+        // Made before the wait begins (see `Client::wake`).
         self.wakeup()?;
         let plan = self.plan_turn()?;
         // How long until keepalive wants the loop (`None`: never).
@@ -214,6 +221,10 @@ impl Client {
                 state.resilience.connect_deadline,
             );
             let in_flight = state.session.as_ref().map_or(0, |s| s.in_flight_count());
+            let connack_due = state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.link() == crate::session::Link::AwaitingConnAck);
             let state = &mut *state;
             let pace = &mut state.pace;
             state.conn.as_mut().map(|conn| {
@@ -224,7 +235,7 @@ impl Client {
                     WaitKind::Poll
                 } else if pace.should_gather(in_flight) {
                     WaitKind::Gather
-                } else if pace.should_spin(in_flight > 0) {
+                } else if pace.should_spin(in_flight > 0, connack_due && !conn.is_handshaking()) {
                     WaitKind::Spin
                 } else {
                     WaitKind::Poll
@@ -315,6 +326,28 @@ impl Client {
             wakeup: Some(wakeup.fd()),
             want_write: plan.want_write,
         };
+        // A waker since the plan: look at the socket, do not sleep.
+        let early = self.wait_gate.begin_wait();
+        let result =
+            self.wait_as_planned(plan, interest, if early { Duration::ZERO } else { wait });
+        let late = self.wait_gate.end_wait();
+        let (mut ready, spun) = result?;
+        if ready.woken {
+            wakeup.drain();
+        }
+        // A waker's signal may still be on its way: its request is served now
+        // (and the signal, when it lands, costs one spare turn).
+        ready.woken |= early || late;
+        Ok((ready, spun))
+    }
+
+    /// The waits of `wait_turn`, between `begin_wait` and `end_wait`.
+    fn wait_as_planned(
+        &self,
+        plan: Plan,
+        interest: Interest,
+        wait: Duration,
+    ) -> Result<(Readiness, Option<bool>)> {
         let wait = if plan.kind == WaitKind::Gather && wait > GATHER {
             // Only the wake-up handle ends this wait: the socket fills meanwhile.
             let wakeup_only = Interest {
@@ -342,9 +375,6 @@ impl Client {
         } else {
             poll::wait(interest, Some(wait)).map_err(|e| e.into_error())?
         };
-        if ready.woken {
-            wakeup.drain();
-        }
         ready.readable |= plan.kind == WaitKind::Look;
         Ok((ready, spun))
     }
@@ -501,18 +531,18 @@ impl Client {
         if max_packets < 1 {
             return Err(Error::Inval);
         }
-        // Made before the first look at the stop flag: a `wake` that finds no
-        // handle then knows this loop will see its request (see `Client::wake`).
         self.wakeup()?;
-        std::sync::atomic::fence(Ordering::SeqCst);
         let mut attempt = 0u32;
         loop {
             let error = loop {
+                // Before the look at the stop flag, which `loop_stop` sets
+                // before it wakes this loop (see `WaitGate`).
+                self.arm_wait();
                 if self.stop_requested() && !self.draining() {
                     self.finish_on_stop();
                     return Ok(());
                 }
-                match self.run_loop(timeout, max_packets) {
+                match self.run_loop_armed(timeout) {
                     Ok(()) => attempt = 0,
                     Err(e) => break e,
                 }
@@ -613,6 +643,7 @@ impl Client {
     fn wait_between_attempts(&self, delay: Duration) -> Waited {
         let until = Instant::now() + delay;
         loop {
+            self.arm_wait();
             if let Some(waited) = self.wait_cut_short() {
                 return waited;
             }
@@ -628,7 +659,10 @@ impl Client {
                 wakeup: wakeup.map(Wakeup::fd),
                 want_write: false,
             };
-            if let Ok(ready) = poll::wait(interest, Some(left)) {
+            let early = self.wait_gate.begin_wait();
+            let waited = poll::wait(interest, Some(if early { Duration::ZERO } else { left }));
+            self.wait_gate.end_wait();
+            if let Ok(ready) = waited {
                 if let Some(wakeup) = wakeup.filter(|_| ready.woken) {
                     wakeup.drain();
                 }

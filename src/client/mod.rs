@@ -41,7 +41,7 @@ use std::sync::OnceLock;
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
-use crate::net::wakeup::Wakeup;
+use crate::net::wakeup::{WaitGate, Wakeup};
 use crate::session::Session;
 pub use callbacks::Callbacks;
 pub use connect::Target;
@@ -101,6 +101,8 @@ pub struct Client {
     /// request (see `wake`). Made at first need: a client on the shared loop
     /// never needs one, which saves a descriptor per client.
     wakeup: OnceLock<Wakeup>,
+    /// Whether a loop waits on `wakeup`, so that `wake` signals it only then.
+    wait_gate: WaitGate,
     /// The client is on the shared loop's pool: `wake` tells its pool thread.
     on_pool: AtomicBool,
     /// How to wake the client's pool thread, while on the pool.
@@ -139,6 +141,7 @@ impl Client {
             log_set: AtomicBool::new(false),
             userdata: AtomicUsize::new(userdata),
             wakeup: OnceLock::new(),
+            wait_gate: WaitGate::default(),
             on_pool: AtomicBool::new(false),
             pool_waker: Mutex::new(None),
             thread: Mutex::new(None),
@@ -190,12 +193,11 @@ impl Client {
     }
 
     /// Wakes whoever runs the loop: the pool thread, on the shared loop, else
-    /// the wake-up handle if there is one. Without one, no loop waits or has
-    /// planned its wait yet: a loop makes the handle before it takes the lock
-    /// to plan (so it sees what the caller changed under that lock) and
-    /// before it looks at the stop flag (the fences order that look against
-    /// this one). So a client that only ever runs on the pool never has a
-    /// handle of its own, saving a descriptor per client.
+    /// a loop waiting on the wake-up handle, if one waits (see `WaitGate`; a
+    /// loop that has not begun to wait looks at what the caller changed
+    /// first). So a program that connects and loops on one thread makes no
+    /// eventfd `write` and `read` per request, and a client that only ever
+    /// runs on the pool never has a handle of its own, saving a descriptor.
     pub(crate) fn wake(&self) {
         // SeqCst, as the pool thread's store and its look at the stop flag.
         if self.on_pool.load(Ordering::SeqCst) {
@@ -204,10 +206,17 @@ impl Client {
                 return;
             }
         }
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if let Some(wakeup) = self.wakeup.get() {
-            wakeup.signal();
+        // A loop marks itself waiting only once it has its handle.
+        if self.wait_gate.wake() {
+            if let Some(wakeup) = self.wakeup.get() {
+                wakeup.signal();
+            }
         }
+    }
+
+    /// Before a loop looks at what wakers change (see `WaitGate::arm`).
+    pub(crate) fn arm_wait(&self) {
+        self.wait_gate.arm();
     }
 
     /// Sets (or, with `None`, clears) how `wake` reaches the pool thread.

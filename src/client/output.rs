@@ -169,6 +169,11 @@ impl Output {
         UnlockedWrite::new(stream, bytes, pos, self.serial, self.packets.len())
     }
 
+    /// Whether an unlocked write has a batch (and a duplicate descriptor).
+    pub fn is_taken(&self) -> bool {
+        self.taken.is_some()
+    }
+
     /// Whether `batch` was taken from this output.
     pub fn owns(&self, batch: &UnlockedWrite) -> bool {
         self.taken.is_some() && batch.serial == self.serial

@@ -12,7 +12,8 @@
 //! single-threaded broker handles far faster than one segment per message.
 //! A smaller window (from `PIECEMEAL_DEPTH`) gathers too while the peer answers
 //! piecemeal, a packet or two a read, as mosquitto does: then every answer
-//! would cost a sleep and a wake-up of its own.
+//! would cost a sleep and a wake-up of its own. The wait for CONNACK always
+//! looks first (see `should_spin`).
 
 use std::time::Duration;
 
@@ -84,8 +85,17 @@ impl Pace {
     }
 
     /// Whether the next wait should look again before sleeping, when `awaiting`
-    /// acknowledgements are due. Counts the wait as one that sleeps at once otherwise.
-    pub fn should_spin(&mut self, awaiting: bool) -> bool {
+    /// acknowledgements are due, or the CONNACK (`connack_due`: CONNECT
+    /// written). Counts the wait as one that sleeps at once otherwise.
+    ///
+    /// A CONNACK is always looked for: a broker nearby answers CONNECT within
+    /// `SPIN`, and otherwise each connection's wait for it sleeps and is woken,
+    /// which on a virtual machine costs more CPU than the look and most of a
+    /// short connection's time. A broker far away costs one look per connection.
+    pub fn should_spin(&mut self, awaiting: bool, connack_due: bool) -> bool {
+        if connack_due {
+            return true;
+        }
         if !awaiting || (self.last_batch as usize) < BATCH {
             return false;
         }
@@ -121,13 +131,26 @@ mod tests {
     fn a_loop_spins_only_after_a_batch_and_while_answers_are_due() {
         let mut pace = Pace::default();
         pace.note_read(3);
-        assert!(!pace.should_spin(true));
+        assert!(!pace.should_spin(true, false));
         pace.note_read(20);
-        assert!(!pace.should_spin(false));
-        assert!(pace.should_spin(true));
+        assert!(!pace.should_spin(false, false));
+        assert!(pace.should_spin(true, false));
         // A read that found nothing says nothing of the broker's pace.
         pace.note_read(0);
-        assert!(pace.should_spin(true));
+        assert!(pace.should_spin(true, false));
+    }
+
+    #[test]
+    fn a_connack_due_is_looked_for_before_sleeping_whatever_the_pace() {
+        let mut pace = Pace::default();
+        assert!(pace.should_spin(false, true), "a fresh connection");
+        let mut pace = batched();
+        pace.spun(false);
+        assert!(
+            pace.should_spin(true, true),
+            "even in a pause between looks"
+        );
+        assert!(!pace.should_spin(true, false), "the pause itself stays");
     }
 
     #[test]
@@ -135,7 +158,7 @@ mod tests {
         let mut pace = batched();
         let mut pattern = Vec::new();
         for _ in 0..10 {
-            let spin = pace.should_spin(true);
+            let spin = pace.should_spin(true, false);
             pattern.push(spin);
             if spin {
                 pace.spun(false);
@@ -151,12 +174,12 @@ mod tests {
     fn a_hit_resets_the_pause() {
         let mut pace = batched();
         pace.spun(false);
-        assert!(!pace.should_spin(true));
-        assert!(pace.should_spin(true));
+        assert!(!pace.should_spin(true, false));
+        assert!(pace.should_spin(true, false));
         pace.spun(true);
-        assert!(pace.should_spin(true));
+        assert!(pace.should_spin(true, false));
         pace.spun(true);
-        assert!(pace.should_spin(true));
+        assert!(pace.should_spin(true, false));
     }
 
     #[test]

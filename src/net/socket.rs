@@ -53,13 +53,24 @@ impl Stream {
     /// (as `mosquitto_connect_async` does). The last address's failure is returned
     /// when none works.
     pub fn connect(to: Endpoint<'_>, blocking: bool) -> Result<(Stream, ConnectState), NetError> {
+        Stream::connect_with(to, blocking, false)
+    }
+
+    /// `connect`, with Nagle's algorithm off on a TCP socket when `nodelay`
+    /// (`MOSQ_OPT_TCP_NODELAY`; a Unix socket has no such switch). Set where
+    /// the socket is made, as its kind is known there.
+    pub fn connect_with(
+        to: Endpoint<'_>,
+        blocking: bool,
+        nodelay: bool,
+    ) -> Result<(Stream, ConnectState), NetError> {
         if to.port == 0 {
             let stream = Stream::connect_unix(Path::new(to.host))?;
             return Ok((stream, ConnectState::Connected));
         }
         let mut last_error = None;
         for addr in resolve(to.host, to.port)? {
-            match Stream::connect_to(addr, to.bind_address, blocking) {
+            match Stream::connect_to(addr, to.bind_address, blocking, nodelay) {
                 Ok(done) => return Ok(done),
                 Err(e) => last_error = Some(e),
             }
@@ -75,8 +86,13 @@ impl Stream {
         addr: SocketAddr,
         bind_address: Option<&str>,
         blocking: bool,
+        nodelay: bool,
     ) -> Result<(Stream, ConnectState), NetError> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
+        if nodelay {
+            // Best effort, as in libmosquitto: a socket without the switch still works.
+            let _ = socket.set_tcp_nodelay(true);
+        }
         if let Some(local) = bind_address {
             socket.bind(&SockAddr::from(bind_address_for(local, addr)?))?;
         }
@@ -111,12 +127,10 @@ impl Stream {
         }
     }
 
-    /// Turns Nagle's algorithm off (`MOSQ_OPT_TCP_NODELAY`). A no-op for Unix sockets.
-    pub fn set_nodelay(&self, nodelay: bool) -> Result<(), NetError> {
-        if self.socket.domain()? == Domain::UNIX {
-            return Ok(());
-        }
-        Ok(self.socket.set_tcp_nodelay(nodelay)?)
+    /// Whether Nagle's algorithm is off.
+    #[cfg(test)]
+    pub fn has_nodelay(&self) -> bool {
+        self.socket.tcp_nodelay().unwrap_or(false)
     }
 
     /// Reads what is available into `buf`.
@@ -395,12 +409,16 @@ mod tests {
     }
 
     #[test]
-    fn nodelay_can_be_set() {
+    fn nodelay_is_set_on_a_tcp_socket_when_asked_for() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (stream, _) = Stream::connect(endpoint("127.0.0.1", port), true).unwrap();
-        stream.set_nodelay(true).unwrap();
-        assert!(stream.socket.tcp_nodelay().unwrap());
+        for blocking in [true, false] {
+            let (on, _) =
+                Stream::connect_with(endpoint("127.0.0.1", port), blocking, true).unwrap();
+            assert!(on.socket.tcp_nodelay().unwrap());
+            let (off, _) = Stream::connect(endpoint("127.0.0.1", port), blocking).unwrap();
+            assert!(!off.socket.tcp_nodelay().unwrap());
+        }
     }
 
     #[test]
@@ -444,9 +462,10 @@ mod tests {
         let path = dir.join("broker.sock");
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).unwrap();
-        let (stream, state) = Stream::connect(endpoint(path.to_str().unwrap(), 0), false).unwrap();
+        // Nagle's switch asked for on a Unix socket, which has none: ignored.
+        let (stream, state) =
+            Stream::connect_with(endpoint(path.to_str().unwrap(), 0), false, true).unwrap();
         assert_eq!(state, ConnectState::Connected);
-        stream.set_nodelay(true).unwrap();
         let (mut peer, _) = listener.accept().unwrap();
         peer.write_all(b"hi").unwrap();
         assert_eq!(read_all_of(&stream, 2), b"hi");

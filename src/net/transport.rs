@@ -40,6 +40,8 @@ pub struct TransportPlan {
     pub socks5: Option<Socks5Proxy>,
     /// Carry MQTT in WebSocket frames, after this upgrade.
     pub websocket: Option<Upgrade>,
+    /// Turn Nagle's algorithm off on a TCP socket (`MOSQ_OPT_TCP_NODELAY`).
+    pub nodelay: bool,
 }
 
 impl TransportPlan {
@@ -66,6 +68,7 @@ impl TransportPlan {
                 handshake_warnings,
                 socks5: socks5.cloned(),
                 websocket: None,
+                nodelay: false,
             },
             warnings,
         ))
@@ -75,6 +78,12 @@ impl TransportPlan {
     /// `Options::upgrade`), or not.
     pub fn with_websocket(mut self, upgrade: Option<Upgrade>) -> TransportPlan {
         self.websocket = upgrade;
+        self
+    }
+
+    /// The same plan with Nagle's algorithm off (`nodelay`) or left on.
+    pub fn with_nodelay(mut self, nodelay: bool) -> TransportPlan {
+        self.nodelay = nodelay;
         self
     }
 }
@@ -127,11 +136,11 @@ impl Transport {
                     port: proxy.port,
                     bind_address: to.bind_address,
                 };
-                let (stream, state) = Stream::connect(via, blocking)?;
+                let (stream, state) = Stream::connect_with(via, blocking, plan.nodelay)?;
                 (stream, state, Some(Box::new(handshake)))
             }
             None => {
-                let (stream, state) = Stream::connect(to, blocking)?;
+                let (stream, state) = Stream::connect_with(to, blocking, plan.nodelay)?;
                 (stream, state, None)
             }
         };
@@ -367,13 +376,17 @@ impl Transport {
         self.stream.fd()
     }
 
-    pub fn set_nodelay(&self, nodelay: bool) -> Result<(), NetError> {
-        self.stream.set_nodelay(nodelay)
+    /// Whether Nagle's algorithm is off on the socket.
+    #[cfg(test)]
+    pub fn has_nodelay(&self) -> bool {
+        self.stream.has_nodelay()
     }
 
     /// Ends the connection: a WebSocket close frame and a TLS close_notify first
-    /// when they are up (best effort: what the socket does not take is dropped).
-    pub fn shutdown(&mut self) {
+    /// when they are up (best effort: what the socket does not take is dropped),
+    /// then, with `socket_too`, the socket both ways, for when another
+    /// descriptor of it stays open (else closing this one ends it).
+    pub fn shutdown(&mut self, socket_too: bool) {
         if self.socks.is_none() && self.connected {
             if let Some(ws) = self.ws.as_deref_mut() {
                 ws.close();
@@ -383,7 +396,9 @@ impl Transport {
                 tls.close(&self.stream);
             }
         }
-        self.stream.shutdown();
+        if socket_too {
+            self.stream.shutdown();
+        }
     }
 
     /// Moves the SOCKS5 handshake on; true once the tunnel is open.
