@@ -2,9 +2,10 @@
 //! readiness the plain socket uses: `read` when the socket is readable, `flush`
 //! (or `write`) when it is writable and `wants_write` says TLS output is pending.
 //!
-//! Plaintext handed to `write` is always taken whole (rustls buffers it, also while
-//! the handshake runs), so the caller never spins on a partial write; what is not
-//! yet on the wire shows in `wants_write`, which `mosquitto_want_write` reports.
+//! Plaintext handed to `write` is taken whole while the handshake runs (rustls
+//! buffers it), so the caller never waits for writability in vain; afterwards up
+//! to `OUTPUT_MAX` of unsent records. What is not yet on the wire shows in
+//! `wants_write`, which `mosquitto_want_write` reports.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
@@ -17,6 +18,10 @@ use super::host_name_check::HandshakeWarnings;
 use super::socket::{Progress, Stream};
 use super::tls_config::describe;
 use super::tls_error::TlsError;
+
+/// Unsent TLS records above which an established session takes no more
+/// plaintext, so a broker that stops reading cannot grow them without bound.
+const OUTPUT_MAX: usize = 256 * 1024;
 
 /// One TLS connection's state. The socket is passed to each call, so the same
 /// session works on a direct connection and through a SOCKS5 tunnel.
@@ -104,18 +109,16 @@ impl TlsSession {
         })
     }
 
-    /// Takes all of `bufs` as plaintext without writing to the socket (a SOCKS5
-    /// tunnel may not be open yet); `flush` sends it. Returns the bytes taken.
+    /// Takes `bufs` as plaintext without writing to the socket (a SOCKS5 tunnel
+    /// may not be open yet); `flush` sends it. Returns the bytes taken: all of
+    /// them during the handshake, afterwards what fits below `OUTPUT_MAX` of
+    /// unsent records.
     pub fn queue(&mut self, bufs: &[IoSlice<'_>]) -> usize {
-        let mut taken = 0;
-        for buf in bufs {
-            // An unlimited buffer takes everything; `write_all` would only fail
-            // on a limit.
-            if self.conn.writer().write_all(buf).is_ok() {
-                taken += buf.len();
-            }
+        if !self.conn.is_handshaking() {
+            self.conn.set_buffer_limit(Some(OUTPUT_MAX));
         }
-        taken
+        // One call, so the slices share records.
+        self.conn.writer().write_vectored(bufs).unwrap_or(0)
     }
 
     /// Writes pending TLS records until the socket would block.

@@ -253,10 +253,10 @@ impl Transport {
     #[inline(never)]
     fn write_wrapped(&mut self, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
-        // Like a socket, an established tunnel takes more only once what it holds
-        // is on the wire: otherwise a broker that stops reading grows the records
-        // here without bound, while the caller counts them as written.
-        if (self.tls.is_some() || self.ws.is_some()) && self.is_established() {
+        // Like a socket, an established WebSocket takes more only once what it
+        // holds is on the wire: otherwise a broker that stops reading grows the
+        // frames here without bound, while the caller counts them as written.
+        if self.ws.is_some() && self.is_established() {
             self.flush()?;
             if self.wants_write() {
                 return Ok(Progress::WouldBlock);
@@ -268,9 +268,14 @@ impl Transport {
             return Ok(Progress::Bytes(total));
         }
         if let Some(tls) = &mut self.tls {
-            tls.queue(bufs);
+            // After the handshake TLS takes what its bounded buffer holds.
+            let taken = tls.queue(bufs);
             self.flush()?;
-            return Ok(Progress::Bytes(total));
+            return Ok(if taken == 0 && total > 0 {
+                Progress::WouldBlock
+            } else {
+                Progress::Bytes(taken)
+            });
         }
         if self.socks.is_none() && self.held.is_empty() && self.connected {
             return self.stream.write(bufs);
