@@ -72,6 +72,26 @@ impl<T> LazyQueue<T> {
         self.0 = None;
     }
 
+    /// Empties the queue and hands its memory over (to keep for `reuse`).
+    pub fn take_memory(&mut self) -> Option<Box<VecDeque<T>>> {
+        let mut memory = self.0.take()?;
+        memory.clear();
+        Some(memory)
+    }
+
+    /// An unused queue takes `memory` (from `take_memory`) for its entries.
+    pub fn reuse(&mut self, memory: Box<VecDeque<T>>) {
+        debug_assert!(memory.is_empty());
+        if self.0.is_none() {
+            self.0 = Some(memory);
+        }
+    }
+
+    /// How many entries the queue has room for without growing.
+    pub fn capacity(&self) -> usize {
+        self.0.as_ref().map_or(0, |q| q.capacity())
+    }
+
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
         self.0.iter().flat_map(|q| q.iter())
     }
@@ -113,5 +133,18 @@ mod tests {
         queue.push_back(4);
         queue.release();
         assert_eq!(queue, LazyQueue(None));
+    }
+
+    #[test]
+    fn memory_taken_from_one_queue_is_reused_empty_by_another() {
+        let mut first = LazyQueue::new();
+        first.push_back(1);
+        let memory = first.take_memory().unwrap();
+        assert_eq!(first, LazyQueue(None));
+        let mut second = LazyQueue::new();
+        second.reuse(memory);
+        assert!(second.is_empty() && second.capacity() > 0);
+        second.push_back(2);
+        assert_eq!(second.pop_front(), Some(2));
     }
 }

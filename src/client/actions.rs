@@ -57,9 +57,18 @@ fn write_for_pool(state: &mut ClientState, work: &mut Work) -> bool {
     let written = state.write_out(Instant::now(), &mut quiet);
     // Not expected: nothing here raises notices without logging.
     work.notices.append(&mut quiet.notices);
-    written.is_err()
-        || state.conn.as_ref().is_some_and(|c| c.wants_write())
-        || state.session.as_ref().is_some_and(|s| s.has_events())
+    let pending = match state.conn.as_mut() {
+        Some(conn) if !conn.wants_write() => {
+            // All written: the buffers become this thread's spare, for its
+            // next request to any client, as the pool thread gives them back
+            // after its own writes (see `Output::release_buffers`).
+            conn.release_write_buffers();
+            false
+        }
+        Some(_) => true,
+        None => false,
+    };
+    written.is_err() || pending || state.session.as_ref().is_some_and(|s| s.has_events())
 }
 
 /// The session, which exists once a connect was made.

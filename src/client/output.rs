@@ -8,6 +8,8 @@
 //! the batch is finished, so the bytes keep their order. The bytes go to a
 //! `write` function (the transport, or a test's buffer).
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::Error;
@@ -25,6 +27,48 @@ const COMPACT_AT: usize = 1024 * 1024;
 
 /// Serial numbers for connections' outputs.
 static NEXT_SERIAL: AtomicU32 = AtomicU32::new(0);
+
+/// The memory of a packet-kind list.
+type PacketMemory = Option<Box<VecDeque<(usize, Written)>>>;
+
+/// The largest write buffer a thread keeps as its spare (`release_buffers`);
+/// a burst's larger buffer goes back to the allocator.
+const SPARE_BYTES_MAX: usize = 64 * 1024;
+/// The most packet kinds a kept list has room for.
+const SPARE_PACKETS_MAX: usize = 1024;
+
+thread_local! {
+    /// Write buffers a connection gave back on this thread (`release_buffers`),
+    /// for the next one that queues here: a client of the shared loop gives
+    /// its buffers back after each write, and a thread serving many clients
+    /// then reuses one warm pair instead of allocating and freeing per message.
+    static SPARE: Cell<(Vec<u8>, PacketMemory)> = const { Cell::new((Vec::new(), None)) };
+}
+
+/// This thread's spare buffers, empty if it has none (or is exiting).
+fn take_spare() -> (Vec<u8>, PacketMemory) {
+    SPARE.try_with(Cell::take).unwrap_or_default()
+}
+
+/// Keeps emptied buffers as this thread's spare, where it has none of that kind
+/// and they are not too large; the rest is freed.
+fn keep_spare(bytes: Vec<u8>, packets: PacketMemory) {
+    let _ = SPARE.try_with(|spare| {
+        let (mut kept_bytes, mut kept_packets) = spare.take();
+        if kept_bytes.capacity() == 0 && bytes.capacity() <= SPARE_BYTES_MAX {
+            kept_bytes = bytes;
+            kept_bytes.clear();
+        }
+        if kept_packets.is_none()
+            && packets
+                .as_ref()
+                .is_some_and(|q| q.capacity() <= SPARE_PACKETS_MAX)
+        {
+            kept_packets = packets;
+        }
+        spare.set((kept_bytes, kept_packets));
+    });
+}
 
 #[derive(Debug)]
 pub struct Output {
@@ -71,8 +115,28 @@ impl Output {
         self.queued_bytes() + self.taken.unwrap_or(0)
     }
 
+    /// Before queueing into buffers given back (`release_buffers`): this
+    /// thread's spare ones, if it has any.
+    #[inline]
+    fn room(&mut self) {
+        if self.bytes.capacity() == 0 {
+            self.take_room();
+        }
+    }
+
+    #[cold]
+    fn take_room(&mut self) {
+        let (bytes, packets) = take_spare();
+        // Without capacity, nothing is queued (and `pos` is 0).
+        self.bytes = bytes;
+        if let Some(packets) = packets {
+            self.packets.reuse(packets);
+        }
+    }
+
     /// Encodes `packet` after what is queued; its kind is kept until written.
     pub fn queue(&mut self, packet: &Packet) -> Result<(), Error> {
+        self.room();
         encode(packet, self.version, &mut self.bytes)?;
         self.packets
             .push_back((self.bytes.len(), Written::of(packet)));
@@ -81,6 +145,7 @@ impl Output {
 
     /// Encodes a QoS 1 or 2 PUBLISH the session keeps (lent, not copied).
     pub fn queue_publish(&mut self, publish: &Publish) -> Result<(), Error> {
+        self.room();
         publish::write(publish, self.version, &mut self.bytes)?;
         self.packets.push_back((self.bytes.len(), Written::Other));
         Ok(())
@@ -89,6 +154,7 @@ impl Output {
     /// Encodes a QoS 0 PUBLISH straight from the caller's buffers (the message
     /// is never kept, so it is never copied but here).
     pub fn queue_qos0(&mut self, parts: publish::Parts<'_>) -> Result<(), Error> {
+        self.room();
         publish::write_parts(parts, self.version, &mut self.bytes)?;
         self.packets
             .push_back((self.bytes.len(), Written::Qos0Publish));
@@ -100,6 +166,7 @@ impl Output {
     /// does not go out whole. An encoding error leaves nothing queued.
     pub fn queue_qos0_now(&mut self, parts: publish::Parts<'_>) -> Result<(), Error> {
         debug_assert!(!self.has_unwritten() && self.packets.is_empty());
+        self.room();
         let start = self.bytes.len();
         publish::write_parts(parts, self.version, &mut self.bytes).inspect_err(|_| {
             self.bytes.truncate(start);
@@ -234,12 +301,16 @@ impl Output {
     }
 
     /// Gives the buffers back if everything queued is written, so an idle
-    /// connection holds no write buffer.
+    /// connection holds no write buffer: to this thread's spare (see `SPARE`),
+    /// or to the allocator.
     pub fn release_buffers(&mut self) {
         if self.taken.is_none() && self.pos == self.bytes.len() && self.packets.is_empty() {
-            self.bytes = Vec::new();
+            let bytes = std::mem::take(&mut self.bytes);
             self.pos = 0;
-            self.packets.release();
+            let packets = self.packets.take_memory();
+            if bytes.capacity() > 0 || packets.is_some() {
+                keep_spare(bytes, packets);
+            }
         }
     }
 
@@ -465,5 +536,33 @@ pub(super) mod tests {
         out.report_sent(|_| {});
         out.release_buffers();
         assert!(!out.holds_memory());
+    }
+
+    #[test]
+    fn buffers_given_back_are_reused_by_the_next_output_on_the_thread() {
+        let _ = take_spare();
+        let mut first = Output::new(ProtocolVersion::V311);
+        qos0(&mut first, b"x");
+        let mut wire = Vec::new();
+        first.send(socket(&mut wire, 100)).unwrap();
+        first.report_sent(|_| {});
+        let address = first.bytes.as_ptr();
+        first.release_buffers();
+        assert!(!first.holds_memory());
+        let mut second = Output::new(ProtocolVersion::V311);
+        qos0(&mut second, b"y");
+        assert_eq!(second.bytes.as_ptr(), address, "the same buffer");
+        assert!(second.packets.capacity() > 0);
+        // Only one of each is kept: a second output's go to the allocator.
+        let mut third = Output::new(ProtocolVersion::V311);
+        qos0(&mut third, b"z");
+        for out in [&mut second, &mut third] {
+            out.send(socket(&mut wire, 100)).unwrap();
+            out.report_sent(|_| {});
+            out.release_buffers();
+        }
+        let (bytes, packets) = take_spare();
+        assert!(bytes.capacity() > 0 && bytes.is_empty() && packets.is_some());
+        assert_eq!(take_spare().0.capacity(), 0);
     }
 }
