@@ -16,7 +16,7 @@ use mosquitto::client::{Client, Target};
 mod support;
 use support::broker::Broker;
 use support::own_loop::loop_until;
-use support::publisher::{wait_until, Publisher};
+use support::publisher::{counting_client, wait_until, Publisher};
 use support::tls::cert_file;
 
 const CONNACK_OK: [u8; 4] = [0x20, 0x02, 0x00, 0x00];
@@ -107,16 +107,7 @@ fn in_the_programs_own_loop_a_stopped_tls_broker_leaves_publishes_queued_and_unr
     let messages = kernel_buffer_max() / SIZE + 10_000;
     let broker = Broker::builder().tls_listeners().start();
     let port = broker.tls.as_ref().unwrap().good;
-    let client = Client::new(Some(b"own-loop-tls"), true, 0).unwrap();
-    let connected = Arc::new(AtomicBool::new(false));
-    let reported = Arc::new(AtomicUsize::new(0));
-    let (c, r) = (connected.clone(), reported.clone());
-    client.set_callbacks(|cb| {
-        cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
-        cb.on_publish = Some(Arc::new(move |_| {
-            r.fetch_add(1, Ordering::AcqRel);
-        }));
-    });
+    let (client, connected, reported) = counting_client(b"own-loop-tls");
     client.with_options(|o| o.tls.cafile = Some(cert_file("ca.pem")));
     let target = Target::new("127.0.0.1".into(), i32::from(port), 60, None).unwrap();
     client.connect(target, true).unwrap();

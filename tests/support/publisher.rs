@@ -22,17 +22,8 @@ impl Publisher {
 
     /// As `start`, with `configure` run on the client before it connects.
     pub fn start_with(id: &[u8], port: u16, configure: impl FnOnce(&Client)) -> Publisher {
-        let client = Arc::new(Client::new(Some(id), true, 0).unwrap());
+        let (client, connected, published) = counting_client(id);
         configure(&client);
-        let connected = Arc::new(AtomicBool::new(false));
-        let published = Arc::new(AtomicUsize::new(0));
-        let (c, p) = (connected.clone(), published.clone());
-        client.set_callbacks(|cb| {
-            cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
-            cb.on_publish = Some(Arc::new(move |_| {
-                p.fetch_add(1, Ordering::AcqRel);
-            }));
-        });
         let target = Target::new("127.0.0.1".into(), i32::from(port), 60, None).unwrap();
         client.connect(target, true).unwrap();
         client.loop_start().unwrap();
@@ -43,6 +34,22 @@ impl Publisher {
     pub fn published(&self) -> usize {
         self.published.load(Ordering::Acquire)
     }
+}
+
+/// A new client, whether its connection was accepted, and how many times
+/// `on_publish` was called.
+pub fn counting_client(id: &[u8]) -> (Arc<Client>, Arc<AtomicBool>, Arc<AtomicUsize>) {
+    let client = Arc::new(Client::new(Some(id), true, 0).unwrap());
+    let connected = Arc::new(AtomicBool::new(false));
+    let published = Arc::new(AtomicUsize::new(0));
+    let (c, p) = (connected.clone(), published.clone());
+    client.set_callbacks(|cb| {
+        cb.on_connect = Some(Arc::new(move |rc| c.store(rc == 0, Ordering::Release)));
+        cb.on_publish = Some(Arc::new(move |_| {
+            p.fetch_add(1, Ordering::AcqRel);
+        }));
+    });
+    (client, connected, published)
 }
 
 /// Polls `done` until it holds; fails with `what` after `seconds`.
