@@ -1,8 +1,8 @@
 //! A rustls client session over a non-blocking `Stream`, driven by the same
 //! readiness the plain socket uses: `read` when the socket is readable, `flush`
-//! (or `write`) when it is writable and `wants_write` says TLS output is pending.
+//! when it is writable and `wants_write` says TLS output is pending.
 //!
-//! Plaintext handed to `write` is taken whole while the handshake runs (rustls
+//! Plaintext handed to `queue` is taken whole while the handshake runs (rustls
 //! buffers it), so the caller never waits for writability in vain; afterwards up
 //! to `OUTPUT_MAX` of unsent records. What is not yet on the wire shows in
 //! `wants_write`, which `mosquitto_want_write` reports.
@@ -94,19 +94,6 @@ impl TlsSession {
                 };
             }
         }
-    }
-
-    /// Takes all of `bufs` as plaintext and writes what TLS output the socket
-    /// accepts now. Returns the plaintext length (`WouldBlock` only for nothing).
-    pub fn write(&mut self, socket: &Stream, bufs: &[IoSlice<'_>]) -> Result<Progress, NetError> {
-        let total: usize = bufs.iter().map(|b| b.len()).sum();
-        let taken = self.queue(bufs);
-        self.flush(socket)?;
-        Ok(if taken == 0 && total > 0 {
-            Progress::WouldBlock
-        } else {
-            Progress::Bytes(taken)
-        })
     }
 
     /// Takes `bufs` as plaintext without writing to the socket (a SOCKS5 tunnel
