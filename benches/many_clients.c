@@ -3,7 +3,7 @@
  * both libraries; with skeeter, SKEETER_LOOP_THREADS=N in the environment puts
  * the clients on the shared loop's pool of N threads instead of a thread each.
  *
- *   many_clients -p PORT -n CLIENTS -d SECONDS [-r THREADS]
+ *   many_clients -p PORT -n CLIENTS -d SECONDS [-r THREADS] [-P PROCESSES]
  *
  * Each client connects to 127.0.0.1:PORT, subscribes (QoS 1) to a topic of its
  * own, and then the main thread publishes, for SECONDS, one QoS 1 message per
@@ -23,6 +23,15 @@
  * sleep) and involuntary (a thread was preempted) context switches during the
  * traffic phase, per message received; user: the user-time part of CPU.
  *
+ * With -P PROCESSES, the clients are split over that many child processes
+ * that start their traffic together, and the line adds up all of them
+ * (threads and RSS growth of every process, CPU of every process per message
+ * received by any): libmosquitto 2.0's loop waits with select(), which aborts
+ * for descriptors past 1024, so 10,000 of its clients need 34 processes of at
+ * most 300. The messages keep the same spread over the second, and the
+ * processes take turns on the TICK_S grid, so the harness wakes as often in
+ * all of them together as in one process.
+ *
  * With -r THREADS, no MQTT library at all: the same traffic over raw sockets
  * speaking just enough MQTT 3.1.1, THREADS epoll threads reading them and
  * answering each PUBLISH with a PUBACK, the main thread writing each PUBLISH
@@ -35,12 +44,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,30 +344,75 @@ static int by_value(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int main(int argc, char *argv[])
+/* ---- one process's share of the clients ---- */
+
+/* What one process measured (with -P, each child sends its own to the parent). */
+struct share_result {
+	int clients;
+	long threads, rss_growth_kb, vcsw, ivcsw;
+	double cpu_s, user_s, connect_s;
+	long long sent, received, failed, latency_count;
+};
+
+/* With -P, the processes' meeting point (a shared anonymous mapping): each child
+ * counts itself in once its clients are subscribed, and the parent then sets the
+ * traffic's start time for all. */
+struct meeting {
+	int ready;
+	long long start_ns;
+};
+static struct meeting *meeting;
+
+/* This process's clients are the global indices first, first + stride, ... of
+ * total: their messages fall due at the same spread over the second as in one
+ * process, and each process wakes on a grid of TICK_S * stride shifted by first *
+ * TICK_S, so all processes together still wake once per TICK_S. */
+static int first, stride = 1, total;
+
+static int global_index(int i)
 {
-	int port = 1883, seconds = 60, raw = 0, opt;
-	clients = 100;
-	while((opt = getopt(argc, argv, "p:n:d:r:")) != -1){
-		switch(opt){
-			case 'p': port = atoi(optarg); break;
-			case 'n': clients = atoi(optarg); break;
-			case 'd': seconds = atoi(optarg); break;
-			case 'r': raw = atoi(optarg); break;
-			default: return 2;
-		}
+	return first + i * stride;
+}
+
+static void sleep_until_ns(long long at)
+{
+	struct timespec ts = {.tv_sec = at / 1000000000LL, .tv_nsec = at % 1000000000LL};
+	while(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR){
 	}
-	struct rlimit lim;
-	if(getrlimit(RLIMIT_NOFILE, &lim) == 0){
-		lim.rlim_cur = lim.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &lim);
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* Waits for this process's turn on the tick grid after `now`. */
+static void sleep_one_tick(long long start_ns)
+{
+	long long tick = (long long)(TICK_S * 1e9) * stride;
+	long long phase = start_ns + (long long)first * (long long)(TICK_S * 1e9);
+	long long now = now_ns();
+	long long next = now < phase ? phase : phase + ((now - phase) / tick + 1) * tick;
+	sleep_until_ns(next);
+}
+
+/* Waits until every process's clients are subscribed; returns the traffic's
+ * start time (at once with one process). */
+static long long traffic_start(void)
+{
+	if(!meeting) return now_ns();
+	__atomic_add_fetch(&meeting->ready, 1, __ATOMIC_SEQ_CST);
+	while(!__atomic_load_n(&meeting->start_ns, __ATOMIC_SEQ_CST)) usleep(2000);
+	long long start = __atomic_load_n(&meeting->start_ns, __ATOMIC_SEQ_CST);
+	sleep_until_ns(start);
+	return start;
+}
+
+/* Connects and subscribes this process's clients, runs the traffic, measures. */
+static int run_share(int port, int seconds, int raw, struct share_result *r)
+{
 	if(!raw) mosquitto_lib_init();
 	members = calloc((size_t)clients, sizeof(*members));
 	latency_cap = (long long)clients * (seconds + 1);
 	latencies = calloc((size_t)latency_cap, sizeof(double));
 	if(!members || !latencies) return 2;
+	/* Touched now, so the harness's own array is not counted as clients' memory. */
+	memset(latencies, 0, (size_t)latency_cap * sizeof(double));
 
 	long rss_before = status_field("VmRSS");
 	double started = now_s();
@@ -392,60 +449,221 @@ int main(int argc, char *argv[])
 		}
 		usleep(10000);
 	}
-	double connect_s = now_s() - started;
-	fprintf(stderr, "many_clients: %d clients subscribed in %.1f s\n", clients, connect_s);
+	r->clients = clients;
+	r->connect_s = now_s() - started;
 
+	long long start_ns = traffic_start();
 	long invol_start, vol_start = switches(&invol_start);
 	double user_start, cpu_start = cpu_s(&user_start);
-	long long sent = 0, failed = 0;
-	long threads = 0;
-	double t0 = now_s();
-	__atomic_store_n(&traffic_start_ns, now_ns(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&traffic_start_ns, start_ns, __ATOMIC_SEQ_CST);
 	for(int s = 0; s < seconds; s++){
 		for(int i = 0; i < clients; i++){
 			/* Due at an even spread over the second, published in ticks of
 			 * TICK_S: the harness's own sleeps stay few, for both libraries. */
-			double due = t0 + s + (double)i / clients;
-			while(due - now_s() > 0) usleep((useconds_t)(TICK_S * 1e6));
+			long long due = start_ns + s * 1000000000LL
+				+ (long long)global_index(i) * 1000000000LL / total;
+			while(due > now_ns()) sleep_one_tick(start_ns);
 			char payload[32];
 			int len = snprintf(payload, sizeof(payload), "%lld", now_ns());
 			int rc = raw ? raw_publish(&members[i], payload, len)
 				: mosquitto_publish(members[i].mosq, NULL, members[i].topic, len, payload, 1, false);
-			if(rc == MOSQ_ERR_SUCCESS) sent++; else failed++;
+			if(rc == MOSQ_ERR_SUCCESS) r->sent++; else r->failed++;
 		}
-		if(s == seconds / 2) threads = status_field("Threads");
+		if(s == seconds / 2) r->threads = status_field("Threads");
 	}
 	deadline = now_s() + 20;
-	while(__atomic_load_n(&received_total, __ATOMIC_SEQ_CST) < sent && now_s() < deadline){
+	while(__atomic_load_n(&received_total, __ATOMIC_SEQ_CST) < r->sent && now_s() < deadline){
 		usleep(1000);
 	}
-	double user_end, cpu = cpu_s(&user_end) - cpu_start;
-	double user = user_end - user_start;
-	long invol_end, vol_end = switches(&invol_end);
-	long rss_after = status_field("VmRSS");
-	long long received = __atomic_load_n(&received_total, __ATOMIC_SEQ_CST);
-	long long count = received < latency_cap ? received : latency_cap;
-	qsort(latencies, (size_t)count, sizeof(double), by_value);
-	double p50 = count ? latencies[count / 2] : 0, p99 = count ? latencies[(count * 99) / 100] : 0;
+	double user_end;
+	r->cpu_s = cpu_s(&user_end) - cpu_start;
+	r->user_s = user_end - user_start;
+	long invol_end;
+	r->vcsw = switches(&invol_end) - vol_start;
+	r->ivcsw = invol_end - invol_start;
+	r->rss_growth_kb = status_field("VmRSS") - rss_before;
+	r->received = __atomic_load_n(&received_total, __ATOMIC_SEQ_CST);
+	r->latency_count = r->received < latency_cap ? r->received : latency_cap;
+	return 0;
+}
 
-	fprintf(stderr, "many_clients: worst latency (ms) of each second's messages:");
-	for(int i = 0; i < seconds && i < MAX_SECONDS; i++) fprintf(stderr, " %.0f", worst[i]);
-	fprintf(stderr, "\n");
-	printf("RESULT clients=%d threads=%ld rss_per_client_kb=%.2f cpu_us_per_msg=%.1f sent=%lld "
-			"received=%lld lost=%lld failed=%lld p50_ms=%.3f p99_ms=%.3f connect_s=%.1f "
-			"vcsw_per_msg=%.2f ivcsw_per_msg=%.2f user_us_per_msg=%.1f\n",
-			clients, threads, (double)(rss_after - rss_before) / clients,
-			received ? cpu * 1e6 / (double)received : 0, sent, received,
-			sent > received ? sent - received : 0, failed, p50, p99, connect_s,
-			received ? (double)(vol_end - vol_start) / (double)received : 0,
-			received ? (double)(invol_end - invol_start) / (double)received : 0,
-			received ? user * 1e6 / (double)received : 0);
-
-	if(raw) return 0; /* the epoll threads end with the process */
+static void stop_share(int raw)
+{
+	if(raw) return; /* the epoll threads end with the process */
 	for(int i = 0; i < clients; i++){
 		mosquitto_loop_stop(members[i].mosq, true);
 		mosquitto_destroy(members[i].mosq);
 	}
 	mosquitto_lib_cleanup();
+}
+
+/* ---- -P: the clients split over child processes ---- */
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while(len > 0){
+		ssize_t n = write(fd, c, len);
+		if(n < 0 && errno == EINTR) continue;
+		if(n <= 0) return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *p, size_t len)
+{
+	char *c = p;
+	while(len > 0){
+		ssize_t n = read(fd, c, len);
+		if(n < 0 && errno == EINTR) continue;
+		if(n <= 0) return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A child: its share of the clients, its measurements and latencies sent up. */
+static int child_main(int port, int seconds, int raw, int out)
+{
+	struct share_result r = {0};
+	int rc = run_share(port, seconds, raw, &r);
+	if(rc) return rc;
+	if(write_all(out, &r, sizeof(r)) || write_all(out, worst, sizeof(worst))
+			|| write_all(out, latencies, (size_t)r.latency_count * sizeof(double))) return 1;
+	close(out);
+	stop_share(raw);
+	return 0;
+}
+
+static void kill_children(const pid_t *pids, int procs)
+{
+	for(int c = 0; c < procs; c++) if(pids[c] > 0) kill(pids[c], SIGKILL);
+}
+
+/* Forks `procs` children, starts their traffic together once all are subscribed,
+ * and adds up what they measured (latencies into this process's array). */
+static int run_split(int port, int seconds, int raw, int procs, struct share_result *sum)
+{
+	int fds[procs];
+	pid_t pids[procs];
+	meeting = mmap(NULL, sizeof(*meeting), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if(meeting == MAP_FAILED) return 2;
+	latency_cap = (long long)total * (seconds + 1);
+	latencies = calloc((size_t)latency_cap, sizeof(double));
+	if(!latencies) return 2;
+	for(int c = 0; c < procs; c++){
+		int p[2];
+		if(pipe(p)) return 2;
+		pids[c] = fork();
+		if(pids[c] < 0) return 2;
+		if(pids[c] == 0){
+			close(p[0]);
+			free(latencies);
+			first = c;
+			stride = procs;
+			clients = (total - c + procs - 1) / procs;
+			_exit(child_main(port, seconds, raw, p[1]));
+		}
+		close(p[1]);
+		fds[c] = p[0];
+	}
+	double deadline = now_s() + 300;
+	while(__atomic_load_n(&meeting->ready, __ATOMIC_SEQ_CST) < procs){
+		if(now_s() > deadline || waitpid(-1, NULL, WNOHANG) > 0){
+			fprintf(stderr, "many_clients: a child process failed before the traffic\n");
+			kill_children(pids, procs);
+			return 1;
+		}
+		usleep(10000);
+	}
+	__atomic_store_n(&meeting->start_ns, now_ns() + 100000000LL, __ATOMIC_SEQ_CST);
+	for(int c = 0; c < procs; c++){
+		struct share_result r;
+		double child_worst[MAX_SECONDS];
+		if(read_all(fds[c], &r, sizeof(r)) || read_all(fds[c], child_worst, sizeof(child_worst))
+				|| sum->latency_count + r.latency_count > latency_cap
+				|| read_all(fds[c], latencies + sum->latency_count,
+					(size_t)r.latency_count * sizeof(double))){
+			fprintf(stderr, "many_clients: child process %d sent no result\n", c);
+			kill_children(pids, procs);
+			return 1;
+		}
+		close(fds[c]);
+		for(int i = 0; i < MAX_SECONDS; i++) if(child_worst[i] > worst[i]) worst[i] = child_worst[i];
+		sum->clients += r.clients;
+		sum->threads += r.threads;
+		sum->rss_growth_kb += r.rss_growth_kb;
+		sum->vcsw += r.vcsw;
+		sum->ivcsw += r.ivcsw;
+		sum->cpu_s += r.cpu_s;
+		sum->user_s += r.user_s;
+		if(r.connect_s > sum->connect_s) sum->connect_s = r.connect_s;
+		sum->sent += r.sent;
+		sum->received += r.received;
+		sum->failed += r.failed;
+		sum->latency_count += r.latency_count;
+	}
+	sum->threads += status_field("Threads");
+	int failed = 0;
+	for(int c = 0; c < procs; c++){
+		int status;
+		if(waitpid(pids[c], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) failed = 1;
+	}
+	return failed;
+}
+
+int main(int argc, char *argv[])
+{
+	int port = 1883, seconds = 60, raw = 0, procs = 1, opt;
+	total = 100;
+	while((opt = getopt(argc, argv, "p:n:d:r:P:")) != -1){
+		switch(opt){
+			case 'p': port = atoi(optarg); break;
+			case 'n': total = atoi(optarg); break;
+			case 'd': seconds = atoi(optarg); break;
+			case 'r': raw = atoi(optarg); break;
+			case 'P': procs = atoi(optarg); break;
+			default: return 2;
+		}
+	}
+	if(total < 1 || procs < 1 || procs > total || seconds < 1 || seconds > MAX_SECONDS) return 2;
+	struct rlimit lim;
+	if(getrlimit(RLIMIT_NOFILE, &lim) == 0){
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	struct share_result r = {0};
+	int rc;
+	if(procs == 1){
+		clients = total;
+		rc = run_share(port, seconds, raw, &r);
+	}else{
+		rc = run_split(port, seconds, raw, procs, &r);
+	}
+	if(rc) return rc;
+	fprintf(stderr, "many_clients: %d clients subscribed in %.1f s\n", r.clients, r.connect_s);
+
+	long long count = r.latency_count;
+	qsort(latencies, (size_t)count, sizeof(double), by_value);
+	double p50 = count ? latencies[count / 2] : 0, p99 = count ? latencies[(count * 99) / 100] : 0;
+	double per_msg = r.received ? 1e6 / (double)r.received : 0;
+
+	fprintf(stderr, "many_clients: worst latency (ms) of each second's messages:");
+	for(int i = 0; i < seconds; i++) fprintf(stderr, " %.0f", worst[i]);
+	fprintf(stderr, "\n");
+	printf("RESULT clients=%d processes=%d threads=%ld rss_per_client_kb=%.2f cpu_us_per_msg=%.1f "
+			"sent=%lld received=%lld lost=%lld failed=%lld p50_ms=%.3f p99_ms=%.3f connect_s=%.1f "
+			"vcsw_per_msg=%.2f ivcsw_per_msg=%.2f user_us_per_msg=%.1f\n",
+			r.clients, procs, r.threads, (double)r.rss_growth_kb / r.clients, r.cpu_s * per_msg,
+			r.sent, r.received, r.sent > r.received ? r.sent - r.received : 0, r.failed, p50, p99,
+			r.connect_s, (double)r.vcsw * per_msg / 1e6, (double)r.ivcsw * per_msg / 1e6,
+			r.user_s * per_msg);
+
+	if(procs == 1) stop_share(raw);
 	return 0;
 }

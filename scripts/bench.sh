@@ -587,11 +587,13 @@ say "bench: CSV $CSV, per-run results $RAW"
 # own and sent one QoS 1 message per second for 60 s (BENCH_QUICK: 10 s) by the main
 # thread, all through one mosquitto. Ours on the shared loop (SKEETER_LOOP_THREADS=4,
 # same binary) against libmosquitto with a loop_start thread per client, in the same
-# run, at 300 clients: libmosquitto 2.0.11's loop waits with select(), which fails for
-# descriptors past FD_SETSIZE (1024), and each of its clients holds three, so it cannot
-# go much past 340 clients. Then the same traffic with no library (raw sockets, 4 epoll
-# threads: the kernel's and the harness's share, the floor under both), then ours alone
-# at BENCH_MANY_CLIENTS (default 10,000).
+# run, and the same traffic with no library (raw sockets, 4 epoll threads: the
+# kernel's and the harness's share, the floor under both): at 300 clients in one
+# process, then at BENCH_MANY_CLIENTS (default 10,000). libmosquitto 2.0.11's loop
+# waits with select(), which aborts for descriptors past FD_SETSIZE (1024), and each
+# of its clients holds three, so one process of it cannot go much past 340 clients:
+# at 10,000 its clients are split over processes of at most 300 (`many_clients -P`,
+# the traffic's shape kept), ours and the raw client stay in one.
 # One run per row (they are long); BENCH_ONLY='many' runs only these.
 MANY_BROKER_PID=""
 many_clients_rows() {
@@ -619,16 +621,19 @@ many_clients_rows() {
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 		sleep 0.1
 	done
-	local rows=("ours|300|4" "debian|300|" "raw|300|4" "ours|$big|4") row lib n pool line
+	# lib|clients|pool or epoll threads|processes
+	local split=$(((big + 299) / 300))
+	local rows=("ours|300|4|1" "debian|300||1" "raw|300|4|1"
+		"ours|$big|4|1" "debian|$big||$split" "raw|$big|4|1") row lib n pool procs line
 	{
 		echo
 		echo "many clients: each subscribed to its own topic, 1 QoS 1 message/s each for ${secs} s, one mosquitto"
-		printf '%-8s %7s %-22s %8s %11s %10s %6s %9s %9s\n' lib clients loop threads "RSS/client" \
+		printf '%-8s %7s %-30s %8s %11s %10s %6s %9s %9s\n' lib clients loop threads "RSS/client" \
 			"cpu/msg" lost "p50" "p99"
-		printf '%-8s %7s %-22s %8s %11s %10s %6s %9s %9s\n' "" "" "" "" KiB us "" ms ms
+		printf '%-8s %7s %-30s %8s %11s %10s %6s %9s %9s\n' "" "" "" "" KiB us "" ms ms
 	} | tee "$OUT/many-latest.txt"
 	for row in "${rows[@]}"; do
-		IFS='|' read -r lib n pool <<<"$row"
+		IFS='|' read -r lib n pool procs <<<"$row"
 		[ "$lib" = raw ] || [[ " $LIBS " == *" $lib "* ]] || continue
 		[ "$lib" = ours ] && [ -n "$OURS_BROKEN" ] && continue
 		say "bench: many clients: $lib, $n clients${pool:+, $pool pool threads}"
@@ -638,17 +643,18 @@ many_clients_rows() {
 		if [ "$lib" = raw ]; then
 			libdir="$TMP/debian" env_pool="" raw_threads=(-r "$pool") how="raw sockets, $pool epoll"
 		fi
+		[ "$procs" -gt 1 ] && how="$how, $procs procs"
 		LD_LIBRARY_PATH="$libdir" SKEETER_LOOP_THREADS="$env_pool" \
 			timeout -k 5 $((secs + 300)) "$BIN/many_clients" -p "$port" -n "$n" -d "$secs" \
-			"${raw_threads[@]}" >"$TMP/many.out" 2>"$TMP/many.err"
+			-P "$procs" "${raw_threads[@]}" >"$TMP/many.out" 2>"$TMP/many.err"
 		line=$(grep -m1 '^RESULT ' "$TMP/many.out")
 		if [ -z "$line" ]; then
-			printf '%-8s %7s %-22s FAILED: %s\n' "$lib" "$n" "$how" "$(tail -n 1 "$TMP/many.err")" |
+			printf '%-8s %7s %-30s FAILED: %s\n' "$lib" "$n" "$how" "$(tail -n 1 "$TMP/many.err")" |
 				tee -a "$OUT/many-latest.txt"
 			continue
 		fi
 		echo "\"many clients $n $how\",$lib,1,ok,\"$line\"" >>"$RAW"
-		printf '%-8s %7s %-22s %8s %11s %10s %6s %9s %9s\n' "$lib" "$n" "$how" \
+		printf '%-8s %7s %-30s %8s %11s %10s %6s %9s %9s\n' "$lib" "$n" "$how" \
 			"$(field threads "$line")" "$(field rss_per_client_kb "$line")" \
 			"$(field cpu_us_per_msg "$line")" "$(field lost "$line")" \
 			"$(field p50_ms "$line")" "$(field p99_ms "$line")" | tee -a "$OUT/many-latest.txt"
