@@ -53,9 +53,9 @@ impl ClientState {
     /// Encodes the session's outgoing packets into the connection's write buffer.
     pub fn pump(&mut self, work: &mut Work) {
         // Durable before it is on the wire (skeeter's persistence): while it
-        // cannot be, nothing goes.
+        // cannot be, only what the log does not record goes.
         if !self.persist_before_wire(work) {
-            return;
+            return self.pump_unrecorded(work);
         }
         let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
             return;
@@ -89,6 +89,18 @@ impl ClientState {
             };
             if let Err(e) = encoded {
                 // The session checks sizes before queueing, so this is not expected.
+                work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
+            }
+        });
+    }
+
+    /// Encodes only the waiting PINGREQs and DISCONNECTs (see `pump`).
+    fn pump_unrecorded(&mut self, work: &mut Work) {
+        let (Some(session), Some(conn)) = (self.session.as_mut(), self.conn.as_mut()) else {
+            return;
+        };
+        session.drain_unrecorded(|packet| {
+            if let Err(e) = conn.queue(packet) {
                 work.log(MOSQ_LOG_ERR, || format!("Error encoding packet: {e}"));
             }
         });

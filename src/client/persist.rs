@@ -265,7 +265,7 @@ impl ClientState {
             Err(e) => {
                 if !std::mem::replace(&mut persistence.holding, true) {
                     work.log(MOSQ_LOG_ERR, || {
-                        format!("Persistence: cannot make the log durable ({e}): no packet is sent and publishes fail until it can be")
+                        format!("Persistence: cannot make the log durable ({e}): only PINGREQ and DISCONNECT are sent, and publishes fail, until it can be")
                     });
                 }
                 false
@@ -519,6 +519,27 @@ mod tests {
         assert!(logged(&work, "durable again"));
         drop(state);
         assert_eq!(stored_payloads(&dir), [&b"held"[..]]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_sync_still_lets_the_keepalive_and_a_disconnect_go() {
+        let dir = scratch("sync-fails-ping");
+        let (mut state, _peer) = persisting_connected(&dir);
+        publish(&mut state, b"held").unwrap();
+        store_of(&mut state).fail_syncs(Some(libc::EIO));
+        let session = state.session.as_mut().unwrap();
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+        session.tick(later).unwrap();
+        session.disconnect(0, Vec::new()).unwrap();
+        state.pump(&mut Work::new(true));
+        let conn = state.conn.as_mut().unwrap();
+        let mut written = Vec::new();
+        conn.flush(|w| written.push(w)).unwrap();
+        use crate::session::Written;
+        assert_eq!(written, [Written::Other, Written::Disconnect]);
+        // The message stays for the log and the next connection.
+        assert!(state.session.as_ref().unwrap().has_outgoing());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

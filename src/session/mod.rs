@@ -301,6 +301,20 @@ impl Session {
         recycle_outgoing(outbox);
     }
 
+    /// Hands out only the PINGREQs and DISCONNECTs waiting, leaving the rest in
+    /// order: they change nothing a persistence log records, so they may go
+    /// while the rest waits for the log (the keepalive and a disconnect then
+    /// still work).
+    pub fn drain_unrecorded(&mut self, mut each: impl FnMut(&Packet)) {
+        self.outbox.retain(|entry| match entry {
+            Outgoing::Packet(packet @ (Packet::PingReq | Packet::Disconnect(_))) => {
+                each(packet);
+                false
+            }
+            _ => true,
+        });
+    }
+
     /// Packets to write, in order, as owned packets (a copy of each QoS 1 or 2
     /// PUBLISH): for tests and tools; the client uses `drain_outgoing`.
     pub fn take_outgoing(&mut self) -> Vec<Packet> {
@@ -471,6 +485,25 @@ mod tests {
 
     use super::test_support::*;
     use super::*;
+
+    #[test]
+    fn only_pingreq_and_disconnect_are_drained_ahead_of_the_rest() {
+        let now = Instant::now();
+        let mut session = connected_with(v311(), vec![], now);
+        session
+            .publish("t".into(), b"held".to_vec(), 1, false, Vec::new())
+            .unwrap();
+        session.tick(now + secs(60)).unwrap();
+        session.disconnect(0, Vec::new()).unwrap();
+        let mut drained = Vec::new();
+        session.drain_unrecorded(|packet| drained.push(packet.clone()));
+        assert!(matches!(
+            &drained[..],
+            [Packet::PingReq, Packet::Disconnect(_)]
+        ));
+        let rest = session.take_outgoing();
+        assert!(matches!(&rest[..], [Packet::Publish(p)] if p.payload == b"held"));
+    }
 
     #[test]
     fn an_idle_connection_sends_pingreq_after_the_keepalive() {
