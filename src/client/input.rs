@@ -21,6 +21,10 @@ use crate::protocol::spare::SpareBuffers;
 /// packets one turn carries to the callbacks (within what a thread recycles,
 /// `session::SPARE_MAX`) and how long a flood keeps the loop from writing.
 pub const READ_CHUNK: usize = 16 * 1024;
+/// The shared read buffer's first size; it doubles, up to `READ_CHUNK`, each
+/// time a read fills it, so a thread that reads a packet at a time (a client's
+/// own loop thread under light traffic) keeps a small one.
+const READ_FIRST: usize = 2 * 1024;
 /// A connection's leftover-bytes buffer is given back once empty if larger.
 const KEEP_CAPACITY: usize = 4 * 1024;
 /// The most room made for a packet's announced bytes before they arrive.
@@ -186,13 +190,20 @@ impl Input {
         each: &mut impl FnMut(Packet) -> bool,
     ) -> Result<Option<bool>, ReadFailure> {
         let pending = self.len;
-        if shared.len() < pending + READ_CHUNK {
-            shared.resize(pending + READ_CHUNK, 0);
+        let room = shared
+            .len()
+            .saturating_sub(pending)
+            .clamp(READ_FIRST, READ_CHUNK);
+        if shared.len() < pending + room {
+            shared.resize(pending + room, 0);
         }
         shared[..pending].copy_from_slice(&self.pending[..pending]);
-        let Some(n) = read(source, &mut shared[pending..])? else {
+        let Some(n) = read(source, &mut shared[pending..pending + room])? else {
             return Ok(None);
         };
+        if n == room && room < READ_CHUNK {
+            shared.resize(pending + (2 * room).min(READ_CHUNK), 0);
+        }
         let end = pending + n;
         let (at, need, stopped) = decode_all(&mut self.decoder, &shared[..end], spare, each)?;
         self.keep(&shared[at..end], need);
@@ -361,6 +372,36 @@ mod tests {
             })
             .unwrap();
         assert_eq!((seen, n), (1, 1));
+    }
+
+    /// The size of this thread's shared read buffer.
+    fn shared_size() -> usize {
+        let shared = SHARED_INPUT.take();
+        let size = shared.len();
+        SHARED_INPUT.set(shared);
+        size
+    }
+
+    #[test]
+    fn a_thread_reading_a_packet_at_a_time_keeps_a_small_read_buffer() {
+        let mut input = Input::new(ProtocolVersion::V311, 0);
+        for _ in 0..100 {
+            assert_eq!(all(&mut input, &mut Script::new(&[&PUBACK_7])).len(), 1);
+        }
+        assert_eq!(shared_size(), READ_FIRST);
+    }
+
+    #[test]
+    fn reads_that_fill_the_read_buffer_double_it_up_to_the_chunk() {
+        let mut input = Input::new(ProtocolVersion::V311, 0);
+        let flood = PINGRESP.repeat(READ_CHUNK);
+        let mut source = Script::new(&[&flood]);
+        let mut packets = 0;
+        while !source.reads.is_empty() {
+            packets += all(&mut input, &mut source).len();
+        }
+        assert_eq!(packets, READ_CHUNK);
+        assert_eq!(shared_size(), READ_CHUNK);
     }
 
     #[test]
