@@ -588,7 +588,8 @@ say "bench: CSV $CSV, per-run results $RAW"
 # thread, all through one mosquitto. Ours on the shared loop (SKEETER_LOOP_THREADS=4,
 # same binary) against libmosquitto with a loop_start thread per client, in the same
 # run, and the same traffic with no library (raw sockets, 4 epoll threads: the
-# kernel's and the harness's share, the floor under both): at 300 clients in one
+# kernel's and the harness's share, the floor under both), and at 300 ours with a
+# loop_start thread per client too, as libmosquitto (the pool off): at 300 clients in one
 # process, then at BENCH_MANY_CLIENTS (default 10,000). libmosquitto 2.0.11's loop
 # waits with select(), which aborts for descriptors past FD_SETSIZE (1024), and each
 # of its clients holds three, so one process of it cannot go much past 340 clients:
@@ -623,7 +624,7 @@ many_clients_rows() {
 	done
 	# lib|clients|pool or epoll threads|processes
 	local split=$(((big + 299) / 300))
-	local rows=("ours|300|4|1" "debian|300||1" "raw|300|4|1"
+	local rows=("ours|300|4|1" "debian|300||1" "ours|300||1" "raw|300|4|1"
 		"ours|$big|4|1" "debian|$big||$split" "raw|$big|4|1") row lib n pool procs line
 	{
 		echo
