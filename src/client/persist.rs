@@ -524,6 +524,7 @@ mod tests {
 
     #[test]
     fn a_failed_sync_still_lets_the_keepalive_and_a_disconnect_go() {
+        use crate::session::Written;
         let dir = scratch("sync-fails-ping");
         let (mut state, _peer) = persisting_connected(&dir);
         publish(&mut state, b"held").unwrap();
@@ -536,7 +537,6 @@ mod tests {
         let conn = state.conn.as_mut().unwrap();
         let mut written = Vec::new();
         conn.flush(|w| written.push(w)).unwrap();
-        use crate::session::Written;
         assert_eq!(written, [Written::Other, Written::Disconnect]);
         // The message stays for the log and the next connection.
         assert!(state.session.as_ref().unwrap().has_outgoing());
