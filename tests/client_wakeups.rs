@@ -153,6 +153,40 @@ fn a_publish_from_the_program_wakes_a_loop_start_thread_asleep_in_poll() {
     b.loop_stop(true).unwrap();
 }
 
+/// A publish from the program to a `loop_start` client with nothing queued is
+/// written by the program's thread at once, without the loop thread (here busy
+/// in a callback); the next one before that thread's next pass waits for it,
+/// so a flood is still written there in batches.
+#[test]
+fn a_publish_from_the_program_goes_out_at_once_while_the_loop_thread_is_busy() {
+    let (port, rx) = peer();
+    let (entered_tx, entered) = mpsc::channel();
+    let (release_tx, release) = mpsc::channel::<()>();
+    let release = std::sync::Mutex::new(release);
+    let b = started(b"busy-loop", port, |client| {
+        client.set_callbacks(|cb| {
+            cb.on_connect = Some(Arc::new(move |_| {
+                entered_tx.send(()).unwrap();
+                let _ = release
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10));
+            }))
+        });
+    });
+    entered.recv_timeout(Duration::from_secs(5)).unwrap();
+    b.publish("t", b"first", 1, false, vec![]).unwrap();
+    expect_publishes(&rx, 1);
+    b.publish("t", b"second", 1, false, vec![]).unwrap();
+    assert!(
+        rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the second waits for the loop thread"
+    );
+    release_tx.send(()).unwrap();
+    expect_publishes(&rx, 1);
+    b.loop_stop(true).unwrap();
+}
+
 #[test]
 fn loop_stop_ends_a_loop_start_thread_asleep_in_poll_at_once() {
     let (port, _rx) = peer();

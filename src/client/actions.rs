@@ -45,14 +45,15 @@ pub const QUEUE_LOW: usize = QUEUE_HIGH / 2;
 /// notification costs at most this).
 const RECHECK: Duration = Duration::from_millis(20);
 
-/// For a request from another thread to a client on the shared loop: writes
-/// what is queued now, under the lock, as the pool thread itself would, and
-/// says whether the pool thread must still be woken: for what the socket did
-/// not take, a failure (its epoll reports the socket too), or events whose
-/// callbacks must run on the pool thread (a QoS 0 `on_publish`). Nothing is
-/// logged here (a failure is the loop's to find and report) and a DISCONNECT
-/// never goes this way, so no callback runs on this thread.
-fn write_for_pool(state: &mut ClientState, work: &mut Work) -> bool {
+/// For a request from another thread to a client on the shared loop, or to a
+/// `loop_start` thread's client with nothing queued: writes what is queued
+/// now, under the lock, as the loop itself would, and says whether the loop
+/// must still be woken: for what the socket did not take, a failure (its wait
+/// reports the socket too), or events whose callbacks must run on the loop's
+/// thread (a QoS 0 `on_publish`). It saves the loop a wake-up per request.
+/// Nothing is logged here (a failure is the loop's to find and report) and a
+/// DISCONNECT never goes this way, so no callback runs on this thread.
+fn write_at_once(state: &mut ClientState, work: &mut Work) -> bool {
     let mut quiet = Work::new(false);
     let written = state.write_out(Instant::now(), &mut quiet);
     // Not expected: nothing here raises notices without logging.
@@ -331,11 +332,21 @@ impl Client {
                 && !in_callback();
             // On the shared loop, writes only ever happen under the lock, so
             // another thread's request writes at once too, saving its pool
-            // thread a wake-up (see `write_for_pool`).
+            // thread a wake-up (see `write_at_once`).
             let for_pool = !direct
                 && self.on_pool.load(Ordering::Relaxed)
                 && !in_callback()
                 && !state.disconnect_requested;
+            // To a loop_start thread's client, the first request after the
+            // thread's last pass writes at once if nothing is queued (no
+            // unlocked write can be under way then); the next ones queue for
+            // the thread, which writes a flood in batches.
+            let for_thread = !direct
+                && !for_pool
+                && self.thread_running.load(Ordering::Acquire)
+                && !in_callback()
+                && !state.disconnect_requested
+                && !state.wrote_since_loop;
             // Whether the loop may be asleep with nothing to write (`make` may
             // queue output itself).
             let was_idle = state.conn.as_ref().is_some_and(|c| !c.wants_write())
@@ -359,7 +370,17 @@ impl Client {
                     let _ = state.write_out(Instant::now(), &mut work);
                     state.collect_events(&mut work);
                 } else if for_pool && state.conn.as_ref().is_some_and(|c| !c.is_connecting()) {
-                    wake = write_for_pool(&mut state, &mut work);
+                    wake = write_at_once(&mut state, &mut work);
+                } else if for_thread
+                    && was_idle
+                    && !deferred
+                    && state
+                        .conn
+                        .as_ref()
+                        .is_some_and(|c| !c.is_connecting() && !c.is_handshaking())
+                {
+                    state.wrote_since_loop = true;
+                    wake = write_at_once(&mut state, &mut work);
                 } else {
                     let from_loop_callback = in_loop_callback_of(self);
                     if from_loop_callback {

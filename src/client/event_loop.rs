@@ -450,6 +450,7 @@ impl Client {
         let mut batch = None;
         let result = {
             let mut state = self.lock();
+            state.wrote_since_loop = false;
             let now = Instant::now();
             if let Pass::Waited {
                 spun: Some(hit), ..
@@ -484,7 +485,7 @@ impl Client {
                         // A large batch is written below, without the lock, when
                         // other threads may be queueing meanwhile.
                         // Not on the shared loop, where requests write under
-                        // the lock themselves (see `actions::write_for_pool`).
+                        // the lock themselves (see `actions::write_at_once`).
                         let shared = (state.options.threaded
                             || self.thread_running.load(Ordering::Acquire))
                             && !self.on_pool.load(Ordering::Relaxed);

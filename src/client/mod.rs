@@ -67,6 +67,10 @@ pub struct ClientState {
     /// `mosquitto_disconnect` was called since the last connect: the loop ends
     /// instead of reconnecting, and a close that follows is reported as 0.
     pub disconnect_requested: bool,
+    /// Another thread's request wrote at once since the `loop_start` thread
+    /// last ran a pass: the next one leaves its output to that thread, so a
+    /// flood is still written there in batches (see `actions::write_at_once`).
+    pub wrote_since_loop: bool,
     /// skeeter's own settings and state (include/skeeter.h).
     pub resilience: resilience::Resilience,
 }
@@ -80,6 +84,7 @@ impl ClientState {
             pace: pace::Pace::default(),
             target: None,
             disconnect_requested: false,
+            wrote_since_loop: false,
             resilience: resilience::Resilience::default(),
         }
     }
