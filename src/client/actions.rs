@@ -330,22 +330,20 @@ impl Client {
             let direct = !state.options.threaded
                 && !self.thread_running.load(Ordering::Acquire)
                 && !in_callback();
+            // A request another thread's loop would write (never a DISCONNECT,
+            // whose close would run callbacks here).
+            let for_loop = !direct && !in_callback() && !state.disconnect_requested;
             // On the shared loop, writes only ever happen under the lock, so
             // another thread's request writes at once too, saving its pool
             // thread a wake-up (see `write_at_once`).
-            let for_pool = !direct
-                && self.on_pool.load(Ordering::Relaxed)
-                && !in_callback()
-                && !state.disconnect_requested;
+            let for_pool = for_loop && self.on_pool.load(Ordering::Relaxed);
             // To a loop_start thread's client, the first request after the
             // thread's last pass writes at once if nothing is queued (no
             // unlocked write can be under way then); the next ones queue for
             // the thread, which writes a flood in batches.
-            let for_thread = !direct
+            let for_thread = for_loop
                 && !for_pool
                 && self.thread_running.load(Ordering::Acquire)
-                && !in_callback()
-                && !state.disconnect_requested
                 && !state.wrote_since_loop;
             // Whether the loop may be asleep with nothing to write (`make` may
             // queue output itself).

@@ -241,11 +241,10 @@ impl Broker {
         config.push_str(&self.config);
         let file = dir.join("mosquitto.conf");
         fs::write(&file, config).unwrap();
-        let log_path = dir.join("mosquitto.log");
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log_path)
+            .open(dir.join("mosquitto.log"))
             .unwrap();
         // The log of earlier attempts stays; only this one's lines count.
         let log_start = log.metadata().map_or(0, |m| m.len() as usize);
@@ -274,10 +273,10 @@ impl Broker {
             // A listener on the port may be another test's broker, taken
             // between our probe and this one's bind: ours says it runs only
             // once its own listeners are open.
-            let running = fs::read(&log_path).is_ok_and(|text| {
-                text.get(log_start..)
-                    .is_some_and(|ours| String::from_utf8_lossy(ours).contains(" running"))
-            });
+            let running = self
+                .log()
+                .get(log_start..)
+                .is_some_and(|ours| ours.contains(" running"));
             if tcp && unix && tls && running {
                 self.port = port;
                 self.child = Some(child);
